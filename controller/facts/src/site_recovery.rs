@@ -1,0 +1,401 @@
+//! What the controller observes in Azure Site Recovery, the reprotect request, and the trait an ASR client implements.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Which vault, configuration-server fabric and protection container to talk to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VaultRef {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub vault_name: String,
+    /// Fabric name of the configuration server.
+    pub fabric_name: String,
+    /// Protection container; `None` means discover (the fabric's single container).
+    pub container_name: Option<String>,
+}
+
+/// A health error as ASR reports it (trimmed to what people act on).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthIssue {
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub possible_causes: Option<String>,
+    pub recommended_action: Option<String>,
+    pub severity: Option<String>,
+}
+
+/// A retention volume listed for a master target.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionVolumeFacts {
+    pub volume_name: String,
+    pub capacity_bytes: Option<i64>,
+    pub free_space_bytes: Option<i64>,
+    pub threshold_percentage: Option<i32>,
+    /// File system, when known (ASR only lists eligible volumes; our simulator may report it).
+    pub file_system: Option<String>,
+}
+
+/// A datastore the configuration server sees for a master target.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AsrDatastoreFacts {
+    pub symbolic_name: String,
+    pub uuid: Option<String>,
+    pub capacity: Option<String>,
+    pub free_space: Option<String>,
+    /// `type` as ASR reports it (`VMFS`, `vsan`, `NFS`, ...).
+    pub datastore_type: Option<String>,
+}
+
+/// A master target server registered with the configuration server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MasterTargetServerFacts {
+    pub id: String,
+    pub name: String,
+    pub ip_address: Option<String>,
+    /// `Windows` or `Linux` (free string).
+    pub os_type: Option<String>,
+    pub agent_version: Option<String>,
+    pub last_heartbeat: Option<Timestamp>,
+    pub retention_volumes: Vec<RetentionVolumeFacts>,
+    pub datastores: Vec<AsrDatastoreFacts>,
+    pub validation_errors: Vec<HealthIssue>,
+    pub health_errors: Vec<HealthIssue>,
+}
+
+/// A process server registered with the configuration server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessServerFacts {
+    pub id: String,
+    pub friendly_name: String,
+    pub ip_address: Option<String>,
+    pub last_heartbeat: Option<Timestamp>,
+    /// `health` (extensible enum: `Normal`, `Warning`, `Critical`, ...).
+    pub health: Option<String>,
+    pub health_errors: Vec<HealthIssue>,
+}
+
+/// A run-as account known to the configuration server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunAsAccountFacts {
+    pub account_id: String,
+    pub account_name: String,
+}
+
+/// A vCenter discovered by the configuration server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveredVcenterFacts {
+    pub name: String,
+    pub friendly_name: Option<String>,
+    pub ip_address: Option<String>,
+    pub discovery_status: Option<String>,
+    pub last_heartbeat: Option<Timestamp>,
+    pub health_errors: Vec<HealthIssue>,
+}
+
+/// The configuration server fabric (VMware details) with everything registered to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FabricFacts {
+    pub id: String,
+    pub name: String,
+    pub host_name: Option<String>,
+    pub ip_address: Option<String>,
+    pub last_heartbeat: Option<Timestamp>,
+    pub agent_version: Option<String>,
+    pub health_errors: Vec<HealthIssue>,
+    pub process_servers: Vec<ProcessServerFacts>,
+    pub master_targets: Vec<MasterTargetServerFacts>,
+    pub run_as_accounts: Vec<RunAsAccountFacts>,
+}
+
+impl FabricFacts {
+    /// Find a master target by name (case-insensitive) or ARM/ASR id.
+    pub fn master_target(&self, name_or_id: &str) -> Option<&MasterTargetServerFacts> {
+        self.master_targets
+            .iter()
+            .find(|m| m.name.eq_ignore_ascii_case(name_or_id) || m.id.eq_ignore_ascii_case(name_or_id))
+    }
+
+    /// Find a process server by friendly name (case-insensitive) or id.
+    pub fn process_server(&self, name_or_id: &str) -> Option<&ProcessServerFacts> {
+        self.process_servers
+            .iter()
+            .find(|p| p.friendly_name.eq_ignore_ascii_case(name_or_id) || p.id.eq_ignore_ascii_case(name_or_id))
+    }
+}
+
+/// The current scenario (running operation) of a protected item.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrentScenarioFacts {
+    pub scenario_name: Option<String>,
+    pub job_id: Option<String>,
+    pub start_time: Option<Timestamp>,
+}
+
+/// A replication protected item (one VM) as ASR reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtectedItemFacts {
+    pub id: String,
+    pub name: String,
+    pub friendly_name: Option<String>,
+    /// `protectionState`: free string (`Protected`, `UnplannedFailoverCommitted`, `FailedOver`, ...).
+    pub protection_state: Option<String>,
+    pub protection_state_description: Option<String>,
+    /// `activeLocation`: `Primary` (on-premises) or `Recovery` (Azure).
+    pub active_location: Option<String>,
+    pub replication_health: Option<String>,
+    pub allowed_operations: Vec<String>,
+    /// `providerSpecificDetails.instanceType`: `InMageAzureV2` (forward) or `InMage` (reverse).
+    pub provider: Option<String>,
+    pub policy_id: Option<String>,
+    pub policy_friendly_name: Option<String>,
+    pub last_successful_failover_time: Option<Timestamp>,
+    pub current_scenario: Option<CurrentScenarioFacts>,
+    /// Mobility agent's last heartbeat to the configuration server.
+    pub agent_last_heartbeat: Option<Timestamp>,
+    pub agent_version: Option<String>,
+    /// `osType` reported by the provider (`Windows` / `Linux`).
+    pub os_type: Option<String>,
+    /// OS name/version, e.g. `Windows Server 2008 R2 SP1`.
+    pub os_name: Option<String>,
+    /// `discoveryType`: `vCenter` or `PhysicalServer`...
+    pub discovery_type: Option<String>,
+    pub process_server_id: Option<String>,
+    pub master_target_id: Option<String>,
+    /// The replication group (multi-VM consistency group) name.
+    pub multi_vm_group_name: Option<String>,
+    /// VM id in the configuration server database (absent: the CS does not know the VM).
+    pub vm_id: Option<String>,
+    pub health_errors: Vec<HealthIssue>,
+}
+
+impl ProtectedItemFacts {
+    /// Reverse-replicating (`InMage`) and `Protected`: reprotect is done.
+    pub fn is_protected_in_reverse(&self) -> bool {
+        self.provider.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("InMage"))
+            && self.protection_state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("Protected"))
+    }
+
+    /// Failed over to Azure and reprotect is allowed.
+    pub fn can_reverse_replicate(&self) -> bool {
+        self.allowed_operations.iter().any(|o| o.eq_ignore_ascii_case("ReverseReplicate"))
+    }
+
+    /// The mobility agent has registered back since failover.
+    pub fn agent_registered_after_failover(&self) -> Option<bool> {
+        let failover = self.last_successful_failover_time?;
+        Some(self.agent_last_heartbeat.is_some_and(|hb| hb >= failover))
+    }
+}
+
+/// A failback (or forward) replication policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyFacts {
+    pub id: String,
+    pub name: String,
+    pub friendly_name: Option<String>,
+    /// `providerSpecificDetails.instanceType` (`InMage` for the failback policy).
+    pub provider: Option<String>,
+    pub rpo_threshold_minutes: Option<i32>,
+    pub recovery_point_history_minutes: Option<i32>,
+    pub app_consistent_frequency_minutes: Option<i32>,
+}
+
+/// An error entry of a job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobErrorFacts {
+    /// ASR error code, e.g. `95226`.
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub possible_causes: Option<String>,
+    pub recommended_action: Option<String>,
+}
+
+/// One task inside a job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobTaskFacts {
+    pub name: Option<String>,
+    pub friendly_name: Option<String>,
+    pub state: Option<String>,
+}
+
+/// An ASR job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobFacts {
+    pub id: String,
+    pub name: String,
+    pub scenario_name: Option<String>,
+    /// `state`: free string (`NotStarted`, `InProgress`, `Succeeded`, `Failed`, `Cancelled`, ...).
+    pub state: Option<String>,
+    pub state_description: Option<String>,
+    pub target_object_id: Option<String>,
+    pub target_object_name: Option<String>,
+    pub start_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
+    pub tasks: Vec<JobTaskFacts>,
+    pub errors: Vec<JobErrorFacts>,
+}
+
+impl JobFacts {
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state.as_deref(), Some(s) if ["succeeded", "failed", "cancelled", "completedwithinformation", "skipped"].contains(&s.to_ascii_lowercase().as_str()))
+    }
+    pub fn succeeded(&self) -> bool {
+        matches!(self.state.as_deref(), Some(s) if s.eq_ignore_ascii_case("Succeeded") || s.eq_ignore_ascii_case("CompletedWithInformation"))
+    }
+    /// Finished tasks / all tasks.
+    pub fn progress(&self) -> (usize, usize) {
+        let done = self.tasks.iter().filter(|t| t.state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("Succeeded"))).count();
+        (done, self.tasks.len())
+    }
+}
+
+/// The InMage reprotect (reverse replication) input, without ARM ids spelled out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReprotectRequest {
+    /// Protected item name.
+    pub item_name: String,
+    pub master_target_id: String,
+    pub process_server_id: String,
+    pub retention_drive: String,
+    /// Failback policy id (`profileId`).
+    pub profile_id: String,
+    pub run_as_account_id: Option<String>,
+    pub datastore_name: String,
+}
+
+/// Where a submitted long-running operation is tracked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRef {
+    pub job_name: String,
+    /// Seconds the service asked us to wait before polling (`Retry-After`).
+    pub retry_after_seconds: Option<u64>,
+}
+
+/// How the controller should react to an ASR error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AsrErrorClass {
+    /// Throttling, 5xx, connection faults: retry with backoff.
+    Transient,
+    /// The mobility agent has not registered yet (95226, 78093, "agent not installed").
+    AgentNotRegistered,
+    /// Authentication or authorisation: the user must fix credentials.
+    Credentials,
+    /// A prerequisite is missing or an input is invalid: wait for a fix.
+    Blocking,
+    /// The resource does not exist.
+    NotFound,
+}
+
+/// An ASR/ARM error with what the service said.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{operation}: HTTP {status} {code}{}: {message}", inner_code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+pub struct AsrServiceError {
+    pub operation: String,
+    pub status: u16,
+    pub code: String,
+    pub inner_code: Option<String>,
+    pub message: String,
+    pub possible_causes: Option<String>,
+    pub recommended_action: Option<String>,
+}
+
+/// Errors from the Site Recovery client.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteRecoveryError {
+    #[error("Azure authentication failed: {0}")]
+    Auth(String),
+    #[error(transparent)]
+    Service(#[from] AsrServiceError),
+    #[error("cannot reach Azure Resource Manager ({operation}): {message}")]
+    Transport { operation: String, message: String },
+    #[error("unexpected response from {operation}: {message}")]
+    Decode { operation: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// ASR error codes that mean "the mobility agent has not registered back yet".
+pub const AGENT_NOT_REGISTERED_CODES: &[&str] = &["95226", "78093"];
+
+impl SiteRecoveryError {
+    /// Stable label for metrics and events.
+    pub fn category(&self) -> &'static str {
+        match self.class() {
+            AsrErrorClass::Transient => "asr-transient",
+            AsrErrorClass::AgentNotRegistered => "asr-agent-not-registered",
+            AsrErrorClass::Credentials => "asr-credentials",
+            AsrErrorClass::Blocking => "asr-blocking",
+            AsrErrorClass::NotFound => "asr-not-found",
+        }
+    }
+
+    pub fn class(&self) -> AsrErrorClass {
+        match self {
+            SiteRecoveryError::Auth(_) => AsrErrorClass::Credentials,
+            SiteRecoveryError::Transport { .. } | SiteRecoveryError::Decode { .. } => AsrErrorClass::Transient,
+            SiteRecoveryError::Invalid(_) => AsrErrorClass::Blocking,
+            SiteRecoveryError::Service(e) => classify_service_error(e),
+        }
+    }
+}
+
+fn classify_service_error(e: &AsrServiceError) -> AsrErrorClass {
+    let codes = [Some(e.code.as_str()), e.inner_code.as_deref()];
+    if codes.iter().flatten().any(|c| AGENT_NOT_REGISTERED_CODES.contains(c)) {
+        return AsrErrorClass::AgentNotRegistered;
+    }
+    match e.status {
+        401 | 403 => AsrErrorClass::Credentials,
+        404 => AsrErrorClass::NotFound,
+        408 | 429 | 500..=599 => AsrErrorClass::Transient,
+        400 if codes.iter().flatten().any(|c| *c == "FabricArmEntityMissing" || *c == "SubscriptionIdNotRegisteredWithSrs") => {
+            AsrErrorClass::NotFound
+        }
+        _ => AsrErrorClass::Blocking,
+    }
+}
+
+/// Classify a job error code the same way.
+pub fn classify_job_error(err: &JobErrorFacts) -> AsrErrorClass {
+    let code = err.code.as_deref().unwrap_or_default();
+    let msg = err.message.as_deref().unwrap_or_default().to_ascii_lowercase();
+    if AGENT_NOT_REGISTERED_CODES.contains(&code) || msg.contains("agent is not installed") || msg.contains("agent not installed") {
+        AsrErrorClass::AgentNotRegistered
+    } else {
+        AsrErrorClass::Blocking
+    }
+}
+
+/// The Site Recovery operations the controller needs. Implemented over ARM with azure_identity.
+#[async_trait::async_trait]
+pub trait SiteRecovery: Send + Sync {
+    async fn get_fabric(&self, vault: &VaultRef) -> Result<FabricFacts, SiteRecoveryError>;
+    /// All protected items of the vault's container (follows `nextLink`).
+    async fn list_protected_items(&self, vault: &VaultRef) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError>;
+    async fn get_protected_item(&self, vault: &VaultRef, item_name: &str) -> Result<ProtectedItemFacts, SiteRecoveryError>;
+    /// POST reProtect; returns the job that tracks it.
+    async fn reprotect(&self, vault: &VaultRef, request: &ReprotectRequest) -> Result<JobRef, SiteRecoveryError>;
+    async fn get_job(&self, vault: &VaultRef, job_name: &str) -> Result<JobFacts, SiteRecoveryError>;
+    /// Jobs whose target object is the given item id (to adopt an in-flight job after a restart).
+    async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError>;
+    async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError>;
+    async fn list_vcenters(&self, vault: &VaultRef) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError>;
+}

@@ -1,0 +1,269 @@
+//! What the controller observes in vCenter, and the trait a vCenter client implements.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How to find a VM in the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum VmSelector {
+    /// VM name (unique per datacenter in practice; the first match wins).
+    Name(String),
+    /// Managed object id, e.g. `vm-42`.
+    MoRef(String),
+}
+
+impl VmSelector {
+    /// A stable display form, also used as the key of [`VcenterFacts::on_premises_vms`].
+    pub fn key(&self) -> String {
+        match self {
+            VmSelector::Name(n) => format!("name:{n}"),
+            VmSelector::MoRef(m) => format!("moref:{m}"),
+        }
+    }
+}
+
+/// One batched observation request: a master target and any number of on-premises VMs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObserveRequest {
+    /// The master target VM (by name in vCenter).
+    pub master_target_vm: Option<VmSelector>,
+    /// The on-premises VMs to look at (existing failback targets).
+    pub on_premises_vms: Vec<VmSelector>,
+}
+
+/// Power state as vCenter reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PowerState {
+    PoweredOn,
+    PoweredOff,
+    Suspended,
+    /// Any value this build does not know.
+    Other(String),
+}
+
+/// Guest OS family derived from `guest.guestFamily` or `config.guestId`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GuestFamily {
+    Windows,
+    Linux,
+    Other,
+}
+
+impl GuestFamily {
+    /// Classify a vSphere guest id (`windows9Server64Guest`, `rhel7_64Guest`, `otherGuest`, ...).
+    pub fn from_guest_id(guest_id: &str) -> GuestFamily {
+        let g = guest_id.to_ascii_lowercase();
+        if g.starts_with("win") {
+            GuestFamily::Windows
+        } else if g.starts_with("other") && !g.contains("linux") {
+            GuestFamily::Other
+        } else {
+            GuestFamily::Linux
+        }
+    }
+}
+
+/// VMware Tools state of a VM.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolsFacts {
+    /// `guest.toolsStatus`, e.g. `toolsOk`, `toolsNotInstalled`, `toolsNotRunning`, `toolsOld`.
+    pub status: Option<String>,
+    /// `guest.toolsRunningStatus`, e.g. `guestToolsRunning`.
+    pub running_status: Option<String>,
+}
+
+impl ToolsFacts {
+    /// Installed (any status but `toolsNotInstalled`) and running.
+    pub fn installed_and_running(&self) -> Option<bool> {
+        let status = self.status.as_deref()?;
+        let running = self.running_status.as_deref()?;
+        Some(status != "toolsNotInstalled" && running == "guestToolsRunning")
+    }
+}
+
+/// A virtual disk of a VM.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiskFacts {
+    /// Device key.
+    pub key: i32,
+    /// `backing.uuid`, when the backing has one.
+    pub uuid: Option<String>,
+    /// `backing.fileName`, e.g. `[ds1] vm/vm.vmdk`.
+    pub file_name: Option<String>,
+    /// Datastore moref of the backing.
+    pub datastore: Option<String>,
+    /// Key of the controller the disk hangs off.
+    pub controller_key: Option<i32>,
+}
+
+/// One VM as observed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmFacts {
+    pub moref: String,
+    pub name: String,
+    pub power_state: Option<PowerState>,
+    /// `config.guestId`.
+    pub guest_id: Option<String>,
+    pub guest_family: Option<GuestFamily>,
+    /// Value of the last `disk.EnableUUID` entry in `config.extraConfig` (`None` when absent).
+    pub disk_enable_uuid: Option<bool>,
+    /// Number of snapshots in the snapshot tree (0 when `snapshot` is unset).
+    pub snapshot_count: Option<u32>,
+    /// Wire type names of the SCSI controllers, e.g. `ParaVirtualSCSIController`, `VirtualLsiLogicController`.
+    pub scsi_controllers: Option<Vec<String>>,
+    pub tools: ToolsFacts,
+    pub disks: Option<Vec<DiskFacts>>,
+    /// Host moref (`runtime.host`).
+    pub host: Option<String>,
+    /// Datastore morefs the VM uses (`datastore`).
+    pub datastores: Vec<String>,
+}
+
+impl VmFacts {
+    /// A minimal VM with only identity known (useful for fixtures).
+    pub fn named(moref: &str, name: &str) -> VmFacts {
+        VmFacts {
+            moref: moref.into(),
+            name: name.into(),
+            power_state: None,
+            guest_id: None,
+            guest_family: None,
+            disk_enable_uuid: None,
+            snapshot_count: None,
+            scsi_controllers: None,
+            tools: ToolsFacts::default(),
+            disks: None,
+            host: None,
+            datastores: Vec::new(),
+        }
+    }
+}
+
+/// A datastore as mounted on a host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatastoreFacts {
+    pub moref: String,
+    pub name: String,
+    /// `summary.type`: `VMFS`, `vsan`, `NFS`, `NFS41`, `VVOL`, `OTHER`, ...
+    pub datastore_type: String,
+    pub capacity_bytes: Option<i64>,
+    pub free_bytes: Option<i64>,
+    pub accessible: Option<bool>,
+    /// Host mount access mode: `readWrite` or `readOnly`.
+    pub access_mode: Option<String>,
+    pub mounted: Option<bool>,
+}
+
+impl DatastoreFacts {
+    /// VMFS or vSAN: the only datastore types ASR can fail back to.
+    pub fn is_vmfs_or_vsan(&self) -> bool {
+        let t = self.datastore_type.to_ascii_lowercase();
+        t == "vmfs" || t == "vsan"
+    }
+}
+
+/// An ESXi host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostFacts {
+    pub moref: String,
+    pub name: String,
+    /// `config.product.fullName`.
+    pub product_full_name: Option<String>,
+    /// Edition key of the licence assigned to the host (`eval`, `esxBasic` for free ESXi, ...).
+    pub license_edition: Option<String>,
+    /// Datastores attached to the host (from `host.datastore`).
+    pub datastores: Vec<DatastoreFacts>,
+}
+
+impl HostFacts {
+    /// Free-edition ESXi (5.5 free / vSphere Hypervisor free) cannot fail back.
+    pub fn is_free_edition(&self) -> Option<bool> {
+        let e = self.license_edition.as_deref()?.to_ascii_lowercase();
+        Some(e.contains("free") || e == "esxbasic" || e.starts_with("esx.hypervisor"))
+    }
+}
+
+/// Result of the permissions probe: can the account see what reprotect needs?
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionFacts {
+    /// The account can list the datastores of the master target's host.
+    pub can_see_host_datastores: bool,
+    /// Privileges checked and found missing (e.g. `Datastore.Browse`).
+    pub missing_privileges: Vec<String>,
+}
+
+/// Everything one observation produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VcenterFacts {
+    /// `None` when not requested or not found (see `master_target_found`).
+    pub master_target: Option<VmFacts>,
+    /// The master target's ESXi host.
+    pub master_target_host: Option<HostFacts>,
+    /// Keyed by [`VmSelector::key`]; `None` means the VM does not exist in vCenter.
+    pub on_premises_vms: BTreeMap<String, Option<VmFacts>>,
+    /// Hosts of the on-premises VMs, keyed by host moref.
+    pub hosts: BTreeMap<String, HostFacts>,
+    pub permissions: Option<PermissionFacts>,
+    /// Number of property-collector round trips the observation took (for benchmarks).
+    pub round_trips: u32,
+}
+
+/// Errors from a vCenter client, with a stable category for metrics and events.
+#[derive(Debug, thiserror::Error)]
+pub enum VcenterError {
+    #[error("cannot connect to vCenter {server}: {message}")]
+    Connect { server: String, message: String },
+    #[error("TLS verification of vCenter {server} failed: {message}")]
+    Tls { server: String, message: String },
+    #[error("vCenter {server} rejected the credentials (InvalidLogin)")]
+    InvalidLogin { server: String },
+    #[error("VM {0} not found in vCenter")]
+    VmNotFound(String),
+    #[error("vCenter task {task} failed: {fault}: {message}")]
+    TaskFailed { task: String, fault: String, message: String },
+    #[error("vCenter task {task} did not finish within {seconds}s")]
+    TaskTimeout { task: String, seconds: u64 },
+    #[error("vCenter call {call} failed: {message}")]
+    Call { call: String, message: String },
+}
+
+impl VcenterError {
+    /// Stable label for metrics and events.
+    pub fn category(&self) -> &'static str {
+        match self {
+            VcenterError::Connect { .. } => "vcenter-connect",
+            VcenterError::Tls { .. } => "vcenter-tls",
+            VcenterError::InvalidLogin { .. } => "vcenter-credentials",
+            VcenterError::VmNotFound(_) => "vcenter-not-found",
+            VcenterError::TaskFailed { .. } => "vcenter-task-failed",
+            VcenterError::TaskTimeout { .. } => "vcenter-timeout",
+            VcenterError::Call { .. } => "vcenter-call",
+        }
+    }
+
+    /// Whether retrying later may help (connection faults, timeouts) as opposed to needing a user fix.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, VcenterError::Connect { .. } | VcenterError::TaskTimeout { .. } | VcenterError::Call { .. })
+    }
+}
+
+/// The vCenter operations the controller needs. Implemented with vim_rs over SOAP.
+#[async_trait::async_trait]
+pub trait Vcenter: Send + Sync {
+    /// Observe the master target, its host and the requested VMs in as few round trips as possible.
+    async fn observe(&self, request: &ObserveRequest) -> Result<VcenterFacts, VcenterError>;
+    /// Power off a VM; already off is success.
+    async fn power_off(&self, vm: &VmSelector) -> Result<(), VcenterError>;
+    /// Set `disk.EnableUUID=TRUE` on a VM; already set is success.
+    async fn enable_disk_uuid(&self, vm: &VmSelector) -> Result<(), VcenterError>;
+}
