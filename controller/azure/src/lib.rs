@@ -1,1 +1,25 @@
-//! Placeholder; filled by its owner.
+//! Azure Site Recovery over Azure Resource Manager: the `SiteRecovery` implementation used by the reprotect controller.
+//!
+//! * [`ArmClient`] implements [`reprotect_facts::SiteRecovery`] with reqwest and azure_identity.
+//! * [`ArmClientPool`] hands out one client per (cloud, identity, credentials version).
+//! * Retries use backon (5xx/connection faults: capped exponential backoff with jitter; 429:
+//!   `Retry-After`; 4xx: never; the reprotect POST is never resent once it may have been sent).
+//! * A per-subscription token bucket ([`BudgetConfig`]) and a short-lived single-flight fabric
+//!   cache keep thousands of machines in one vault cheap.
+
+pub mod auth;
+pub mod budget;
+pub mod cache;
+pub mod client;
+pub mod cloud;
+pub mod http;
+pub mod mapping;
+pub mod models;
+pub mod pool;
+
+pub use auth::{AzureAuth, SecretString, UserAssigned};
+pub use budget::{BudgetConfig, Budgets, TokenBucket};
+pub use client::{ArmClient, ArmClientConfig};
+pub use cloud::{AzureCloud, CloudConfig, DEFAULT_API_VERSION};
+pub use http::{RequestObserver, RequestStats, RetryConfig};
+pub use pool::ArmClientPool;

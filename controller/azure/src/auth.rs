@@ -1,0 +1,251 @@
+//! Entra ID authentication with azure_identity: credential choice, SDK transport over our reqwest client, error mapping.
+
+use std::{fmt, path::PathBuf, sync::Arc};
+
+use azure_core::{
+    cloud::{CloudConfiguration, CustomConfiguration},
+    credentials::{Secret, TokenCredential},
+    error::ErrorKind,
+    http::{
+        headers::{HeaderName, HeaderValue, Headers},
+        AsyncRawResponse, Body, ClientOptions, ExponentialRetryOptions, HttpClient, Method, Request, RetryOptions,
+        Transport,
+    },
+    time::Duration as SdkDuration,
+};
+use azure_identity::{
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+use reprotect_facts::SiteRecoveryError;
+
+use crate::cloud::CloudConfig;
+
+/// A secret string whose `Debug`/`Display` never shows the value.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The value; only for handing to the credential.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<&str> for SecretString {
+    fn from(s: &str) -> Self {
+        Self(s.to_string())
+    }
+}
+
+/// Which user-assigned managed identity to use.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum UserAssigned {
+    ClientId(String),
+    ObjectId(String),
+    ResourceId(String),
+}
+
+/// How the client authenticates to Entra ID. There is no "default chain": pick one explicitly.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AzureAuth {
+    /// Service principal with a client secret.
+    ClientSecret { tenant_id: String, client_id: String, client_secret: SecretString },
+    /// AKS workload identity (federated token file). `None` fields come from the
+    /// `AZURE_TENANT_ID` / `AZURE_CLIENT_ID` / `AZURE_FEDERATED_TOKEN_FILE` environment.
+    WorkloadIdentity { tenant_id: Option<String>, client_id: Option<String>, token_file: Option<PathBuf> },
+    /// Managed identity (system-assigned when `user_assigned` is `None`).
+    ManagedIdentity { user_assigned: Option<UserAssigned> },
+    /// A bearer token obtained elsewhere (tools, tests). Not refreshed.
+    StaticToken(SecretString),
+}
+
+impl AzureAuth {
+    /// Identity without secrets, for cache keys, logs and events.
+    pub fn identity(&self) -> String {
+        match self {
+            AzureAuth::ClientSecret { tenant_id, client_id, .. } => format!("client-secret:{tenant_id}/{client_id}"),
+            AzureAuth::WorkloadIdentity { tenant_id, client_id, .. } => format!(
+                "workload-identity:{}/{}",
+                tenant_id.as_deref().unwrap_or("$AZURE_TENANT_ID"),
+                client_id.as_deref().unwrap_or("$AZURE_CLIENT_ID")
+            ),
+            AzureAuth::ManagedIdentity { user_assigned: None } => "managed-identity:system".to_string(),
+            AzureAuth::ManagedIdentity { user_assigned: Some(u) } => format!("managed-identity:{u:?}"),
+            AzureAuth::StaticToken(_) => "static-token".to_string(),
+        }
+    }
+}
+
+/// Where bearer tokens for ARM come from.
+pub(crate) struct TokenSource {
+    credential: Option<Arc<dyn TokenCredential>>,
+    fixed: Option<SecretString>,
+    scope: String,
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSource").field("scope", &self.scope).finish_non_exhaustive()
+    }
+}
+
+impl TokenSource {
+    /// Build the credential. Its HTTP goes through `http` (so a custom CA applies) with at most
+    /// `sdk_retries` quick retries, instead of the SDK default (8 retries, up to a minute).
+    pub(crate) fn new(auth: &AzureAuth, cloud: &CloudConfig, http: reqwest::Client, sdk_retries: u32) -> Result<Self, SiteRecoveryError> {
+        let scope = cloud.token_scope.clone();
+        let options = || {
+            let mut custom = CustomConfiguration::default();
+            custom.authority_host = cloud.authority_origin();
+            let mut o = ClientOptions::default();
+            o.transport = Some(Transport::new(Arc::new(SdkHttp(http.clone()))));
+            o.retry = RetryOptions::exponential(ExponentialRetryOptions {
+                initial_delay: SdkDuration::milliseconds(200),
+                max_retries: sdk_retries,
+                max_total_elapsed: SdkDuration::seconds(10),
+                max_delay: SdkDuration::seconds(2),
+            });
+            o.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
+            o
+        };
+        let credential: Arc<dyn TokenCredential> = match auth {
+            AzureAuth::StaticToken(t) => return Ok(Self { credential: None, fixed: Some(t.clone()), scope }),
+            AzureAuth::ClientSecret { tenant_id, client_id, client_secret } => ClientSecretCredential::new(
+                tenant_id,
+                client_id.clone(),
+                Secret::new(client_secret.expose().to_string()),
+                Some(ClientSecretCredentialOptions { client_options: options() }),
+            )
+            .map_err(|e| SiteRecoveryError::Auth(format!("client secret credential: {e}")))?,
+            AzureAuth::WorkloadIdentity { tenant_id, client_id, token_file } => {
+                WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+                    credential_options: ClientAssertionCredentialOptions { client_options: options() },
+                    client_id: client_id.clone(),
+                    tenant_id: tenant_id.clone(),
+                    token_file_path: token_file.clone(),
+                }))
+                .map_err(|e| SiteRecoveryError::Auth(format!("workload identity credential: {e}")))?
+            }
+            AzureAuth::ManagedIdentity { user_assigned } => {
+                let user_assigned_id = user_assigned.as_ref().map(|u| match u {
+                    UserAssigned::ClientId(v) => UserAssignedId::ClientId(v.clone()),
+                    UserAssigned::ObjectId(v) => UserAssignedId::ObjectId(v.clone()),
+                    UserAssigned::ResourceId(v) => UserAssignedId::ResourceId(v.clone()),
+                });
+                ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions { user_assigned_id, client_options: options() }))
+                    .map_err(|e| SiteRecoveryError::Auth(format!("managed identity credential: {e}")))?
+            }
+        };
+        Ok(Self { credential: Some(credential), fixed: None, scope })
+    }
+
+    /// A bearer token (cached by azure_identity, refreshed within 300 s of expiry).
+    pub(crate) async fn bearer(&self) -> Result<String, SiteRecoveryError> {
+        if let Some(t) = &self.fixed {
+            return Ok(t.expose().to_string());
+        }
+        let cred = self.credential.as_ref().expect("credential or fixed token");
+        match cred.get_token(&[self.scope.as_str()], None).await {
+            Ok(token) => Ok(token.token.secret().to_string()),
+            Err(e) => Err(map_identity_error(&e)),
+        }
+    }
+}
+
+/// Connection problems and 5xx/429 from Entra are transient; everything else is a credentials problem.
+pub(crate) fn map_identity_error(err: &azure_core::Error) -> SiteRecoveryError {
+    let mut transient = false;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(ae) = e.downcast_ref::<azure_core::Error>() {
+            match ae.kind() {
+                ErrorKind::Io | ErrorKind::Connection => transient = true,
+                ErrorKind::HttpResponse { status, .. } => {
+                    let s = u16::from(*status);
+                    transient |= s == 429 || s >= 500;
+                }
+                _ => {}
+            }
+        }
+        if e.downcast_ref::<reqwest::Error>().is_some() {
+            transient = true;
+        }
+        cur = e.source();
+    }
+    let message = err.to_string().lines().next().unwrap_or_default().to_string();
+    if transient {
+        SiteRecoveryError::Transport { operation: "acquire token".into(), message }
+    } else {
+        SiteRecoveryError::Auth(message)
+    }
+}
+
+/// azure_core transport over our own reqwest client (custom CA, timeouts, no redirects).
+#[derive(Clone)]
+pub(crate) struct SdkHttp(pub(crate) reqwest::Client);
+
+impl fmt::Debug for SdkHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SdkHttp")
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for SdkHttp {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        let method = match request.method() {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+            Method::Head => reqwest::Method::HEAD,
+            other => return Err(azure_core::Error::with_message(ErrorKind::Other, format!("unsupported method {other:?}"))),
+        };
+        let mut req = self.0.request(method, request.url().clone());
+        for (name, value) in request.headers().iter() {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        req = match request.body() {
+            Body::Bytes(b) => req.body(b.to_vec()),
+            #[allow(unreachable_patterns)]
+            _ => return Err(azure_core::Error::with_message(ErrorKind::Other, "streaming bodies are not supported")),
+        };
+        let rsp = req.send().await.map_err(|e| {
+            let kind = if e.is_connect() { ErrorKind::Connection } else { ErrorKind::Io };
+            azure_core::Error::with_error(kind, e, "token request failed")
+        })?;
+        let status = rsp.status().as_u16();
+        let mut headers = Headers::new();
+        for (k, v) in rsp.headers() {
+            if let Ok(v) = v.to_str() {
+                headers.insert(HeaderName::from(k.as_str().to_owned()), HeaderValue::from(v.to_owned()));
+            }
+        }
+        let body = rsp.bytes().await.map_err(|e| azure_core::Error::with_error(ErrorKind::Io, e, "reading token response"))?;
+        Ok(AsyncRawResponse::from_bytes(status.into(), headers, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_contains_the_secret() {
+        let auth = AzureAuth::ClientSecret { tenant_id: "t".into(), client_id: "c".into(), client_secret: "s3cr3t-value".into() };
+        assert!(!format!("{auth:?}").contains("s3cr3t-value"));
+        assert_eq!(auth.identity(), "client-secret:t/c");
+        assert!(!format!("{:?}", AzureAuth::StaticToken("eyJtoken".into())).contains("eyJtoken"));
+    }
+}

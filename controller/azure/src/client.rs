@@ -1,0 +1,297 @@
+//! `ArmClient`: the `SiteRecovery` trait over Azure Resource Manager.
+
+use std::{collections::{BTreeMap, HashMap}, sync::{Arc, Mutex}, time::Duration};
+
+use reprotect_facts::*;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::{
+    auth::{AzureAuth, TokenSource},
+    budget::{BudgetConfig, Budgets, TokenBucket},
+    cache::TtlCache,
+    cloud::CloudConfig,
+    http::{error_chain, Http, RequestObserver, RequestStats, Resend, RetryConfig},
+    mapping::{self, job_name_from_location, parse_retry_after},
+    models::{self, ArmList},
+};
+
+/// Everything an [`ArmClient`] needs. `Debug` never shows secrets.
+#[derive(Clone)]
+pub struct ArmClientConfig {
+    pub cloud: CloudConfig,
+    pub auth: AzureAuth,
+    /// Extra CA certificates (PEM bundle) trusted in addition to the built-in roots, for ARM and Entra ID.
+    pub extra_ca_pem: Option<String>,
+    pub retry: RetryConfig,
+    /// Per-subscription request budget (ignored when budgets are shared via [`ArmClient::with_budgets`]).
+    pub budget: BudgetConfig,
+    /// How long a fabric read is reused (0 disables the cache).
+    pub fabric_cache_ttl: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Quick retries azure_identity makes for a token request (its default of 8 over a minute is too slow).
+    pub token_retries: u32,
+    pub observer: Option<Arc<dyn RequestObserver>>,
+}
+
+impl std::fmt::Debug for ArmClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClientConfig")
+            .field("cloud", &self.cloud)
+            .field("auth", &self.auth)
+            .field("extra_ca_pem", &self.extra_ca_pem.as_ref().map(|_| "<pem>"))
+            .field("retry", &self.retry)
+            .field("budget", &self.budget)
+            .field("fabric_cache_ttl", &self.fabric_cache_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ArmClientConfig {
+    pub fn new(cloud: CloudConfig, auth: AzureAuth) -> Self {
+        Self {
+            cloud,
+            auth,
+            extra_ca_pem: None,
+            retry: RetryConfig::default(),
+            budget: BudgetConfig::default(),
+            fabric_cache_ttl: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            token_retries: 2,
+            observer: None,
+        }
+    }
+}
+
+type FabricKey = (String, String, String, String);
+
+/// Site Recovery over ARM (reqwest + azure_identity).
+pub struct ArmClient {
+    http: Http,
+    cloud: CloudConfig,
+    budgets: Arc<Budgets>,
+    fabrics: TtlCache<FabricKey, FabricFacts>,
+    containers: Mutex<HashMap<FabricKey, String>>,
+}
+
+fn key(v: &VaultRef) -> FabricKey {
+    let l = |s: &str| s.to_ascii_lowercase();
+    (l(&v.subscription_id), l(&v.resource_group), l(&v.vault_name), l(&v.fabric_name))
+}
+
+impl ArmClient {
+    pub fn new(config: ArmClientConfig) -> Result<Self, SiteRecoveryError> {
+        let budgets = Arc::new(Budgets::new(config.budget));
+        Self::with_budgets(config, budgets)
+    }
+
+    /// A client drawing on request budgets shared with other clients.
+    pub fn with_budgets(config: ArmClientConfig, budgets: Arc<Budgets>) -> Result<Self, SiteRecoveryError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("reprotect-controller/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &config.extra_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| SiteRecoveryError::Invalid(format!("extra CA bundle: {}", error_chain(&e))))?;
+            if certs.is_empty() {
+                return Err(SiteRecoveryError::Invalid("extra CA bundle holds no certificate".into()));
+            }
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        let client = builder.build().map_err(|e| SiteRecoveryError::Invalid(format!("HTTP client: {}", error_chain(&e))))?;
+        let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries)?;
+        Ok(Self {
+            http: Http { client, tokens, retry: config.retry, stats: Arc::default(), observer: config.observer },
+            cloud: config.cloud,
+            budgets,
+            fabrics: TtlCache::new(config.fabric_cache_ttl),
+            containers: Mutex::default(),
+        })
+    }
+
+    /// Requests sent, by (operation, HTTP status); status 0 = no response.
+    pub fn stats(&self) -> BTreeMap<(String, u16), u64> {
+        self.http.stats.snapshot()
+    }
+
+    /// All HTTP attempts made by this client (retries included).
+    pub fn total_requests(&self) -> u64 {
+        self.http.stats.total()
+    }
+
+    pub fn request_stats(&self) -> Arc<RequestStats> {
+        self.http.stats.clone()
+    }
+
+    /// Drop the cached fabric so the next `get_fabric` reads it again.
+    pub fn invalidate_fabric(&self, vault: &VaultRef) {
+        self.fabrics.invalidate(&key(vault));
+    }
+
+    fn budget(&self, vault: &VaultRef) -> Arc<TokenBucket> {
+        self.budgets.for_subscription(&vault.subscription_id)
+    }
+
+    fn vault_url(&self, v: &VaultRef, tail: &[&str]) -> Url {
+        let mut u = self.cloud.arm_endpoint.clone();
+        u.set_query(None);
+        if let Ok(mut segs) = u.path_segments_mut() {
+            segs.pop_if_empty();
+            segs.extend(["subscriptions", &v.subscription_id, "resourceGroups", &v.resource_group]);
+            segs.extend(["providers", "Microsoft.RecoveryServices", "vaults", &v.vault_name]);
+            segs.extend(tail);
+        }
+        u.query_pairs_mut().append_pair("api-version", &self.cloud.api_version);
+        u
+    }
+
+    async fn get<T: DeserializeOwned>(&self, op: &str, vault: &VaultRef, url: &Url) -> Result<T, SiteRecoveryError> {
+        self.http.send(op, Method::GET, url, None, &self.budget(vault), Resend::Idempotent).await?.json(op)
+    }
+
+    /// GET a list and follow `nextLink` (only on the ARM endpoint's origin: the bearer token goes nowhere else).
+    async fn get_all<T: DeserializeOwned>(&self, op: &str, vault: &VaultRef, first: Url, mut stop: impl FnMut(&[T]) -> bool) -> Result<Vec<T>, SiteRecoveryError> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            let page: ArmList<T> = self.get(op, vault, &url).await?;
+            let items = page.value.unwrap_or_default();
+            let done = stop(&items);
+            out.extend(items);
+            pages += 1;
+            if done || pages >= 10_000 {
+                break;
+            }
+            if let Some(link) = page.next_link.filter(|l| !l.is_empty()) {
+                let link = url.join(&link).map_err(|e| SiteRecoveryError::Decode { operation: op.into(), message: format!("bad nextLink: {e}") })?;
+                if link.origin() != self.cloud.arm_endpoint.origin() {
+                    return Err(SiteRecoveryError::Decode { operation: op.into(), message: format!("nextLink leaves the ARM endpoint: {}", link.origin().ascii_serialization()) });
+                }
+                if link == url {
+                    break;
+                }
+                next = Some(link);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The protection container: given, or found through the vault's protected items (the spec
+    /// extract has no route listing a fabric's containers).
+    async fn container(&self, v: &VaultRef) -> Result<String, SiteRecoveryError> {
+        if let Some(c) = v.container_name.as_deref().filter(|c| !c.is_empty()) {
+            return Ok(c.to_string());
+        }
+        if let Some(c) = self.containers.lock().expect("containers lock").get(&key(v)) {
+            return Ok(c.clone());
+        }
+        let find = |items: &[models::ProtectedItem]| items.iter().find_map(|i| container_of(i.id.as_deref()?, &v.fabric_name));
+        let url = self.vault_url(v, &["replicationProtectedItems"]);
+        let items = self.get_all("discover_container", v, url, |page| find(page).is_some()).await?;
+        let found = find(&items).ok_or_else(|| {
+            SiteRecoveryError::Invalid(format!(
+                "protection container of fabric {} not found: set containerName (ASR offers no documented way to list a fabric's containers here and the vault has no protected item on that fabric)",
+                v.fabric_name
+            ))
+        })?;
+        self.containers.lock().expect("containers lock").insert(key(v), found.clone());
+        Ok(found)
+    }
+
+    async fn item_url(&self, v: &VaultRef, item: &str, action: Option<&str>) -> Result<Url, SiteRecoveryError> {
+        if item.is_empty() {
+            return Err(SiteRecoveryError::Invalid("protected item name is empty".into()));
+        }
+        let container = self.container(v).await?;
+        let mut tail = vec!["replicationFabrics", &v.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems", item];
+        tail.extend(action);
+        Ok(self.vault_url(v, &tail))
+    }
+}
+
+/// `.../replicationFabrics/{fabric}/replicationProtectionContainers/{container}/...` → container.
+pub(crate) fn container_of(id: &str, fabric: &str) -> Option<String> {
+    let segs: Vec<&str> = id.split('/').collect();
+    let f = segs.windows(2).position(|w| w[0].eq_ignore_ascii_case("replicationFabrics") && w[1].eq_ignore_ascii_case(fabric))?;
+    let rest = &segs[f + 2..];
+    (rest.len() >= 2 && rest[0].eq_ignore_ascii_case("replicationProtectionContainers")).then(|| rest[1].to_string())
+}
+
+#[async_trait::async_trait]
+impl SiteRecovery for ArmClient {
+    async fn get_fabric(&self, vault: &VaultRef) -> Result<FabricFacts, SiteRecoveryError> {
+        self.fabrics
+            .get_or_fetch(key(vault), || async {
+                let url = self.vault_url(vault, &["replicationFabrics", &vault.fabric_name]);
+                Ok(mapping::fabric_facts(self.get("get_fabric", vault, &url).await?))
+            })
+            .await
+    }
+
+    async fn list_protected_items(&self, vault: &VaultRef) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError> {
+        let container = self.container(vault).await?;
+        let url = self.vault_url(vault, &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"]);
+        let items: Vec<models::ProtectedItem> = self.get_all("list_protected_items", vault, url, |_| false).await?;
+        Ok(items.into_iter().map(mapping::protected_item_facts).collect())
+    }
+
+    async fn get_protected_item(&self, vault: &VaultRef, item_name: &str) -> Result<ProtectedItemFacts, SiteRecoveryError> {
+        let url = self.item_url(vault, item_name, None).await?;
+        Ok(mapping::protected_item_facts(self.get("get_protected_item", vault, &url).await?))
+    }
+
+    async fn reprotect(&self, vault: &VaultRef, request: &ReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
+        for (field, value) in [("masterTargetId", &request.master_target_id), ("processServerId", &request.process_server_id), ("retentionDrive", &request.retention_drive), ("profileId", &request.profile_id), ("datastoreName", &request.datastore_name)] {
+            if value.trim().is_empty() {
+                return Err(SiteRecoveryError::Invalid(format!("reprotect of {}: {field} is empty", request.item_name)));
+            }
+        }
+        let url = self.item_url(vault, &request.item_name, Some("reProtect")).await?;
+        let body = serde_json::to_vec(&mapping::reprotect_body(request)).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))?;
+        let reply = self.http.send("reprotect", Method::POST, &url, Some(&body), &self.budget(vault), Resend::NotAfterSent).await?;
+        let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
+        if let Some(job_name) = reply.header("location").and_then(job_name_from_location) {
+            return Ok(JobRef { job_name, retry_after_seconds });
+        }
+        // A synchronous 200 carries the item; its current scenario names the job.
+        let job = reply.json::<models::ProtectedItem>("reprotect").ok().map(mapping::protected_item_facts).and_then(|i| i.current_scenario?.job_id);
+        match job.map(|j| arm_name(&j).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None")) {
+            Some(job_name) => Ok(JobRef { job_name, retry_after_seconds }),
+            None => Err(SiteRecoveryError::Decode { operation: "reprotect".into(), message: format!("HTTP {} without a Location header naming the job", reply.status) }),
+        }
+    }
+
+    async fn get_job(&self, vault: &VaultRef, job_name: &str) -> Result<JobFacts, SiteRecoveryError> {
+        let url = self.vault_url(vault, &["replicationJobs", arm_name(job_name)]);
+        Ok(mapping::job_facts(self.get("get_job", vault, &url).await?))
+    }
+
+    /// Lists the vault's jobs and filters client-side: the spec documents `$filter` only as
+    /// "OData filter options", without the field names.
+    async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
+        let url = self.vault_url(vault, &["replicationJobs"]);
+        let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
+        let mut jobs: Vec<JobFacts> = jobs.into_iter().map(mapping::job_facts).filter(|j| mapping::job_targets(j, target_object_id)).collect();
+        jobs.sort_by(|a, b| b.start_time.cmp(&a.start_time));
+        Ok(jobs)
+    }
+
+    async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError> {
+        let url = self.vault_url(vault, &["replicationPolicies"]);
+        let items: Vec<models::Policy> = self.get_all("list_policies", vault, url, |_| false).await?;
+        Ok(items.into_iter().map(mapping::policy_facts).collect())
+    }
+
+    async fn list_vcenters(&self, vault: &VaultRef) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError> {
+        let url = self.vault_url(vault, &["replicationFabrics", &vault.fabric_name, "replicationvCenters"]);
+        let items: Vec<models::VCenter> = self.get_all("list_vcenters", vault, url, |_| false).await?;
+        Ok(items.into_iter().map(mapping::vcenter_facts).collect())
+    }
+}

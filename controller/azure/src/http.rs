@@ -1,0 +1,205 @@
+//! Sending ARM requests: budget, bearer token, retries with backon, error mapping, per-operation counters.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reprotect_facts::SiteRecoveryError;
+use reqwest::{header::HeaderMap, Method};
+use url::Url;
+
+use crate::{
+    auth::TokenSource,
+    budget::TokenBucket,
+    mapping::{parse_retry_after, service_error},
+};
+
+/// Retry policy for ARM calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Retries after the first attempt (5xx, 408, 429, connection faults). 4xx never retry.
+    pub max_retries: usize,
+    /// First backoff delay (exponential, with jitter).
+    pub min_delay: Duration,
+    /// Cap of one backoff delay.
+    pub max_delay: Duration,
+    /// Cap applied to a server's `Retry-After`.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self { max_retries: 4, min_delay: Duration::from_millis(500), max_delay: Duration::from_secs(20), max_retry_after: Duration::from_secs(120) }
+    }
+}
+
+/// Receives one call per HTTP attempt (status 0 = no response), e.g. to feed Prometheus.
+pub trait RequestObserver: Send + Sync {
+    fn on_request(&self, operation: &str, status: u16, elapsed: Duration);
+}
+
+/// Request counters by (operation, status); status 0 means no HTTP response (connection fault).
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    by_operation: Mutex<BTreeMap<(String, u16), u64>>,
+    total: AtomicU64,
+}
+
+impl RequestStats {
+    fn record(&self, operation: &str, status: u16) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        *self.by_operation.lock().expect("stats lock").entry((operation.to_string(), status)).or_default() += 1;
+    }
+    pub fn snapshot(&self) -> BTreeMap<(String, u16), u64> {
+        self.by_operation.lock().expect("stats lock").clone()
+    }
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
+/// May a failed attempt be sent again?
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resend {
+    /// Reads: retry 5xx and every connection fault.
+    Idempotent,
+    /// The reprotect POST: retry only when the request provably never left (connect failure) or
+    /// the service refused it with 429. A 5xx or a fault after sending becomes a transient error;
+    /// the controller adopts a possibly started job via `list_jobs_for`.
+    NotAfterSent,
+}
+
+/// A successful (2xx) response.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn json<T: serde::de::DeserializeOwned>(&self, operation: &str) -> Result<T, SiteRecoveryError> {
+        serde_json::from_slice(&self.body).map_err(|e| SiteRecoveryError::Decode { operation: operation.into(), message: e.to_string() })
+    }
+}
+
+pub(crate) struct Http {
+    pub client: reqwest::Client,
+    pub tokens: TokenSource,
+    pub retry: RetryConfig,
+    pub stats: Arc<RequestStats>,
+    pub observer: Option<Arc<dyn RequestObserver>>,
+}
+
+/// Display an error with its causes (reqwest hides the interesting part, e.g. the TLS reason, in `source`).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = c.source();
+    }
+    out
+}
+
+fn request_id() -> String {
+    let n: u128 = rand::random();
+    let h = format!("{n:032x}");
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+impl Http {
+    fn observe(&self, operation: &str, status: u16, started: Instant) {
+        self.stats.record(operation, status);
+        if let Some(o) = &self.observer {
+            o.on_request(operation, status, started.elapsed());
+        }
+    }
+
+    /// Send with budget, auth and retries. Returns 2xx replies; everything else is an error.
+    pub async fn send(&self, operation: &str, method: Method, url: &Url, body: Option<&[u8]>, budget: &TokenBucket, resend: Resend) -> Result<Reply, SiteRecoveryError> {
+        let mut delays = ExponentialBuilder::default()
+            .with_jitter()
+            .with_min_delay(self.retry.min_delay)
+            .with_max_delay(self.retry.max_delay)
+            .with_max_times(self.retry.max_retries)
+            .build();
+        loop {
+            let (retry_after, err) = match self.attempt(operation, method.clone(), url, body, budget, resend).await {
+                Attempt::Done(r) => return r,
+                Attempt::Retry { retry_after, err } => (retry_after, err),
+            };
+            let Some(backoff) = delays.next() else { return Err(err) };
+            let delay = retry_after.map(|s| Duration::from_secs(s).min(self.retry.max_retry_after)).unwrap_or(backoff);
+            tracing::debug!(operation, ?delay, error = %err, "retrying ARM request");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(&self, operation: &str, method: Method, url: &Url, body: Option<&[u8]>, budget: &TokenBucket, resend: Resend) -> Attempt {
+        let token = match self.tokens.bearer().await {
+            Ok(t) => t,
+            Err(e @ SiteRecoveryError::Transport { .. }) => return Attempt::Retry { retry_after: None, err: e },
+            Err(e) => return Attempt::Done(Err(e)),
+        };
+        budget.acquire().await;
+        let started = Instant::now();
+        let mut req = self.client.request(method, url.clone()).bearer_auth(token).header("x-ms-client-request-id", request_id());
+        if let Some(b) = body {
+            req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.to_vec());
+        }
+        let transport = |e: &reqwest::Error| SiteRecoveryError::Transport { operation: operation.into(), message: error_chain(e) };
+        let rsp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.observe(operation, 0, started);
+                let err = transport(&e);
+                return if e.is_connect() || resend == Resend::Idempotent { Attempt::Retry { retry_after: None, err } } else { Attempt::Done(Err(err)) };
+            }
+        };
+        let status = rsp.status().as_u16();
+        let headers = rsp.headers().clone();
+        let body = rsp.bytes().await;
+        self.observe(operation, status, started);
+        let body = match body {
+            Ok(b) => b.to_vec(),
+            Err(e) if status < 300 && resend == Resend::NotAfterSent && (200..300).contains(&status) => {
+                // Accepted but the body was lost: headers are enough for a 202.
+                tracing::debug!(operation, error = %e, "response body lost");
+                Vec::new()
+            }
+            Err(e) => {
+                let err = transport(&e);
+                return if resend == Resend::Idempotent { Attempt::Retry { retry_after: None, err } } else { Attempt::Done(Err(err)) };
+            }
+        };
+        if (200..300).contains(&status) {
+            return Attempt::Done(Ok(Reply { status, headers, body }));
+        }
+        let err = service_error(operation, status, &body);
+        let retry_after = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        let retryable = match status {
+            429 => true,
+            408 | 500..=599 => resend == Resend::Idempotent,
+            _ => false,
+        };
+        if retryable { Attempt::Retry { retry_after, err: err.into() } } else { Attempt::Done(Err(err.into())) }
+    }
+}
+
+enum Attempt {
+    Done(Result<Reply, SiteRecoveryError>),
+    Retry { retry_after: Option<u64>, err: SiteRecoveryError },
+}
