@@ -1,0 +1,158 @@
+//! Replication group and policy rules, plus the notes about what failback changes on Linux.
+
+use super::{Outcome, Rule, list, src};
+use crate::preflight::Severity::{Blocking, Info, Warning};
+use crate::preflight::catalog::RuleInfo;
+use crate::preflight::context::Ctx;
+use crate::preflight::input::OsType;
+
+/// The item's replication group, when it has one.
+fn item_group<'a>(c: &Ctx<'a>) -> Option<&'a str> {
+    c.item?.multi_vm_group_name.as_deref().map(str::trim).filter(|g| !g.is_empty())
+}
+
+/// Whether the machine is reprotected as part of a group: `None` when it cannot be told.
+fn in_group(c: &Ctx<'_>) -> Option<bool> {
+    match (c.d.replication_group.as_deref(), c.item) {
+        (Some(_), _) => Some(true),
+        (None, Some(_)) => Some(item_group(c).is_some()),
+        (None, None) => None,
+    }
+}
+
+pub(super) const GROUP_RECOVERY_PLAN: Rule = Rule {
+    info: RuleInfo {
+        id: "group-recovery-plan",
+        severity: Blocking,
+        description: "A machine in a replication group is reprotected through a recovery plan with values for every protected machine of the group.",
+        remedy: "Declare the replication group and every member machine (with its master target, process server, datastore and retention drive) so the group is reprotected together through a recovery plan.",
+        source: src::STEPS,
+    },
+    eval: |c| match (c.d.replication_group.as_deref(), item_group(c)) {
+        (None, None) if c.item.is_none() => Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.d.machine_name)),
+        (None, None) => Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
+        (None, Some(g)) => Outcome::fail(format!("{} is in replication group {g} but the spec reprotects it alone", c.d.machine_name)),
+        (Some(want), Some(g)) if !want.eq_ignore_ascii_case(g) => Outcome::fail(format!("spec names replication group {want} but {} is in group {g}", c.d.machine_name)),
+        (Some(want), _) if c.d.group_members.is_empty() => Outcome::fail(format!("replication group {want} has no member values in the spec")),
+        (Some(want), _) => Outcome::pass(format!("replication group {want} reprotected with {} member(s) declared", c.d.group_members.len())),
+    },
+};
+
+pub(super) const GROUP_SAME_MASTER_TARGET: Rule = Rule {
+    info: RuleInfo {
+        id: "group-same-master-target",
+        severity: Blocking,
+        description: "Every machine of a replication group uses the same master target (otherwise there is no common point in time).",
+        remedy: "Use the same master target for every machine of the replication group.",
+        source: src::STEPS,
+    },
+    eval: |c| {
+        match in_group(c) {
+            None => return Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.d.machine_name)),
+            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
+            Some(true) => {}
+        }
+        let group = c.d.replication_group.as_deref().or(item_group(c)).unwrap_or("(unnamed)");
+        if c.d.group_members.is_empty() {
+            return Outcome::unknown(format!("members of replication group {group} not declared, so their master targets are unknown"));
+        }
+        let mt = c.mt_name();
+        let others: Vec<String> = c
+            .d
+            .group_members
+            .iter()
+            .filter(|m| !m.master_target_name.eq_ignore_ascii_case(mt))
+            .map(|m| format!("{} uses {}", m.machine_name, if m.master_target_name.is_empty() { "(unset)" } else { &m.master_target_name }))
+            .collect();
+        if others.is_empty() {
+            Outcome::pass(format!("all {} member(s) of group {group} use master target {mt}", c.d.group_members.len()))
+        } else {
+            Outcome::fail(format!("group {group} must use master target {mt} throughout: {}", list(&others, 4)))
+        }
+    },
+};
+
+pub(super) const GROUP_OS_MATCH: Rule = Rule {
+    info: RuleInfo {
+        id: "group-os-match",
+        severity: Blocking,
+        description: "Every member of the replication group has the master target's OS family (one master target serves the whole group).",
+        remedy: "Split Windows and Linux machines into separate replication groups, each with a master target of its OS family.",
+        source: src::FAQ_MASTER_TARGET,
+    },
+    eval: |c| {
+        match in_group(c) {
+            None => return Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.d.machine_name)),
+            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
+            Some(true) => {}
+        }
+        let Some(mt_os) = c.mt_os else {
+            return Outcome::unknown(format!("OS of master target {} unknown", c.mt_name()));
+        };
+        let mismatched: Vec<String> =
+            c.d.group_members.iter().filter(|m| m.os_type.is_some_and(|os| os != mt_os)).map(|m| m.machine_name.clone()).collect();
+        let unknown: Vec<&str> = c.d.group_members.iter().filter(|m| m.os_type.is_none()).map(|m| m.machine_name.as_str()).collect();
+        if !mismatched.is_empty() {
+            Outcome::fail(format!("master target {} is {} but group members {} are not", c.mt_name(), mt_os.as_str(), list(&mismatched, 4)))
+        } else if !unknown.is_empty() {
+            Outcome::unknown(format!("OS of group members {} not declared", list(&unknown, 4)))
+        } else {
+            Outcome::pass(format!("all group members are {} like master target {}", mt_os.as_str(), c.mt_name()))
+        }
+    },
+};
+
+pub(super) const FAILBACK_POLICY: Rule = Rule {
+    info: RuleInfo {
+        id: "failback-policy",
+        severity: Blocking,
+        description: "An InMage failback policy exists (auto-created with the forward policy, associated with the configuration server) with RPO threshold 15 min, retention 24 h, app-consistent snapshots every 60 min.",
+        remedy: "Create a forward replication policy for the configuration server: the failback policy is created and associated automatically and cannot be edited.",
+        source: src::FAILBACK_POLICY,
+    },
+    eval: |c| {
+        let Some(policies) = c.o.policies.as_deref() else {
+            return Outcome::unknown("replication policies not observed");
+        };
+        let is_inmage = |p: &&reprotect_facts::PolicyFacts| p.provider.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("InMage"));
+        let Some(policy) = policies.iter().find(is_inmage) else {
+            return Outcome::fail(format!("no InMage failback policy among {} policies", policies.len()));
+        };
+        let name = policy.friendly_name.as_deref().unwrap_or(&policy.name);
+        let e = c.d.expected_failback_policy;
+        let values = [
+            ("RPO threshold", policy.rpo_threshold_minutes, e.rpo_threshold_minutes),
+            ("recovery point retention", policy.recovery_point_history_minutes, e.recovery_point_retention_minutes),
+            ("app-consistent frequency", policy.app_consistent_frequency_minutes, e.app_consistent_frequency_minutes),
+        ];
+        let missing: Vec<&str> = values.iter().filter(|v| v.1.is_none()).map(|v| v.0).collect();
+        let differing: Vec<String> = values
+            .iter()
+            .filter_map(|(what, got, want)| got.filter(|g| g != want).map(|g| format!("{what} {g} min (expected {want})")))
+            .collect();
+        if !differing.is_empty() {
+            Outcome::fail(format!("failback policy {name}: {}", differing.join(", ")))
+                .severity(Warning)
+                .remedy("The failback policy is not editable; check that the right configuration server's policy is used, or adjust the expected values.")
+        } else if !missing.is_empty() {
+            Outcome::unknown(format!("failback policy {name}: {} not reported", list(&missing, 3))).severity(Warning)
+        } else {
+            Outcome::pass(format!("failback policy {name}: RPO {} min, retention {} min, app-consistent {} min", e.rpo_threshold_minutes, e.recovery_point_retention_minutes, e.app_consistent_frequency_minutes))
+        }
+    },
+};
+
+pub(super) const LINUX_FAILBACK_NOTES: Rule = Rule {
+    info: RuleInfo {
+        id: "linux-failback-notes",
+        severity: Info,
+        description: "After failback a Linux VM lacks the Network Manager package (removed in Azure) and keeps using DHCP instead of its static IP.",
+        remedy: "After failback, sign in to the Linux VM, reinstall Network Manager if you need it and set the static IP address again.",
+        source: src::PROBLEMS,
+    },
+    eval: |c| match c.machine_os {
+        Some(OsType::Linux) => Outcome::fail(format!("{} is Linux: after failback Network Manager is uninstalled and the IP address comes from DHCP", c.d.machine_name)),
+        Some(OsType::Windows) => Outcome::pass(format!("{} is Windows: it reacquires its static IP after failback", c.d.machine_name)),
+        None => Outcome::unknown(format!("OS of {} unknown", c.d.machine_name)),
+    },
+};

@@ -1,0 +1,291 @@
+//! Master target rules: registration, the VM's configuration in vCenter, its datastores and its retention volume.
+
+use super::{Outcome, Rule, list, src, with_mt_vm};
+use crate::preflight::Severity::{Blocking, Info, Warning};
+use crate::preflight::catalog::RuleInfo;
+use crate::preflight::context::{Ctx, Seen, human};
+
+pub(super) const MT_HEARTBEAT: Rule = Rule {
+    info: RuleInfo {
+        id: "mt-heartbeat",
+        severity: Blocking,
+        description: "The master target is registered with the configuration server and its heartbeat is fresh.",
+        remedy: "Install or re-register the master target with the configuration server and make sure its services run; on an alternate vCenter, make sure the master target is discovered.",
+        source: src::PREREQUISITES,
+    },
+    eval: mt_heartbeat,
+};
+
+fn mt_heartbeat(c: &Ctx<'_>) -> Outcome {
+    let mt = match c.mt_asr {
+        Seen::Found(mt) => mt,
+        Seen::Unobserved => return Outcome::unknown(format!("configuration server fabric not observed; cannot see master target {}", c.mt_name())),
+        Seen::Missing => {
+            let known: Vec<&str> = c.fabric.map(|f| f.master_targets.iter().map(|m| m.name.as_str()).collect()).unwrap_or_default();
+            return Outcome::fail(format!("master target {} is not registered with the configuration server (registered: {})", c.mt_name(), list(&known, 5)));
+        }
+    };
+    match mt.last_heartbeat {
+        None => Outcome::fail(format!("master target {} has no heartbeat recorded by the configuration server", mt.name)),
+        Some(hb) if !c.fresh(hb) => Outcome::fail(format!(
+            "master target {} last heartbeat {hb} is {} old (max {})",
+            mt.name,
+            human(c.age(hb)),
+            human(c.d.heartbeat_max_age)
+        )),
+        Some(hb) => Outcome::pass(format!("master target {} heartbeat {} ago", mt.name, human(c.age(hb)))),
+    }
+}
+
+pub(super) const MT_VM_FOUND: Rule = Rule {
+    info: RuleInfo {
+        id: "mt-vm-found",
+        severity: Blocking,
+        description: "The master target VM exists in the target vCenter (every other master target check needs it).",
+        remedy: "Check the master target's VM name in the spec and that the vCenter account can see it.",
+        source: src::MT_CHECKS,
+    },
+    eval: |c| match c.mt_vm {
+        Seen::Found(vm) => Outcome::pass(format!("master target VM {} is {} in vCenter {}", vm.name, vm.moref, c.d.vcenter_server)),
+        Seen::Missing => Outcome::fail(format!("master target VM {} not found in vCenter {}", c.d.master_target.vcenter_vm_name, c.d.vcenter_server)),
+        Seen::Unobserved => Outcome::unknown(format!("vCenter {} not observed", c.d.vcenter_server)),
+    },
+};
+
+pub(super) const MT_VMWARE_TOOLS: Rule = Rule {
+    info: RuleInfo {
+        id: "mt-vmware-tools",
+        severity: Blocking,
+        description: "VMware Tools are installed and running on the master target (without them its host's datastores cannot be detected).",
+        remedy: "Install VMware Tools on the master target VM and make sure they are running.",
+        source: src::MT_CHECKS,
+    },
+    eval: |c| {
+        with_mt_vm(c, |vm| {
+            let status = vm.tools.status.as_deref().unwrap_or("unreported");
+            match vm.tools.installed_and_running() {
+                Some(true) => Outcome::pass(format!("master target VM {}: VMware Tools {status}, running", vm.name)),
+                Some(false) => Outcome::fail(format!(
+                    "master target VM {}: VMware Tools {status}, {}",
+                    vm.name,
+                    vm.tools.running_status.as_deref().unwrap_or("unreported")
+                )),
+                None => Outcome::unknown(format!("master target VM {}: VMware Tools status not reported", vm.name)),
+            }
+        })
+    },
+};
+
+pub(super) const MT_DISK_ENABLE_UUID: Rule = Rule {
+    info: RuleInfo {
+        id: "mt-disk-enable-uuid",
+        severity: Blocking,
+        description: "disk.EnableUUID=true is set in the master target VM's configuration parameters, so VMDKs get a consistent UUID and mount correctly.",
+        remedy: "In vCenter, edit the master target VM's configuration parameters: add or set disk.EnableUUID = TRUE (or allow the controller to do it).",
+        source: src::PREREQUISITES,
+    },
+    eval: |c| {
+        with_mt_vm(c, |vm| {
+            let observed = match vm.disk_enable_uuid {
+                Some(true) => return Outcome::pass(format!("master target VM {}: disk.EnableUUID=TRUE", vm.name)),
+                Some(false) => "FALSE",
+                None => "absent",
+            };
+            if c.d.master_target.allow_enable_disk_uuid {
+                // Not a blocker: the reconciler sets it before reprotect and re-checks.
+                Outcome::fail(format!("master target VM {}: disk.EnableUUID is {observed}; the controller will set it to TRUE", vm.name))
+                    .severity(Warning)
+                    .remediable()
+                    .remedy("None needed: the controller sets disk.EnableUUID=TRUE on the master target VM (remediation is allowed).")
+            } else {
+                Outcome::fail(format!("master target VM {}: disk.EnableUUID is {observed}", vm.name))
+            }
+        })
+    },
+};
+
+pub(super) const MT_NO_SNAPSHOTS: Rule = Rule {
+    info: RuleInfo {
+        id: "mt-no-snapshots",
+        severity: Blocking,
+        description: "The master target VM has no snapshots (with snapshots, reprotect and failback fail).",
+        remedy: "Delete all snapshots of the master target VM in vCenter, then retry.",
+        source: src::MT_CHECKS,
+    },
+    eval: |c| {
+        with_mt_vm(c, |vm| match vm.snapshot_count {
+            Some(0) => Outcome::pass(format!("master target VM {} has no snapshots", vm.name)),
+            Some(n) => Outcome::fail(format!("master target VM {} has {n} snapshot(s)", vm.name)),
+            None => Outcome::unknown(format!("master target VM {}: snapshot tree not reported", vm.name)),
+        })
+    },
+};
+
+pub(super) const MT_SCSI_CONTROLLER: Rule = Rule {
+    info: RuleInfo {
+        id: "mt-scsi-controller",
+        severity: Blocking,
+        description: "The master target has an LSI Logic SCSI controller and no Paravirtual one.",
+        remedy: "Replace the master target's Paravirtual SCSI controller with an LSI Logic (or LSI Logic SAS) controller.",
+        source: src::MT_CHECKS,
+    },
+    eval: |c| {
+        with_mt_vm(c, |vm| {
+            let Some(controllers) = vm.scsi_controllers.as_deref() else {
+                return Outcome::unknown(format!("master target VM {}: SCSI controllers not reported", vm.name));
+            };
+            let lower = |s: &String| s.to_ascii_lowercase();
+            let paravirtual = controllers.iter().map(lower).any(|s| s.contains("paravirtual"));
+            let lsi = controllers.iter().map(lower).any(|s| s.contains("lsilogic"));
+            let shown = list(controllers, 4);
+            match (paravirtual, lsi) {
+                (false, true) => Outcome::pass(format!("master target VM {}: SCSI controllers {shown}", vm.name)),
+                (true, _) => Outcome::fail(format!("master target VM {} has a Paravirtual SCSI controller ({shown})", vm.name)),
+                (false, false) => Outcome::fail(format!("master target VM {} has no LSI Logic SCSI controller ({shown})", vm.name)),
+            }
+        })
+    },
+};
+
+pub(super) const MT_VMFS_DATASTORE: Rule = Rule {
+    info: RuleInfo {
+        id: "mt-vmfs-datastore",
+        severity: Blocking,
+        description: "At least one VMFS or vSAN datastore is attached to the master target's ESXi host (else the Datastore input stays empty).",
+        remedy: "Attach a VMFS (or vSAN) datastore to the master target's ESXi host; NFS datastores cannot be used for failback.",
+        source: src::MT_CHECKS,
+    },
+    eval: |c| {
+        // Prefer vCenter's view of the host; fall back to what the configuration server lists for the master target.
+        if let Some(host) = c.mt_host {
+            let usable = host.datastores.iter().filter(|d| d.mounted != Some(false) && d.is_vmfs_or_vsan()).count();
+            let types: Vec<String> = host.datastores.iter().map(|d| format!("{} ({})", d.name, d.datastore_type)).collect();
+            return if usable > 0 {
+                Outcome::pass(format!("host {}: {usable} VMFS/vSAN datastore(s) of {}", host.name, host.datastores.len()))
+            } else {
+                Outcome::fail(format!("host {} of master target {} has no VMFS/vSAN datastore: {}", host.name, c.mt_name(), list(&types, 5)))
+            };
+        }
+        match c.mt_asr {
+            Seen::Found(mt) if mt.datastores.iter().any(|d| d.datastore_type.as_deref().is_some_and(is_vmfs_or_vsan)) => {
+                Outcome::pass(format!("configuration server lists a VMFS/vSAN datastore for master target {}", mt.name))
+            }
+            _ => Outcome::unknown(format!("the ESXi host of master target {} was not observed in vCenter", c.mt_name())),
+        }
+    },
+};
+
+pub(crate) fn is_vmfs_or_vsan(t: &str) -> bool {
+    t.eq_ignore_ascii_case("vmfs") || t.eq_ignore_ascii_case("vsan")
+}
+
+pub(super) const MT_STORAGE_VMOTION: Rule = Rule {
+    info: RuleInfo {
+        id: "mt-storage-vmotion",
+        severity: Blocking,
+        description: "The master target's disks are still on the datastores recorded at reprotect time (no Storage vMotion of the master target).",
+        remedy: "Exclude the master target from Storage vMotion/Storage DRS. If it was moved, migrate it back to the recorded datastores before failback, or find the protected VM's disks manually and attach them to the on-premises VM.",
+        source: src::MT_CHECKS,
+    },
+    eval: |c| {
+        let Some(recorded) = c.d.recorded_master_target_datastores.as_deref().filter(|r| !r.is_empty()) else {
+            return Outcome::pass(format!(
+                "nothing recorded yet for master target {}; keep it out of Storage vMotion and Storage DRS",
+                c.mt_name()
+            ))
+            .severity(Info);
+        };
+        with_mt_vm(c, |vm| {
+            // The disks' datastores are the precise signal; the VM's datastore list is the fallback.
+            let current: Vec<&str> = match vm.disks.as_deref() {
+                Some(disks) if disks.iter().any(|d| d.datastore.is_some()) => disks.iter().filter_map(|d| d.datastore.as_deref()).collect(),
+                _ => vm.datastores.iter().map(String::as_str).collect(),
+            };
+            if current.is_empty() {
+                return Outcome::unknown(format!("master target VM {}: datastores of its disks not reported", vm.name));
+            }
+            let known = |ds: &str| recorded.iter().any(|r| r.eq_ignore_ascii_case(ds) || c.mt_host.is_some_and(|h| h.datastores.iter().any(|d| d.moref == ds && d.name.eq_ignore_ascii_case(r))));
+            let mut moved: Vec<&str> = current.into_iter().filter(|ds| !known(ds)).collect();
+            moved.dedup();
+            if moved.is_empty() {
+                Outcome::pass(format!("master target VM {} is still on the recorded datastores ({})", vm.name, list(recorded, 4)))
+            } else {
+                Outcome::fail(format!(
+                    "master target VM {} has disks on {} which is not among the recorded datastores ({}): Storage vMotion?",
+                    vm.name,
+                    list(&moved, 4),
+                    list(recorded, 4)
+                ))
+            }
+        })
+    },
+};
+
+pub(super) const RETENTION_VOLUME: Rule = Rule {
+    info: RuleInfo {
+        id: "retention-volume",
+        severity: Blocking,
+        description: "The retention volume (default R: on Windows, /mnt/retention on Linux) is listed for the master target, has nonzero capacity and is not FAT/FAT32.",
+        remedy: "Add a new disk to the master target and format it as the retention drive (not FAT/FAT32, not a cache, lock-mode or replication-target volume, nonzero capacity); it takes up to 15 minutes to be listed, refresh the configuration server if it does not appear.",
+        source: src::MT_CHECKS,
+    },
+    eval: retention_volume,
+};
+
+fn retention_volume(c: &Ctx<'_>) -> Outcome {
+    let Some(wanted) = c.d.master_target.retention_volume_for(c.mt_os) else {
+        return Outcome::unknown(format!("no retention volume given and the OS of master target {} is unknown, so no default applies", c.mt_name()));
+    };
+    let mt = match c.mt_asr {
+        Seen::Found(mt) => mt,
+        Seen::Unobserved => return Outcome::unknown(format!("configuration server fabric not observed; retention volume {wanted} unverified")),
+        Seen::Missing => return Outcome::unknown(format!("master target {} is not registered, so retention volume {wanted} cannot be listed", c.mt_name())),
+    };
+    let Some(volume) = mt.retention_volumes.iter().find(|v| same_volume(&v.volume_name, wanted)) else {
+        let listed: Vec<&str> = mt.retention_volumes.iter().map(|v| v.volume_name.as_str()).collect();
+        return Outcome::unknown(format!(
+            "retention volume {wanted} is not listed for master target {} (listed: {}); a newly added drive can take up to 15 minutes to be listed",
+            mt.name,
+            list(&listed, 5)
+        ))
+        .remedy(format!(
+            "Add and format a retention drive {wanted} on master target {} (not FAT/FAT32, not the install/cache volume, nonzero capacity); wait up to 15 minutes, then refresh the configuration server.",
+            mt.name
+        ));
+    };
+    if volume.capacity_bytes.is_some_and(|b| b <= 0) {
+        return Outcome::fail(format!("retention volume {} on master target {} has zero capacity", volume.volume_name, mt.name));
+    }
+    if let Some(fs) = volume.file_system.as_deref().filter(|fs| fs.eq_ignore_ascii_case("fat") || fs.eq_ignore_ascii_case("fat32")) {
+        return Outcome::fail(format!("retention volume {} on master target {} is formatted {fs}", volume.volume_name, mt.name))
+            .remedy("Reformat the retention drive with NTFS (Windows) or ext4/xfs (Linux); FAT and FAT32 are not eligible.");
+    }
+    // ASR lists only eligible volumes, so a listed volume without reported capacity is still acceptable.
+    let capacity = volume.capacity_bytes.map_or_else(|| "capacity unreported".to_owned(), |b| format!("{} GiB", b / (1 << 30)));
+    Outcome::pass(format!("retention volume {} listed for master target {} ({capacity})", volume.volume_name, mt.name))
+}
+
+/// Compare volume names: Windows drive letters case-insensitively and tolerant of `R`, `R:`, `R:\`; paths exactly, ignoring a trailing `/`.
+pub(crate) fn same_volume(a: &str, b: &str) -> bool {
+    match (drive_letter(a), drive_letter(b)) {
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(&y),
+        (None, None) => trim_path(a) == trim_path(b),
+        _ => false,
+    }
+}
+
+fn drive_letter(v: &str) -> Option<char> {
+    let v = v.trim().trim_end_matches(['\\', '/']);
+    let v = v.strip_suffix(':').unwrap_or(v);
+    let mut chars = v.chars();
+    match (chars.next(), chars.next()) {
+        (Some(l), None) if l.is_ascii_alphabetic() => Some(l),
+        _ => None,
+    }
+}
+
+fn trim_path(v: &str) -> &str {
+    let t = v.trim();
+    let trimmed = t.trim_end_matches('/');
+    if trimmed.is_empty() { t } else { trimmed }
+}
