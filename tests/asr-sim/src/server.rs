@@ -1,0 +1,168 @@
+//! Listener, TLS, per-connection service: fault injection, request log, simulated clock.
+
+use crate::faults::{FaultKind, Faults};
+use crate::state::{new_guid, World};
+use crate::{Error, LoggedRequest, RunningSim, Scenario, SimOptions};
+use axum::body::Body;
+use axum::http::{Request, Response};
+use hyper_util::rt::TokioIo;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+use url::Url;
+
+/// Simulated time: `start + real elapsed × scale + offset`.
+pub struct SimClock {
+    real_start: Instant,
+    sim_start: Timestamp,
+    scale: f64,
+    offset_ns: AtomicI64,
+}
+
+impl SimClock {
+    pub fn new(scale: f64) -> Self {
+        SimClock { real_start: Instant::now(), sim_start: Timestamp::now(), scale, offset_ns: AtomicI64::new(0) }
+    }
+    pub fn start(&self) -> Timestamp {
+        self.sim_start
+    }
+    pub fn now(&self) -> Timestamp {
+        let el = self.real_start.elapsed().as_secs_f64() * self.scale;
+        let off = SignedDuration::from_nanos(self.offset_ns.load(Ordering::Relaxed));
+        self.sim_start + SignedDuration::from_secs_f64(el) + off
+    }
+    pub fn advance(&self, by: Duration) {
+        self.offset_ns.fetch_add(by.as_nanos() as i64, Ordering::Relaxed);
+    }
+    /// Real seconds for `sim_s` simulated seconds (at least 1 when `sim_s` > 0).
+    pub fn scaled_secs(&self, sim_s: u64) -> u64 {
+        if sim_s == 0 { 0 } else { ((sim_s as f64 / self.scale).ceil() as u64).max(1) }
+    }
+}
+
+/// Everything the handlers share.
+pub struct Shared {
+    pub world: Mutex<World>,
+    pub clock: SimClock,
+    pub faults: Faults,
+    pub log: Mutex<Vec<LoggedRequest>>,
+    /// Issued bearer tokens and their (real) expiry.
+    pub tokens: Mutex<HashMap<String, Instant>>,
+    pub base_url: Url,
+}
+
+impl Shared {
+    /// Run `f` on the world after advancing jobs to the simulated now.
+    pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        let now = self.clock.now();
+        let mut w = self.world.lock().unwrap();
+        w.advance(now);
+        f(&mut w)
+    }
+    pub fn issue_token(&self) -> String {
+        let lifetime = self.world.lock().unwrap().credentials.token_lifetime_s;
+        let tok = format!("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.asr-sim.{}", new_guid().replace('-', ""));
+        self.tokens.lock().unwrap().insert(tok.clone(), Instant::now() + Duration::from_secs(lifetime));
+        tok
+    }
+    pub fn token_valid(&self, tok: &str) -> bool {
+        self.tokens.lock().unwrap().get(tok).is_some_and(|exp| *exp > Instant::now())
+    }
+    pub fn count(&self, method: &str, frag: &str) -> usize {
+        let frag = frag.to_ascii_lowercase();
+        let any = method.is_empty() || method == "*";
+        self.log.lock().unwrap().iter().filter(|r| (any || r.method.eq_ignore_ascii_case(method)) && r.path.to_ascii_lowercase().contains(&frag)).count()
+    }
+}
+
+/// Marker: the handler asked to drop the connection.
+struct Dropped;
+
+async fn handle(sh: Arc<Shared>, router: axum::Router, req: Request<hyper::body::Incoming>) -> Result<Response<Body>, Dropped> {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let at = Timestamp::now();
+    let admin = path.starts_with("/_admin");
+    let fault = if admin { None } else { sh.faults.check(&method, req.uri().path_and_query().map(|p| p.as_str()).unwrap_or(&path)) };
+    let resp = match fault {
+        Some(FaultKind::DropConnection) => {
+            sh.log.lock().unwrap().push(LoggedRequest { method, path, query, status: 0, at });
+            return Err(Dropped);
+        }
+        Some(FaultKind::TooManyRequests { retry_after_s }) => crate::routes::fault_response(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.", Some(retry_after_s)),
+        Some(FaultKind::ServerError(code)) => {
+            let c = if code == 503 { "ServiceUnavailable" } else if code == 504 { "GatewayTimeout" } else { "InternalServerError" };
+            crate::routes::fault_response(code, c, "The server encountered an internal error. Please retry the request.", None)
+        }
+        Some(FaultKind::Slow(d)) => {
+            tokio::time::sleep(d).await;
+            router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})
+        }
+        None => router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}),
+    };
+    sh.log.lock().unwrap().push(LoggedRequest { method, path, query, status: resp.status().as_u16(), at });
+    Ok(resp)
+}
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+impl std::fmt::Debug for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dropped")
+    }
+}
+impl std::error::Error for Dropped {}
+
+pub(crate) async fn start(scenario: Scenario, opts: SimOptions) -> Result<RunningSim, Error> {
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else if addr.is_ipv6() { format!("[{}]", addr.ip()) } else { addr.ip().to_string() };
+    let base_url = Url::parse(&format!("https://{host}:{}/", addr.port())).map_err(|e| Error::Scenario(e.to_string()))?;
+    let dir = std::env::temp_dir().join(format!("asr-sim-{}-{}", std::process::id(), addr.port()));
+    let pki = crate::tls::generate(&dir, &[])?;
+    let clock = SimClock::new(if opts.time_scale > 0.0 { opts.time_scale } else { 1.0 });
+    let world = World::new(&scenario, clock.start());
+    let tenant = world.credentials.tenant_id.clone();
+    let shared = Arc::new(Shared {
+        world: Mutex::new(world),
+        clock,
+        faults: Faults::new(scenario.faults.clone()),
+        log: Mutex::new(Vec::new()),
+        tokens: Mutex::new(HashMap::new()),
+        base_url: base_url.clone(),
+    });
+    let router = crate::routes::router(shared.clone());
+    let acceptor = tokio_rustls::TlsAcceptor::from(pki.server_config.clone());
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let sh = shared.clone();
+    let task = tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = stop_rx.changed() => break,
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+                acc = listener.accept() => {
+                    let Ok((tcp, _)) = acc else { continue };
+                    let _ = tcp.set_nodelay(true);
+                    let (acceptor, router, sh) = (acceptor.clone(), router.clone(), sh.clone());
+                    conns.spawn(async move {
+                        let Ok(tls) = acceptor.accept(tcp).await else { return };
+                        let svc = hyper::service::service_fn(move |req| handle(sh.clone(), router.clone(), req));
+                        let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(tls), svc).await;
+                    });
+                }
+            }
+        }
+        conns.abort_all();
+    });
+    let authority_url = base_url.clone();
+    let token_url = base_url.join(&format!("{tenant}/oauth2/v2.0/token")).map_err(|e| Error::Scenario(e.to_string()))?;
+    Ok(RunningSim { base_url, authority_url, token_url, ca_pem: pki.ca_pem, ca_path: pki.ca_path, addr, shared, stop: Some(stop_tx), task: Some(task) })
+}
