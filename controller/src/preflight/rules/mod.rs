@@ -12,6 +12,9 @@ use super::{CheckResult, Severity, Status};
 use reprotect_facts::VmFacts;
 use std::borrow::Cow;
 
+#[cfg(test)]
+pub(crate) use master_target::same_volume;
+
 /// Source-document sections cited by the rules.
 pub(crate) mod src {
     pub const OVERVIEW: &str = "Overview";
