@@ -31,7 +31,7 @@ fn datastore(i: usize, kind: &str, access: &str) -> DatastoreFacts {
 /// Machine `n` of a synthetic estate: the fixture varies OS, target kind, group membership,
 /// datastore layout, heartbeats and a few faults so every rule path gets exercised.
 fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
-    let linux = n % 3 == 0;
+    let linux = n.is_multiple_of(3);
     let os = if linux { OsType::Linux } else { OsType::Windows };
     let mt = format!("mt-{}-{:02}", if linux { "lin" } else { "win" }, n % 17);
     let name = format!("app-{n:05}");
@@ -40,8 +40,10 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         moref: format!("host-{}", n % 50),
         name: format!("esx{:02}.contoso.local", n % 50),
         product_full_name: Some("VMware ESXi 7.0.3".into()),
-        license_edition: Some(if n % 97 == 0 { "esxBasic" } else { "esx.enterprisePlus.cpuPackage" }.into()),
-        datastores: (0..ds_count).map(|i| datastore(i, if i % 5 == 4 { "NFS" } else { "VMFS" }, if n % 41 == 0 { "readOnly" } else { "readWrite" })).collect(),
+        license_edition: Some(if n.is_multiple_of(97) { "esxBasic" } else { "esx.enterprisePlus.cpuPackage" }.into()),
+        datastores: (0..ds_count)
+            .map(|i| datastore(i, if i % 5 == 4 { "NFS" } else { "VMFS" }, if n.is_multiple_of(41) { "readOnly" } else { "readWrite" }))
+            .collect(),
     };
     let disk = |key: i32, uuid: String, ds: usize| DiskFacts {
         key,
@@ -52,19 +54,21 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
     };
     let mt_vm = VmFacts {
         guest_family: Some(if linux { GuestFamily::Linux } else { GuestFamily::Windows }),
-        disk_enable_uuid: if n % 13 == 0 { None } else { Some(true) },
-        snapshot_count: Some(u32::from(n % 29 == 0)),
-        scsi_controllers: Some(vec![if n % 31 == 0 { "ParaVirtualSCSIController" } else { "VirtualLsiLogicSASController" }.into()]),
+        disk_enable_uuid: if n.is_multiple_of(13) { None } else { Some(true) },
+        snapshot_count: Some(u32::from(n.is_multiple_of(29))),
+        scsi_controllers: Some(vec![
+            if n.is_multiple_of(31) { "ParaVirtualSCSIController" } else { "VirtualLsiLogicSASController" }.into(),
+        ]),
         tools: ToolsFacts { status: Some("toolsOk".into()), running_status: Some("guestToolsRunning".into()) },
         disks: Some((0..3).map(|k| disk(2000 + k, format!("6000C29{k}-mt-{}", n % 17), 0)).collect()),
         host: Some(host.moref.clone()),
         datastores: vec!["datastore-0".into()],
         ..VmFacts::named(&format!("vm-{}", 100 + n % 17), &mt)
     };
-    let existing = n % 4 != 0;
+    let existing = !n.is_multiple_of(4);
     let selector = VmSelector::Name(name.clone());
-    let on_prem = (n % 23 != 0).then(|| VmFacts {
-        power_state: Some(if n % 7 == 0 { PowerState::PoweredOn } else { PowerState::PoweredOff }),
+    let on_prem = (!n.is_multiple_of(23)).then(|| VmFacts {
+        power_state: Some(if n.is_multiple_of(7) { PowerState::PoweredOn } else { PowerState::PoweredOff }),
         snapshot_count: Some(0),
         disks: Some((0..2).map(|k| disk(2000 + k, format!("6000C29{k}-vm-{n}"), 1 + n % 3)).collect()),
         host: Some(host.moref.clone()),
@@ -101,7 +105,11 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
                 }],
                 datastores: (0..ds_count)
                     .filter(|d| d % 5 != 4)
-                    .map(|d| AsrDatastoreFacts { symbolic_name: format!("ds-{d}"), datastore_type: Some("VMFS".into()), ..AsrDatastoreFacts::default() })
+                    .map(|d| AsrDatastoreFacts {
+                        symbolic_name: format!("ds-{d}"),
+                        datastore_type: Some("VMFS".into()),
+                        ..AsrDatastoreFacts::default()
+                    })
                     .collect(),
                 ..MasterTargetServerFacts::default()
             })
@@ -116,33 +124,33 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         active_location: Some("Recovery".into()),
         allowed_operations: vec!["ReverseReplicate".into()],
         last_successful_failover_time: Some(failover),
-        agent_last_heartbeat: (n % 11 != 0).then(|| failover + SignedDuration::from_mins(3)),
+        agent_last_heartbeat: (!n.is_multiple_of(11)).then(|| failover + SignedDuration::from_mins(3)),
         os_type: Some(os.as_str().into()),
         os_name: Some(if linux { "RHEL 8" } else { "Windows Server 2019" }.into()),
-        discovery_type: Some(if n % 53 == 0 { "PhysicalServer" } else { "vCenter" }.into()),
+        discovery_type: Some(if n.is_multiple_of(53) { "PhysicalServer" } else { "vCenter" }.into()),
         vm_id: Some(format!("vm-guid-{n}")),
-        multi_vm_group_name: (n % 10 == 0).then(|| format!("rg-{}", n / 10 % 100)),
+        multi_vm_group_name: n.is_multiple_of(10).then(|| format!("rg-{}", n / 10 % 100)),
         ..ProtectedItemFacts::default()
     };
     let desired = Desired {
         machine_name: name.clone(),
-        os_type: (n % 2 == 0).then_some(os),
+        os_type: n.is_multiple_of(2).then_some(os),
         master_target: DesiredMasterTarget {
             name_in_asr: mt.clone(),
             vcenter_vm_name: mt.clone(),
             os_type: None,
-            retention_volume: (n % 5 == 0).then(|| "r".into()),
+            retention_volume: n.is_multiple_of(5).then(|| "r".into()),
             allow_enable_disk_uuid: n % 2 == 1,
         },
         process_server: format!("ps-{}", n % 4),
-        process_server_location: Some(if n % 6 == 0 { ProcessServerLocation::OnPremises } else { ProcessServerLocation::Azure }),
+        process_server_location: Some(if n.is_multiple_of(6) { ProcessServerLocation::OnPremises } else { ProcessServerLocation::Azure }),
         datastore: Some(format!("ds-{}", n % ds_count)),
         on_premises: if existing { OnPremisesTarget::ExistingVm(selector.clone()) } else { OnPremisesTarget::AlternateLocation },
         replication_group: item.multi_vm_group_name.clone(),
         group_members: Vec::new(),
         vcenter_server: "vcenter.contoso.local".into(),
         recorded_master_target_datastores: (n % 3 == 1).then(|| vec!["datastore-0".into()]),
-        network: Some(if n % 2 == 0 { NetworkKind::SiteToSiteVpn } else { NetworkKind::ExpressRoutePrivatePeering }),
+        network: Some(if n.is_multiple_of(2) { NetworkKind::SiteToSiteVpn } else { NetworkKind::ExpressRoutePrivatePeering }),
         ..Desired::default()
     };
     let vcenter = VcenterFacts {
@@ -150,7 +158,7 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         master_target_host: Some(host.clone()),
         on_premises_vms: BTreeMap::from([(selector.key(), on_prem)]),
         hosts: BTreeMap::from([(host.moref.clone(), host)]),
-        permissions: Some(PermissionFacts { can_see_host_datastores: n % 89 != 0, missing_privileges: Vec::new() }),
+        permissions: Some(PermissionFacts { can_see_host_datastores: !n.is_multiple_of(89), missing_privileges: Vec::new() }),
         round_trips: 2,
     };
     let policies = vec![PolicyFacts {
@@ -159,12 +167,12 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         provider: Some("InMage".into()),
         rpo_threshold_minutes: Some(15),
         recovery_point_history_minutes: Some(1440),
-        app_consistent_frequency_minutes: Some(if n % 19 == 0 { 120 } else { 60 }),
+        app_consistent_frequency_minutes: Some(if n.is_multiple_of(19) { 120 } else { 60 }),
         ..PolicyFacts::default()
     }];
     let vcenters = vec![DiscoveredVcenterFacts { name: "vcenter.contoso.local".into(), ..DiscoveredVcenterFacts::default() }];
     let observed = Observed {
-        vcenter: (n % 37 != 0).then_some(vcenter),
+        vcenter: (!n.is_multiple_of(37)).then_some(vcenter),
         fabric: Some(fabric),
         item: Some(item),
         policies: Some(policies),
@@ -204,7 +212,13 @@ fn main() {
     }
     let wall = total.elapsed();
     micros.sort_by(f64::total_cmp);
-    println!("preflight: {MACHINES} machines, {} results (pass {}, fail {}, unknown {})", statuses.iter().sum::<usize>(), statuses[0], statuses[1], statuses[2]);
+    println!(
+        "preflight: {MACHINES} machines, {} results (pass {}, fail {}, unknown {})",
+        statuses.iter().sum::<usize>(),
+        statuses[0],
+        statuses[1],
+        statuses[2]
+    );
     println!(
         "per machine: median {:.2} µs, p99 {:.2} µs, max {:.2} µs; total {:.1} ms",
         percentile(&micros, 0.5),

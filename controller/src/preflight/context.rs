@@ -2,7 +2,9 @@
 
 use super::input::{Desired, Observed, OnPremisesTarget, OsType};
 use jiff::{SignedDuration, Timestamp};
-use reprotect_facts::{FabricFacts, HostFacts, MasterTargetServerFacts, ProcessServerFacts, ProtectedItemFacts, VcenterFacts, VmFacts, VmSelector};
+use reprotect_facts::{
+    FabricFacts, HostFacts, MasterTargetServerFacts, ProcessServerFacts, ProtectedItemFacts, VcenterFacts, VmFacts, VmSelector,
+};
 
 /// A looked-up object: the observation may be missing, or present and say the object does not exist.
 #[derive(Clone, Copy, Debug)]

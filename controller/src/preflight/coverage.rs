@@ -10,10 +10,16 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
     ("move a virtual machine to another resource group, or delete an Azure virtual machine", &["failback-possible"]),
     // Prerequisites
     ("for discovery of virtual machines on vCenter servers", &["vcenter-permissions", "vcenter-discovered"]),
-    ("If snapshots are present on the on-premises master target or the virtual machine, reprotection fails", &["mt-no-snapshots", "vm-snapshots-merged"]),
+    (
+        "If snapshots are present on the on-premises master target or the virtual machine, reprotection fails",
+        &["mt-no-snapshots", "vm-snapshots-merged"],
+    ),
     ("the snapshots on the virtual machine are automatically merged during a reprotect job", &["vm-snapshots-merged"]),
     ("create two additional components", &["ps-heartbeat", "mt-heartbeat"]),
-    ("A low-latency network is required between the process server and the protected virtual machine", &["ps-placement", "replication-network"]),
+    (
+        "A low-latency network is required between the process server and the protected virtual machine",
+        &["ps-placement", "replication-network"],
+    ),
     ("you might need to create a separate master target server for failback", &["mt-heartbeat"]),
     ("A Linux virtual machine needs a Linux master target server", &["os-match", "group-os-match"]),
     ("A Windows virtual machine needs a Windows master target server", &["os-match", "group-os-match"]),
@@ -25,13 +31,19 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
     ("Add a new drive to the master target server: a retention drive", &["retention-volume"]),
     // FAQ
     ("reprotection and failback require a site-to-site (S2S) VPN to replicate data", &["replication-network"]),
-    ("the failed-over virtual machines in Azure can reach (ping) the on-premises configuration server", &["replication-network", "agent-registered"]),
+    (
+        "the failed-over virtual machines in Azure can reach (ping) the on-premises configuration server",
+        &["replication-network", "agent-registered"],
+    ),
     ("This process server should also be able to communicate with the on-premises configuration server", &["ps-heartbeat"]),
     ("Set up your network so that the virtual machines on Azure can reach the process server", &["ps-placement", "replication-network"]),
     ("if you have only an S2S VPN, we recommend deploying the process server in Azure", &["ps-placement"]),
     ("Ensure that enough bandwidth is available over that network channel", &["replication-network"]),
     ("We recommend using an Azure-based process server during failback", &["ps-placement"]),
-    ("What ports should I open on different components so that reprotection can work?", &["cs-heartbeat", "ps-heartbeat", "agent-registered"]),
+    (
+        "What ports should I open on different components so that reprotection can work?",
+        &["cs-heartbeat", "ps-heartbeat", "agent-registered"],
+    ),
     ("If you are protecting Windows virtual machines, you need a Windows master target server", &["os-match"]),
     ("For Linux virtual machines, you need to set up an additional on-premises Linux master target", &["os-match"]),
     ("How to install Windows master target server", &["mt-heartbeat", "os-match"]),
@@ -41,7 +53,10 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
     ("you can create a VMFS datastore on-premises and fail back to it", &["datastore-type"]),
     // Common things to check after completing installation of the master target server
     ("the master target server needs access to the on-premises virtual machine's VMDK", &["vm-datastore-access"]),
-    ("Ensure that the on-premises virtual machine's datastore is mounted on the master target's host with read/write access", &["vm-datastore-access"]),
+    (
+        "Ensure that the on-premises virtual machine's datastore is mounted on the master target's host with read/write access",
+        &["vm-datastore-access"],
+    ),
     ("the Site Recovery service needs to create a new virtual machine during reprotection", &["alternate-location"]),
     ("Choose the ESX host carefully", &["alternate-location"]),
     ("You cannot use Storage vMotion for the master target server", &["mt-storage-vmotion"]),
@@ -74,7 +89,10 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
     ("Choose the retention drive", &["retention-volume"]),
     ("the failback policy is automatically selected", &["failback-policy"]),
     ("If you want to recover to an alternate location", &["alternate-location", "datastore-specified"]),
-    ("mount the on-premises virtual machine's datastores with read/write access on the master target server's ESXi host", &["vm-datastore-access"]),
+    (
+        "mount the on-premises virtual machine's datastores with read/write access on the master target server's ESXi host",
+        &["vm-datastore-access"],
+    ),
     ("A replication group can be reprotected only through a recovery plan", &["group-recovery-plan"]),
     ("you need to provide the values for every protected machine", &["group-recovery-plan"]),
     ("Use the same master target server to reprotect a replication group", &["group-same-master-target", "group-os-match"]),
@@ -87,7 +105,10 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
     ("ESXi 5.5 free edition or vSphere 6 Hypervisor free edition", &["esxi-edition"]),
     ("use Telnet to check connectivity to the configuration server on port 443", &["ps-heartbeat", "cs-heartbeat"]),
     ("A process server should also have a heartbeat when it is connected to the configuration server", &["ps-heartbeat"]),
-    ("make sure that your new vCenter and the master target server are discovered", &["vcenter-discovered", "mt-heartbeat", "datastore-visible"]),
+    (
+        "make sure that your new vCenter and the master target server are discovered",
+        &["vcenter-discovered", "mt-heartbeat", "datastore-visible"],
+    ),
     ("A Windows Server 2008 R2 SP1 server that is protected as a physical on-premises server", &["unsupported-source"]),
 ];
 

@@ -50,7 +50,13 @@ fn datastore(moref: &str, name: &str, kind: &str) -> DatastoreFacts {
 }
 
 fn disk(key: i32, uuid: &str, ds: &str) -> DiskFacts {
-    DiskFacts { key, uuid: Some(uuid.into()), file_name: Some(format!("[{ds}] disk-{key}.vmdk")), datastore: Some(ds.into()), controller_key: Some(1000) }
+    DiskFacts {
+        key,
+        uuid: Some(uuid.into()),
+        file_name: Some(format!("[{ds}] disk-{key}.vmdk")),
+        datastore: Some(ds.into()),
+        controller_key: Some(1000),
+    }
 }
 
 pub(crate) fn host() -> HostFacts {
@@ -123,7 +129,11 @@ pub(crate) fn fabric() -> FabricFacts {
                 ..RetentionVolumeFacts::default()
             }],
             datastores: vec![
-                AsrDatastoreFacts { symbolic_name: "ds-vmfs-01".into(), datastore_type: Some("VMFS".into()), ..AsrDatastoreFacts::default() },
+                AsrDatastoreFacts {
+                    symbolic_name: "ds-vmfs-01".into(),
+                    datastore_type: Some("VMFS".into()),
+                    ..AsrDatastoreFacts::default()
+                },
                 AsrDatastoreFacts { symbolic_name: "ds-app".into(), datastore_type: Some("VMFS".into()), ..AsrDatastoreFacts::default() },
             ],
             ..MasterTargetServerFacts::default()

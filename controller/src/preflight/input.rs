@@ -109,7 +109,11 @@ pub struct FailbackPolicyExpectation {
 impl Default for FailbackPolicyExpectation {
     /// RPO threshold 15 min, recovery point retention 24 h, app-consistent snapshots every 60 min.
     fn default() -> Self {
-        FailbackPolicyExpectation { rpo_threshold_minutes: 15, recovery_point_retention_minutes: 24 * 60, app_consistent_frequency_minutes: 60 }
+        FailbackPolicyExpectation {
+            rpo_threshold_minutes: 15,
+            recovery_point_retention_minutes: 24 * 60,
+            app_consistent_frequency_minutes: 60,
+        }
     }
 }
 

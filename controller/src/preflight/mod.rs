@@ -28,7 +28,7 @@ use std::borrow::Cow;
 pub use catalog::{RuleInfo, catalog, catalog_json, catalog_table, troubleshooting_markdown};
 pub use coverage::SOURCE_COVERAGE;
 pub use input::{
-    DesiredMasterTarget, Desired, FailbackPolicyExpectation, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType,
+    Desired, DesiredMasterTarget, FailbackPolicyExpectation, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType,
     ProcessServerLocation,
 };
 pub use render::{PreflightReason, Summary, render_table, summarize};

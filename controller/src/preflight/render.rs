@@ -58,10 +58,8 @@ pub fn summarize(results: &[CheckResult]) -> Summary {
             parts.push(format!("unknown: {}", unknown.join(", ")));
         }
         // The first failure is the most useful to fix first (results are in dependency order); else the first unknown.
-        let first = results
-            .iter()
-            .find(|r| r.is_blocking() && r.status == Status::Fail)
-            .or_else(|| results.iter().find(|r| r.is_blocking()));
+        let first =
+            results.iter().find(|r| r.is_blocking() && r.status == Status::Fail).or_else(|| results.iter().find(|r| r.is_blocking()));
         if let Some(r) = first {
             parts.push(format!("{}: {}", r.id, r.message));
             if !r.remedy.is_empty() {

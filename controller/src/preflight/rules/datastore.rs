@@ -15,7 +15,9 @@ fn datastore<'a>(c: &Ctx<'a>) -> Option<&'a str> {
 fn with_existing_vm(c: &Ctx<'_>, what: &str, f: impl FnOnce(&VmFacts) -> Outcome) -> Outcome {
     match c.target {
         Target::Alternate => Outcome::pass(format!("not applicable: recovering to an alternate location, {what}")),
-        Target::Existing { selector, vm: Seen::Unobserved } => Outcome::unknown(format!("on-premises VM {} not observed in vCenter", selector_name(selector))),
+        Target::Existing { selector, vm: Seen::Unobserved } => {
+            Outcome::unknown(format!("on-premises VM {} not observed in vCenter", selector_name(selector)))
+        }
         Target::Existing { selector, vm: Seen::Missing } => {
             Outcome::pass(format!("not applicable: on-premises VM {} not found, a new VM would be created", selector_name(selector)))
         }
@@ -69,7 +71,10 @@ pub(super) const DATASTORE_TYPE: Rule = Rule {
         match kind {
             Some(t) if is_vmfs_or_vsan(t) => Outcome::pass(format!("datastore {ds} is {t} ({seen_by})")),
             Some(t) => Outcome::fail(format!("datastore {ds} is {t} ({seen_by}); only VMFS and vSAN are supported")),
-            None => Outcome::unknown(format!("type of datastore {ds} unknown: not seen on host {} nor reported by the configuration server", c.mt_host_name())),
+            None => Outcome::unknown(format!(
+                "type of datastore {ds} unknown: not seen on host {} nor reported by the configuration server",
+                c.mt_host_name()
+            )),
         }
     },
 };
@@ -89,12 +94,17 @@ pub(super) const DATASTORE_VISIBLE: Rule = Rule {
         let mt = match c.mt_asr {
             Seen::Found(mt) => mt,
             Seen::Unobserved => return Outcome::unknown(format!("configuration server fabric not observed; datastore {ds} unverified")),
-            Seen::Missing => return Outcome::unknown(format!("master target {} is not registered, so its datastores are unknown", c.mt_name())),
+            Seen::Missing => {
+                return Outcome::unknown(format!("master target {} is not registered, so its datastores are unknown", c.mt_name()));
+            }
         };
         if mt.datastores.iter().any(|d| d.symbolic_name.eq_ignore_ascii_case(ds)) {
             Outcome::pass(format!("datastore {ds} is listed for master target {}", mt.name))
         } else if mt.datastores.is_empty() {
-            Outcome::fail(format!("the configuration server lists no datastores for master target {} (read-only vCenter discovery?)", mt.name))
+            Outcome::fail(format!(
+                "the configuration server lists no datastores for master target {} (read-only vCenter discovery?)",
+                mt.name
+            ))
         } else {
             let listed: Vec<&str> = mt.datastores.iter().map(|d| d.symbolic_name.as_str()).collect();
             Outcome::fail(format!("datastore {ds} is not listed for master target {} (listed: {})", mt.name, list(&listed, 5)))
@@ -123,7 +133,9 @@ pub(super) const VM_DATASTORE_ACCESS: Rule = Rule {
             for moref in &vm.datastores {
                 match host.datastores.iter().find(|d| &d.moref == moref) {
                     None => problems.push(format!("{moref} not mounted")),
-                    Some(d) if d.mounted == Some(false) || d.accessible == Some(false) => problems.push(format!("{} not accessible", d.name)),
+                    Some(d) if d.mounted == Some(false) || d.accessible == Some(false) => {
+                        problems.push(format!("{} not accessible", d.name))
+                    }
                     Some(d) => match d.access_mode.as_deref() {
                         Some(m) if m.eq_ignore_ascii_case("readWrite") => {}
                         Some(m) => problems.push(format!("{} mounted {m}", d.name)),
@@ -154,8 +166,13 @@ pub(super) const ALTERNATE_LOCATION: Rule = Rule {
         let ds = datastore(c).unwrap_or("(no datastore specified)");
         match c.target {
             Target::Alternate => match c.mt_host {
-                Some(h) => Outcome::pass(format!("a new VM {} will be created on ESXi host {} on datastore {ds}", c.d.machine_name, h.name)),
-                None => Outcome::unknown(format!("a new VM {} will be created on the master target's ESXi host (not observed) on datastore {ds}", c.d.machine_name)),
+                Some(h) => {
+                    Outcome::pass(format!("a new VM {} will be created on ESXi host {} on datastore {ds}", c.d.machine_name, h.name))
+                }
+                None => Outcome::unknown(format!(
+                    "a new VM {} will be created on the master target's ESXi host (not observed) on datastore {ds}",
+                    c.d.machine_name
+                )),
             },
             Target::Existing { selector, vm: Seen::Found(vm) } => {
                 Outcome::pass(format!("recovering into existing on-premises VM {} ({}) selected by {}", vm.name, vm.moref, selector.key()))
@@ -167,7 +184,9 @@ pub(super) const ALTERNATE_LOCATION: Rule = Rule {
                 c.mt_host_name()
             ))
             .severity(Warning),
-            Target::Existing { selector, vm: Seen::Unobserved } => Outcome::unknown(format!("on-premises VM {} not observed in vCenter", selector_name(selector))),
+            Target::Existing { selector, vm: Seen::Unobserved } => {
+                Outcome::unknown(format!("on-premises VM {} not observed in vCenter", selector_name(selector)))
+            }
         }
     },
 };
@@ -194,11 +213,17 @@ pub(super) const DISK_UUID_UNIQUE: Rule = Rule {
                 return Outcome::unknown(format!("disks of on-premises VM {} or master target {} not reported", vm.name, mt.name));
             };
             let mt_uuids: Vec<String> = mt_disks.iter().filter_map(|d| d.uuid.as_deref()).map(uuid_key).collect();
-            let clashes: Vec<&str> = vm_disks.iter().filter_map(|d| d.uuid.as_deref()).filter(|u| mt_uuids.contains(&uuid_key(u))).collect();
+            let clashes: Vec<&str> =
+                vm_disks.iter().filter_map(|d| d.uuid.as_deref()).filter(|u| mt_uuids.contains(&uuid_key(u))).collect();
             if clashes.is_empty() {
                 Outcome::pass(format!("disk UUIDs of {} and master target {} are distinct", vm.name, mt.name))
             } else {
-                Outcome::fail(format!("on-premises VM {} shares disk UUID {} with master target {} (same template?)", vm.name, list(&clashes, 2), mt.name))
+                Outcome::fail(format!(
+                    "on-premises VM {} shares disk UUID {} with master target {} (same template?)",
+                    vm.name,
+                    list(&clashes, 2),
+                    mt.name
+                ))
             }
         })
     },
@@ -232,7 +257,9 @@ pub(super) const VM_POWERED_OFF: Rule = Rule {
     eval: |c| {
         with_existing_vm(c, "no VM to turn off", |vm| match &vm.power_state {
             Some(PowerState::PoweredOff) => Outcome::pass(format!("on-premises VM {} is powered off", vm.name)),
-            Some(state) => Outcome::fail(format!("on-premises VM {} is {state:?}; it will be turned off during reprotect and must stay off", vm.name)),
+            Some(state) => {
+                Outcome::fail(format!("on-premises VM {} is {state:?}; it will be turned off during reprotect and must stay off", vm.name))
+            }
             None => Outcome::unknown(format!("power state of on-premises VM {} not reported", vm.name)),
         })
     },

@@ -29,12 +29,20 @@ pub(super) const GROUP_RECOVERY_PLAN: Rule = Rule {
         source: src::STEPS,
     },
     eval: |c| match (c.d.replication_group.as_deref(), item_group(c)) {
-        (None, None) if c.item.is_none() => Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.d.machine_name)),
+        (None, None) if c.item.is_none() => {
+            Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.d.machine_name))
+        }
         (None, None) => Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
         (None, Some(g)) => Outcome::fail(format!("{} is in replication group {g} but the spec reprotects it alone", c.d.machine_name)),
-        (Some(want), Some(g)) if !want.eq_ignore_ascii_case(g) => Outcome::fail(format!("spec names replication group {want} but {} is in group {g}", c.d.machine_name)),
-        (Some(want), _) if c.d.group_members.is_empty() => Outcome::fail(format!("replication group {want} has no member values in the spec")),
-        (Some(want), _) => Outcome::pass(format!("replication group {want} reprotected with {} member(s) declared", c.d.group_members.len())),
+        (Some(want), Some(g)) if !want.eq_ignore_ascii_case(g) => {
+            Outcome::fail(format!("spec names replication group {want} but {} is in group {g}", c.d.machine_name))
+        }
+        (Some(want), _) if c.d.group_members.is_empty() => {
+            Outcome::fail(format!("replication group {want} has no member values in the spec"))
+        }
+        (Some(want), _) => {
+            Outcome::pass(format!("replication group {want} reprotected with {} member(s) declared", c.d.group_members.len()))
+        }
     },
 };
 
@@ -48,7 +56,12 @@ pub(super) const GROUP_SAME_MASTER_TARGET: Rule = Rule {
     },
     eval: |c| {
         match in_group(c) {
-            None => return Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.d.machine_name)),
+            None => {
+                return Outcome::unknown(format!(
+                    "protected item {} not observed; cannot tell whether it is in a replication group",
+                    c.d.machine_name
+                ));
+            }
             Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
             Some(true) => {}
         }
@@ -82,7 +95,12 @@ pub(super) const GROUP_OS_MATCH: Rule = Rule {
     },
     eval: |c| {
         match in_group(c) {
-            None => return Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.d.machine_name)),
+            None => {
+                return Outcome::unknown(format!(
+                    "protected item {} not observed; cannot tell whether it is in a replication group",
+                    c.d.machine_name
+                ));
+            }
             Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
             Some(true) => {}
         }
@@ -137,7 +155,10 @@ pub(super) const FAILBACK_POLICY: Rule = Rule {
         } else if !missing.is_empty() {
             Outcome::unknown(format!("failback policy {name}: {} not reported", list(&missing, 3))).severity(Warning)
         } else {
-            Outcome::pass(format!("failback policy {name}: RPO {} min, retention {} min, app-consistent {} min", e.rpo_threshold_minutes, e.recovery_point_retention_minutes, e.app_consistent_frequency_minutes))
+            Outcome::pass(format!(
+                "failback policy {name}: RPO {} min, retention {} min, app-consistent {} min",
+                e.rpo_threshold_minutes, e.recovery_point_retention_minutes, e.app_consistent_frequency_minutes
+            ))
         }
     },
 };
@@ -151,7 +172,10 @@ pub(super) const LINUX_FAILBACK_NOTES: Rule = Rule {
         source: src::PROBLEMS,
     },
     eval: |c| match c.machine_os {
-        Some(OsType::Linux) => Outcome::fail(format!("{} is Linux: after failback Network Manager is uninstalled and the IP address comes from DHCP", c.d.machine_name)),
+        Some(OsType::Linux) => Outcome::fail(format!(
+            "{} is Linux: after failback Network Manager is uninstalled and the IP address comes from DHCP",
+            c.d.machine_name
+        )),
         Some(OsType::Windows) => Outcome::pass(format!("{} is Windows: it reacquires its static IP after failback", c.d.machine_name)),
         None => Outcome::unknown(format!("OS of {} unknown", c.d.machine_name)),
     },

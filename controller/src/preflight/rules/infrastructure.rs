@@ -23,7 +23,9 @@ pub(super) const CS_HEARTBEAT: Rule = Rule {
         let ip = fabric.ip_address.as_deref().unwrap_or("unknown IP");
         match fabric.last_heartbeat {
             None => Outcome::fail(format!("configuration server {name} ({ip}) has no heartbeat")),
-            Some(hb) if !c.fresh(hb) => Outcome::fail(format!("configuration server {name} ({ip}) last heartbeat {hb} is {} old", human(c.age(hb)))),
+            Some(hb) if !c.fresh(hb) => {
+                Outcome::fail(format!("configuration server {name} ({ip}) last heartbeat {hb} is {} old", human(c.age(hb))))
+            }
             Some(hb) => Outcome::pass(format!("configuration server {name} ({ip}) heartbeat {} ago", human(c.age(hb)))),
         }
     },
@@ -40,9 +42,15 @@ pub(super) const PS_HEARTBEAT: Rule = Rule {
     eval: |c| {
         let ps = match c.ps {
             Seen::Found(ps) => ps,
-            Seen::Unobserved => return Outcome::unknown(format!("configuration server fabric not observed; cannot see process server {}", c.d.process_server)),
+            Seen::Unobserved => {
+                return Outcome::unknown(format!(
+                    "configuration server fabric not observed; cannot see process server {}",
+                    c.d.process_server
+                ));
+            }
             Seen::Missing => {
-                let known: Vec<&str> = c.fabric.map(|f| f.process_servers.iter().map(|p| p.friendly_name.as_str()).collect()).unwrap_or_default();
+                let known: Vec<&str> =
+                    c.fabric.map(|f| f.process_servers.iter().map(|p| p.friendly_name.as_str()).collect()).unwrap_or_default();
                 return Outcome::fail(format!("process server {} is not registered with the configuration server (registered: {})", c.d.process_server, list(&known, 5)))
                     .remedy("Deploy the process server (in Azure when using a S2S VPN) and register it with the configuration server, or fix the name in the spec.");
             }
@@ -54,7 +62,11 @@ pub(super) const PS_HEARTBEAT: Rule = Rule {
         }
         match ps.last_heartbeat {
             None => Outcome::fail(format!("process server {} has no heartbeat (health {health})", ps.friendly_name)),
-            Some(hb) if !c.fresh(hb) => Outcome::fail(format!("process server {} last heartbeat {hb} is {} old (health {health})", ps.friendly_name, human(c.age(hb)))),
+            Some(hb) if !c.fresh(hb) => Outcome::fail(format!(
+                "process server {} last heartbeat {hb} is {} old (health {health})",
+                ps.friendly_name,
+                human(c.age(hb))
+            )),
             Some(hb) => Outcome::pass(format!("process server {} heartbeat {} ago, health {health}", ps.friendly_name, human(c.age(hb)))),
         }
     },
@@ -93,7 +105,9 @@ pub(super) const REPLICATION_NETWORK: Rule = Rule {
         source: src::FAQ_NETWORK,
     },
     eval: |c| match c.d.network {
-        Some(net) if net.carries_failback() => Outcome::pass(format!("replication back to on-premises goes over {}; make sure it has enough bandwidth", net.describe())),
+        Some(net) if net.carries_failback() => {
+            Outcome::pass(format!("replication back to on-premises goes over {}; make sure it has enough bandwidth", net.describe()))
+        }
         Some(net) => Outcome::fail(format!("declared network is {}, which cannot carry reprotect/failback replication", net.describe())),
         // Undeclared is common and not observable: say so without blocking.
         None => Outcome::unknown("network between Azure and on-premises not declared (S2S VPN or ExpressRoute private peering required)")
@@ -126,7 +140,10 @@ pub(super) const VCENTER_DISCOVERED: Rule = Rule {
         match vcenters.iter().find(matches) {
             Some(v) => {
                 let status = v.discovery_status.as_deref().unwrap_or("status unreported");
-                Outcome::pass(format!("vCenter {wanted} is discovered by the configuration server as {} ({status})", v.friendly_name.as_deref().unwrap_or(&v.name)))
+                Outcome::pass(format!(
+                    "vCenter {wanted} is discovered by the configuration server as {} ({status})",
+                    v.friendly_name.as_deref().unwrap_or(&v.name)
+                ))
             }
             None => {
                 let known: Vec<&str> = vcenters.iter().map(|v| v.friendly_name.as_deref().unwrap_or(&v.name)).collect();

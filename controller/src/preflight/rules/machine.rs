@@ -35,7 +35,10 @@ pub(super) const FAILBACK_POSSIBLE: Rule = Rule {
         Some(item) => {
             let state = item.protection_state.as_deref().unwrap_or("unreported");
             if state.to_ascii_lowercase().contains("migrat") {
-                Outcome::fail(format!("protected item {} is in state {state}: migration completed, failback is not possible", item_name(item)))
+                Outcome::fail(format!(
+                    "protected item {} is in state {state}: migration completed, failback is not possible",
+                    item_name(item)
+                ))
             } else {
                 Outcome::pass(format!("protected item {} is in the vault (state {state})", item_name(item)))
             }
@@ -58,7 +61,10 @@ pub(super) const FAILED_OVER: Rule = Rule {
                 return Outcome::unknown(format!("protected item {}: active location not reported (state {state})", item_name(item)));
             };
             if location.eq_ignore_ascii_case("Recovery") && item.can_reverse_replicate() {
-                Outcome::pass(format!("protected item {} is failed over (active location {location}, state {state}), ReverseReplicate allowed", item_name(item)))
+                Outcome::pass(format!(
+                    "protected item {} is failed over (active location {location}, state {state}), ReverseReplicate allowed",
+                    item_name(item)
+                ))
             } else if item.is_protected_in_reverse() {
                 Outcome::pass(format!("protected item {} is already reprotected (state {state})", item_name(item)))
             } else {
@@ -142,7 +148,9 @@ pub(super) const UNSUPPORTED_SOURCE: Rule = Rule {
                 return Outcome::pass(format!("protected item {} was discovered via {discovery}", item_name(item)));
             }
             match item.os_name.as_deref() {
-                None => Outcome::unknown(format!("protected item {} is a physical server and its OS name is not reported", item_name(item))),
+                None => {
+                    Outcome::unknown(format!("protected item {} is a physical server and its OS name is not reported", item_name(item)))
+                }
                 Some(os) if os.to_ascii_lowercase().contains("2008 r2") => {
                     Outcome::fail(format!("protected item {} is {os} protected as a physical server", item_name(item)))
                 }
@@ -164,9 +172,13 @@ pub(super) const OS_MATCH: Rule = Rule {
         let machine = c.machine_os;
         let mt = c.mt_os;
         match (machine, mt) {
-            (Some(vm), Some(m)) if vm == m => Outcome::pass(format!("{} is {} and master target {} is {}", c.d.machine_name, vm.as_str(), c.mt_name(), m.as_str())),
-            (Some(vm), Some(m)) => Outcome::fail(format!("{} is {} but master target {} is {}", c.d.machine_name, vm.as_str(), c.mt_name(), m.as_str()))
-                .remedy(format!("Use a {} master target for {}.", vm.as_str(), c.d.machine_name)),
+            (Some(vm), Some(m)) if vm == m => {
+                Outcome::pass(format!("{} is {} and master target {} is {}", c.d.machine_name, vm.as_str(), c.mt_name(), m.as_str()))
+            }
+            (Some(vm), Some(m)) => {
+                Outcome::fail(format!("{} is {} but master target {} is {}", c.d.machine_name, vm.as_str(), c.mt_name(), m.as_str()))
+                    .remedy(format!("Use a {} master target for {}.", vm.as_str(), c.d.machine_name))
+            }
             (vm, m) => Outcome::unknown(format!(
                 "OS unknown for {}: machine {}, master target {}",
                 c.d.machine_name,

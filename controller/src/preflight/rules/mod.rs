@@ -5,6 +5,7 @@ mod group;
 mod infrastructure;
 mod machine;
 mod master_target;
+mod retention;
 
 use super::catalog::RuleInfo;
 use super::context::{Ctx, Seen};
@@ -13,13 +14,14 @@ use reprotect_facts::VmFacts;
 use std::borrow::Cow;
 
 #[cfg(test)]
-pub(crate) use master_target::same_volume;
+pub(crate) use retention::same_volume;
 
 /// Source-document sections cited by the rules.
 pub(crate) mod src {
     pub const OVERVIEW: &str = "Overview";
     pub const PREREQUISITES: &str = "Prerequisites";
-    pub const FAQ_NETWORK: &str = "FAQ: Why do I need a S2S VPN or an ExpressRoute connection to replicate data back to the on-premises site?";
+    pub const FAQ_NETWORK: &str =
+        "FAQ: Why do I need a S2S VPN or an ExpressRoute connection to replicate data back to the on-premises site?";
     pub const FAQ_PROCESS_SERVER: &str = "FAQ: When should I install a process server in Azure?";
     pub const FAQ_MASTER_TARGET: &str = "FAQ: Which master target server should I use for reprotection?";
     pub const FAQ_DATASTORE: &str = "FAQ: What datastore types are supported on the on-premises ESXi host during failback?";
@@ -146,7 +148,7 @@ pub(crate) static ALL: &[Rule] = &[
     master_target::MT_SCSI_CONTROLLER,
     master_target::MT_VMFS_DATASTORE,
     master_target::MT_STORAGE_VMOTION,
-    master_target::RETENTION_VOLUME,
+    retention::RETENTION_VOLUME,
     datastore::DATASTORE_SPECIFIED,
     datastore::DATASTORE_TYPE,
     datastore::DATASTORE_VISIBLE,

@@ -82,9 +82,14 @@ fn every_result_that_is_not_a_pass_has_a_remedy_and_every_message_is_one_line() 
 #[test]
 fn an_empty_observation_is_incomplete_never_passing_or_failing_what_needs_data() {
     let results = evaluate(&healthy_desired(), &Observed::default(), now());
-    assert!(results.iter().all(|r| r.status != Status::Fail), "{:?}", results.iter().filter(|r| r.status == Status::Fail).collect::<Vec<_>>());
+    assert!(
+        results.iter().all(|r| r.status != Status::Fail),
+        "{:?}",
+        results.iter().filter(|r| r.status == Status::Fail).collect::<Vec<_>>()
+    );
     // Only rules that read nothing but the spec may pass.
-    let spec_only: BTreeSet<&str> = ["ps-placement", "replication-network", "os-match", "mt-storage-vmotion", "datastore-specified", "linux-failback-notes"].into();
+    let spec_only: BTreeSet<&str> =
+        ["ps-placement", "replication-network", "os-match", "mt-storage-vmotion", "datastore-specified", "linux-failback-notes"].into();
     for r in &results {
         assert!(r.status == Status::Unknown || spec_only.contains(r.id.as_ref()), "{} is {:?} without observation", r.id, r.status);
     }
@@ -223,7 +228,11 @@ fn desired_defaults_follow_the_document() {
     assert_eq!(d.agent_registration_window, jiff::SignedDuration::from_mins(15));
     assert_eq!(d.heartbeat_max_age, jiff::SignedDuration::from_mins(15));
     assert_eq!(
-        (d.expected_failback_policy.rpo_threshold_minutes, d.expected_failback_policy.recovery_point_retention_minutes, d.expected_failback_policy.app_consistent_frequency_minutes),
+        (
+            d.expected_failback_policy.rpo_threshold_minutes,
+            d.expected_failback_policy.recovery_point_retention_minutes,
+            d.expected_failback_policy.app_consistent_frequency_minutes
+        ),
         (15, 1440, 60)
     );
     assert_eq!(d.on_premises, OnPremisesTarget::AlternateLocation);
