@@ -135,6 +135,16 @@ mod tests {
     }
 
     #[test]
+    fn docs_troubleshooting_embeds_the_current_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/troubleshooting.md");
+        let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        let (begin, end) = ("<!-- BEGIN TROUBLESHOOTING -->\n", "<!-- END TROUBLESHOOTING -->");
+        let start = doc.find(begin).map(|i| i + begin.len()).expect("begin marker");
+        let stop = doc.find(end).expect("end marker");
+        assert_eq!(&doc[start..stop], troubleshooting_markdown(), "regenerate the table in docs/troubleshooting.md");
+    }
+
+    #[test]
     fn catalog_table_lists_every_rule_under_an_aligned_header() {
         let table = catalog_table();
         assert!(table.starts_with("ID"));
