@@ -12,6 +12,8 @@
 //	-deny-privilege PRIV[@ENTITY]        answer isGranted=false for PRIV (on every entity, or ENTITY by name)
 //	                                     in HasPrivilegeOnEntity/-Entities and HasUserPrivilegeOnEntities,
 //	                                     and drop it from FetchUserPrivilegeOnEntities. Repeatable.
+//	                                     Quirk: vcsim's XML encoder drops `false` items of the []bool
+//	                                     HasPrivilegeOnEntity answer; use the -Entities forms.
 //	-admin ADDR           also serve a plain-HTTP admin endpoint (default 127.0.0.1:0, "" = off):
 //	                      POST /datastore?name=N[&host=H]&mode=readOnly|readWrite&accessible=true|false
 //	                      POST /deny?priv=P[&entity=E]   POST /allow?priv=P[&entity=E]
@@ -33,6 +35,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -61,6 +64,16 @@ func env(name, def string) string {
 }
 
 func main() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	if err := run(os.Args[1:], os.Stdout, sig); err != nil {
+		log.Fatalf("vcsim-ext: %v", err)
+	}
+}
+
+// run starts the simulator with args, prints the URL lines to out and serves until stop fires.
+func run(args []string, out io.Writer, stop <-chan os.Signal) error {
+	flag := flag.NewFlagSet("vcsim-ext", flag.ContinueOnError)
 	listen := flag.String("l", "127.0.0.1:0", "SOAP listen address")
 	user := flag.String("username", env("VCSIM_USERNAME", "user"), "the only accepted login user")
 	pass := flag.String("password", env("VCSIM_PASSWORD", "pass"), "the only accepted login password")
@@ -74,14 +87,15 @@ func main() {
 	flag.Var(&readonly, "readonly-datastore", "NAME[@HOST] to mount readOnly (repeatable)")
 	flag.Var(&inaccessible, "inaccessible-datastore", "NAME[@HOST] to mark inaccessible (repeatable)")
 	flag.Var(&deny, "deny-privilege", "PRIV[@ENTITY] to deny (repeatable)")
-	flag.Parse()
-
+	if err := flag.Parse(args); err != nil {
+		return err
+	}
 	if *user == "" || *pass == "" {
-		log.Fatal("vcsim-ext: -username and -password must not be empty")
+		return fmt.Errorf("-username and -password must not be empty")
 	}
 	idle, err := time.ParseDuration(*timeout)
 	if err != nil {
-		log.Fatalf("vcsim-ext: bad -session-timeout: %v", err)
+		return fmt.Errorf("bad -session-timeout: %v", err)
 	}
 
 	// Facts that must be set before the model is created.
@@ -89,15 +103,16 @@ func main() {
 
 	model := simulator.VPX()
 	if err := model.Create(); err != nil {
-		log.Fatal(err)
+		return err
 	}
+	defer model.Remove()
 	model.Service.RegisterEndpoints = true
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*user, *pass)}
 	model.Service.TLS = new(tls.Config)
 	if *cert != "" {
 		c, err := tls.LoadX509KeyPair(*cert, *key)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		model.Service.TLS.Certificates = []tls.Certificate{c}
 	}
@@ -105,11 +120,15 @@ func main() {
 	st := newState(model)
 	for _, spec := range readonly {
 		name, host, _ := strings.Cut(spec, "@")
-		must(st.setDatastore(name, host, "readOnly", ""))
+		if err := st.setDatastore(name, host, "readOnly", ""); err != nil {
+			return err
+		}
 	}
 	for _, spec := range inaccessible {
 		name, host, _ := strings.Cut(spec, "@")
-		must(st.setDatastore(name, host, "", "false"))
+		if err := st.setDatastore(name, host, "", "false"); err != nil {
+			return err
+		}
 	}
 	for _, spec := range deny {
 		priv, entity, _ := strings.Cut(spec, "@")
@@ -117,6 +136,7 @@ func main() {
 	}
 
 	s := model.Service.NewServer()
+	defer s.Close()
 	if idle > 0 {
 		// govmomi >= 0.4x reads the idle timeout from this OptionManager setting at login.
 		model.Map().OptionManager().UpdateOptions(&types.UpdateOptions{
@@ -127,31 +147,24 @@ func main() {
 	}
 	if *certOut != "" {
 		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
-		must(os.WriteFile(*certOut, pemBytes, 0o644))
+		if err := os.WriteFile(*certOut, pemBytes, 0o644); err != nil {
+			return err
+		}
 	}
 
 	u := *s.URL
 	u.User = nil
-	fmt.Printf("VCSIM_URL=%s\n", u.String())
+	fmt.Fprintf(out, "VCSIM_URL=%s\n", u.String())
 	if *admin != "" {
 		l, err := net.Listen("tcp", *admin)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
+		defer l.Close()
 		go func() { _ = http.Serve(l, st.adminHandler()) }()
-		fmt.Printf("VCSIM_ADMIN_URL=http://%s\n", l.Addr().String())
+		fmt.Fprintf(out, "VCSIM_ADMIN_URL=http://%s\n", l.Addr().String())
 	}
-	fmt.Println("VCSIM_READY")
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
-	s.Close()
-	model.Remove()
-}
-
-func must(err error) {
-	if err != nil {
-		log.Fatalf("vcsim-ext: %v", err)
-	}
+	fmt.Fprintln(out, "VCSIM_READY")
+	<-stop
+	return nil
 }
