@@ -196,7 +196,7 @@ pub(super) const MT_STORAGE_VMOTION: Rule = Rule {
     info: RuleInfo {
         id: "mt-storage-vmotion",
         severity: Blocking,
-        description: "The master target's disks are still on the datastores recorded at reprotect time (no Storage vMotion of the master target).",
+        description: "The master target still uses the datastores recorded at reprotect time (no Storage vMotion of the master target).",
         remedy: "Exclude the master target from Storage vMotion/Storage DRS. If it was moved, migrate it back to the recorded datastores before failback, or find the protected VM's disks manually and attach them to the on-premises VM.",
         source: src::MT_CHECKS,
     },
@@ -209,30 +209,32 @@ pub(super) const MT_STORAGE_VMOTION: Rule = Rule {
             .severity(Info);
         };
         with_mt_vm(c, |vm| {
-            // The disks' datastores are the precise signal; the VM's datastore list is the fallback.
-            let current: Vec<&str> = match vm.disks.as_deref() {
-                Some(disks) if disks.iter().any(|d| d.datastore.is_some()) => disks.iter().filter_map(|d| d.datastore.as_deref()).collect(),
-                _ => vm.datastores.iter().map(String::as_str).collect(),
-            };
+            // After reprotect the protected VM's disks are attached to the master target, so new datastores are
+            // expected; a Storage vMotion shows as a recorded datastore the master target no longer uses.
+            let disk_datastores = vm.disks.iter().flatten().filter_map(|d| d.datastore.as_deref());
+            let current: Vec<&str> = vm.datastores.iter().map(String::as_str).chain(disk_datastores).collect();
             if current.is_empty() {
                 return Outcome::unknown(format!("master target VM {}: datastores of its disks not reported", vm.name));
             }
-            let known = |ds: &str| {
-                recorded.iter().any(|r| {
-                    r.eq_ignore_ascii_case(ds)
-                        || c.mt_host.is_some_and(|h| h.datastores.iter().any(|d| d.moref == ds && d.name.eq_ignore_ascii_case(r)))
+            // Recorded values are morefs; accept names too (resolved through the host's datastore list).
+            let in_use = |recorded: &str| {
+                current.iter().any(|ds| {
+                    ds.eq_ignore_ascii_case(recorded)
+                        || c.mt_host.is_some_and(|h| h.datastores.iter().any(|d| d.moref == *ds && d.name.eq_ignore_ascii_case(recorded)))
                 })
             };
-            let mut moved: Vec<&str> = current.into_iter().filter(|ds| !known(ds)).collect();
-            moved.dedup();
-            if moved.is_empty() {
+            let left: Vec<&str> = recorded.iter().map(String::as_str).filter(|r| !in_use(r)).collect();
+            if left.is_empty() {
                 Outcome::pass(format!("master target VM {} is still on the recorded datastores ({})", vm.name, list(recorded, 4)))
             } else {
+                let mut now_on = current.clone();
+                now_on.sort_unstable();
+                now_on.dedup();
                 Outcome::fail(format!(
-                    "master target VM {} has disks on {} which is not among the recorded datastores ({}): Storage vMotion?",
+                    "master target VM {} no longer uses recorded datastore(s) {} (now on {}): Storage vMotion?",
                     vm.name,
-                    list(&moved, 4),
-                    list(recorded, 4)
+                    list(&left, 4),
+                    list(&now_on, 4)
                 ))
             }
         })

@@ -218,6 +218,25 @@ pub(super) const ROWS: &[Row] = &[
         Fail,
     ),
     (
+        "protected disks attached from another datastore",
+        |d, o| {
+            d.recorded_master_target_datastores = Some(vec!["datastore-1".into()]);
+            mt_vm(o).datastores.push("datastore-2".into());
+        },
+        "mt-storage-vmotion",
+        Pass,
+    ),
+    (
+        "master target migrated off its recorded datastore",
+        |d, o| {
+            d.recorded_master_target_datastores = Some(vec!["datastore-1".into()]);
+            mt_vm(o).datastores = vec!["datastore-2".into()];
+            mt_vm(o).disks.iter_mut().flatten().for_each(|k| k.datastore = Some("datastore-2".into()));
+        },
+        "mt-storage-vmotion",
+        Fail,
+    ),
+    (
         "master target disks where recorded (moref)",
         |d, _| d.recorded_master_target_datastores = Some(vec!["datastore-1".into()]),
         "mt-storage-vmotion",
