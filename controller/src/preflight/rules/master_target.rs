@@ -43,6 +43,35 @@ fn mt_heartbeat(c: &Ctx<'_>) -> Outcome {
     }
 }
 
+pub(super) const MT_ASR_HEALTH: Rule = Rule {
+    info: RuleInfo {
+        id: "mt-asr-health",
+        severity: Warning,
+        description: "The configuration server reports no validation or health errors for the master target (they mirror the master target prerequisites).",
+        remedy: "Follow the recommended action of the error the configuration server reports for the master target.",
+        source: src::MT_CHECKS,
+    },
+    eval: |c| {
+        let mt = match c.mt_asr {
+            Seen::Found(mt) => mt,
+            Seen::Unobserved => return Outcome::unknown("configuration server fabric not observed"),
+            Seen::Missing => {
+                return Outcome::unknown(format!("master target {} is not registered, so it has no health report", c.mt_name()));
+            }
+        };
+        let mut issues = mt.validation_errors.iter().chain(&mt.health_errors);
+        let Some(first) = issues.next() else {
+            return Outcome::pass(format!("configuration server reports no errors for master target {}", mt.name));
+        };
+        let what = first.message.as_deref().or(first.code.as_deref()).unwrap_or("unspecified error");
+        let out = Outcome::fail(format!("master target {}: {what} (+{} more)", mt.name, issues.count()));
+        match first.recommended_action.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            Some(action) => out.remedy(action.to_owned()),
+            None => out,
+        }
+    },
+};
+
 pub(super) const MT_VM_FOUND: Rule = Rule {
     info: RuleInfo {
         id: "mt-vm-found",

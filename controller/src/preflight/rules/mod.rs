@@ -141,6 +141,7 @@ pub(crate) static ALL: &[Rule] = &[
     machine::UNSUPPORTED_SOURCE,
     machine::OS_MATCH,
     master_target::MT_HEARTBEAT,
+    master_target::MT_ASR_HEALTH,
     master_target::MT_VM_FOUND,
     master_target::MT_VMWARE_TOOLS,
     master_target::MT_DISK_ENABLE_UUID,

@@ -155,6 +155,19 @@ pub(super) const ROWS: &[Row] = &[
     ("master target not registered", |d, _| d.master_target.name_in_asr = "mt-other".into(), "mt-heartbeat", Fail),
     ("master target heartbeat stale", |_, o| mt_asr(o).last_heartbeat = Some(ago(45)), "mt-heartbeat", Fail),
     ("fabric not observed", |_, o| o.fabric = None, "mt-heartbeat", Unknown),
+    (
+        "configuration server reports a master target validation error",
+        |_, o| {
+            mt_asr(o).validation_errors.push(reprotect_facts::HealthIssue {
+                message: Some("disk.EnableUUID is not set".into()),
+                recommended_action: Some("Set disk.EnableUUID=TRUE".into()),
+                ..Default::default()
+            })
+        },
+        "mt-asr-health",
+        Fail,
+    ),
+    ("master target not registered", |d, _| d.master_target.name_in_asr = "mt-other".into(), "mt-asr-health", Unknown),
     ("master target VM not in vCenter", |_, o| vc(o).master_target = None, "mt-vm-found", Fail),
     ("vCenter not observed", |_, o| o.vcenter = None, "mt-vm-found", Unknown),
     (
