@@ -34,11 +34,12 @@ func run(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("parse input: %w", err)
 	}
-	obj := map[string]any{}
-	if err := json.Unmarshal(js, &obj); err != nil {
-		return fmt.Errorf("input is not one object: %w", err)
+	// Unstructured's decoder keeps integers as int64, which kstatus requires.
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(js); err != nil {
+		return fmt.Errorf("input is not one Kubernetes object: %w", err)
 	}
-	res, err := status.Compute(&unstructured.Unstructured{Object: obj})
+	res, err := status.Compute(obj)
 	if err != nil {
 		return err
 	}
