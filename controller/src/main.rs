@@ -1,1 +1,25 @@
-fn main() {}
+//! Entry point: parse flags once and hand over to the library.
+
+use clap::Parser;
+use reprotect_controller::cli::{Cli, Command, Output};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crd => print!("{}", reprotect_controller::crd::all_crds_yaml()),
+        Command::Version => println!("reprotect-controller {}", env!("CARGO_PKG_VERSION")),
+        Command::Checks { output } => print!("{}", render_checks(output)),
+        Command::Run(args) => reprotect_controller::run::run(args).await?,
+    }
+    Ok(())
+}
+
+fn render_checks(output: Output) -> String {
+    use reprotect_controller::preflight;
+    match output {
+        Output::Table => preflight::catalog_table(),
+        Output::Json => preflight::catalog_json(),
+        Output::Markdown => preflight::troubleshooting_markdown(),
+    }
+}

@@ -1,0 +1,112 @@
+//! Command-line interface: every flag also comes from an environment variable; parsed once in `main`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+
+/// Kubernetes controller for Azure Site Recovery reprotect (Azure to on-premises VMware).
+#[derive(Parser, Debug)]
+#[command(name = "reprotect-controller", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the controller.
+    Run(RunArgs),
+    /// Print the CustomResourceDefinitions as YAML.
+    Crd,
+    /// List every preflight check: id, severity, what it verifies, remedy and source section.
+    Checks {
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Print the version.
+    Version,
+}
+
+/// Output format of `checks`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Flags of `run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Address of the /healthz, /readyz and /metrics endpoints.
+    #[arg(long, env = "REPROTECT_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+    /// Log format.
+    #[arg(long, env = "REPROTECT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing EnvFilter syntax), e.g. `info,reprotect_controller=debug`.
+    #[arg(long, env = "REPROTECT_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Only watch these namespaces (comma separated); all namespaces when empty.
+    #[arg(long, env = "REPROTECT_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Elect a leader through a coordination.k8s.io Lease so several replicas can run.
+    #[arg(long, env = "REPROTECT_LEADER_ELECTION", default_value_t = false)]
+    pub leader_election: bool,
+    /// Namespace of the leader-election Lease (defaults to the pod's namespace).
+    #[arg(long, env = "REPROTECT_LEASE_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    /// Name of the leader-election Lease.
+    #[arg(long, env = "REPROTECT_LEASE_NAME", default_value = "reprotect-controller")]
+    pub lease_name: String,
+    /// Identity of this replica in the Lease (defaults to the host name).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Interval of the protected-machine watchdog (on-premises VM powered on, master target snapshots).
+    #[arg(long, env = "REPROTECT_WATCHDOG_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    pub watchdog_interval: std::time::Duration,
+    /// How long a fabric read is shared between machines of one vault.
+    #[arg(long, env = "REPROTECT_FABRIC_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
+    pub fabric_cache_ttl: std::time::Duration,
+    /// ARM requests per second allowed per subscription (token bucket).
+    #[arg(long, env = "REPROTECT_ARM_RATE", default_value_t = 20.0)]
+    pub arm_requests_per_second: f64,
+    /// Maximum concurrent reconciles per kind.
+    #[arg(long, env = "REPROTECT_CONCURRENCY", default_value_t = 16)]
+    pub concurrency: u16,
+}
+
+/// Parse `15m`, `30s`, `1h30m`, `250ms`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d: jiff::SignedDuration = s.parse().map_err(|e| format!("invalid duration {s:?}: {e}"))?;
+    if d.is_negative() {
+        return Err(format!("duration {s:?} must not be negative"));
+    }
+    Ok(d.unsigned_abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_the_kubernetes_style() {
+        let table = [("15m", Some(900)), ("1h30m", Some(5400)), ("30s", Some(30)), ("-5m", None), ("soon", None)];
+        for (input, secs) in table {
+            assert_eq!(parse_duration(input).ok().map(|d| d.as_secs()), secs, "{input}");
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

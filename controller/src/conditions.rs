@@ -1,0 +1,122 @@
+//! Pure condition bookkeeping: merge desired conditions into the recorded ones, keeping `lastTransitionTime`.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+/// A condition as the decide step wants it; time and generation are filled in by [`merge`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desired {
+    pub type_: &'static str,
+    pub status: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+impl Desired {
+    pub fn new(type_: &'static str, status: bool, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Desired { type_, status, reason: reason.into(), message: message.into() }
+    }
+}
+
+/// Build the new condition list.
+///
+/// A condition whose status is unchanged keeps its `lastTransitionTime` (kstatus and people rely on
+/// it to tell how long something has been true); reason and message are always refreshed; every
+/// condition gets the current `observedGeneration`. Conditions not in `desired` are dropped, so the
+/// list always describes the current spec. Output order follows `desired`.
+pub fn merge(existing: &[Condition], desired: &[Desired], generation: Option<i64>, now: jiff::Timestamp) -> Vec<Condition> {
+    desired
+        .iter()
+        .map(|d| {
+            let status = if d.status { "True" } else { "False" }.to_string();
+            let last_transition_time = existing
+                .iter()
+                .find(|c| c.type_ == d.type_ && c.status == status)
+                .map(|c| c.last_transition_time.clone())
+                .unwrap_or(Time(now));
+            Condition {
+                type_: d.type_.to_string(),
+                status,
+                reason: sanitize_reason(&d.reason),
+                message: truncate(&d.message, 32 * 1024),
+                observed_generation: generation,
+                last_transition_time,
+            }
+        })
+        .collect()
+}
+
+/// Reasons must match `^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$` (metav1.Condition validation).
+fn sanitize_reason(reason: &str) -> String {
+    let cleaned: String = reason.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    match cleaned.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => cleaned,
+        _ => format!("R{cleaned}"),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Look up a condition's status by type.
+pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
+    conditions.iter().any(|c| c.type_ == type_ && c.status == "True")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap()
+    }
+
+    fn ready(status: bool, reason: &str) -> Desired {
+        Desired::new("Ready", status, reason, "msg")
+    }
+
+    #[test]
+    fn merging_keeps_the_transition_time_when_the_status_is_unchanged_and_resets_it_otherwise() {
+        let first = merge(&[], &[ready(false, "AwaitingObservation")], Some(1), at(100));
+        let table = [
+            ("same status, new reason keeps time", ready(false, "PolicyNotFound"), at(100)),
+            ("flipped status takes now", ready(true, "Protected"), at(200)),
+        ];
+        for (name, desired, expected) in table {
+            let merged = merge(&first, &[desired], Some(2), at(200));
+            assert_eq!(merged[0].last_transition_time.0, expected, "{name}");
+            assert_eq!(merged[0].observed_generation, Some(2), "{name}");
+        }
+    }
+
+    #[test]
+    fn conditions_no_longer_desired_are_dropped() {
+        let first = merge(&[], &[ready(true, "A"), Desired::new("Stalled", true, "B", "m")], None, at(1));
+        let merged = merge(&first, &[ready(true, "A")], None, at(2));
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].type_, "Ready");
+    }
+
+    #[test]
+    fn reasons_are_made_valid_for_the_api_server() {
+        let table = [("Agent-Not Registered", "AgentNotRegistered"), ("95226", "R95226"), ("Ok_1", "Ok_1")];
+        for (input, expected) in table {
+            assert_eq!(sanitize_reason(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn very_long_messages_are_truncated_on_a_char_boundary() {
+        let long = "é".repeat(40_000);
+        let merged = merge(&[], &[Desired::new("Ready", false, "X", long)], None, at(1));
+        assert!(merged[0].message.len() <= 32 * 1024 + 3);
+    }
+}

@@ -1,0 +1,193 @@
+//! Turning a ReprotectPolicy and its Secrets into connection settings, and the factory trait that builds clients from them.
+
+use crate::crd::{AzureCloudName, CaBundleReference, ReprotectPolicy};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::{Api, Client, ResourceExt};
+use reprotect_facts::{SiteRecovery, Vcenter};
+use std::sync::Arc;
+
+/// A string that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sensitive(pub String);
+
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// How to authenticate to Azure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AzureCredentials {
+    ClientSecret { tenant_id: String, client_id: String, client_secret: Sensitive },
+    WorkloadIdentity,
+}
+
+/// Everything needed to build a Site Recovery client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AzureSettings {
+    pub cloud: AzureCloudName,
+    pub arm_endpoint: Option<String>,
+    pub authority_host: Option<String>,
+    pub api_version: Option<String>,
+    pub credentials: AzureCredentials,
+    pub ca_pem: Option<String>,
+    /// Changes whenever the Secret changes, so cached clients are rebuilt.
+    pub credentials_version: String,
+}
+
+/// Everything needed to build a vCenter client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VcenterSettings {
+    pub server: String,
+    pub username: String,
+    pub password: Sensitive,
+    pub ca_pem: Option<String>,
+    pub insecure_skip_verify: bool,
+    pub credentials_version: String,
+}
+
+/// Problems with connection settings; never includes secret values.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("Secret {name} not found in the policy's namespace")]
+    SecretMissing { name: String },
+    #[error("Secret {name} has no key {key}")]
+    SecretKeyMissing { name: String, key: String },
+    #[error("CA bundle {source_kind} {name} not found or has no key {key}")]
+    CaBundleMissing { source_kind: &'static str, name: String, key: String },
+    #[error("cannot read {what}: {source}")]
+    Read { what: String, #[source] source: kube::Error },
+    #[error("cannot build the {service} client: {message}")]
+    Build { service: &'static str, message: String },
+    #[error(transparent)]
+    Vcenter(#[from] reprotect_facts::VcenterError),
+}
+
+impl ConnectError {
+    pub fn category(&self) -> &'static str {
+        match self {
+            ConnectError::SecretMissing { .. } | ConnectError::SecretKeyMissing { .. } => "credentials-secret",
+            ConnectError::CaBundleMissing { .. } => "ca-bundle",
+            ConnectError::Read { .. } => "kubernetes",
+            ConnectError::Build { .. } => "client-build",
+            ConnectError::Vcenter(e) => e.category(),
+        }
+    }
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ConnectError::Read { .. } => true,
+            ConnectError::Vcenter(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+/// Builds (and caches) clients from settings. The real one uses reprotect-azure and reprotect-vcenter.
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync {
+    async fn site_recovery(&self, settings: &AzureSettings) -> Result<Arc<dyn SiteRecovery>, ConnectError>;
+    async fn vcenter(&self, settings: &VcenterSettings) -> Result<Arc<dyn Vcenter>, ConnectError>;
+}
+
+async fn secret(client: &Client, ns: &str, name: &str) -> Result<Secret, ConnectError> {
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .map_err(|source| ConnectError::Read { what: format!("Secret {name}"), source })?
+        .ok_or_else(|| ConnectError::SecretMissing { name: name.into() })
+}
+
+fn key(secret: &Secret, name: &str, key: &str) -> Result<String, ConnectError> {
+    secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
+        .or_else(|| secret.string_data.as_ref().and_then(|d| d.get(key)).cloned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ConnectError::SecretKeyMissing { name: name.into(), key: key.into() })
+}
+
+async fn ca_bundle(client: &Client, ns: &str, r: &CaBundleReference) -> Result<String, ConnectError> {
+    if let Some(name) = &r.secret_name {
+        let s = secret(client, ns, name).await?;
+        return key(&s, name, &r.key).map_err(|_| ConnectError::CaBundleMissing { source_kind: "Secret", name: name.clone(), key: r.key.clone() });
+    }
+    let name = r.config_map_name.clone().unwrap_or_default();
+    let cm = Api::<ConfigMap>::namespaced(client.clone(), ns)
+        .get_opt(&name)
+        .await
+        .map_err(|source| ConnectError::Read { what: format!("ConfigMap {name}"), source })?;
+    cm.and_then(|c| c.data.and_then(|d| d.get(&r.key).cloned()))
+        .ok_or(ConnectError::CaBundleMissing { source_kind: "ConfigMap", name, key: r.key.clone() })
+}
+
+/// Read the Azure settings of a policy.
+pub async fn azure_settings(client: &Client, policy: &ReprotectPolicy) -> Result<AzureSettings, ConnectError> {
+    let ns = policy.namespace().unwrap_or_default();
+    let sr = &policy.spec.site_recovery;
+    let (credentials, version) = match &sr.credentials_secret_ref {
+        Some(r) => {
+            let s = secret(client, &ns, &r.name).await?;
+            let creds = AzureCredentials::ClientSecret {
+                tenant_id: key(&s, &r.name, "tenantId")?,
+                client_id: key(&s, &r.name, "clientId")?,
+                client_secret: Sensitive(key(&s, &r.name, "clientSecret")?),
+            };
+            (creds, format!("{}@{}", r.name, s.resource_version().unwrap_or_default()))
+        }
+        None => (AzureCredentials::WorkloadIdentity, "workload-identity".to_string()),
+    };
+    let ca_pem = match &sr.ca_bundle {
+        Some(r) => Some(ca_bundle(client, &ns, r).await?),
+        None => None,
+    };
+    Ok(AzureSettings {
+        cloud: sr.cloud,
+        arm_endpoint: sr.arm_endpoint.clone(),
+        authority_host: sr.authority_host.clone(),
+        api_version: sr.api_version.clone(),
+        credentials,
+        ca_pem,
+        credentials_version: version,
+    })
+}
+
+/// Read the vCenter settings of a policy.
+pub async fn vcenter_settings(client: &Client, policy: &ReprotectPolicy) -> Result<VcenterSettings, ConnectError> {
+    let ns = policy.namespace().unwrap_or_default();
+    let vc = &policy.spec.vcenter;
+    let name = &vc.credentials_secret_ref.name;
+    let s = secret(client, &ns, name).await?;
+    let ca_pem = match &vc.tls.ca_bundle {
+        Some(r) => Some(ca_bundle(client, &ns, r).await?),
+        None => None,
+    };
+    Ok(VcenterSettings {
+        server: vc.server.clone(),
+        username: key(&s, name, "username")?,
+        password: Sensitive(key(&s, name, "password")?),
+        ca_pem,
+        insecure_skip_verify: vc.tls.insecure_skip_verify,
+        credentials_version: format!("{name}@{}", s.resource_version().unwrap_or_default()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_values_never_print() {
+        let s = VcenterSettings {
+            server: "vc".into(),
+            username: "u".into(),
+            password: Sensitive("hunter2".into()),
+            ca_pem: None,
+            insecure_skip_verify: false,
+            credentials_version: "v".into(),
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

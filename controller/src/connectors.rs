@@ -1,0 +1,77 @@
+//! The real connector: Site Recovery clients from reprotect-azure, vCenter sessions from reprotect-vcenter, both pooled.
+
+use crate::connections::{AzureCredentials, AzureSettings, ConnectError, Connector, VcenterSettings};
+use crate::crd::AzureCloudName;
+use reprotect_azure::{ArmClientConfig, ArmClientPool, AzureAuth, AzureCloud, BudgetConfig, CloudConfig};
+use reprotect_facts::{SiteRecovery, Vcenter};
+use reprotect_vcenter::{ConnectionConfig, PoolOptions, VcenterPool};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Pools one ARM client per (cloud, identity, credentials version) and one vCenter session per (server, credentials version).
+pub struct RealConnector {
+    arm: ArmClientPool,
+    vcenters: VcenterPool,
+    fabric_cache_ttl: Duration,
+}
+
+impl RealConnector {
+    pub fn new(fabric_cache_ttl: Duration, arm_requests_per_second: f64) -> Self {
+        let budget = BudgetConfig { rate_per_second: arm_requests_per_second, burst: (arm_requests_per_second * 2.0).max(1.0) as u32 };
+        RealConnector { arm: ArmClientPool::new(budget), vcenters: VcenterPool::new(PoolOptions::default()), fabric_cache_ttl }
+    }
+
+    /// Requests made so far, by (operation, HTTP status).
+    pub fn arm_stats(&self) -> std::collections::BTreeMap<(String, u16), u64> {
+        self.arm.stats()
+    }
+}
+
+fn cloud_config(s: &AzureSettings) -> Result<CloudConfig, ConnectError> {
+    let build = |message: String| ConnectError::Build { service: "Site Recovery", message };
+    let cloud = match s.cloud {
+        AzureCloudName::AzurePublicCloud => CloudConfig::preset(AzureCloud::AzurePublicCloud),
+        AzureCloudName::AzureUSGovernment => CloudConfig::preset(AzureCloud::AzureUSGovernment),
+        AzureCloudName::AzureChinaCloud => CloudConfig::preset(AzureCloud::AzureChinaCloud),
+        AzureCloudName::Custom => {
+            let arm = s.arm_endpoint.as_deref().unwrap_or_default().parse().map_err(|e| build(format!("armEndpoint: {e}")))?;
+            let authority = s.authority_host.as_deref().unwrap_or_default().parse().map_err(|e| build(format!("authorityHost: {e}")))?;
+            CloudConfig::custom(arm, authority, None).map_err(build)?
+        }
+    };
+    Ok(match &s.api_version {
+        Some(v) => cloud.with_api_version(v.clone()),
+        None => cloud,
+    })
+}
+
+#[async_trait::async_trait]
+impl Connector for RealConnector {
+    async fn site_recovery(&self, settings: &AzureSettings) -> Result<Arc<dyn SiteRecovery>, ConnectError> {
+        let auth = match &settings.credentials {
+            AzureCredentials::ClientSecret { tenant_id, client_id, client_secret } => {
+                AzureAuth::ClientSecret { tenant_id: tenant_id.clone(), client_id: client_id.clone(), client_secret: client_secret.0.as_str().into() }
+            }
+            AzureCredentials::WorkloadIdentity => AzureAuth::WorkloadIdentity { tenant_id: None, client_id: None, token_file: None },
+        };
+        let mut config = ArmClientConfig::new(cloud_config(settings)?, auth);
+        config.extra_ca_pem = settings.ca_pem.clone();
+        config.fabric_cache_ttl = self.fabric_cache_ttl;
+        self.arm
+            .get(config, &settings.credentials_version)
+            .map_err(|e| ConnectError::Build { service: "Site Recovery", message: e.to_string() })
+    }
+
+    async fn vcenter(&self, settings: &VcenterSettings) -> Result<Arc<dyn Vcenter>, ConnectError> {
+        let config = ConnectionConfig {
+            server: settings.server.clone(),
+            username: settings.username.clone(),
+            password: settings.password.0.clone(),
+            ca_bundle_pem: settings.ca_pem.clone(),
+            insecure_skip_verify: settings.insecure_skip_verify,
+            credentials_version: settings.credentials_version.clone(),
+        };
+        // Login problems surface from the first call as typed VcenterErrors; this only builds.
+        Ok(self.vcenters.connect(config).await?)
+    }
+}

@@ -1,0 +1,187 @@
+//! `ProtectedMachine`: one failed-over VM to bring back under protection in the Azure-to-on-premises direction.
+
+use super::common::{Conditions, OsType};
+use super::master_target::CheckStatus;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+/// Which ASR replication protected item this machine is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.name) != has(self.friendlyName)").message("set exactly one of item.name or item.friendlyName"))]
+pub struct ProtectedItemSelector {
+    /// ASR protected item name (the last segment of its id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The VM's friendly name in the vault, looked up among the container's items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub friendly_name: Option<String>,
+}
+
+/// The on-premises VM that will receive the data (it still exists in vCenter).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.name) != has(self.managedObjectId)").message("set exactly one of existingVm.name or existingVm.managedObjectId"))]
+pub struct ExistingVm {
+    /// VM name in vCenter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Managed object id, e.g. `vm-42`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_object_id: Option<String>,
+}
+
+/// Recover to a new VM because the on-premises VM was deleted: ASR creates it on the master target's ESXi host.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlternateLocation {
+    /// Datastore for the new VM's disks; defaults to the machine's datastore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datastore: Option<String>,
+}
+
+/// One failed-over VM to reprotect.
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[kube(
+    group = "reprotect.io",
+    version = "v1alpha1",
+    kind = "ProtectedMachine",
+    namespaced,
+    status = "ProtectedMachineStatus",
+    shortname = "pm",
+    category = "reprotect",
+    cel,
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Policy","type":"string","jsonPath":".spec.policyRef"}"#,
+    printcolumn = r#"{"name":"Master Target","type":"string","jsonPath":".status.masterTarget"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.existingVm) != has(self.alternateLocation)").message("set exactly one of existingVm or alternateLocation"))]
+pub struct ProtectedMachineSpec {
+    /// Name of the `ReprotectPolicy` (same namespace) that governs this machine.
+    #[schemars(length(min = 1, max = 253))]
+    pub policy_ref: String,
+    /// The replicated item in the vault.
+    pub item: ProtectedItemSelector,
+    /// Fail back into this existing on-premises VM (its datastores must be mounted read-write on the master target's host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_vm: Option<ExistingVm>,
+    /// Fail back to a new VM (the original was deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate_location: Option<AlternateLocation>,
+    /// OS of the machine; taken from Azure when omitted and checked against the master target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_type: Option<OsType>,
+    /// Multi-VM consistency group; every member must use the same master target and they are reprotected together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub replication_group: Option<String>,
+    /// Override of the policy's master target (name of a `MasterTarget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_target_ref: Option<String>,
+    /// Override of the policy's process server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_server: Option<String>,
+    /// Override of the policy's datastore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datastore: Option<String>,
+    /// Override of the retention volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_volume: Option<String>,
+}
+
+/// Lifecycle phase of a ProtectedMachine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum Phase {
+    /// Not looked at yet.
+    #[default]
+    Pending,
+    /// Observing and checking prerequisites.
+    Validating,
+    /// The item has not failed over to Azure yet.
+    WaitingForFailover,
+    /// Waiting for the mobility agent to register back with the configuration server after failover.
+    WaitingForAgent,
+    /// A reprotect job is running.
+    Reprotecting,
+    /// Replicating from Azure to on-premises.
+    Protected,
+    /// A prerequisite or a job failed; see conditions.
+    Blocked,
+    /// Paused by spec or annotation.
+    Paused,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+/// The ASR job of the reprotect, as last seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStatus {
+    /// ASR job name (`replicationJobs/{name}`).
+    pub name: String,
+    /// Job state (`InProgress`, `Succeeded`, `Failed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Tasks finished / tasks in the job, e.g. `3/5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
+    /// When the reprotect was submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<Time>,
+    /// Whether this job was adopted from Azure rather than submitted by this controller instance.
+    #[serde(default)]
+    pub adopted: bool,
+    /// Spec generation the job was submitted for; a failed job is retried only after the spec changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+}
+
+/// Observed state of a ProtectedMachine.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtectedMachineStatus {
+    /// Generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Current phase.
+    #[serde(default)]
+    pub phase: Phase,
+    /// `Ready`, `Reconciling`, `Stalled`, `PreflightPassed`, `Degraded`, `FailbackAtRisk`.
+    #[serde(default)]
+    pub conditions: Conditions,
+    /// Name of the MasterTarget in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_target: Option<String>,
+    /// ASR id of the protected item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected_item_id: Option<String>,
+    /// Preflight results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckStatus>,
+    /// The reprotect job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobStatus>,
+    /// When the agent registration window closes (failover time + window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_window_deadline: Option<Time>,
+    /// When the controller looks again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check_at: Option<Time>,
+    /// In `Plan` mode: what the controller would do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned_actions: Vec<String>,
+    /// Master target datastores recorded at reprotect time (to detect a later Storage vMotion).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recorded_master_target_datastores: Vec<String>,
+    /// When the machine reached `Protected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected_at: Option<Time>,
+}

@@ -1,0 +1,36 @@
+//! Custom resource types of the `reprotect.io/v1alpha1` API: one file per kind plus shared pieces.
+
+pub mod common;
+pub mod master_target;
+pub mod machine;
+pub mod policy;
+
+pub use common::*;
+pub use machine::*;
+pub use master_target::*;
+pub use policy::*;
+
+use kube::CustomResourceExt;
+
+/// API group of every kind.
+pub const GROUP: &str = "reprotect.io";
+
+/// Every CRD of the API, in a stable order, rendered as one multi-document YAML stream.
+pub fn all_crds_yaml() -> String {
+    [ReprotectPolicy::crd(), MasterTarget::crd(), ProtectedMachine::crd()]
+        .iter()
+        .map(|crd| serde_saphyr::to_string(crd).expect("CRDs serialize to YAML"))
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+/// The committed file name for each CRD (`crds/<plural>.<group>.yaml`).
+pub fn crd_files() -> Vec<(String, String)> {
+    [ReprotectPolicy::crd(), MasterTarget::crd(), ProtectedMachine::crd()]
+        .into_iter()
+        .map(|crd| {
+            let name = crd.metadata.name.clone().unwrap_or_default();
+            (format!("{name}.yaml"), serde_saphyr::to_string(&crd).expect("CRDs serialize to YAML"))
+        })
+        .collect()
+}

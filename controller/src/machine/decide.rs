@@ -1,0 +1,347 @@
+//! `decide`: a pure function of observed facts, recorded status and `now` that returns the next phase, conditions and at most one action.
+
+use crate::conditions::Desired;
+use crate::crd::condition_types as ct;
+use crate::crd::{Mode, Phase};
+use jiff::{SignedDuration, Timestamp};
+use reprotect_facts::{AsrErrorClass, JobFacts, ProtectedItemFacts, ReprotectRequest, VmSelector, classify_job_error};
+use std::time::Duration;
+
+/// A blocking prerequisite that failed (or could not be verified).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gate {
+    pub id: String,
+    pub message: String,
+    pub remedy: String,
+}
+
+/// Whether the replication group lets this member go ahead.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum GroupGate {
+    /// Not in a group, or every member is ready.
+    #[default]
+    Open,
+    /// Members that are not ready yet.
+    WaitingFor(Vec<String>),
+}
+
+/// Things a watchdog looks at once the machine is protected.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Watchdog {
+    /// The on-premises VM is powered on while protected.
+    pub on_premises_vm_powered_on: bool,
+    /// Master target problems that will make failback fail (snapshots, moved disks).
+    pub master_target_risks: Vec<String>,
+}
+
+/// Everything `decide` looks at.
+#[derive(Clone, Debug)]
+pub struct Input<'a> {
+    pub now: Timestamp,
+    pub generation: Option<i64>,
+    pub mode: Mode,
+    pub paused: bool,
+    pub power_off_on_premises_vm: bool,
+    pub agent_registration_window: SignedDuration,
+    /// The protected item; `None` when the vault has no such item.
+    pub item: Option<&'a ProtectedItemFacts>,
+    /// The reprotect job known from status or adopted from Azure, with its latest observation.
+    pub job: Option<TrackedJob<'a>>,
+    /// Blocking preflight results other than agent registration and failover state.
+    pub gates: Vec<Gate>,
+    /// Failing checks that the controller may remediate itself (only `mt-disk-enable-uuid`).
+    pub remediate_disk_uuid: Option<VmSelector>,
+    /// The existing on-premises VM when it is powered on.
+    pub powered_on_vm: Option<VmSelector>,
+    pub group: GroupGate,
+    pub watchdog: Watchdog,
+    /// The reprotect input, when every value could be resolved.
+    pub reprotect: Option<ReprotectRequest>,
+    /// Likely causes to cite when the agent does not register.
+    pub agent_causes: String,
+    /// Human description of the reprotect, for plan mode ("reprotect app-01 with master target ...").
+    pub reprotect_description: String,
+}
+
+/// A job and what we know of it.
+#[derive(Clone, Debug)]
+pub struct TrackedJob<'a> {
+    pub name: &'a str,
+    /// Spec generation the job was submitted for.
+    pub generation: Option<i64>,
+    pub observed: Option<&'a JobFacts>,
+}
+
+/// The single action the reconciler should take now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    EnableDiskUuid(VmSelector),
+    PowerOff(VmSelector),
+    Reprotect(ReprotectRequest),
+}
+
+impl Action {
+    /// Metric label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::EnableDiskUuid(_) => "enable-disk-uuid",
+            Action::PowerOff(_) => "power-off",
+            Action::Reprotect(_) => "reprotect",
+        }
+    }
+}
+
+/// What `decide` concluded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub phase: Phase,
+    pub conditions: Vec<Desired>,
+    pub action: Option<Action>,
+    pub requeue_after: Duration,
+    pub planned_actions: Vec<String>,
+    /// Forget the recorded job (it failed and a retry is allowed).
+    pub clear_job: bool,
+    pub agent_window_deadline: Option<Timestamp>,
+}
+
+const SLOW: Duration = Duration::from_secs(300);
+const BLOCKED_RECHECK: Duration = Duration::from_secs(120);
+const AGENT_POLL_CAP: Duration = Duration::from_secs(30);
+const JOB_POLL: Duration = Duration::from_secs(15);
+const SOON: Duration = Duration::from_secs(2);
+
+fn kstatus(phase: Phase, reason: &str, message: &str) -> Vec<Desired> {
+    let (ready, reconciling, stalled) = match phase {
+        Phase::Protected => (true, false, false),
+        Phase::Blocked => (false, false, true),
+        Phase::Paused => (false, false, false),
+        _ => (false, true, false),
+    };
+    vec![
+        Desired::new(ct::READY, ready, reason, message),
+        Desired::new(ct::RECONCILING, reconciling, if reconciling { reason } else { "Idle" }, if reconciling { message } else { "" }),
+        Desired::new(ct::STALLED, stalled, if stalled { reason } else { "NotStalled" }, if stalled { message } else { "" }),
+    ]
+}
+
+fn decision(phase: Phase, reason: &str, message: impl Into<String>, requeue_after: Duration) -> Decision {
+    let message = message.into();
+    Decision {
+        phase,
+        conditions: kstatus(phase, reason, &message),
+        action: None,
+        requeue_after,
+        planned_actions: Vec::new(),
+        clear_job: false,
+        agent_window_deadline: None,
+    }
+}
+
+/// Decide the next step for one machine.
+pub fn decide(input: &Input<'_>) -> Decision {
+    let deadline = input
+        .item
+        .and_then(|i| i.last_successful_failover_time)
+        .map(|t| t + input.agent_registration_window);
+    let mut d = decide_phase(input, deadline);
+    d.agent_window_deadline = deadline;
+    d
+}
+
+fn decide_phase(input: &Input<'_>, deadline: Option<Timestamp>) -> Decision {
+    if input.paused {
+        return decision(Phase::Paused, "Paused", "paused by spec.paused or the reprotect.io/paused annotation; no actions are taken", SLOW);
+    }
+    let Some(item) = input.item else {
+        return decision(
+            Phase::Blocked,
+            "ProtectedItemNotFound",
+            "the replicated item was not found in the vault; check spec.item. You cannot fail back after completing migration, moving the Azure VM to another resource group, or deleting it",
+            BLOCKED_RECHECK,
+        );
+    };
+    if item.is_protected_in_reverse() {
+        return protected(input, item);
+    }
+    let mut clear_job = false;
+    if let Some(job) = &input.job {
+        match follow_job(input, job, deadline) {
+            Some(d) => return d,
+            None => clear_job = true,
+        }
+    }
+    let mut d = decide_ready_item(input, item, deadline);
+    d.clear_job |= clear_job;
+    d
+}
+
+/// A failed job is retried only once the user changed the spec (new generation).
+fn job_superseded_by_spec_change(input: &Input<'_>, job: &TrackedJob<'_>) -> bool {
+    matches!((job.generation, input.generation), (Some(submitted), Some(current)) if current > submitted)
+}
+
+fn decide_ready_item(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option<Timestamp>) -> Decision {
+    if !item.can_reverse_replicate() {
+        let state = item.protection_state.as_deref().unwrap_or("unknown");
+        return decision(
+            Phase::WaitingForFailover,
+            "NotFailedOver",
+            format!("item {} is in state {state} (active location {}); reprotect becomes possible after failover to Azure is committed", item.name, item.active_location.as_deref().unwrap_or("unknown")),
+            SLOW,
+        );
+    }
+    if !input.gates.is_empty() {
+        return blocked_by_gates(&input.gates);
+    }
+    if let Some(d) = wait_for_agent(input, item, deadline) {
+        return d;
+    }
+    if let GroupGate::WaitingFor(members) = &input.group {
+        return decision(
+            Phase::Validating,
+            "WaitingForGroup",
+            format!("replication group members not ready yet: {}", members.join(", ")),
+            AGENT_POLL_CAP,
+        );
+    }
+    act(input)
+}
+
+fn protected(input: &Input<'_>, item: &ProtectedItemFacts) -> Decision {
+    let mut d = decision(Phase::Protected, "Protected", format!("{} is replicating from Azure to on-premises", item.name), SLOW);
+    let mut risks = input.watchdog.master_target_risks.clone();
+    if input.watchdog.on_premises_vm_powered_on {
+        risks.push("the on-premises VM is powered on while protected; it must stay off until failback".into());
+        if input.power_off_on_premises_vm && input.mode == Mode::Apply {
+            d.action = input.powered_on_vm.clone().map(Action::PowerOff);
+        }
+    }
+    d.conditions.push(if risks.is_empty() {
+        Desired::new(ct::FAILBACK_AT_RISK, false, "NoRiskFound", "")
+    } else {
+        Desired::new(ct::FAILBACK_AT_RISK, true, "FailbackAtRisk", risks.join("; "))
+    });
+    let critical = item.replication_health.as_deref().is_some_and(|h| h.eq_ignore_ascii_case("Critical"));
+    d.conditions.push(if critical {
+        Desired::new(ct::DEGRADED, true, "ReplicationHealthCritical", health_message(item))
+    } else {
+        Desired::new(ct::DEGRADED, false, "ReplicationHealthy", "")
+    });
+    d
+}
+
+fn health_message(item: &ProtectedItemFacts) -> String {
+    let errors: Vec<String> = item
+        .health_errors
+        .iter()
+        .map(|e| format!("{}: {}", e.code.as_deref().unwrap_or("?"), e.message.as_deref().unwrap_or("")))
+        .collect();
+    format!("replication health is Critical: {}", errors.join("; "))
+}
+
+fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestamp>) -> Option<Decision> {
+    let Some(facts) = job.observed else {
+        return Some(decision(Phase::Reprotecting, "JobSubmitted", format!("reprotect job {} submitted; waiting for it to appear", job.name), JOB_POLL));
+    };
+    if !facts.is_finished() || facts.succeeded() {
+        let (done, total) = facts.progress();
+        let state = facts.state.as_deref().unwrap_or("Unknown");
+        return Some(decision(Phase::Reprotecting, "JobRunning", format!("reprotect job {} is {state} ({done}/{total} tasks)", job.name), JOB_POLL));
+    }
+    // The job failed. A retry is allowed when the agent was the cause and the window is open,
+    // or after the user changed the spec; anything else needs a person.
+    let first = facts.errors.first().cloned().unwrap_or_default();
+    let class = classify_job_error(&first);
+    let window_open = deadline.is_some_and(|d| input.now < d);
+    if class == AsrErrorClass::AgentNotRegistered && window_open {
+        let mut d = decision(
+            Phase::WaitingForAgent,
+            "AgentNotRegistered",
+            format!("reprotect job {} failed because the mobility agent has not registered yet; retrying within the registration window", job.name),
+            AGENT_POLL_CAP,
+        );
+        d.clear_job = true;
+        return Some(d);
+    }
+    if job_superseded_by_spec_change(input, job) {
+        return None;
+    }
+    let reason = if class == AsrErrorClass::AgentNotRegistered { "AgentNotRegistered" } else { "ReprotectJobFailed" };
+    Some(decision(
+        Phase::Blocked,
+        reason,
+        format!(
+            "reprotect job {} failed with ASR error {}: {} Possible causes: {} Recommended action: {}",
+            job.name,
+            first.code.as_deref().unwrap_or("unknown"),
+            first.message.as_deref().unwrap_or(""),
+            first.possible_causes.as_deref().unwrap_or("not given"),
+            first.recommended_action.as_deref().unwrap_or("not given"),
+        ),
+        BLOCKED_RECHECK,
+    ))
+}
+
+fn blocked_by_gates(gates: &[Gate]) -> Decision {
+    let ids: Vec<&str> = gates.iter().map(|g| g.id.as_str()).collect();
+    let details: Vec<String> = gates.iter().map(|g| format!("[{}] {} Remedy: {}", g.id, g.message, g.remedy)).collect();
+    decision(Phase::Blocked, "PreflightFailed", format!("blocked by {}: {}", ids.join(", "), details.join(" | ")), BLOCKED_RECHECK)
+}
+
+fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option<Timestamp>) -> Option<Decision> {
+    if item.agent_registered_after_failover() == Some(true) {
+        return None;
+    }
+    match deadline {
+        Some(deadline) if input.now < deadline => {
+            let left = input.now.duration_until(deadline).unsigned_abs();
+            let mut d = decision(
+                Phase::WaitingForAgent,
+                "WaitingForAgent",
+                format!("the mobility agent of {} has not registered with the configuration server yet; waiting until {deadline}", item.name),
+                left.min(AGENT_POLL_CAP).max(SOON),
+            );
+            d.requeue_after = d.requeue_after.min(AGENT_POLL_CAP);
+            Some(d)
+        }
+        _ => Some(decision(
+            Phase::Blocked,
+            "AgentNotRegistered",
+            format!("the mobility agent of {} did not register within the registration window. Likely causes: {}", item.name, input.agent_causes),
+            BLOCKED_RECHECK,
+        )),
+    }
+}
+
+fn act(input: &Input<'_>) -> Decision {
+    let mut steps: Vec<(Action, String)> = Vec::new();
+    if let Some(vm) = &input.remediate_disk_uuid {
+        steps.push((Action::EnableDiskUuid(vm.clone()), format!("set disk.EnableUUID=TRUE on master target VM {}", display(vm))));
+    }
+    if input.power_off_on_premises_vm {
+        if let Some(vm) = &input.powered_on_vm {
+            steps.push((Action::PowerOff(vm.clone()), format!("power off on-premises VM {}", display(vm))));
+        }
+    }
+    let Some(request) = &input.reprotect else {
+        return decision(Phase::Blocked, "InputIncomplete", "the reprotect input could not be resolved (master target, process server, datastore or failback policy)", BLOCKED_RECHECK);
+    };
+    steps.push((Action::Reprotect(request.clone()), input.reprotect_description.clone()));
+    if input.mode == Mode::Plan {
+        let mut d = decision(Phase::Validating, "Planned", "plan mode: all checks pass; see status.plannedActions", SLOW);
+        d.conditions[1] = Desired::new(ct::RECONCILING, false, "PlanOnly", "");
+        d.planned_actions = steps.into_iter().map(|(_, s)| s).collect();
+        return d;
+    }
+    let (action, description) = steps.remove(0);
+    let phase = if matches!(action, Action::Reprotect(_)) { Phase::Reprotecting } else { Phase::Validating };
+    let mut d = decision(phase, "Acting", description, SOON);
+    d.action = Some(action);
+    d
+}
+
+fn display(vm: &VmSelector) -> String {
+    match vm {
+        VmSelector::Name(n) | VmSelector::MoRef(n) => n.clone(),
+    }
+}

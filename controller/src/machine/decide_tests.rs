@@ -1,0 +1,196 @@
+//! Table tests of `decide` over every phase.
+
+use super::decide::*;
+use crate::crd::{Mode, Phase};
+use jiff::{SignedDuration, Timestamp};
+use reprotect_facts::{CurrentScenarioFacts, JobErrorFacts, JobFacts, JobTaskFacts, ProtectedItemFacts, ReprotectRequest, VmSelector};
+
+fn t(s: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + s).unwrap()
+}
+
+fn failed_over_item(agent_registered: bool) -> ProtectedItemFacts {
+    ProtectedItemFacts {
+        id: "/Subscriptions/s/replicationProtectedItems/app-01".into(),
+        name: "app-01".into(),
+        protection_state: Some("UnplannedFailoverCommitted".into()),
+        active_location: Some("Recovery".into()),
+        allowed_operations: vec!["ReverseReplicate".into()],
+        provider: Some("InMageAzureV2".into()),
+        last_successful_failover_time: Some(t(0)),
+        agent_last_heartbeat: Some(if agent_registered { t(60) } else { t(-60) }),
+        ..Default::default()
+    }
+}
+
+fn protected_item() -> ProtectedItemFacts {
+    ProtectedItemFacts {
+        provider: Some("InMage".into()),
+        protection_state: Some("Protected".into()),
+        allowed_operations: vec![],
+        current_scenario: Some(CurrentScenarioFacts { scenario_name: Some("None".into()), ..Default::default() }),
+        ..failed_over_item(true)
+    }
+}
+
+fn not_failed_over_item() -> ProtectedItemFacts {
+    ProtectedItemFacts {
+        protection_state: Some("Protected".into()),
+        active_location: Some("Primary".into()),
+        allowed_operations: vec!["PlannedFailover".into()],
+        ..failed_over_item(true)
+    }
+}
+
+fn request() -> ReprotectRequest {
+    ReprotectRequest { item_name: "app-01".into(), master_target_id: "mt".into(), process_server_id: "ps".into(), retention_drive: "R:".into(), profile_id: "p".into(), run_as_account_id: None, datastore_name: "ds".into() }
+}
+
+fn job(state: &str, code: Option<&str>) -> JobFacts {
+    JobFacts {
+        name: "job-1".into(),
+        state: Some(state.into()),
+        tasks: vec![JobTaskFacts { state: Some("Succeeded".into()), ..Default::default() }, JobTaskFacts { state: Some("InProgress".into()), ..Default::default() }],
+        errors: code.map(|c| JobErrorFacts { code: Some(c.into()), message: Some("boom".into()), ..Default::default() }).into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+fn input<'a>(item: Option<&'a ProtectedItemFacts>, now: Timestamp) -> Input<'a> {
+    Input {
+        now,
+        generation: Some(1),
+        mode: Mode::Apply,
+        paused: false,
+        power_off_on_premises_vm: true,
+        agent_registration_window: SignedDuration::from_mins(15),
+        item,
+        job: None,
+        gates: vec![],
+        remediate_disk_uuid: None,
+        powered_on_vm: None,
+        group: GroupGate::Open,
+        watchdog: Watchdog::default(),
+        reprotect: Some(request()),
+        agent_causes: "no S2S VPN".into(),
+        reprotect_description: "reprotect app-01".into(),
+    }
+}
+
+fn gate(id: &str) -> Gate {
+    Gate { id: id.into(), message: "bad".into(), remedy: "fix it".into() }
+}
+
+fn condition<'a>(d: &'a Decision, type_: &str) -> &'a crate::conditions::Desired {
+    d.conditions.iter().find(|c| c.type_ == type_).expect("condition present")
+}
+
+#[test]
+fn decide_chooses_the_phase_and_action_for_every_situation() {
+    let registered = failed_over_item(true);
+    let unregistered = failed_over_item(false);
+    let protected = protected_item();
+    let not_failed_over = not_failed_over_item();
+    let running = job("InProgress", None);
+    let agent_failed = job("Failed", Some("95226"));
+    let other_failed = job("Failed", Some("78052"));
+    let vm = VmSelector::Name("app-01-onprem".into());
+
+    type Mutate = Box<dyn Fn(&mut Input<'_>)>;
+    let cases: Vec<(&str, Option<&ProtectedItemFacts>, Timestamp, Mutate, Phase, Option<&str>, &str)> = vec![
+        ("paused machine does nothing", Some(&registered), t(0), Box::new(|i| i.paused = true), Phase::Paused, None, "Paused"),
+        ("missing item is blocked", None, t(0), Box::new(|_| {}), Phase::Blocked, None, "ProtectedItemNotFound"),
+        ("item not failed over waits", Some(&not_failed_over), t(0), Box::new(|_| {}), Phase::WaitingForFailover, None, "NotFailedOver"),
+        ("protected item is protected", Some(&protected), t(0), Box::new(|_| {}), Phase::Protected, None, "Protected"),
+        ("blocking check blocks", Some(&registered), t(0), Box::new(|i| i.gates = vec![gate("mt-no-snapshots")]), Phase::Blocked, None, "PreflightFailed"),
+        ("agent pending inside window waits", Some(&unregistered), t(60), Box::new(|_| {}), Phase::WaitingForAgent, None, "WaitingForAgent"),
+        ("agent pending after window stalls", Some(&unregistered), t(16 * 60), Box::new(|_| {}), Phase::Blocked, None, "AgentNotRegistered"),
+        ("group member waits for the group", Some(&registered), t(0), Box::new(|i| i.group = GroupGate::WaitingFor(vec!["app-02".into()])), Phase::Validating, None, "WaitingForGroup"),
+        ("remediation comes first", Some(&registered), t(0), Box::new(move |i| { i.remediate_disk_uuid = Some(VmSelector::Name("mt".into())); i.powered_on_vm = Some(VmSelector::Name("x".into())); }), Phase::Validating, Some("enable-disk-uuid"), "Acting"),
+        ("power off before reprotect", Some(&registered), t(0), Box::new(|i| i.powered_on_vm = Some(VmSelector::Name("x".into()))), Phase::Validating, Some("power-off"), "Acting"),
+        ("power off skipped when policy says so", Some(&registered), t(0), Box::new(|i| { i.powered_on_vm = Some(VmSelector::Name("x".into())); i.power_off_on_premises_vm = false; }), Phase::Reprotecting, Some("reprotect"), "Acting"),
+        ("all clear reprotects", Some(&registered), t(0), Box::new(|_| {}), Phase::Reprotecting, Some("reprotect"), "Acting"),
+        ("plan mode only plans", Some(&registered), t(0), Box::new(|i| i.mode = Mode::Plan), Phase::Validating, None, "Planned"),
+        ("unresolved input blocks", Some(&registered), t(0), Box::new(|i| i.reprotect = None), Phase::Blocked, None, "InputIncomplete"),
+        ("running job is followed, never reposted", Some(&registered), t(0), Box::new(|i| i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: None })), Phase::Reprotecting, None, "JobSubmitted"),
+        ("protected item with powered-on VM is powered off", Some(&protected), t(0), Box::new(move |i| { i.watchdog.on_premises_vm_powered_on = true; i.powered_on_vm = Some(VmSelector::Name("x".into())); }), Phase::Protected, Some("power-off"), "Protected"),
+        ("protected item in plan mode is only warned about", Some(&protected), t(0), Box::new(move |i| { i.mode = Mode::Plan; i.watchdog.on_premises_vm_powered_on = true; i.powered_on_vm = Some(VmSelector::Name("x".into())); }), Phase::Protected, None, "Protected"),
+    ];
+    let _ = &vm;
+    for (name, item, now, mutate, phase, action, reason) in cases {
+        let mut i = input(item, now);
+        mutate(&mut i);
+        let d = decide(&i);
+        assert_eq!(d.phase, phase, "{name}");
+        assert_eq!(d.action.as_ref().map(Action::kind), action, "{name}");
+        assert_eq!(condition(&d, "Ready").reason, reason, "{name}");
+    }
+    // Jobs with observations.
+    let job_cases: Vec<(&str, &JobFacts, Timestamp, Option<i64>, Phase, &str, bool)> = vec![
+        ("running job reports progress", &running, t(0), Some(1), Phase::Reprotecting, "JobRunning", false),
+        ("agent failure inside the window goes back to waiting", &agent_failed, t(60), Some(1), Phase::WaitingForAgent, "AgentNotRegistered", true),
+        ("agent failure after the window stalls", &agent_failed, t(20 * 60), Some(1), Phase::Blocked, "AgentNotRegistered", false),
+        ("other failure blocks with the ASR code", &other_failed, t(0), Some(1), Phase::Blocked, "ReprotectJobFailed", false),
+        ("failure followed by a spec change retries", &other_failed, t(0), Some(0), Phase::Reprotecting, "Acting", true),
+    ];
+    for (name, job, now, submitted_generation, phase, reason, clear) in job_cases {
+        let mut i = input(Some(&registered), now);
+        i.job = Some(TrackedJob { name: "job-1", generation: submitted_generation, observed: Some(job) });
+        let d = decide(&i);
+        assert_eq!(d.phase, phase, "{name}");
+        assert_eq!(condition(&d, "Ready").reason, reason, "{name}");
+        assert_eq!(d.clear_job, clear, "{name}");
+        if phase != Phase::Reprotecting || reason != "Acting" {
+            assert!(d.action.is_none(), "{name}: a tracked job never leads to a second POST");
+        }
+    }
+}
+
+#[test]
+fn kstatus_conditions_follow_the_phase() {
+    let registered = failed_over_item(true);
+    let protected = protected_item();
+    let cases = [
+        ("protected is ready", input(Some(&protected), t(0)), ("True", "False", "False")),
+        ("acting is reconciling", input(Some(&registered), t(0)), ("False", "True", "False")),
+        ("missing item is stalled", input(None, t(0)), ("False", "False", "True")),
+    ];
+    for (name, i, (ready, reconciling, stalled)) in cases {
+        let d = decide(&i);
+        let s = |ty: &str| if condition(&d, ty).status { "True" } else { "False" };
+        assert_eq!((s("Ready"), s("Reconciling"), s("Stalled")), (ready, reconciling, stalled), "{name}");
+    }
+}
+
+#[test]
+fn waiting_for_the_agent_requeues_within_thirty_seconds_and_reports_the_deadline() {
+    let unregistered = failed_over_item(false);
+    let d = decide(&input(Some(&unregistered), t(10)));
+    assert!(d.requeue_after <= std::time::Duration::from_secs(30));
+    assert_eq!(d.agent_window_deadline, Some(t(15 * 60)));
+}
+
+#[test]
+fn plan_mode_lists_every_step_it_would_take() {
+    let registered = failed_over_item(true);
+    let mut i = input(Some(&registered), t(0));
+    i.mode = Mode::Plan;
+    i.powered_on_vm = Some(VmSelector::Name("app-01".into()));
+    let d = decide(&i);
+    assert_eq!(d.planned_actions, vec!["power off on-premises VM app-01".to_string(), "reprotect app-01".to_string()]);
+    assert!(d.action.is_none());
+}
+
+#[test]
+fn a_job_failure_message_carries_the_asr_code_causes_and_action() {
+    let registered = failed_over_item(true);
+    let mut failed = job("Failed", Some("78052"));
+    failed.errors[0].possible_causes = Some("name collision".into());
+    failed.errors[0].recommended_action = Some("rename".into());
+    let mut i = input(Some(&registered), t(0));
+    i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: Some(&failed) });
+    let msg = &condition(&decide(&i), "Stalled").message;
+    for part in ["78052", "boom", "name collision", "rename"] {
+        assert!(msg.contains(part), "{part} missing from {msg}");
+    }
+}

@@ -1,0 +1,134 @@
+//! MasterTarget reconciler: observe the master target in vCenter and in the fabric, run its checks, report what it looks like.
+
+use super::machine_status::checks as check_statuses;
+use super::{STALLED_RECHECK, apply_status, find_policy, reason_from_category, vault_ref};
+use crate::conditions::{self, Desired as DesiredCondition};
+use crate::connections;
+use crate::context::Context;
+use crate::crd::{DatastoreStatus, MasterTarget, MasterTargetStatus, RetentionVolumeStatus, condition_types as ct};
+use crate::error::Error;
+use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, Observed, OsType};
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use reprotect_facts::{FabricFacts, ObserveRequest, VcenterFacts, VmSelector};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const KIND: &str = "MasterTarget";
+const RECHECK: Duration = Duration::from_secs(60);
+
+/// Rules that concern only the master target.
+fn is_master_target_check(id: &str) -> bool {
+    id.starts_with("mt-") || id == "retention-volume" || id == "esxi-edition"
+}
+
+#[tracing::instrument(skip_all, fields(object = %ObjectRef::from_obj(mt.as_ref())))]
+pub async fn reconcile(mt: Arc<MasterTarget>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = reconcile_inner(&mt, &ctx).await;
+    ctx.metrics.reconciled(KIND, started.elapsed().as_secs_f64());
+    match result {
+        Err(e) if !e.is_transient() => {
+            ctx.metrics.failed(KIND, e.category());
+            let st = stalled(&mt, &reason_from_category(e.category()), e.to_string());
+            apply_status(&ctx, mt.as_ref(), &st).await?;
+            Ok(Action::requeue(STALLED_RECHECK))
+        }
+        other => other,
+    }
+}
+
+fn stalled(mt: &MasterTarget, reason: &str, message: String) -> MasterTargetStatus {
+    let old = mt.status.clone().unwrap_or_default();
+    let desired = [
+        DesiredCondition::new(ct::READY, false, reason, message.clone()),
+        DesiredCondition::new(ct::RECONCILING, false, "Idle", ""),
+        DesiredCondition::new(ct::STALLED, true, reason, message),
+    ];
+    MasterTargetStatus { observed_generation: mt.metadata.generation, conditions: conditions::merge(&old.conditions, &desired, mt.metadata.generation, Timestamp::now()), ..old }
+}
+
+async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Error> {
+    let ns = mt.namespace().unwrap_or_default();
+    let Some(policy) = find_policy(ctx, &ns, &mt.spec.policy_ref) else {
+        let st = stalled(mt, "PolicyNotFound", format!("ReprotectPolicy {} not found in namespace {ns}", mt.spec.policy_ref));
+        apply_status(ctx, mt, &st).await?;
+        return Ok(Action::await_change());
+    };
+    let vault = vault_ref(&policy);
+    let sr = ctx.connector.site_recovery(&connections::azure_settings(&ctx.client, &policy).await?).await?;
+    let vc = ctx.connector.vcenter(&connections::vcenter_settings(&ctx.client, &policy).await?).await?;
+    let request = ObserveRequest { master_target_vm: Some(VmSelector::Name(mt.spec.vcenter_vm_name.clone())), on_premises_vms: vec![] };
+    let (fabric, vcenter) = tokio::join!(sr.get_fabric(&vault), vc.observe(&request));
+    let fabric = fabric?;
+    let vcenter = vcenter?;
+    let os = match mt.spec.os_type {
+        crate::crd::OsType::Windows => OsType::Windows,
+        crate::crd::OsType::Linux => OsType::Linux,
+    };
+    let desired = Desired {
+        machine_name: mt.name_any(),
+        os_type: Some(os),
+        master_target: DesiredMasterTarget {
+            name_in_asr: mt.spec.asr_name.clone(),
+            vcenter_vm_name: mt.spec.vcenter_vm_name.clone(),
+            os_type: Some(os),
+            retention_volume: Some(mt.spec.effective_retention_volume()),
+            allow_enable_disk_uuid: mt.spec.remediation.enable_disk_uuid,
+        },
+        vcenter_server: policy.spec.vcenter.server.clone(),
+        ..Desired::default()
+    };
+    let observed = Observed { vcenter: Some(vcenter.clone()), fabric: Some(fabric.clone()), ..Observed::default() };
+    let results: Vec<CheckResult> = preflight::evaluate(&desired, &observed, Timestamp::now()).into_iter().filter(|r| is_master_target_check(&r.id)).collect();
+    let status = build_status(mt, &fabric, &vcenter, &results);
+    apply_status(ctx, mt, &status).await?;
+    Ok(Action::requeue(RECHECK))
+}
+
+fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFacts, results: &[CheckResult]) -> MasterTargetStatus {
+    let old = mt.status.clone().unwrap_or_default();
+    let record = fabric.master_target(&mt.spec.asr_name);
+    let blocking: Vec<&CheckResult> = preflight::blocking(results).filter(|r| !r.remediable).collect();
+    let (ready, reason, message) = match (record, blocking.first()) {
+        (None, _) => (false, "NotRegistered".to_string(), format!("master target {} is not registered with configuration server {}", mt.spec.asr_name, fabric.name)),
+        (Some(_), Some(first)) => (false, "CheckFailed".to_string(), format!("[{}] {} Remedy: {}", first.id, first.message, first.remedy)),
+        (Some(_), None) => (true, "Usable".to_string(), "master target is registered, heartbeating and passes its checks".to_string()),
+    };
+    let desired = [
+        DesiredCondition::new(ct::READY, ready, &reason, message.clone()),
+        DesiredCondition::new(ct::RECONCILING, false, "Idle", ""),
+        DesiredCondition::new(ct::STALLED, !ready, if ready { "NotStalled" } else { &reason }, if ready { String::new() } else { message }),
+    ];
+    let datastores = vcenter
+        .master_target_host
+        .as_ref()
+        .map(|h| h.datastores.iter().map(|d| DatastoreStatus { name: d.name.clone(), datastore_type: d.datastore_type.clone(), supported: d.is_vmfs_or_vsan() }).collect())
+        .unwrap_or_default();
+    MasterTargetStatus {
+        observed_generation: mt.metadata.generation,
+        conditions: conditions::merge(&old.conditions, &desired, mt.metadata.generation, Timestamp::now()),
+        last_heartbeat: record.and_then(|r| r.last_heartbeat).map(Time),
+        os: record.and_then(|r| r.os_type.clone()),
+        asr_id: record.map(|r| r.id.clone()),
+        esxi_host: vcenter.master_target_host.as_ref().map(|h| h.name.clone()),
+        retention_volumes: record
+            .map(|r| {
+                r.retention_volumes
+                    .iter()
+                    .map(|v| RetentionVolumeStatus {
+                        name: v.volume_name.clone(),
+                        capacity_bytes: v.capacity_bytes,
+                        free_bytes: v.free_space_bytes,
+                        eligible: v.capacity_bytes.unwrap_or(0) > 0 && !v.file_system.as_deref().is_some_and(|f| f.to_ascii_uppercase().starts_with("FAT")),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        datastores,
+        checks: check_statuses(results),
+    }
+}

@@ -1,0 +1,124 @@
+//! One reconciler per kind, plus the plumbing they share (status writes, events, error policy, lookups).
+
+pub mod machine;
+mod machine_inputs;
+mod machine_observe;
+mod machine_status;
+pub mod master_target;
+pub mod policy;
+
+use crate::context::{Context, FIELD_MANAGER};
+use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
+use crate::error::Error;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use reprotect_facts::VaultRef;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Recheck interval for problems only a person can fix (they are also picked up on any change).
+pub const STALLED_RECHECK: Duration = Duration::from_secs(300);
+
+/// Write `status` through server-side apply with the controller's single field manager.
+pub async fn apply_status<K>(ctx: &Context, obj: &K, status: &impl Serialize) -> Result<(), Error>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(&obj.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+    Ok(())
+}
+
+/// Publish an event on an object; failures to publish are logged, never fatal.
+pub async fn publish<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, warning: bool, reason: &str, action: &str, note: String) {
+    let event = Event {
+        type_: if warning { EventType::Warning } else { EventType::Normal },
+        reason: reason.into(),
+        note: Some(note),
+        action: action.into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        tracing::warn!(error = %e, "could not publish event");
+    }
+}
+
+/// The policy a namespaced object refers to, from the reflector store.
+pub fn find_policy(ctx: &Context, ns: &str, name: &str) -> Option<Arc<ReprotectPolicy>> {
+    ctx.stores.policies.get(&ObjectRef::new(name).within(ns))
+}
+
+/// A master target by name, from the reflector store.
+pub fn find_master_target(ctx: &Context, ns: &str, name: &str) -> Option<Arc<MasterTarget>> {
+    ctx.stores.master_targets.get(&ObjectRef::new(name).within(ns))
+}
+
+/// The master target a machine uses: its own override, else the policy default.
+pub fn master_target_name(pm: &ProtectedMachine, policy: &ReprotectPolicy) -> Option<String> {
+    pm.spec.master_target_ref.clone().or_else(|| policy.spec.defaults.master_target_ref.clone())
+}
+
+/// The vault coordinates of a policy.
+pub fn vault_ref(policy: &ReprotectPolicy) -> VaultRef {
+    let sr = &policy.spec.site_recovery;
+    VaultRef {
+        subscription_id: sr.subscription_id.clone(),
+        resource_group: sr.resource_group.clone(),
+        vault_name: sr.vault_name.clone(),
+        fabric_name: sr.fabric_name.clone(),
+        container_name: sr.protection_container.clone(),
+    }
+}
+
+/// Error policy shared by all kinds: transient faults back off; anything else waits for a change
+/// (watches bring it back) with a slow safety recheck, so a bad spec never causes a requeue storm.
+pub fn error_policy<K>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action
+where
+    K: Resource<DynamicType = ()>,
+{
+    let kind = K::kind(&());
+    ctx.metrics.failed(&kind, error.category());
+    let obj_ref = ObjectRef::from_obj(obj.as_ref());
+    if error.is_transient() {
+        let delay = ctx.next_backoff(&obj_ref);
+        tracing::warn!(object = %obj_ref, category = error.category(), error = %error, ?delay, "transient failure; retrying with backoff");
+        Action::requeue(delay)
+    } else {
+        tracing::warn!(object = %obj_ref, category = error.category(), error = %error, "needs a change to the spec or its Secrets; rechecking slowly");
+        Action::requeue(STALLED_RECHECK)
+    }
+}
+
+/// Kubernetes-style reason from an error category (`asr-credentials` → `AsrCredentials`).
+pub fn reason_from_category(category: &str) -> String {
+    category
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_categories_become_condition_reasons() {
+        assert_eq!(super::reason_from_category("asr-credentials"), "AsrCredentials");
+        assert_eq!(super::reason_from_category("invalid-spec"), "InvalidSpec");
+    }
+}
+
+/// The policy of a machine, looked up in the stores (for watch mappers).
+pub fn find_policy_in(stores: &crate::context::Stores, pm: &ProtectedMachine) -> Option<Arc<ReprotectPolicy>> {
+    stores.policies.get(&ObjectRef::new(&pm.spec.policy_ref).within(&pm.namespace().unwrap_or_default()))
+}

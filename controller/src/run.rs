@@ -1,0 +1,129 @@
+//! Wire the three controllers together: shared context, watches with mappers, readiness, metrics server and graceful shutdown.
+
+use crate::cli::{LogFormat, RunArgs};
+use crate::connections::Connector;
+use crate::context::{Context, Settings, Stores};
+use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
+use crate::http::{self, Readiness};
+use crate::metrics::Metrics;
+use crate::reconcile::{self, error_policy, master_target_name};
+use futures::{FutureExt, StreamExt};
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+use std::sync::Arc;
+
+/// Set up logging from the flags.
+pub fn init_tracing(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// `reprotect-controller run`.
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    init_tracing(args.log_format, &args.log_level);
+    let client = Client::try_default().await?;
+    let connector: Arc<dyn Connector> = Arc::new(crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second));
+    let metrics = Arc::new(Metrics::default());
+    let ready = Readiness::default();
+    let shutdown = shutdown_signal().shared();
+    let server = tokio::spawn(http::serve(args.http_addr, metrics.clone(), ready.clone(), shutdown.clone()));
+    let settings = Settings { watchdog_interval: args.watchdog_interval, ..Settings::default() };
+    let controllers = async {
+        if args.leader_election {
+            crate::leader::run_when_leader(client.clone(), &args, || run_controllers(client.clone(), connector.clone(), metrics.clone(), settings.clone(), args.concurrency, ready.clone())).await
+        } else {
+            run_controllers(client.clone(), connector.clone(), metrics.clone(), settings.clone(), args.concurrency, ready.clone()).await
+        }
+    };
+    tokio::select! {
+        r = controllers => r?,
+        _ = shutdown.clone() => tracing::info!("shutting down"),
+    }
+    ready.set(false);
+    server.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+}
+
+/// Check that the CRDs are served; a clear log line when they are not.
+async fn crds_present(client: &Client) -> bool {
+    let lp = kube::api::ListParams::default().limit(1);
+    let checks = [
+        Api::<ReprotectPolicy>::all(client.clone()).list_metadata(&lp).await.err(),
+        Api::<MasterTarget>::all(client.clone()).list_metadata(&lp).await.err(),
+        Api::<ProtectedMachine>::all(client.clone()).list_metadata(&lp).await.err(),
+    ];
+    let missing: Vec<String> = checks.into_iter().flatten().map(|e| e.to_string()).collect();
+    if !missing.is_empty() {
+        tracing::error!(errors = ?missing, "reprotect.io CRDs are not installed or not readable; install crds/ (or the Helm chart) and check RBAC");
+    }
+    missing.is_empty()
+}
+
+/// Run the three controllers until they end (they end on shutdown or when the future is dropped).
+pub async fn run_controllers(client: Client, connector: Arc<dyn Connector>, metrics: Arc<Metrics>, settings: Settings, concurrency: u16, ready: Readiness) -> anyhow::Result<()> {
+    while !crds_present(&client).await {
+        ready.set(false);
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    }
+    let wc = watcher::Config::default().any_semantic();
+    let config = ControllerConfig::default().concurrency(concurrency);
+    let machines = Controller::new(Api::<ProtectedMachine>::all(client.clone()), wc.clone()).with_config(config.clone());
+    let masters = Controller::new(Api::<MasterTarget>::all(client.clone()), wc.clone()).with_config(config.clone());
+    let policies = Controller::new(Api::<ReprotectPolicy>::all(client.clone()), wc.clone()).with_config(config);
+    let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store() };
+    let ctx = Arc::new(Context::new(client.clone(), connector, metrics, stores.clone(), settings));
+
+    // A change to a policy or master target re-evaluates every machine that uses it, so fixing a
+    // cause unblocks machines without a restart.
+    let (by_policy, by_master) = (stores.clone(), stores.clone());
+    let machines = machines
+        .watches(Api::<ReprotectPolicy>::all(client.clone()), wc.clone(), move |p| {
+            let (ns, name) = (p.namespace(), p.name_any());
+            by_policy.machines.state().into_iter().filter(move |m| m.namespace() == ns && m.spec.policy_ref == name).map(|m| ObjectRef::from_obj(m.as_ref())).collect::<Vec<_>>()
+        })
+        .watches(Api::<MasterTarget>::all(client.clone()), wc.clone(), move |mt| {
+            let (ns, name) = (mt.namespace(), mt.name_any());
+            let stores = by_master.clone();
+            stores
+                .machines
+                .state()
+                .into_iter()
+                .filter(|m| m.namespace() == ns)
+                .filter(|m| reconcile::find_policy_in(&stores, m).and_then(|p| master_target_name(m, &p)).as_deref() == Some(name.as_str()))
+                .map(|m| ObjectRef::from_obj(m.as_ref()))
+                .collect::<Vec<_>>()
+        });
+    let readiness_stores = stores.clone();
+    let mark_ready = async move {
+        let _ = tokio::join!(readiness_stores.policies.wait_until_ready(), readiness_stores.master_targets.wait_until_ready(), readiness_stores.machines.wait_until_ready());
+        tracing::info!("watches synced; ready");
+        ready.set(true);
+    };
+    tokio::join!(
+        mark_ready,
+        machines.run(reconcile::machine::reconcile, error_policy, ctx.clone()).for_each(log_result),
+        masters.run(reconcile::master_target::reconcile, error_policy, ctx.clone()).for_each(log_result),
+        policies.run(reconcile::policy::reconcile, error_policy, ctx.clone()).for_each(log_result),
+    );
+    Ok(())
+}
+
+async fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>) {
+    if let Err(e) = r {
+        tracing::debug!(error = %e, "reconcile ended with an error");
+    }
+}
