@@ -15,8 +15,9 @@ pub(crate) struct CertFiles {
     pub serving_key: PathBuf,
     pub admin_cert: PathBuf,
     pub admin_key: PathBuf,
-    /// Service-account token signing key (its public half is read from the same file).
+    /// Service-account token signing key and its public half.
     pub sa_key: PathBuf,
+    pub sa_pub: PathBuf,
 }
 
 fn name(cn: &str, org: Option<&str>) -> DistinguishedName {
@@ -64,12 +65,14 @@ pub(crate) fn generate(dir: &Path) -> anyhow::Result<CertFiles> {
     let admin_key = KeyPair::generate()?;
     let admin_cert = admin.signed_by(&admin_key, &ca)?;
 
+    let sa = KeyPair::generate()?;
     Ok(CertFiles {
         ca_cert: write("ca.crt", ca.pem())?,
         serving_cert: write("apiserver.crt", serving_cert.pem())?,
         serving_key: write("apiserver.key", serving_key.serialize_pem())?,
         admin_cert: write("admin.crt", admin_cert.pem())?,
         admin_key: write("admin.key", admin_key.serialize_pem())?,
-        sa_key: write("sa.key", KeyPair::generate()?.serialize_pem())?,
+        sa_key: write("sa.key", sa.serialize_pem())?,
+        sa_pub: write("sa.pub", sa.public_key_pem())?,
     })
 }

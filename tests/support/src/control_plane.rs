@@ -78,9 +78,9 @@ impl ControlPlane {
             .arg("--authorization-mode=Node,RBAC")
             .arg(format!("--service-account-issuer={SA_ISSUER}"))
             .arg(format!("--api-audiences={SA_ISSUER}"))
-            .arg(format!("--service-account-key-file={}", p(&certs.sa_key)))
+            .arg(format!("--service-account-key-file={}", p(&certs.sa_pub)))
             .arg(format!("--service-account-signing-key-file={}", p(&certs.sa_key)))
-            .args(["--service-cluster-ip-range=10.0.0.0/24", "--profiling=false"])
+            .args(["--service-cluster-ip-range=10.0.0.0/24", "--profiling=false", "--endpoint-reconciler-type=none"])
             .arg(format!("--cert-dir={}", p(&d.join("apiserver-certs"))));
         let apiserver = Owned::spawn("kube-apiserver", api, &d.join("apiserver.log"))?;
 
@@ -108,9 +108,10 @@ impl ControlPlane {
             for proc in [&self.etcd, &self.apiserver] {
                 if let Some(status) = proc.exited() {
                     anyhow::bail!(
-                        "{} exited ({status}) during start-up; log tail:\n{}",
+                        "{} exited ({status}) during start-up; error lines:\n{}\nlog tail:\n{}",
                         proc.name,
-                        self.log_tail(&proc.name, 40)
+                        self.log_errors(&proc.name),
+                        self.log_tail(&proc.name, 20)
                     );
                 }
             }
@@ -235,6 +236,12 @@ impl ControlPlane {
     pub fn log_tail(&self, process: &str, lines: usize) -> String {
         let file = if process == "etcd" { "etcd.log" } else { "apiserver.log" };
         tail(&self.dir.path().join(file), lines)
+    }
+
+    /// Error/fatal lines of `kube-apiserver` or `etcd`'s log (the last 20).
+    pub fn log_errors(&self, process: &str) -> String {
+        let file = if process == "etcd" { "etcd.log" } else { "apiserver.log" };
+        crate::process::error_lines(&self.dir.path().join(file), 20)
     }
 
     /// Kill both processes now (also done on drop and at process exit).

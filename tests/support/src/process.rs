@@ -90,6 +90,19 @@ pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// klog error/fatal lines (`E1127 ...`, `F1127 ...`) and etcd error lines of a log, at most `max`.
+pub(crate) fn error_lines(path: &Path, max: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let klog = (l.starts_with('E') || l.starts_with('F')) && l.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+            klog || l.contains("\"level\":\"error\"") || l.contains("\"level\":\"fatal\"") || l.starts_with("Error:")
+        })
+        .collect();
+    errors[errors.len().saturating_sub(max)..].join("\n")
+}
+
 /// The last `lines` lines of a log file (empty string if unreadable).
 pub(crate) fn tail(path: &Path, lines: usize) -> String {
     let Ok(mut f) = File::open(path) else { return String::new() };

@@ -7,10 +7,12 @@ use kube::api::{Api, PostParams};
 
 use crate::control_plane::ControlPlane;
 
-static SHARED: OnceLock<ControlPlane> = OnceLock::new();
+/// The start-up result, kept even when it failed so that every test reports the same error
+/// instead of retrying a start that will fail again.
+static SHARED: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
 
 extern "C" fn stop_shared_at_exit() {
-    if let Some(cp) = SHARED.get() {
+    if let Some(Ok(cp)) = SHARED.get() {
         cp.stop();
         let _ = std::fs::remove_dir_all(cp.dir());
     }
@@ -20,14 +22,14 @@ extern "C" fn stop_shared_at_exit() {
 /// its own runtime, so it works from any `#[tokio::test]`), stopped when the process exits.
 /// Panics with the start-up error (and API server log tail) if it cannot start.
 pub fn shared() -> &'static ControlPlane {
-    SHARED.get_or_init(|| {
+    let started = SHARED.get_or_init(|| {
         let started = std::thread::spawn(|| {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             rt.block_on(ControlPlane::start())
         })
         .join()
-        .expect("control-plane start-up thread panicked");
-        let cp = started.unwrap_or_else(|e| panic!("test control plane failed to start: {e:#}"));
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the start-up thread panicked (see above)")));
+        let cp = started.map_err(|e| format!("{e:#}"))?;
         // Statics are never dropped: kill etcd/apiserver and remove the temp dir at exit.
         // (PR_SET_PDEATHSIG covers abnormal exits.)
         // SAFETY: registering a plain extern "C" fn with libc's atexit.
@@ -38,8 +40,12 @@ pub fn shared() -> &'static ControlPlane {
             cp.startup_time().as_secs_f64(),
             cp.kubeconfig_path().display()
         );
-        cp
-    })
+        Ok(cp)
+    });
+    match started {
+        Ok(cp) => cp,
+        Err(e) => panic!("test control plane failed to start: {e}"),
+    }
 }
 
 /// A fresh admin client for the shared control plane, bound to the caller's runtime.
@@ -93,7 +99,7 @@ impl Drop for TestNamespace {
             // No namespace controller runs here, so deleting would only leave it Terminating.
             return;
         }
-        let Some(cp) = SHARED.get() else { return };
+        let Some(Ok(cp)) = SHARED.get() else { return };
         eprintln!(
             "\n===== test failed: kube-apiserver log tail =====\n{}",
             cp.log_tail("kube-apiserver", 40)
