@@ -15,8 +15,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the controller.
     Run(RunArgs),
-    /// Print the CustomResourceDefinitions as YAML.
-    Crd,
+    /// Print the CustomResourceDefinitions as YAML (or write one file per CRD).
+    Crd {
+        /// Write `<name>.yaml` files into this directory instead of printing.
+        #[arg(long)]
+        output_dir: Option<std::path::PathBuf>,
+    },
     /// List every preflight check: id, severity, what it verifies, remedy and source section.
     Checks {
         /// Output format.

@@ -7,7 +7,13 @@ use reprotect_controller::cli::{Cli, Command, Output};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Crd => print!("{}", reprotect_controller::crd::all_crds_yaml()),
+        Command::Crd { output_dir: None } => print!("{}", reprotect_controller::crd::all_crds_yaml()),
+        Command::Crd { output_dir: Some(dir) } => {
+            std::fs::create_dir_all(&dir)?;
+            for (name, yaml) in reprotect_controller::crd::crd_files() {
+                std::fs::write(dir.join(name), yaml)?;
+            }
+        }
         Command::Version => println!("reprotect-controller {}", env!("CARGO_PKG_VERSION")),
         Command::Checks { output } => print!("{}", render_checks(output)),
         Command::Run(args) => reprotect_controller::run::run(args).await?,

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# make demo: build the test tools and the demo, then run it. Usage: run.sh [full|short]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mode="${1:-full}"
+echo "demo: building (or reusing) the Go test tools: kube-apiserver, etcd, kubectl, helm, vcsim" >&2
+export REPROTECT_TOOLS_BIN="$(bash tests/tools/build.sh | tail -n1)"
+echo "demo: building the controller and the demo" >&2
+cargo build -q -p reprotect-e2e --bin demo
+exec "${CARGO_TARGET_DIR:-target}/debug/demo" "$mode"

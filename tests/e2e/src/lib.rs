@@ -1,0 +1,301 @@
+//! End-to-end environment: the real API server, vcsim shaped like an on-premises site, the ASR simulator, and the controller in-process.
+
+use anyhow::{Context as _, Result};
+use asr_sim::{RunningSim, Scenario as SimScenario, SimOptions};
+use kube::api::Api;
+use kube::Client;
+use reprotect_controller::connectors::RealConnector;
+use reprotect_controller::context::Settings;
+use reprotect_controller::crd::{Phase, ProtectedMachine};
+use reprotect_controller::http::Readiness;
+use reprotect_controller::metrics::Metrics;
+use reprotect_facts::{ObserveRequest, PowerState, VmSelector};
+use reprotect_vcsim_support::{Scenario as Vc, Vcsim, VmSpec};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Host of the on-premises site in vcsim's default inventory (standalone host).
+pub const HOST: &str = "DC0_H0";
+
+/// Knobs of the simulated Azure side.
+pub struct SimKnobs {
+    pub agent_delay: &'static str,
+    pub job_duration: &'static str,
+    pub failed_over_ago: &'static str,
+}
+
+impl Default for SimKnobs {
+    fn default() -> Self {
+        SimKnobs { agent_delay: "0s", job_duration: "2s", failed_over_ago: "1m" }
+    }
+}
+
+/// The simulator scenario of the examples (vault-dr, cs-fabric-01, mt-win-01/mt-lin-01, app-01..03 + db-01).
+pub fn sim_scenario(vcenter: &str, k: &SimKnobs) -> String {
+    format!(
+        r#"
+credentials: {{ tenant_id: 00000000-0000-0000-0000-0000000000aa, client_id: 11111111-2222-3333-4444-555555555555, client_secret: sim-secret }}
+defaults: {{ agent_registration_delay: {delay}, job_duration: {job}, failed_over_ago: {ago}, page_size: 50 }}
+vaults:
+  - subscription: 00000000-0000-0000-0000-000000000001
+    resource_group: rg-dr
+    name: vault-dr
+    fabrics:
+      - name: cs-fabric-01
+        container: cs-container-01
+        host_name: cs-01.corp.local
+        ip_address: 10.0.0.10
+        heartbeat_age: 1m
+        process_servers: [ {{ name: ps-01, ip_address: 10.0.0.11 }} ]
+        master_targets:
+          - {{ name: mt-win-01, os: Windows, ip_address: 10.0.0.21, retention_volumes: ["R:"], datastores: [ {{ name: ds-vmfs-01, type: VMFS }}, {{ name: ds-nfs-01, type: NFS }} ] }}
+          - {{ name: mt-win-02, os: Windows, ip_address: 10.0.0.23, retention_volumes: ["R:"], datastores: [ {{ name: ds-vmfs-01, type: VMFS }} ] }}
+          - {{ name: mt-lin-01, os: Linux, ip_address: 10.0.0.22, retention_volumes: [/mnt/retention], datastores: [ {{ name: ds-vmfs-01, type: VMFS }}, {{ name: ds-nfs-01, type: NFS }} ] }}
+        run_as_accounts: [ {{ id: "1", name: vcenter-admin }} ]
+        vcenters: [ {{ name: "{vcenter}", ip_address: 127.0.0.1, discovery_status: Completed }} ]
+    items:
+      - {{ name: app-01, os: Windows, os_name: Windows Server 2019 Datacenter, group: app-group }}
+      - {{ name: app-02, os: Windows, os_name: Windows Server 2019 Datacenter, group: app-group }}
+      - {{ name: app-03, os: Windows, os_name: Windows Server 2019 Datacenter, group: app-group }}
+      - {{ name: db-01, os: Linux, os_name: Red Hat Enterprise Linux 8.6 }}
+      - {{ name: web-legacy, os: Windows, os_name: Windows Server 2016 Datacenter }}
+"#,
+        delay = k.agent_delay,
+        job = k.job_duration,
+        ago = k.failed_over_ago,
+    )
+}
+
+/// Everything a test talks to.
+pub struct Env {
+    pub client: Client,
+    pub ns: String,
+    pub vcsim: Vcsim,
+    pub vc: Vc,
+    pub sim: RunningSim,
+    controller: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Env {
+    /// Start vcsim and the simulator, shape the on-premises site, create Secrets and the policy's objects.
+    pub async fn start(ns: &str, knobs: SimKnobs) -> Result<Env> {
+        let client = reprotect_test_support::client().await;
+        let vcsim = Vcsim::start()?;
+        let vc = Vc::connect(&vcsim).await?;
+        let scenario = SimScenario::from_yaml(&sim_scenario(&vcsim.server, &knobs)).context("sim scenario")?;
+        let sim = asr_sim::start(scenario, SimOptions { listen: "127.0.0.1:0".parse()?, time_scale: 1.0 }).await?;
+        vc.add_datastore(HOST, "ds-vmfs-01", "VMFS").await?;
+        vc.add_datastore(HOST, "ds-nfs-01", "NFS").await?;
+        Ok(Env { client, ns: ns.to_string(), vcsim, vc, sim, controller: None })
+    }
+
+    /// A VM on the on-premises host, on the VMFS datastore.
+    pub fn vm(&self, name: &str, guest_id: &str) -> VmSpec {
+        VmSpec { datastore: "ds-vmfs-01".into(), guest_id: guest_id.into(), ..VmSpec::new(name, HOST) }
+    }
+
+    /// Apply a manifest (YAML) into the test namespace.
+    pub async fn apply(&self, yaml: &str) -> Result<()> {
+        let out = reprotect_test_support::shared().kubectl_stdin(&["apply", "-n", &self.ns, "-f", "-"], yaml).await?;
+        out.ok().map(|_| ())
+    }
+
+    /// Secrets and the policy, pointed at vcsim and the simulator.
+    pub async fn apply_policy(&self, mode: &str) -> Result<()> {
+        let (tenant, client_id, secret) = self.sim.credentials();
+        let secrets = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "azure-sp"}, "stringData": {"tenantId": tenant, "clientId": client_id, "clientSecret": secret}},
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "vcenter-credentials"}, "stringData": {"username": self.vcsim.username, "password": self.vcsim.password}},
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sim-ca"}, "stringData": {"ca.crt": self.sim.ca_pem}},
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "vc-ca"}, "stringData": {"ca.crt": self.vcsim.ca_pem}},
+        ]});
+        self.apply(&secrets.to_string()).await?;
+        self.apply(&format!(
+            r#"
+apiVersion: reprotect.io/v1alpha1
+kind: ReprotectPolicy
+metadata: {{ name: dr-failback }}
+spec:
+  siteRecovery:
+    subscriptionId: 00000000-0000-0000-0000-000000000001
+    resourceGroup: rg-dr
+    vaultName: vault-dr
+    fabricName: cs-fabric-01
+    protectionContainer: cs-container-01
+    credentialsSecretRef: {{ name: azure-sp }}
+    cloud: Custom
+    armEndpoint: "{arm}"
+    authorityHost: "{authority}"
+    caBundle: {{ secretName: sim-ca }}
+  vcenter:
+    server: "{vc}"
+    credentialsSecretRef: {{ name: vcenter-credentials }}
+    tls: {{ caBundle: {{ secretName: vc-ca }} }}
+  defaults: {{ masterTargetRef: mt-win-01, processServer: ps-01, datastore: ds-vmfs-01 }}
+  mode: {mode}
+  network: {{ connectivity: SiteToSiteVpn, processServerLocation: Azure }}
+"#,
+            arm = self.sim.base_url,
+            authority = self.sim.authority_url,
+            vc = self.vcsim.server,
+        ))
+        .await
+    }
+
+    /// Run the controller in this process with short caches, as `reprotect-controller run` would.
+    pub fn start_controller(&mut self) {
+        let client = self.client.clone();
+        let settings = Settings { item_cache_ttl: Duration::from_millis(500), initial_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(5), ..Settings::default() };
+        let connector = Arc::new(RealConnector::new(Duration::from_secs(1), 200.0));
+        self.controller = Some(tokio::spawn(async move {
+            let r = reprotect_controller::run::run_controllers(client, connector, Arc::new(Metrics::default()), settings, 8, Readiness::default()).await;
+            tracing::error!(?r, "controllers ended");
+        }));
+    }
+
+    /// Stop the in-process controller (simulates a crash: nothing is flushed).
+    pub fn stop_controller(&mut self) {
+        if let Some(h) = self.controller.take() {
+            h.abort();
+        }
+    }
+
+    /// Wait until every named machine reaches one of `phases`; returns their final phases.
+    pub async fn wait_for_phases(&self, names: &[&str], phases: &[Phase], timeout: Duration) -> Result<Vec<(String, Phase)>> {
+        let api: Api<ProtectedMachine> = Api::namespaced(self.client.clone(), &self.ns);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut current = Vec::new();
+            for n in names {
+                let pm = api.get(n).await?;
+                current.push((n.to_string(), pm.status.map(|s| s.phase).unwrap_or_default()));
+            }
+            if current.iter().all(|(_, p)| phases.contains(p)) {
+                return Ok(current);
+            }
+            if Instant::now() > deadline {
+                let dump = reprotect_test_support::shared().kubectl(&["get", "pm", "-n", &self.ns, "-o", "yaml"]).await?.stdout;
+                anyhow::bail!("timed out waiting for {phases:?}; current {current:?}\n{dump}");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    pub async fn machine(&self, name: &str) -> Result<ProtectedMachine> {
+        Ok(Api::<ProtectedMachine>::namespaced(self.client.clone(), &self.ns).get(name).await?)
+    }
+
+    /// Remove every snapshot of a VM (the fix for `mt-no-snapshots`).
+    pub async fn remove_all_snapshots(&self, vm_name: &str) -> Result<()> {
+        let moref = self.vc.vm(vm_name).await?;
+        let client = self.vc.client() as Arc<dyn vim_rs::core::client::VimClient>;
+        let task = vim_rs::mo::VirtualMachine::new(client, &moref).remove_all_snapshots_task(None, None).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        self.vc.wait(&task).await
+    }
+
+    /// Power state of VMs, read through the product's own vCenter client: `(name, powered_on)`.
+    pub async fn vm_power_states(&self, names: &[&str]) -> Result<Vec<(String, bool)>> {
+        let pool = reprotect_vcenter::VcenterPool::new(reprotect_vcenter::PoolOptions::default());
+        let vc = pool
+            .connect(reprotect_vcenter::ConnectionConfig {
+                server: self.vcsim.server.clone(),
+                username: self.vcsim.username.clone(),
+                password: self.vcsim.password.clone(),
+                ca_bundle_pem: Some(self.vcsim.ca_pem.clone()),
+                insecure_skip_verify: false,
+                credentials_version: "e2e".into(),
+            })
+            .await?;
+        let selectors: Vec<VmSelector> = names.iter().map(|n| VmSelector::Name(n.to_string())).collect();
+        let facts = vc.observe(&ObserveRequest { master_target_vm: None, on_premises_vms: selectors.clone() }).await?;
+        Ok(selectors
+            .iter()
+            .map(|s| {
+                let on = facts.on_premises_vms.get(&s.key()).and_then(|f| f.as_ref()).and_then(|f| f.power_state.clone()) == Some(PowerState::PoweredOn);
+                (s.key(), on)
+            })
+            .collect())
+    }
+
+    /// Reprotect POSTs the simulator received for one item.
+    pub fn reprotect_posts(&self, item: &str) -> usize {
+        self.sim.count("POST", &format!("replicationProtectedItems/{item}/reProtect"))
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.stop_controller();
+    }
+}
+
+
+pub const WINDOWS: &str = "windows9Server64Guest";
+pub const LINUX: &str = "rhel7_64Guest";
+
+/// Shape the on-premises site: master targets (mt-win-01 with `mt_win_snapshots` snapshots,
+/// mt-lin-01, mt-win-02 with a snapshot) and the on-premises VMs, all powered on.
+pub async fn site(env: &Env, mt_win_snapshots: u32) -> Result<()> {
+    let mut mt_win = env.vm("mt-win-01", WINDOWS);
+    mt_win.disk_enable_uuid = Some(true);
+    mt_win.snapshots = mt_win_snapshots;
+    env.vc.create_vm(&mt_win).await?;
+    let mut mt_win2 = env.vm("mt-win-02", WINDOWS);
+    mt_win2.disk_enable_uuid = Some(true);
+    mt_win2.snapshots = 1;
+    env.vc.create_vm(&mt_win2).await?;
+    let mut mt_lin = env.vm("mt-lin-01", LINUX);
+    mt_lin.disk_enable_uuid = Some(true);
+    env.vc.create_vm(&mt_lin).await?;
+    for name in ["app-01", "app-02", "app-03"] {
+        env.vc.create_vm(&env.vm(name, WINDOWS)).await?;
+    }
+    env.vc.create_vm(&env.vm("db-01", LINUX)).await?;
+    Ok(())
+}
+
+/// Master targets and machines as in `examples/`, minus the Secrets and policy.
+pub const MASTER_TARGETS_AND_MACHINES: &str = r#"
+apiVersion: reprotect.io/v1alpha1
+kind: MasterTarget
+metadata: { name: mt-win-01 }
+spec: { policyRef: dr-failback, asrName: mt-win-01, vcenterVmName: mt-win-01, osType: Windows }
+---
+apiVersion: reprotect.io/v1alpha1
+kind: MasterTarget
+metadata: { name: mt-win-02 }
+spec: { policyRef: dr-failback, asrName: mt-win-02, vcenterVmName: mt-win-02, osType: Windows }
+---
+apiVersion: reprotect.io/v1alpha1
+kind: MasterTarget
+metadata: { name: mt-lin-01 }
+spec: { policyRef: dr-failback, asrName: mt-lin-01, vcenterVmName: mt-lin-01, osType: Linux }
+---
+apiVersion: reprotect.io/v1alpha1
+kind: ProtectedMachine
+metadata: { name: app-01 }
+spec: { policyRef: dr-failback, item: { name: app-01 }, existingVm: { name: app-01 }, osType: Windows, replicationGroup: app-group }
+---
+apiVersion: reprotect.io/v1alpha1
+kind: ProtectedMachine
+metadata: { name: app-02 }
+spec: { policyRef: dr-failback, item: { name: app-02 }, existingVm: { name: app-02 }, osType: Windows, replicationGroup: app-group }
+---
+apiVersion: reprotect.io/v1alpha1
+kind: ProtectedMachine
+metadata: { name: app-03 }
+spec: { policyRef: dr-failback, item: { name: app-03 }, existingVm: { name: app-03 }, osType: Windows, replicationGroup: app-group }
+---
+apiVersion: reprotect.io/v1alpha1
+kind: ProtectedMachine
+metadata: { name: db-01 }
+spec: { policyRef: dr-failback, item: { name: db-01 }, existingVm: { name: db-01 }, osType: Linux, masterTargetRef: mt-lin-01 }
+"#;
+
+/// A machine whose master target has a snapshot: it must end `Blocked`.
+pub const BLOCKED_MACHINE: &str = r#"
+apiVersion: reprotect.io/v1alpha1
+kind: ProtectedMachine
+metadata: { name: web-legacy }
+spec: { policyRef: dr-failback, item: { friendlyName: web-legacy }, alternateLocation: { datastore: ds-vmfs-01 }, osType: Windows, masterTargetRef: mt-win-02 }
+"#;
