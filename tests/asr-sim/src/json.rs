@@ -33,9 +33,9 @@ pub fn policy_id(v: &Vault, policy: &str) -> String {
     format!("{}/replicationPolicies/{policy}", vault_id(v))
 }
 
-/// ASR timestamps: RFC 3339 UTC.
+/// ASR timestamps: RFC 3339 UTC, at most 7 fractional digits like .NET (here: microseconds).
 pub fn ts(t: Timestamp) -> String {
-    t.to_string()
+    t.round(jiff::Unit::Microsecond).unwrap_or(t).to_string()
 }
 
 pub fn health_error(h: &HealthErrorSpec, entity: &str, now: Timestamp) -> Value {
