@@ -1,1 +1,82 @@
-//! Placeholder; filled by its owner.
+//! vim_rs (SOAP) implementation of [`reprotect_facts::Vcenter`]: one shared, self-healing session per vCenter.
+//!
+//! Entry points: [`VcenterPool::connect`] (cached by server + credentials version) or [`VimVcenter::connect`].
+//! Observation reads everything in two `RetrievePropertiesEx` round trips (name resolution through a
+//! per-session container view, then one batched read of VMs, hosts and datastores); see [`observe`].
+//! Tasks are tracked by polling `info.state` and reading the fault type from raw XML; see [`tasks`].
+
+mod connect;
+mod faults;
+mod observe;
+mod observe_map;
+mod session;
+mod tasks;
+
+use std::sync::Arc;
+
+pub use connect::{ConnectionConfig, PoolOptions, VcenterPool};
+pub use faults::{fault_from_task_error_xml, RawFault};
+pub use tasks::empty_config_spec;
+pub use reprotect_facts::vcenter::{ObserveRequest, Vcenter, VcenterError, VcenterFacts, VmSelector};
+use session::Session;
+
+/// A logged-in vCenter connection implementing [`Vcenter`]. Cheap to clone; clones share the session.
+#[derive(Clone)]
+pub struct VimVcenter {
+    session: Arc<Session>,
+}
+
+impl std::fmt::Debug for VimVcenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VimVcenter").field("server", &self.session.server()).finish()
+    }
+}
+
+impl VimVcenter {
+    /// Connect and log in without a pool (tests, one-off tools). Errors: `Tls`, `InvalidLogin`, `Connect`.
+    pub async fn connect(config: ConnectionConfig, options: PoolOptions) -> Result<VimVcenter, VcenterError> {
+        let session = Session::connect(config, options).await?;
+        Ok(VimVcenter { session: Arc::new(session) })
+    }
+
+    /// The key of the current vSphere session (for tests that terminate it from outside).
+    pub async fn session_key(&self) -> Option<String> {
+        self.session.session_key().await
+    }
+
+    /// Log the shared session out (as if vCenter had dropped it); the next call logs in again.
+    pub async fn logout_for_test(&self) -> Result<(), VcenterError> {
+        self.session.logout().await
+    }
+
+    /// How many times this connection has logged in (1 after connect; +1 per transparent re-login).
+    pub fn login_count(&self) -> u64 {
+        self.session.login_count()
+    }
+
+    /// Track any task (by moref value, e.g. `task-42`) the way `power_off` does: `TaskFailed{fault}` on error.
+    pub async fn wait_for_task(&self, task: &str, name: &str) -> Result<(), VcenterError> {
+        let task = observe::moref(vim_rs::types::enums::MoTypesEnum::Task, task);
+        tasks::wait_task(&self.session, name, &task).await
+    }
+
+    /// The underlying vim_rs client, for callers that need an API this crate does not wrap.
+    pub async fn vim_client(&self) -> Arc<vim_rs::core::client::Client> {
+        self.session.client().await
+    }
+}
+
+#[async_trait::async_trait]
+impl Vcenter for VimVcenter {
+    async fn observe(&self, request: &ObserveRequest) -> Result<VcenterFacts, VcenterError> {
+        observe::observe(&self.session, request).await
+    }
+
+    async fn power_off(&self, vm: &VmSelector) -> Result<(), VcenterError> {
+        tasks::power_off(&self.session, vm).await
+    }
+
+    async fn enable_disk_uuid(&self, vm: &VmSelector) -> Result<(), VcenterError> {
+        tasks::enable_disk_uuid(&self.session, vm).await
+    }
+}

@@ -1,0 +1,185 @@
+//! Connection settings, the TLS/HTTP client, and the pool that shares one session per vCenter identity.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reprotect_facts::vcenter::{Vcenter, VcenterError};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use tokio::sync::Mutex;
+
+use crate::VimVcenter;
+
+/// How to reach and log in to one vCenter. The password is never logged (see the `Debug` impl).
+#[derive(Clone)]
+pub struct ConnectionConfig {
+    /// `host` or `host:port` (no scheme); the SOAP endpoint is `https://{server}/sdk`.
+    pub server: String,
+    pub username: String,
+    pub password: String,
+    /// PEM bundle of CAs to trust instead of the platform roots.
+    pub ca_bundle_pem: Option<String>,
+    /// Opt-in: skip certificate and hostname verification.
+    pub insecure_skip_verify: bool,
+    /// Changes whenever the credentials change (e.g. the Secret's resourceVersion); part of the cache key.
+    pub credentials_version: String,
+}
+
+impl std::fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("ca_bundle_pem", &self.ca_bundle_pem.as_ref().map(|_| "<pem>"))
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .field("credentials_version", &self.credentials_version)
+            .finish()
+    }
+}
+
+/// Limits shared by every connection of a pool.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    /// Operations (observe / power off / reconfigure) in flight per vCenter.
+    pub max_concurrent_operations: usize,
+    /// Timeout of one HTTP request.
+    pub request_timeout: Duration,
+    /// TCP + TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// How long `power_off` / `enable_disk_uuid` wait for their task.
+    pub task_timeout: Duration,
+    /// Poll interval for task state.
+    pub task_poll_interval: Duration,
+    /// How long a host's licence edition is cached (it changes rarely and costs a call).
+    pub license_cache_ttl: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_concurrent_operations: 8,
+            request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            task_timeout: Duration::from_secs(300),
+            task_poll_interval: Duration::from_millis(200),
+            license_cache_ttl: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Shares one logged-in [`VimVcenter`] per (server, credentials version).
+#[derive(Default)]
+pub struct VcenterPool {
+    options: PoolOptions,
+    connections: Mutex<HashMap<(String, String), VimVcenter>>,
+}
+
+impl VcenterPool {
+    pub fn new(options: PoolOptions) -> VcenterPool {
+        VcenterPool { options, connections: Mutex::new(HashMap::new()) }
+    }
+
+    /// Return the cached connection for (server, credentials_version) or log in a new one.
+    /// A new credentials version replaces (and logs out) the older connection to the same server.
+    pub async fn connect(&self, config: ConnectionConfig) -> Result<Arc<dyn Vcenter>, VcenterError> {
+        Ok(Arc::new(self.connect_vim(config).await?))
+    }
+
+    /// Like [`VcenterPool::connect`] but returns the concrete type.
+    pub async fn connect_vim(&self, config: ConnectionConfig) -> Result<VimVcenter, VcenterError> {
+        let key = (config.server.clone(), config.credentials_version.clone());
+        let mut map = self.connections.lock().await;
+        if let Some(vc) = map.get(&key) {
+            return Ok(vc.clone());
+        }
+        let vc = VimVcenter::connect(config, self.options.clone()).await?;
+        map.retain(|(server, _), _| server != &key.0);
+        map.insert(key, vc.clone());
+        Ok(vc)
+    }
+
+    /// Forget a server's connection (e.g. its CR was deleted).
+    pub async fn evict(&self, server: &str) {
+        self.connections.lock().await.retain(|(s, _), _| s != server);
+    }
+
+    /// Number of cached connections.
+    pub async fn len(&self) -> usize {
+        self.connections.lock().await.len()
+    }
+}
+
+/// Build the reqwest client vim_rs uses: rustls with ring, our trust roots, cookies for the SOAP session.
+pub(crate) fn http_client(config: &ConnectionConfig, options: &PoolOptions) -> Result<reqwest13::Client, VcenterError> {
+    let tls_err = |message: String| VcenterError::Tls { server: config.server.clone(), message };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_err(e.to_string()))?;
+    let tls = if config.insecure_skip_verify {
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider))).with_no_client_auth()
+    } else if let Some(pem) = &config.ca_bundle_pem {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let cert = cert.map_err(|e| tls_err(format!("invalid CA bundle: {e}")))?;
+            roots.add(cert).map_err(|e| tls_err(format!("invalid CA certificate: {e}")))?;
+        }
+        if roots.is_empty() {
+            return Err(tls_err("CA bundle contains no certificate".into()));
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        use rustls_platform_verifier::BuilderVerifierExt;
+        builder.with_platform_verifier().map_err(|e| tls_err(e.to_string()))?.with_no_client_auth()
+    };
+    reqwest13::Client::builder()
+        .cookie_store(true)
+        .tls_backend_preconfigured(tls)
+        .timeout(options.request_timeout)
+        .connect_timeout(options.connect_timeout)
+        .build()
+        .map_err(|e| VcenterError::Connect { server: config.server.clone(), message: e.to_string() })
+}
+
+/// Certificate verifier for `insecure_skip_verify`: accepts any certificate, still checks signatures.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,256 @@
+//! `observe`: resolve VMs through a per-session container view (round trip 1), then read the master target,
+//! the on-premises VMs, their hosts and the hosts' datastores in ONE batched `RetrievePropertiesEx` (round trip 2).
+//!
+//! Only leaf properties are read: vcsim omits required fields of whole `runtime`/`summary` structs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use reprotect_facts::vcenter::{ObserveRequest, VcenterError, VcenterFacts, VmFacts, VmSelector};
+use vim_rs::core::client::{Client, Error as VimError, VimClient};
+use vim_rs::core::pc_helpers::Queriable;
+use vim_rs::mo::{PropertyCollector, ViewManager};
+use vim_rs::types::enums::MoTypesEnum;
+use vim_rs::types::structs::{
+    ManagedObjectReference, ObjectContent, ObjectSpec, PropertyFilterSpec, RetrieveOptions, SelectionSpec, TraversalSpec,
+};
+use vim_rs::vim_retrievable;
+
+use crate::observe_map::{host_facts, permissions, vm_facts};
+use crate::session::Session;
+
+vim_retrievable!(
+    struct VmName: VirtualMachine {
+        name = "name",
+        host = "runtime.host"?,
+    }
+);
+
+vim_retrievable!(
+    struct VmRow: VirtualMachine {
+        name = "name",
+        power_state = "runtime.power_state"?,
+        host = "runtime.host"?,
+        guest_id = "config.guest_id",
+        extra_config = "config.extra_config",
+        devices = "config.hardware.device",
+        snapshot = "snapshot",
+        tools_status = "guest.tools_status",
+        tools_running_status = "guest.tools_running_status",
+        guest_family = "guest.guest_family",
+        datastores = "datastore",
+    }
+);
+
+vim_retrievable!(
+    struct HostRow: HostSystem {
+        name = "name",
+        product_full_name = "config.product.full_name",
+        datastores = "datastore",
+    }
+);
+
+vim_retrievable!(
+    struct DatastoreRow: Datastore {
+        name = "name",
+        ds_type = "summary.r#type"?,
+        capacity = "summary.capacity"?,
+        free_space = "summary.free_space"?,
+        accessible = "summary.accessible"?,
+        mounts = "host",
+    }
+);
+
+pub(crate) async fn observe(session: &Session, request: &ObserveRequest) -> Result<VcenterFacts, VcenterError> {
+    let _permit = session.permit().await;
+    match observe_once(session, request).await {
+        // A VM deleted between the two round trips makes the batched read fail: start over once.
+        Err(VcenterError::Call { message, .. }) if message.starts_with("ManagedObjectNotFound") => {
+            observe_once(session, request).await
+        }
+        other => other,
+    }
+}
+
+async fn observe_once(session: &Session, request: &ObserveRequest) -> Result<VcenterFacts, VcenterError> {
+    let mut facts = VcenterFacts::default();
+    let mut trips = 0u32;
+    let names = resolve_all(session, &mut trips).await?;
+
+    let find = |sel: &VmSelector| -> Option<&VmName> {
+        match sel {
+            VmSelector::Name(n) => names.iter().find(|v| &v.name == n),
+            VmSelector::MoRef(m) => names.iter().find(|v| &v.id.value == m),
+        }
+    };
+    let master = request.master_target_vm.as_ref().and_then(find);
+    let on_prem: Vec<(String, Option<&VmName>)> = request.on_premises_vms.iter().map(|s| (s.key(), find(s))).collect();
+
+    let mut vm_ids: BTreeSet<String> = BTreeSet::new();
+    let mut host_ids: BTreeSet<String> = BTreeSet::new();
+    for vm in master.into_iter().chain(on_prem.iter().filter_map(|(_, v)| *v)) {
+        vm_ids.insert(vm.id.value.clone());
+        if let Some(h) = &vm.host {
+            host_ids.insert(h.value.clone());
+        }
+    }
+    let mt_host = master.and_then(|m| m.host.clone());
+
+    // Round trip 2 (and, concurrently and cached, the MT host's licence edition).
+    let batch = read_batch(session, &vm_ids, &host_ids);
+    let licence = async {
+        match &mt_host {
+            Some(h) => crate::observe_map::license_edition(session, &h.value).await,
+            None => (None, 0),
+        }
+    };
+    let (batch, (edition, licence_trips)) = tokio::join!(batch, licence);
+    let (vms, hosts, datastores) = batch?;
+    trips += 1 + licence_trips;
+
+    let vm_facts_by_id: HashMap<String, VmFacts> = vms.into_iter().map(|r| (r.id.value.clone(), vm_facts(r))).collect();
+    let ds_by_id: HashMap<String, DatastoreRow> = datastores.into_iter().map(|d| (d.id.value.clone(), d)).collect();
+    for host in hosts {
+        let id = host.id.value.clone();
+        let hf = host_facts(host, &ds_by_id, mt_host.as_ref().filter(|h| h.value == id).and(edition.clone()));
+        facts.hosts.insert(id, hf);
+    }
+    if let Some(m) = master {
+        facts.master_target = vm_facts_by_id.get(&m.id.value).cloned();
+        if let Some(h) = &mt_host {
+            facts.master_target_host = facts.hosts.get(&h.value).cloned();
+            if !on_prem.iter().filter_map(|(_, v)| *v).any(|v| v.host.as_ref() == Some(h)) {
+                facts.hosts.remove(&h.value);
+            }
+        }
+        facts.permissions = Some(permissions(facts.master_target_host.as_ref(), mt_host.is_some()));
+    }
+    let on_prem_map: BTreeMap<String, Option<VmFacts>> =
+        on_prem.into_iter().map(|(k, v)| (k, v.and_then(|v| vm_facts_by_id.get(&v.id.value).cloned()))).collect();
+    facts.on_premises_vms = on_prem_map;
+    facts.round_trips = trips;
+    Ok(facts)
+}
+
+/// Names and hosts of every VM, through a container view kept for the life of the login.
+async fn resolve_all(session: &Session, trips: &mut u32) -> Result<Vec<VmName>, VcenterError> {
+    let mut view_slot = session.vm_view.lock().await;
+    let view = match &*view_slot {
+        Some((generation, view)) if *generation == session.generation() => view.clone(),
+        _ => {
+            *trips += 1;
+            let view = session
+                .call("CreateContainerView", |c| async move {
+                    let vm_id = c.service_content().view_manager.clone().ok_or_else(|| VimError::ParseError("no ViewManager".into()))?;
+                    let root = c.service_content().root_folder.clone();
+                    let vm = ViewManager::new(c as Arc<dyn VimClient>, &vm_id.value);
+                    vm.create_container_view(&root, Some(&["VirtualMachine".to_string()]), true).await
+                })
+                .await?;
+            *view_slot = Some((session.generation(), view.clone()));
+            view
+        }
+    };
+    drop(view_slot);
+    *trips += 1;
+    let spec = PropertyFilterSpec {
+        object_set: vec![ObjectSpec {
+            obj: view.clone(),
+            skip: Some(true),
+            select_set: Some(vec![Box::new(traversal("ContainerView", "view", None))]),
+        }],
+        prop_set: vec![VmName::prop_spec()],
+        report_missing_objects_in_results: None,
+    };
+    let result = retrieve(session, "RetrievePropertiesEx(names)", spec).await;
+    if result.is_err() {
+        // The view may have died with the session; make the next call recreate it.
+        *session.vm_view.lock().await = None;
+    }
+    result?.into_iter().map(|oc| VmName::try_from(oc).map_err(conv_err)).collect()
+}
+
+type Batch = (Vec<VmRow>, Vec<HostRow>, Vec<DatastoreRow>);
+
+async fn read_batch(session: &Session, vms: &BTreeSet<String>, hosts: &BTreeSet<String>) -> Result<Batch, VcenterError> {
+    let mut object_set: Vec<ObjectSpec> = vms
+        .iter()
+        .map(|id| ObjectSpec { obj: moref(MoTypesEnum::VirtualMachine, id), skip: Some(false), select_set: None })
+        .collect();
+    object_set.extend(hosts.iter().map(|id| ObjectSpec {
+        obj: moref(MoTypesEnum::HostSystem, id),
+        skip: Some(false),
+        select_set: Some(vec![Box::new(traversal("HostSystem", "datastore", Some(false)))]),
+    }));
+    if object_set.is_empty() {
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
+    }
+    let spec = PropertyFilterSpec {
+        object_set,
+        prop_set: vec![VmRow::prop_spec(), HostRow::prop_spec(), DatastoreRow::prop_spec()],
+        report_missing_objects_in_results: None,
+    };
+    let (mut v, mut h, mut d) = (Vec::new(), Vec::new(), Vec::new());
+    for oc in retrieve(session, "RetrievePropertiesEx(batch)", spec).await? {
+        match oc.obj.r#type {
+            MoTypesEnum::VirtualMachine => v.push(VmRow::try_from(oc).map_err(conv_err)?),
+            MoTypesEnum::HostSystem => h.push(HostRow::try_from(oc).map_err(conv_err)?),
+            MoTypesEnum::Datastore => d.push(DatastoreRow::try_from(oc).map_err(conv_err)?),
+            _ => {}
+        }
+    }
+    Ok((v, h, d))
+}
+
+/// One `RetrievePropertiesEx` (plus `ContinueRetrievePropertiesEx` while the server pages).
+async fn retrieve(session: &Session, call: &str, spec: PropertyFilterSpec) -> Result<Vec<ObjectContent>, VcenterError> {
+    let spec = Arc::new(spec);
+    session
+        .call(call, |c: Arc<Client>| {
+            let spec = spec.clone();
+            async move {
+                let pc = PropertyCollector::new(c.clone() as Arc<dyn VimClient>, &c.service_content().property_collector.value);
+                let options = RetrieveOptions { max_objects: Some(1000) };
+                let mut out = Vec::new();
+                let Some(mut res) = pc.retrieve_properties_ex(std::slice::from_ref(&*spec), &options).await? else {
+                    return Ok(out);
+                };
+                loop {
+                    out.append(&mut res.objects);
+                    let Some(token) = res.token.take() else { break };
+                    res = pc.continue_retrieve_properties_ex(&token).await?;
+                }
+                Ok(out)
+            }
+        })
+        .await
+}
+
+fn traversal(type_name: &str, path: &str, skip: Option<bool>) -> TraversalSpec {
+    TraversalSpec {
+        selection_spec_: SelectionSpec { name: Some(format!("{type_name}.{path}")) },
+        r#type: type_name.to_string(),
+        path: path.to_string(),
+        skip,
+        select_set: None,
+    }
+}
+
+pub(crate) fn moref(kind: MoTypesEnum, value: &str) -> ManagedObjectReference {
+    ManagedObjectReference { r#type: kind, value: value.to_string() }
+}
+
+fn conv_err(e: vim_rs::core::error::Error) -> VcenterError {
+    VcenterError::Call { call: "RetrievePropertiesEx".into(), message: format!("cannot convert result: {e}") }
+}
+
+/// Resolve one selector to a VM moref value (`VmNotFound` when absent).
+pub(crate) async fn resolve_one(session: &Session, sel: &VmSelector) -> Result<String, VcenterError> {
+    let mut trips = 0;
+    let names = resolve_all(session, &mut trips).await?;
+    let found = match sel {
+        VmSelector::Name(n) => names.iter().find(|v| &v.name == n),
+        VmSelector::MoRef(m) => names.iter().find(|v| &v.id.value == m),
+    };
+    found.map(|v| v.id.value.clone()).ok_or_else(|| VcenterError::VmNotFound(sel.key()))
+}
