@@ -48,7 +48,7 @@ done <"$here/expectations.tsv"
 # The same fixtures as YAML (what `kubectl get -o yaml` and Git hold) give the same answer.
 # yq is either the Python wrapper (yq -y) or mikefarah's Go yq (yq -P); skipped when neither works.
 to_yaml() { yq -y . "$1" 2>/dev/null || yq -P . "$1" 2>/dev/null; }
-if command -v yq >/dev/null && to_yaml "$here/fixtures/pm-protected.json" | head -n1 | grep -q '^apiVersion:'; then
+if command -v yq >/dev/null && [[ "$(to_yaml "$here/fixtures/pm-protected.json")" == apiVersion:* ]]; then
   for name in pm-protected pm-blocked pm-stale-generation; do
     want=$("$check" <"$here/fixtures/$name.json" | jq -r .status)
     got=$(to_yaml "$here/fixtures/$name.json" | "$check" 2>/dev/null | jq -r .status)
