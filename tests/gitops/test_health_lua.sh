@@ -31,7 +31,7 @@ pass() { passed=$((passed + 1)); echo "ok   $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 for lua in "${interpreters[@]}"; do
-  while IFS=$'\t' read -r name want_health _want_kstatus why; do
+  while IFS=$'\t' read -r name want_health _want_kstatus _want_flux why; do
     [[ -z "$name" || "$name" == \#* ]] && continue
     fixture="$here/fixtures/$name.json"
     if [[ ! -f "$fixture" ]]; then

@@ -25,7 +25,7 @@ failed=0
 pass() { passed=$((passed + 1)); echo "ok   $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 
-while IFS=$'\t' read -r name _want_health want why; do
+while IFS=$'\t' read -r name _want_health want _want_flux why; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   fixture="$here/fixtures/$name.json"
   if [[ ! -f "$fixture" ]]; then
