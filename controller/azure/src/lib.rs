@@ -23,3 +23,6 @@ pub use client::{ArmClient, ArmClientConfig};
 pub use cloud::{AzureCloud, CloudConfig, DEFAULT_API_VERSION};
 pub use http::{RequestObserver, RequestStats, RetryConfig};
 pub use pool::ArmClientPool;
+
+#[cfg(test)]
+mod tests;
