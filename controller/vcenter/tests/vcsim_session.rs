@@ -72,7 +72,8 @@ async fn a_logout_on_the_shared_client_is_healed_by_the_next_call_of_any_kind() 
     e.vc.logout_for_test().await.unwrap();
     e.vc.power_off(&VmSelector::Name("mt".into())).await.expect("task path re-logs in");
     e.vc.logout_for_test().await.unwrap();
-    let (a, b) = tokio::join!(e.vc.observe(&req("mt")), e.vc.observe(&req("mt")));
+    let r = req("mt");
+    let (a, b) = tokio::join!(e.vc.observe(&r), e.vc.observe(&r));
     a.unwrap();
     b.unwrap();
     assert_eq!(e.vc.login_count(), 3, "concurrent callers share one re-login");

@@ -44,11 +44,22 @@ impl Vcsim {
     /// Start vcsim with user `reprotect` / a fixed password. Panics-free: returns an error if the binary is
     /// missing or does not come up within 30 s.
     pub fn start() -> anyhow::Result<Vcsim> {
-        Self::start_with("reprotect@vsphere.local", "S3cret-pass!")
+        Self::start_with("reprotect", "S3cretPass")
     }
 
     pub fn start_with(username: &str, password: &str) -> anyhow::Result<Vcsim> {
-        let bin = tools_bin_dir()?.join("vcsim");
+        Self::spawn("vcsim", username, password, &[])
+    }
+
+    /// Start `vcsim-ext` (same inventory and credentials) with extra flags for facts the API cannot set, e.g.
+    /// `["-edition", "esxBasic"]`, `["-readonly-datastore", "LocalDS_0@DC0_H0"]`,
+    /// `["-deny-privilege", "System.View@LocalDS_0"]`.
+    pub fn start_ext(extra_args: &[&str]) -> anyhow::Result<Vcsim> {
+        Self::spawn("vcsim-ext", "reprotect", "S3cretPass", extra_args)
+    }
+
+    fn spawn(binary: &str, username: &str, password: &str, extra_args: &[&str]) -> anyhow::Result<Vcsim> {
+        let bin = tools_bin_dir()?.join(binary);
         if !bin.exists() {
             bail!("vcsim binary missing at {} (build it with tests/tools/build.sh)", bin.display());
         }
@@ -64,6 +75,7 @@ impl Vcsim {
             .arg(&cert)
             .arg("-tlskey")
             .arg(&key)
+            .args(extra_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -99,9 +111,10 @@ impl Vcsim {
     }
 }
 
-/// `export GOVC_URL=https://u:p@127.0.0.1:PORT/sdk GOVC_SIM_PID=…` → `127.0.0.1:PORT`.
+/// `export GOVC_URL=https://u:p@127.0.0.1:PORT/sdk GOVC_SIM_PID=…` (vcsim) or `VCSIM_URL=https://127.0.0.1:PORT/sdk`
+/// (vcsim-ext) → `127.0.0.1:PORT`.
 fn parse_govc_url(line: &str) -> Option<String> {
-    let url = line.split_whitespace().find_map(|w| w.strip_prefix("GOVC_URL="))?;
+    let url = line.split_whitespace().find_map(|w| w.strip_prefix("GOVC_URL=").or_else(|| w.strip_prefix("VCSIM_URL=")))?;
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let host_port = rest.split('/').next()?;
     let host_port = host_port.rsplit('@').next()?;
@@ -130,5 +143,6 @@ mod tests {
     fn the_server_address_is_taken_from_govc_url() {
         let line = "export GOVC_URL=https://u:p@127.0.0.1:40123/sdk GOVC_SIM_PID=77";
         assert_eq!(super::parse_govc_url(line).as_deref(), Some("127.0.0.1:40123"));
+        assert_eq!(super::parse_govc_url("VCSIM_URL=https://127.0.0.1:5/sdk").as_deref(), Some("127.0.0.1:5"));
     }
 }
