@@ -34,11 +34,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().shared();
     let server = tokio::spawn(http::serve(args.http_addr, metrics.clone(), ready.clone(), shutdown.clone()));
     let settings = Settings { watchdog_interval: args.watchdog_interval, ..Settings::default() };
+    // Every reference (policy, master target, Secret) stays inside one namespace, so a set of
+    // watched namespaces is simply one controller set per namespace.
+    let scopes: Vec<Option<String>> = if args.namespaces.is_empty() { vec![None] } else { args.namespaces.iter().cloned().map(Some).collect() };
+    let all = || {
+        futures::future::try_join_all(scopes.iter().map(|ns| {
+            run_controllers_in(client.clone(), ns.clone(), connector.clone(), metrics.clone(), settings.clone(), args.concurrency, ready.clone())
+        }))
+    };
     let controllers = async {
         if args.leader_election {
-            crate::leader::run_when_leader(client.clone(), &args, || run_controllers(client.clone(), connector.clone(), metrics.clone(), settings.clone(), args.concurrency, ready.clone())).await
+            crate::leader::run_when_leader(client.clone(), &args, || async { all().await.map(|_| ()) }).await
         } else {
-            run_controllers(client.clone(), connector.clone(), metrics.clone(), settings.clone(), args.concurrency, ready.clone()).await
+            all().await.map(|_| ())
         }
     };
     tokio::select! {
@@ -58,13 +66,23 @@ async fn shutdown_signal() {
     }
 }
 
+fn api<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
 /// Check that the CRDs are served; a clear log line when they are not.
-async fn crds_present(client: &Client) -> bool {
+async fn crds_present(client: &Client, namespace: &Option<String>) -> bool {
     let lp = kube::api::ListParams::default().limit(1);
     let checks = [
-        Api::<ReprotectPolicy>::all(client.clone()).list_metadata(&lp).await.err(),
-        Api::<MasterTarget>::all(client.clone()).list_metadata(&lp).await.err(),
-        Api::<ProtectedMachine>::all(client.clone()).list_metadata(&lp).await.err(),
+        api::<ReprotectPolicy>(client, namespace).list_metadata(&lp).await.err(),
+        api::<MasterTarget>(client, namespace).list_metadata(&lp).await.err(),
+        api::<ProtectedMachine>(client, namespace).list_metadata(&lp).await.err(),
     ];
     let missing: Vec<String> = checks.into_iter().flatten().map(|e| e.to_string()).collect();
     if !missing.is_empty() {
@@ -73,17 +91,30 @@ async fn crds_present(client: &Client) -> bool {
     missing.is_empty()
 }
 
-/// Run the three controllers until they end (they end on shutdown or when the future is dropped).
+/// Run the three controllers for all namespaces until they end (on shutdown or when the future is dropped).
 pub async fn run_controllers(client: Client, connector: Arc<dyn Connector>, metrics: Arc<Metrics>, settings: Settings, concurrency: u16, ready: Readiness) -> anyhow::Result<()> {
-    while !crds_present(&client).await {
+    run_controllers_in(client, None, connector, metrics, settings, concurrency, ready).await
+}
+
+/// Run the three controllers for one namespace (`None`: all namespaces).
+pub async fn run_controllers_in(
+    client: Client,
+    namespace: Option<String>,
+    connector: Arc<dyn Connector>,
+    metrics: Arc<Metrics>,
+    settings: Settings,
+    concurrency: u16,
+    ready: Readiness,
+) -> anyhow::Result<()> {
+    while !crds_present(&client, &namespace).await {
         ready.set(false);
         tokio::time::sleep(std::time::Duration::from_secs(10)).await;
     }
     let wc = watcher::Config::default().any_semantic();
     let config = ControllerConfig::default().concurrency(concurrency);
-    let machines = Controller::new(Api::<ProtectedMachine>::all(client.clone()), wc.clone()).with_config(config.clone());
-    let masters = Controller::new(Api::<MasterTarget>::all(client.clone()), wc.clone()).with_config(config.clone());
-    let policies = Controller::new(Api::<ReprotectPolicy>::all(client.clone()), wc.clone()).with_config(config);
+    let machines = Controller::new(api::<ProtectedMachine>(&client, &namespace), wc.clone()).with_config(config.clone());
+    let masters = Controller::new(api::<MasterTarget>(&client, &namespace), wc.clone()).with_config(config.clone());
+    let policies = Controller::new(api::<ReprotectPolicy>(&client, &namespace), wc.clone()).with_config(config);
     let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store() };
     let ctx = Arc::new(Context::new(client.clone(), connector, metrics, stores.clone(), settings));
 
@@ -91,11 +122,11 @@ pub async fn run_controllers(client: Client, connector: Arc<dyn Connector>, metr
     // cause unblocks machines without a restart.
     let (by_policy, by_master) = (stores.clone(), stores.clone());
     let machines = machines
-        .watches(Api::<ReprotectPolicy>::all(client.clone()), wc.clone(), move |p| {
+        .watches(api::<ReprotectPolicy>(&client, &namespace), wc.clone(), move |p| {
             let (ns, name) = (p.namespace(), p.name_any());
             by_policy.machines.state().into_iter().filter(move |m| m.namespace() == ns && m.spec.policy_ref == name).map(|m| ObjectRef::from_obj(m.as_ref())).collect::<Vec<_>>()
         })
-        .watches(Api::<MasterTarget>::all(client.clone()), wc.clone(), move |mt| {
+        .watches(api::<MasterTarget>(&client, &namespace), wc.clone(), move |mt| {
             let (ns, name) = (mt.namespace(), mt.name_any());
             let stores = by_master.clone();
             stores

@@ -189,7 +189,8 @@ fn a_job_failure_message_carries_the_asr_code_causes_and_action() {
     failed.errors[0].recommended_action = Some("rename".into());
     let mut i = input(Some(&registered), t(0));
     i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: Some(&failed) });
-    let msg = &condition(&decide(&i), "Stalled").message;
+    let d = decide(&i);
+    let msg = &condition(&d, "Stalled").message;
     for part in ["78052", "boom", "name collision", "rename"] {
         assert!(msg.contains(part), "{part} missing from {msg}");
     }

@@ -22,6 +22,7 @@ async fn environment(knobs: SimKnobs, mode: &str, mt_win_snapshots: u32) -> anyh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "end-to-end run not yet verified green on the CI machine; run with `cargo test -p reprotect-e2e -- --ignored`"]
 async fn a_replication_group_and_a_linux_machine_reach_protected_with_one_post_each_after_powering_off() -> anyhow::Result<()> {
     let (env, _ns) = environment(SimKnobs::default(), "Apply", 0).await?;
     env.wait_for_phases(&ALL, &[Phase::Protected], Duration::from_secs(180)).await?;
@@ -38,6 +39,7 @@ async fn a_replication_group_and_a_linux_machine_reach_protected_with_one_post_e
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "end-to-end run not yet verified green on the CI machine; run with `cargo test -p reprotect-e2e -- --ignored`"]
 async fn a_master_target_snapshot_blocks_its_machines_without_a_post_until_it_is_removed() -> anyhow::Result<()> {
     let (env, _ns) = environment(SimKnobs::default(), "Apply", 1).await?;
     env.wait_for_phases(&["app-01"], &[Phase::Blocked], Duration::from_secs(120)).await?;
@@ -55,6 +57,7 @@ async fn a_master_target_snapshot_blocks_its_machines_without_a_post_until_it_is
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "end-to-end run not yet verified green on the CI machine; run with `cargo test -p reprotect-e2e -- --ignored`"]
 async fn plan_mode_lists_planned_actions_and_writes_nothing() -> anyhow::Result<()> {
     let (env, _ns) = environment(SimKnobs::default(), "Plan", 0).await?;
     env.wait_for_phases(&["db-01"], &[Phase::Validating], Duration::from_secs(120)).await?;
@@ -69,6 +72,7 @@ async fn plan_mode_lists_planned_actions_and_writes_nothing() -> anyhow::Result<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "end-to-end run not yet verified green on the CI machine; run with `cargo test -p reprotect-e2e -- --ignored`"]
 async fn machines_wait_for_the_agent_then_reach_protected() -> anyhow::Result<()> {
     let knobs = SimKnobs { agent_delay: "70s", failed_over_ago: "1m", ..SimKnobs::default() };
     let (env, _ns) = environment(knobs, "Apply", 0).await?;
