@@ -155,7 +155,7 @@ impl Spec {
         }
         if d.get("discriminator").is_some()
             && let Some(it) = value.get("instanceType").and_then(Value::as_str)
-            && let Some((child, _)) = self.raw.iter().find(|(_, c)| c.get("x-ms-discriminator-value").and_then(Value::as_str) == Some(it))
+            && let Some((child, _)) = self.raw.iter().find(|(k, c)| c.get("x-ms-discriminator-value").and_then(Value::as_str) == Some(it) && self.descends_from(k, name, 0))
             && child != name
         {
             self.props_of(child, value, acc, depth + 1);
@@ -168,6 +168,10 @@ impl Spec {
                 acc.insert(k.clone(), v.clone());
             }
         }
+    }
+
+    fn descends_from(&self, child: &str, base: &str, depth: usize) -> bool {
+        depth < 12 && self.raw.get(child).is_some_and(|d| parents(d).iter().any(|p| p == base || self.descends_from(p, base, depth + 1)))
     }
 
     fn walk(&self, name: &str, value: &Value, path: &str, out: &mut Vec<String>) {

@@ -104,7 +104,9 @@ async fn handle(sh: Arc<Shared>, router: axum::Router, req: Request<hyper::body:
         }
         None => router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}),
     };
-    sh.log.lock().unwrap().push(LoggedRequest { method, path, query, status: resp.status().as_u16(), at });
+    if !admin {
+        sh.log.lock().unwrap().push(LoggedRequest { method, path, query, status: resp.status().as_u16(), at });
+    }
     Ok(resp)
 }
 
