@@ -229,7 +229,7 @@ async fn injected_faults_throttle_fail_slow_down_and_drop_requests() {
     assert_eq!(h.get(&h.item_url("app-02")).await.0, 200);
     let log = h.sim.requests();
     assert!(log.iter().any(|r| r.status == 0), "dropped requests are logged with status 0");
-    assert_eq!(h.sim.count("GET", "/replicationProtectedItems/app-01"), 9);
+    assert_eq!(h.sim.count("GET", "/replicationProtectedItems/app-01"), 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
