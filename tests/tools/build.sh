@@ -2,7 +2,7 @@
 # Builds the Go test tools (kube-apiserver, kubectl, etcd, helm, kubeconform, vcsim,
 # vcsim-ext, kstatus-check) once, into a cache outside the clone:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/reprotect-controller/tools/<hash>/bin
-# <hash> covers every go.mod/go.sum/*.go file under tests/tools, this script and `go version`,
+# <hash> covers every go.mod/go.sum/*.go file (not *_test.go) under tests/tools, this script and `go version`,
 # so a change to any of them builds a fresh set. A complete build leaves a stamp file and
 # is reused as is. Progress goes to stderr; the LAST line of stdout is the bin directory.
 #
@@ -38,7 +38,7 @@ hash=$(
   cd "$here"
   {
     go version
-    find . -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) | LC_ALL=C sort | xargs sha256sum
+    find . -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) ! -name '*_test.go' | LC_ALL=C sort | xargs sha256sum
     sha256sum build.sh
   } | sha256sum | cut -c1-16
 )
