@@ -123,7 +123,16 @@ async fn observe_once(session: &Session, request: &ObserveRequest) -> Result<Vce
                 facts.hosts.remove(&h.value);
             }
         }
-        facts.permissions = Some(permissions(facts.master_target_host.as_ref(), mt_host.is_some()));
+        let mut perms = permissions(facts.master_target_host.as_ref(), mt_host.is_some());
+        if let Some(host) = facts.master_target_host.as_ref() {
+            let (missing, n) = crate::observe_map::missing_privileges(session, host).await;
+            trips += n;
+            match missing {
+                Ok(m) => perms.missing_privileges.extend(m),
+                Err(e) => tracing::warn!(error = %e, "privilege check failed; reporting only visibility"),
+            }
+        }
+        facts.permissions = Some(perms);
     }
     let on_prem_map: BTreeMap<String, Option<VmFacts>> =
         on_prem.into_iter().map(|(k, v)| (k, v.and_then(|v| vm_facts_by_id.get(&v.id.value).cloned()))).collect();

@@ -127,6 +127,53 @@ pub(crate) fn permissions(host: Option<&HostFacts>, host_known: bool) -> Permiss
     PermissionFacts { can_see_host_datastores: can_see, missing_privileges: missing }
 }
 
+/// Privileges reprotect needs on the master target host's datastores (the master target writes the failback VMDKs).
+pub(crate) const DATASTORE_PRIVILEGES: [&str; 3] = ["Datastore.Browse", "Datastore.FileManagement", "Datastore.AllocateSpace"];
+
+/// `AuthorizationManager.HasPrivilegeOnEntities` for the current session on `datastores`; returns the missing
+/// privileges as `PRIV@datastore-name` and the number of requests (0 when cached for this login and host).
+/// vcsim grants everything; vcsim-ext's `-deny-privilege` makes the denied branch testable.
+pub(crate) async fn missing_privileges(session: &Session, host: &HostFacts) -> (Result<Vec<String>, String>, u32) {
+    let cache_key = format!("{}#{}", session.generation(), host.moref);
+    if let Some((at, cached)) = session.privilege_cache.lock().await.get(&cache_key) {
+        if at.elapsed() < session.options.license_cache_ttl {
+            return (Ok(cached.clone()), 0);
+        }
+    }
+    if host.datastores.is_empty() {
+        return (Ok(Vec::new()), 0);
+    }
+    let names: HashMap<String, String> = host.datastores.iter().map(|d| (d.moref.clone(), d.name.clone())).collect();
+    let entities: Vec<vim_rs::types::structs::ManagedObjectReference> =
+        host.datastores.iter().map(|d| crate::observe::moref(vim_rs::types::enums::MoTypesEnum::Datastore, &d.moref)).collect();
+    let key = session.session_key().await.unwrap_or_default();
+    let privs: Vec<String> = DATASTORE_PRIVILEGES.iter().map(|p| p.to_string()).collect();
+    let result = session
+        .call("HasPrivilegeOnEntities", |c| {
+            let (entities, key, privs) = (entities.clone(), key.clone(), privs.clone());
+            async move {
+                let am = c.service_content().authorization_manager.clone().ok_or_else(|| VimError::ParseError("no AuthorizationManager".into()))?;
+                let am = vim_rs::mo::AuthorizationManager::new(c.clone() as Arc<dyn VimClient>, &am.value);
+                am.has_privilege_on_entities(&entities, &key, Some(&privs)).await
+            }
+        })
+        .await;
+    match result {
+        Ok(answer) => {
+            let mut missing = Vec::new();
+            for e in answer.unwrap_or_default() {
+                let ds = names.get(&e.entity.value).cloned().unwrap_or(e.entity.value.clone());
+                for p in e.priv_availability.iter().filter(|p| !p.is_granted) {
+                    missing.push(format!("{}@{}", p.priv_id, ds));
+                }
+            }
+            session.privilege_cache.lock().await.insert(cache_key, (Instant::now(), missing.clone()));
+            (Ok(missing), 1)
+        }
+        Err(e) => (Err(e.to_string()), 1),
+    }
+}
+
 /// Licence edition of a host (`LicenseAssignmentManager.QueryAssignedLicenses`), cached for
 /// `license_cache_ttl`. Returns the edition and how many requests it made. Failures give `None`.
 pub(crate) async fn license_edition(session: &Session, host: &str) -> (Option<String>, u32) {

@@ -33,6 +33,8 @@ pub(crate) struct Session {
     pub(crate) vm_view: Mutex<Option<(u64, ManagedObjectReference)>>,
     /// Host moref -> (fetched at, licence edition).
     pub(crate) license_cache: Mutex<std::collections::HashMap<String, (std::time::Instant, Option<String>)>>,
+    /// "generation#host" -> (fetched at, missing datastore privileges).
+    pub(crate) privilege_cache: Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<String>)>>,
 }
 
 impl Session {
@@ -48,6 +50,7 @@ impl Session {
             logins: AtomicU64::new(0),
             vm_view: Mutex::new(None),
             license_cache: Mutex::new(Default::default()),
+            privilege_cache: Mutex::new(Default::default()),
         };
         session.login_now(0).await?;
         Ok(session)

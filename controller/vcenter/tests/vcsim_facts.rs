@@ -9,8 +9,12 @@
 //!   tested (access_mode = "readWrite"); readOnly needs vcsim-ext or hand-built `DatastoreFacts` in controller tests.
 //! - A real VMFS/vSAN datastore: vcsim cannot create one; a NAS datastore created with `type: "VMFS"` stands in
 //!   (`summary.type` echoes the type), and `type: "NFS"` is the negative case. LocalDS_0 reports "OTHER".
-//! - Privileges: vcsim grants everything to everyone, so "cannot see the host's datastores" is only reachable
-//!   through the unit tests in `observe_map.rs` (empty `host.datastore` → `can_see_host_datastores = false`).
+//! - Privileges: vcsim grants everything to everyone. Denied datastore privileges are tested with vcsim-ext
+//!   (`-deny-privilege`, `vcsim_ext_facts.rs`); "cannot see the host's datastores" (vCenter hides them from
+//!   `host.datastore`) is only reachable through the unit tests in `src/observe_map.rs`.
+//! - Licence edition and read-only / inaccessible mounts: see `vcsim_ext_facts.rs` (vcsim-ext flags).
+//! - Usernames containing '@' (administrator@vsphere.local): vcsim's fixed-login check rejects them even when
+//!   given exactly; the fixtures use a plain user name.
 //! - Storage vMotion of the master target: vcsim's relocate is cosmetic; not observed by this crate.
 //! - Wrong password: vcsim with fixed credentials (our main / vcsim-ext) does reject it, tested in `vcsim_session.rs`.
 
@@ -171,8 +175,8 @@ async fn observing_a_master_target_and_a_hundred_vms_takes_two_round_trips() {
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let first = e.vc.observe(&mt_request("mt", &refs)).await.unwrap();
     assert!(first.on_premises_vms.values().all(Option::is_some));
-    // First call: view creation + names + batch + licence (LicenseManager property + query).
-    assert!(first.round_trips <= 5, "{}", first.round_trips);
+    // First call: view creation + names + batch + licence (LicenseManager property + query) + privileges.
+    assert!(first.round_trips <= 6, "{}", first.round_trips);
     let again = e.vc.observe(&mt_request("mt", &refs)).await.unwrap();
     assert_eq!(again.round_trips, 2, "steady state: names + one batched read");
 }
