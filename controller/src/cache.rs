@@ -77,7 +77,13 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         cache.invalidate(&"vault");
-        cache.get_or_fetch(&"vault", || async { calls.fetch_add(1, Ordering::SeqCst); Ok::<_, ()>(8) }).await.unwrap();
+        cache
+            .get_or_fetch(&"vault", || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, ()>(8)
+            })
+            .await
+            .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 

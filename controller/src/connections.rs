@@ -57,7 +57,11 @@ pub enum ConnectError {
     #[error("CA bundle {source_kind} {name} not found or has no key {key}")]
     CaBundleMissing { source_kind: &'static str, name: String, key: String },
     #[error("cannot read {what}: {source}")]
-    Read { what: String, #[source] source: kube::Error },
+    Read {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("cannot build the {service} client: {message}")]
     Build { service: &'static str, message: String },
     #[error(transparent)]
@@ -112,15 +116,22 @@ fn key(secret: &Secret, name: &str, key: &str) -> Result<String, ConnectError> {
 async fn ca_bundle(client: &Client, ns: &str, r: &CaBundleReference) -> Result<String, ConnectError> {
     if let Some(name) = &r.secret_name {
         let s = secret(client, ns, name).await?;
-        return key(&s, name, &r.key).map_err(|_| ConnectError::CaBundleMissing { source_kind: "Secret", name: name.clone(), key: r.key.clone() });
+        return key(&s, name, &r.key).map_err(|_| ConnectError::CaBundleMissing {
+            source_kind: "Secret",
+            name: name.clone(),
+            key: r.key.clone(),
+        });
     }
     let name = r.config_map_name.clone().unwrap_or_default();
     let cm = Api::<ConfigMap>::namespaced(client.clone(), ns)
         .get_opt(&name)
         .await
         .map_err(|source| ConnectError::Read { what: format!("ConfigMap {name}"), source })?;
-    cm.and_then(|c| c.data.and_then(|d| d.get(&r.key).cloned()))
-        .ok_or(ConnectError::CaBundleMissing { source_kind: "ConfigMap", name, key: r.key.clone() })
+    cm.and_then(|c| c.data.and_then(|d| d.get(&r.key).cloned())).ok_or(ConnectError::CaBundleMissing {
+        source_kind: "ConfigMap",
+        name,
+        key: r.key.clone(),
+    })
 }
 
 /// Read the Azure settings of a policy.

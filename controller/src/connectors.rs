@@ -49,9 +49,11 @@ fn cloud_config(s: &AzureSettings) -> Result<CloudConfig, ConnectError> {
 impl Connector for RealConnector {
     async fn site_recovery(&self, settings: &AzureSettings) -> Result<Arc<dyn SiteRecovery>, ConnectError> {
         let auth = match &settings.credentials {
-            AzureCredentials::ClientSecret { tenant_id, client_id, client_secret } => {
-                AzureAuth::ClientSecret { tenant_id: tenant_id.clone(), client_id: client_id.clone(), client_secret: client_secret.0.as_str().into() }
-            }
+            AzureCredentials::ClientSecret { tenant_id, client_id, client_secret } => AzureAuth::ClientSecret {
+                tenant_id: tenant_id.clone(),
+                client_id: client_id.clone(),
+                client_secret: client_secret.0.as_str().into(),
+            },
             AzureCredentials::WorkloadIdentity => AzureAuth::WorkloadIdentity { tenant_id: None, client_id: None, token_file: None },
         };
         let mut config = ArmClientConfig::new(cloud_config(settings)?, auth);

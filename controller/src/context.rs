@@ -27,7 +27,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { watchdog_interval: Duration::from_secs(300), item_cache_ttl: Duration::from_secs(10), initial_backoff: Duration::from_secs(5), max_backoff: Duration::from_secs(300) }
+        Settings {
+            watchdog_interval: Duration::from_secs(300),
+            item_cache_ttl: Duration::from_secs(10),
+            initial_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(300),
+        }
     }
 }
 

@@ -32,15 +32,29 @@ pub fn router(metrics: Arc<Metrics>, ready: Readiness) -> Router {
         .route(
             "/readyz",
             get(|State(s): State<AppState>| async move {
-                if s.ready.is_ready() { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready: CRDs missing or watches not synced") }
+                if s.ready.is_ready() {
+                    (StatusCode::OK, "ready")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "not ready: CRDs missing or watches not synced")
+                }
             }),
         )
-        .route("/metrics", get(|State(s): State<AppState>| async move { ([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.render()) }))
+        .route(
+            "/metrics",
+            get(|State(s): State<AppState>| async move {
+                ([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.render())
+            }),
+        )
         .with_state(AppState { metrics, ready })
 }
 
 /// Serve until `shutdown` resolves.
-pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>, ready: Readiness, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    ready: Readiness,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
     axum::serve(listener, router(metrics, ready)).with_graceful_shutdown(shutdown).await

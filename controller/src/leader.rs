@@ -19,7 +19,8 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let identity = args.identity.clone().unwrap_or_else(|| std::env::var("HOSTNAME").unwrap_or_else(|_| format!("reprotect-{}", std::process::id())));
+    let identity =
+        args.identity.clone().unwrap_or_else(|| std::env::var("HOSTNAME").unwrap_or_else(|_| format!("reprotect-{}", std::process::id())));
     let manager = LeaseManagerBuilder::new(client, &args.lease_name)
         .with_namespace(&args.lease_namespace)
         .with_identity(&identity)

@@ -69,7 +69,17 @@ impl Default for Metrics {
         registry.register("external_requests", "ARM and vCenter requests by operation and status", requests.clone());
         registry.register("reprotect_duration_seconds", "Time from reprotect submission to Protected", reprotect_duration.clone());
         registry.register("agent_wait_duration_seconds", "Time spent waiting for the mobility agent", agent_wait_duration.clone());
-        Metrics { registry: Mutex::new(registry), reconciles, errors, duration, machines_by_phase, actions, requests, reprotect_duration, agent_wait_duration }
+        Metrics {
+            registry: Mutex::new(registry),
+            reconciles,
+            errors,
+            duration,
+            machines_by_phase,
+            actions,
+            requests,
+            reprotect_duration,
+            agent_wait_duration,
+        }
     }
 }
 

@@ -28,7 +28,8 @@ pub fn init_tracing(format: LogFormat, filter: &str) {
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format, &args.log_level);
     let client = Client::try_default().await?;
-    let connector: Arc<dyn Connector> = Arc::new(crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second));
+    let connector: Arc<dyn Connector> =
+        Arc::new(crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second));
     let metrics = Arc::new(Metrics::default());
     let ready = Readiness::default();
     let shutdown = shutdown_signal().shared();
@@ -36,10 +37,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let settings = Settings { watchdog_interval: args.watchdog_interval, ..Settings::default() };
     // Every reference (policy, master target, Secret) stays inside one namespace, so a set of
     // watched namespaces is simply one controller set per namespace.
-    let scopes: Vec<Option<String>> = if args.namespaces.is_empty() { vec![None] } else { args.namespaces.iter().cloned().map(Some).collect() };
+    let scopes: Vec<Option<String>> =
+        if args.namespaces.is_empty() { vec![None] } else { args.namespaces.iter().cloned().map(Some).collect() };
     let all = || {
         futures::future::try_join_all(scopes.iter().map(|ns| {
-            run_controllers_in(client.clone(), ns.clone(), connector.clone(), metrics.clone(), settings.clone(), args.concurrency, ready.clone())
+            run_controllers_in(
+                client.clone(),
+                ns.clone(),
+                connector.clone(),
+                metrics.clone(),
+                settings.clone(),
+                args.concurrency,
+                ready.clone(),
+            )
         }))
     };
     let controllers = async {
@@ -92,7 +102,14 @@ async fn crds_present(client: &Client, namespace: &Option<String>) -> bool {
 }
 
 /// Run the three controllers for all namespaces until they end (on shutdown or when the future is dropped).
-pub async fn run_controllers(client: Client, connector: Arc<dyn Connector>, metrics: Arc<Metrics>, settings: Settings, concurrency: u16, ready: Readiness) -> anyhow::Result<()> {
+pub async fn run_controllers(
+    client: Client,
+    connector: Arc<dyn Connector>,
+    metrics: Arc<Metrics>,
+    settings: Settings,
+    concurrency: u16,
+    ready: Readiness,
+) -> anyhow::Result<()> {
     run_controllers_in(client, None, connector, metrics, settings, concurrency, ready).await
 }
 
@@ -124,7 +141,13 @@ pub async fn run_controllers_in(
     let machines = machines
         .watches(api::<ReprotectPolicy>(&client, &namespace), wc.clone(), move |p| {
             let (ns, name) = (p.namespace(), p.name_any());
-            by_policy.machines.state().into_iter().filter(move |m| m.namespace() == ns && m.spec.policy_ref == name).map(|m| ObjectRef::from_obj(m.as_ref())).collect::<Vec<_>>()
+            by_policy
+                .machines
+                .state()
+                .into_iter()
+                .filter(move |m| m.namespace() == ns && m.spec.policy_ref == name)
+                .map(|m| ObjectRef::from_obj(m.as_ref()))
+                .collect::<Vec<_>>()
         })
         .watches(api::<MasterTarget>(&client, &namespace), wc.clone(), move |mt| {
             let (ns, name) = (mt.namespace(), mt.name_any());
@@ -140,7 +163,11 @@ pub async fn run_controllers_in(
         });
     let readiness_stores = stores.clone();
     let mark_ready = async move {
-        let _ = tokio::join!(readiness_stores.policies.wait_until_ready(), readiness_stores.master_targets.wait_until_ready(), readiness_stores.machines.wait_until_ready());
+        let _ = tokio::join!(
+            readiness_stores.policies.wait_until_ready(),
+            readiness_stores.master_targets.wait_until_ready(),
+            readiness_stores.machines.wait_until_ready()
+        );
         tracing::info!("watches synced; ready");
         ready.set(true);
     };

@@ -3,8 +3,8 @@
 //! Types, enums and bounds are checked with a JSON-schema validator; CEL rules with kube's
 //! client-side CEL evaluator. The real API server is the final word (see tests/support).
 
-use reprotect_controller::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, crd_files};
 use kube::CustomResourceExt;
+use reprotect_controller::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, crd_files};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -42,7 +42,8 @@ fn documents(path: &Path) -> Vec<Value> {
 }
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
     files.sort();
     files
 }
@@ -104,7 +105,8 @@ fn every_invalid_example_is_rejected_with_its_documented_message() {
     assert!(files.len() >= 8);
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let expect = text.lines().find_map(|l| l.strip_prefix("# expect: ")).unwrap_or_else(|| panic!("{} lacks '# expect:'", file.display()));
+        let expect =
+            text.lines().find_map(|l| l.strip_prefix("# expect: ")).unwrap_or_else(|| panic!("{} lacks '# expect:'", file.display()));
         let problems = problems(&documents(&file)[0]).join(" | ");
         assert!(problems.contains(expect), "{}: expected {expect:?} in {problems:?}", file.display());
     }

@@ -79,10 +79,7 @@ pub const PAUSED_ANNOTATION: &str = "reprotect.io/paused";
 
 /// Whether an object carries `reprotect.io/paused: "true"`.
 pub fn paused_by_annotation(meta: &kube::api::ObjectMeta) -> bool {
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(PAUSED_ANNOTATION))
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    meta.annotations.as_ref().and_then(|a| a.get(PAUSED_ANNOTATION)).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// Condition types every kind reports (kstatus-compatible).

@@ -1,8 +1,8 @@
 //! Custom resource types of the `reprotect.io/v1alpha1` API: one file per kind plus shared pieces.
 
 pub mod common;
-pub mod master_target;
 pub mod machine;
+pub mod master_target;
 pub mod policy;
 
 pub use common::*;

@@ -139,10 +139,7 @@ fn decision(phase: Phase, reason: &str, message: impl Into<String>, requeue_afte
 
 /// Decide the next step for one machine.
 pub fn decide(input: &Input<'_>) -> Decision {
-    let deadline = input
-        .item
-        .and_then(|i| i.last_successful_failover_time)
-        .map(|t| t + input.agent_registration_window);
+    let deadline = input.item.and_then(|i| i.last_successful_failover_time).map(|t| t + input.agent_registration_window);
     let mut d = decide_phase(input, deadline);
     d.agent_window_deadline = deadline;
     d
@@ -150,7 +147,12 @@ pub fn decide(input: &Input<'_>) -> Decision {
 
 fn decide_phase(input: &Input<'_>, deadline: Option<Timestamp>) -> Decision {
     if input.paused {
-        return decision(Phase::Paused, "Paused", "paused by spec.paused or the reprotect.io/paused annotation; no actions are taken", SLOW);
+        return decision(
+            Phase::Paused,
+            "Paused",
+            "paused by spec.paused or the reprotect.io/paused annotation; no actions are taken",
+            SLOW,
+        );
     }
     let Some(item) = input.item else {
         return decision(
@@ -186,7 +188,11 @@ fn decide_ready_item(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Opt
         return decision(
             Phase::WaitingForFailover,
             "NotFailedOver",
-            format!("item {} is in state {state} (active location {}); reprotect becomes possible after failover to Azure is committed", item.name, item.active_location.as_deref().unwrap_or("unknown")),
+            format!(
+                "item {} is in state {state} (active location {}); reprotect becomes possible after failover to Azure is committed",
+                item.name,
+                item.active_location.as_deref().unwrap_or("unknown")
+            ),
             SLOW,
         );
     }
@@ -241,12 +247,22 @@ fn health_message(item: &ProtectedItemFacts) -> String {
 
 fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestamp>) -> Option<Decision> {
     let Some(facts) = job.observed else {
-        return Some(decision(Phase::Reprotecting, "JobSubmitted", format!("reprotect job {} submitted; waiting for it to appear", job.name), JOB_POLL));
+        return Some(decision(
+            Phase::Reprotecting,
+            "JobSubmitted",
+            format!("reprotect job {} submitted; waiting for it to appear", job.name),
+            JOB_POLL,
+        ));
     };
     if !facts.is_finished() || facts.succeeded() {
         let (done, total) = facts.progress();
         let state = facts.state.as_deref().unwrap_or("Unknown");
-        return Some(decision(Phase::Reprotecting, "JobRunning", format!("reprotect job {} is {state} ({done}/{total} tasks)", job.name), JOB_POLL));
+        return Some(decision(
+            Phase::Reprotecting,
+            "JobRunning",
+            format!("reprotect job {} is {state} ({done}/{total} tasks)", job.name),
+            JOB_POLL,
+        ));
     }
     // The job failed. A retry is allowed when the agent was the cause and the window is open,
     // or after the user changed the spec; anything else needs a person.
@@ -257,7 +273,10 @@ fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestam
         let mut d = decision(
             Phase::WaitingForAgent,
             "AgentNotRegistered",
-            format!("reprotect job {} failed because the mobility agent has not registered yet; retrying within the registration window", job.name),
+            format!(
+                "reprotect job {} failed because the mobility agent has not registered yet; retrying within the registration window",
+                job.name
+            ),
             AGENT_POLL_CAP,
         );
         d.clear_job = true;
@@ -298,7 +317,10 @@ fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option
             let mut d = decision(
                 Phase::WaitingForAgent,
                 "WaitingForAgent",
-                format!("the mobility agent of {} has not registered with the configuration server yet; waiting until {deadline}", item.name),
+                format!(
+                    "the mobility agent of {} has not registered with the configuration server yet; waiting until {deadline}",
+                    item.name
+                ),
                 left.min(AGENT_POLL_CAP).max(SOON),
             );
             d.requeue_after = d.requeue_after.min(AGENT_POLL_CAP);
@@ -307,7 +329,10 @@ fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option
         _ => Some(decision(
             Phase::Blocked,
             "AgentNotRegistered",
-            format!("the mobility agent of {} did not register within the registration window. Likely causes: {}", item.name, input.agent_causes),
+            format!(
+                "the mobility agent of {} did not register within the registration window. Likely causes: {}",
+                item.name, input.agent_causes
+            ),
             BLOCKED_RECHECK,
         )),
     }
@@ -324,7 +349,12 @@ fn act(input: &Input<'_>) -> Decision {
         }
     }
     let Some(request) = &input.reprotect else {
-        return decision(Phase::Blocked, "InputIncomplete", "the reprotect input could not be resolved (master target, process server, datastore or failback policy)", BLOCKED_RECHECK);
+        return decision(
+            Phase::Blocked,
+            "InputIncomplete",
+            "the reprotect input could not be resolved (master target, process server, datastore or failback policy)",
+            BLOCKED_RECHECK,
+        );
     };
     steps.push((Action::Reprotect(request.clone()), input.reprotect_description.clone()));
     if input.mode == Mode::Plan {

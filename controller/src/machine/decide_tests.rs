@@ -43,15 +43,29 @@ fn not_failed_over_item() -> ProtectedItemFacts {
 }
 
 fn request() -> ReprotectRequest {
-    ReprotectRequest { item_name: "app-01".into(), master_target_id: "mt".into(), process_server_id: "ps".into(), retention_drive: "R:".into(), profile_id: "p".into(), run_as_account_id: None, datastore_name: "ds".into() }
+    ReprotectRequest {
+        item_name: "app-01".into(),
+        master_target_id: "mt".into(),
+        process_server_id: "ps".into(),
+        retention_drive: "R:".into(),
+        profile_id: "p".into(),
+        run_as_account_id: None,
+        datastore_name: "ds".into(),
+    }
 }
 
 fn job(state: &str, code: Option<&str>) -> JobFacts {
     JobFacts {
         name: "job-1".into(),
         state: Some(state.into()),
-        tasks: vec![JobTaskFacts { state: Some("Succeeded".into()), ..Default::default() }, JobTaskFacts { state: Some("InProgress".into()), ..Default::default() }],
-        errors: code.map(|c| JobErrorFacts { code: Some(c.into()), message: Some("boom".into()), ..Default::default() }).into_iter().collect(),
+        tasks: vec![
+            JobTaskFacts { state: Some("Succeeded".into()), ..Default::default() },
+            JobTaskFacts { state: Some("InProgress".into()), ..Default::default() },
+        ],
+        errors: code
+            .map(|c| JobErrorFacts { code: Some(c.into()), message: Some("boom".into()), ..Default::default() })
+            .into_iter()
+            .collect(),
         ..Default::default()
     }
 }
@@ -102,19 +116,112 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
         ("missing item is blocked", None, t(0), Box::new(|_| {}), Phase::Blocked, None, "ProtectedItemNotFound"),
         ("item not failed over waits", Some(&not_failed_over), t(0), Box::new(|_| {}), Phase::WaitingForFailover, None, "NotFailedOver"),
         ("protected item is protected", Some(&protected), t(0), Box::new(|_| {}), Phase::Protected, None, "Protected"),
-        ("blocking check blocks", Some(&registered), t(0), Box::new(|i| i.gates = vec![gate("mt-no-snapshots")]), Phase::Blocked, None, "PreflightFailed"),
-        ("agent pending inside window waits", Some(&unregistered), t(60), Box::new(|_| {}), Phase::WaitingForAgent, None, "WaitingForAgent"),
-        ("agent pending after window stalls", Some(&unregistered), t(16 * 60), Box::new(|_| {}), Phase::Blocked, None, "AgentNotRegistered"),
-        ("group member waits for the group", Some(&registered), t(0), Box::new(|i| i.group = GroupGate::WaitingFor(vec!["app-02".into()])), Phase::Validating, None, "WaitingForGroup"),
-        ("remediation comes first", Some(&registered), t(0), Box::new(move |i| { i.remediate_disk_uuid = Some(VmSelector::Name("mt".into())); i.powered_on_vm = Some(VmSelector::Name("x".into())); }), Phase::Validating, Some("enable-disk-uuid"), "Acting"),
-        ("power off before reprotect", Some(&registered), t(0), Box::new(|i| i.powered_on_vm = Some(VmSelector::Name("x".into()))), Phase::Validating, Some("power-off"), "Acting"),
-        ("power off skipped when policy says so", Some(&registered), t(0), Box::new(|i| { i.powered_on_vm = Some(VmSelector::Name("x".into())); i.power_off_on_premises_vm = false; }), Phase::Reprotecting, Some("reprotect"), "Acting"),
+        (
+            "blocking check blocks",
+            Some(&registered),
+            t(0),
+            Box::new(|i| i.gates = vec![gate("mt-no-snapshots")]),
+            Phase::Blocked,
+            None,
+            "PreflightFailed",
+        ),
+        (
+            "agent pending inside window waits",
+            Some(&unregistered),
+            t(60),
+            Box::new(|_| {}),
+            Phase::WaitingForAgent,
+            None,
+            "WaitingForAgent",
+        ),
+        (
+            "agent pending after window stalls",
+            Some(&unregistered),
+            t(16 * 60),
+            Box::new(|_| {}),
+            Phase::Blocked,
+            None,
+            "AgentNotRegistered",
+        ),
+        (
+            "group member waits for the group",
+            Some(&registered),
+            t(0),
+            Box::new(|i| i.group = GroupGate::WaitingFor(vec!["app-02".into()])),
+            Phase::Validating,
+            None,
+            "WaitingForGroup",
+        ),
+        (
+            "remediation comes first",
+            Some(&registered),
+            t(0),
+            Box::new(move |i| {
+                i.remediate_disk_uuid = Some(VmSelector::Name("mt".into()));
+                i.powered_on_vm = Some(VmSelector::Name("x".into()));
+            }),
+            Phase::Validating,
+            Some("enable-disk-uuid"),
+            "Acting",
+        ),
+        (
+            "power off before reprotect",
+            Some(&registered),
+            t(0),
+            Box::new(|i| i.powered_on_vm = Some(VmSelector::Name("x".into()))),
+            Phase::Validating,
+            Some("power-off"),
+            "Acting",
+        ),
+        (
+            "power off skipped when policy says so",
+            Some(&registered),
+            t(0),
+            Box::new(|i| {
+                i.powered_on_vm = Some(VmSelector::Name("x".into()));
+                i.power_off_on_premises_vm = false;
+            }),
+            Phase::Reprotecting,
+            Some("reprotect"),
+            "Acting",
+        ),
         ("all clear reprotects", Some(&registered), t(0), Box::new(|_| {}), Phase::Reprotecting, Some("reprotect"), "Acting"),
         ("plan mode only plans", Some(&registered), t(0), Box::new(|i| i.mode = Mode::Plan), Phase::Validating, None, "Planned"),
         ("unresolved input blocks", Some(&registered), t(0), Box::new(|i| i.reprotect = None), Phase::Blocked, None, "InputIncomplete"),
-        ("running job is followed, never reposted", Some(&registered), t(0), Box::new(|i| i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: None })), Phase::Reprotecting, None, "JobSubmitted"),
-        ("protected item with powered-on VM is powered off", Some(&protected), t(0), Box::new(move |i| { i.watchdog.on_premises_vm_powered_on = true; i.powered_on_vm = Some(VmSelector::Name("x".into())); }), Phase::Protected, Some("power-off"), "Protected"),
-        ("protected item in plan mode is only warned about", Some(&protected), t(0), Box::new(move |i| { i.mode = Mode::Plan; i.watchdog.on_premises_vm_powered_on = true; i.powered_on_vm = Some(VmSelector::Name("x".into())); }), Phase::Protected, None, "Protected"),
+        (
+            "running job is followed, never reposted",
+            Some(&registered),
+            t(0),
+            Box::new(|i| i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: None })),
+            Phase::Reprotecting,
+            None,
+            "JobSubmitted",
+        ),
+        (
+            "protected item with powered-on VM is powered off",
+            Some(&protected),
+            t(0),
+            Box::new(move |i| {
+                i.watchdog.on_premises_vm_powered_on = true;
+                i.powered_on_vm = Some(VmSelector::Name("x".into()));
+            }),
+            Phase::Protected,
+            Some("power-off"),
+            "Protected",
+        ),
+        (
+            "protected item in plan mode is only warned about",
+            Some(&protected),
+            t(0),
+            Box::new(move |i| {
+                i.mode = Mode::Plan;
+                i.watchdog.on_premises_vm_powered_on = true;
+                i.powered_on_vm = Some(VmSelector::Name("x".into()));
+            }),
+            Phase::Protected,
+            None,
+            "Protected",
+        ),
     ];
     let _ = &vm;
     for (name, item, now, mutate, phase, action, reason) in cases {
@@ -128,7 +235,15 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
     // Jobs with observations.
     let job_cases: Vec<(&str, &JobFacts, Timestamp, Option<i64>, Phase, &str, bool)> = vec![
         ("running job reports progress", &running, t(0), Some(1), Phase::Reprotecting, "JobRunning", false),
-        ("agent failure inside the window goes back to waiting", &agent_failed, t(60), Some(1), Phase::WaitingForAgent, "AgentNotRegistered", true),
+        (
+            "agent failure inside the window goes back to waiting",
+            &agent_failed,
+            t(60),
+            Some(1),
+            Phase::WaitingForAgent,
+            "AgentNotRegistered",
+            true,
+        ),
         ("agent failure after the window stalls", &agent_failed, t(20 * 60), Some(1), Phase::Blocked, "AgentNotRegistered", false),
         ("other failure blocks with the ASR code", &other_failed, t(0), Some(1), Phase::Blocked, "ReprotectJobFailed", false),
         ("failure followed by a spec change retries", &other_failed, t(0), Some(0), Phase::Reprotecting, "Acting", true),

@@ -79,7 +79,10 @@ async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action,
         now,
         generation: pm.metadata.generation,
         mode: policy.spec.mode,
-        paused: policy.spec.paused || paused_by_annotation(&pm.metadata) || paused_by_annotation(&policy.metadata) || paused_by_annotation(&mt.metadata),
+        paused: policy.spec.paused
+            || paused_by_annotation(&pm.metadata)
+            || paused_by_annotation(&policy.metadata)
+            || paused_by_annotation(&mt.metadata),
         power_off_on_premises_vm: policy.spec.power_off_on_premises_vm,
         agent_registration_window: inputs::parse_window(&policy.spec.agent_registration_window),
         item: obs.item.as_ref(),
@@ -132,7 +135,8 @@ async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action,
     if old_phase != decision.phase {
         let warning = matches!(decision.phase, Phase::Blocked);
         let msg = new_status.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
-        publish(ctx, pm, warning, &format!("Phase{}", decision.phase), "PhaseChange", format!("{old_phase} -> {}: {msg}", decision.phase)).await;
+        publish(ctx, pm, warning, &format!("Phase{}", decision.phase), "PhaseChange", format!("{old_phase} -> {}: {msg}", decision.phase))
+            .await;
     }
     Ok(Action::requeue(decision.requeue_after))
 }
@@ -144,7 +148,11 @@ fn tracked_job(ctx: &Context, pm: &ProtectedMachine, obs: &observe::Observation)
     }
     let item = obs.item.as_ref()?;
     let submitted = ctx.submitted.lock().expect("submitted lock");
-    submitted.get(&item.id.to_ascii_lowercase()).map(|j| JobStatus { name: j.job_name.clone(), generation: pm.metadata.generation, ..Default::default() })
+    submitted.get(&item.id.to_ascii_lowercase()).map(|j| JobStatus {
+        name: j.job_name.clone(),
+        generation: pm.metadata.generation,
+        ..Default::default()
+    })
 }
 
 enum Acted {

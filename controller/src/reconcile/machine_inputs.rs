@@ -5,7 +5,9 @@ use super::master_target_name;
 use crate::context::Context;
 use crate::crd::{Connectivity, MasterTarget, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types};
 use crate::machine::{Gate, GroupGate, Watchdog};
-use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType, Status};
+use crate::preflight::{
+    self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType, Status,
+};
 use jiff::SignedDuration;
 use kube::ResourceExt;
 use reprotect_facts::{FabricFacts, PolicyFacts, PowerState, ReprotectRequest, VmSelector};
@@ -54,7 +56,13 @@ pub fn desired(ctx: &Context, pm: &ProtectedMachine, policy: &ReprotectPolicy, m
             name_in_asr: mt.spec.asr_name.clone(),
             vcenter_vm_name: mt.spec.vcenter_vm_name.clone(),
             os_type: Some(os(mt.spec.os_type)),
-            retention_volume: Some(pm.spec.retention_volume.clone().or_else(|| defaults.retention_volume.clone()).unwrap_or_else(|| mt.spec.effective_retention_volume())),
+            retention_volume: Some(
+                pm.spec
+                    .retention_volume
+                    .clone()
+                    .or_else(|| defaults.retention_volume.clone())
+                    .unwrap_or_else(|| mt.spec.effective_retention_volume()),
+            ),
             allow_enable_disk_uuid: mt.spec.remediation.enable_disk_uuid,
         },
         process_server: pm.spec.process_server.clone().or_else(|| defaults.process_server.clone()).unwrap_or_default(),
@@ -73,7 +81,11 @@ pub fn desired(ctx: &Context, pm: &ProtectedMachine, policy: &ReprotectPolicy, m
             app_consistent_frequency_minutes: fb.app_consistent_frequency_minutes,
         },
         vcenter_server: policy.spec.vcenter.server.clone(),
-        recorded_master_target_datastores: pm.status.as_ref().map(|s| s.recorded_master_target_datastores.clone()).filter(|d| !d.is_empty()),
+        recorded_master_target_datastores: pm
+            .status
+            .as_ref()
+            .map(|s| s.recorded_master_target_datastores.clone())
+            .filter(|d| !d.is_empty()),
         network: policy.spec.network.connectivity.map(|c| match c {
             Connectivity::SiteToSiteVpn => NetworkKind::SiteToSiteVpn,
             Connectivity::ExpressRoutePrivatePeering => NetworkKind::ExpressRoutePrivatePeering,
@@ -150,12 +162,14 @@ pub fn group_gate(ctx: &Context, pm: &ProtectedMachine) -> GroupGate {
 fn member_ready(m: &ProtectedMachine) -> bool {
     let Some(status) = &m.status else { return false };
     matches!(status.phase, Phase::Reprotecting | Phase::Protected)
-        || (status.observed_generation == m.metadata.generation && crate::conditions::is_true(&status.conditions, condition_types::PREFLIGHT_PASSED))
+        || (status.observed_generation == m.metadata.generation
+            && crate::conditions::is_true(&status.conditions, condition_types::PREFLIGHT_PASSED))
 }
 
 fn failback_policy(policies: &[PolicyFacts]) -> Option<&PolicyFacts> {
     let inmage = |p: &&PolicyFacts| p.provider.as_deref().is_some_and(|x| x.eq_ignore_ascii_case("InMage"));
-    let named = |p: &&PolicyFacts| format!("{} {}", p.name, p.friendly_name.as_deref().unwrap_or("")).to_ascii_lowercase().contains("failback");
+    let named =
+        |p: &&PolicyFacts| format!("{} {}", p.name, p.friendly_name.as_deref().unwrap_or("")).to_ascii_lowercase().contains("failback");
     policies.iter().filter(inmage).find(named).or_else(|| policies.iter().find(inmage))
 }
 
@@ -167,7 +181,11 @@ pub fn reprotect_request(desired: &Desired, policy: &ReprotectPolicy, obs: &Obse
     let ps = fabric.process_server(&desired.process_server)?;
     let profile = failback_policy(obs.policies.as_deref()?)?;
     let run_as = policy.spec.defaults.run_as_account.as_ref().and_then(|want| {
-        fabric.run_as_accounts.iter().find(|a| a.account_name.eq_ignore_ascii_case(want) || a.account_id.eq_ignore_ascii_case(want)).map(|a| a.account_id.clone())
+        fabric
+            .run_as_accounts
+            .iter()
+            .find(|a| a.account_name.eq_ignore_ascii_case(want) || a.account_id.eq_ignore_ascii_case(want))
+            .map(|a| a.account_id.clone())
     });
     Some(ReprotectRequest {
         item_name: item.name.clone(),

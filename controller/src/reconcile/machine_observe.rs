@@ -4,8 +4,8 @@ use crate::context::Context;
 use crate::crd::{MasterTarget, ProtectedMachine};
 use crate::error::Error;
 use reprotect_facts::{
-    AsrErrorClass, FabricFacts, JobFacts, ObserveRequest, PolicyFacts, ProtectedItemFacts, SiteRecovery, SiteRecoveryError, VaultRef, Vcenter,
-    VcenterFacts, VmSelector, arm_name,
+    AsrErrorClass, FabricFacts, JobFacts, ObserveRequest, PolicyFacts, ProtectedItemFacts, SiteRecovery, SiteRecoveryError, VaultRef,
+    Vcenter, VcenterFacts, VmSelector, arm_name,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -47,13 +47,20 @@ fn tolerate<T>(r: Result<T, SiteRecoveryError>) -> Result<Option<T>, Error> {
     }
 }
 
-pub async fn observe(ctx: &Context, pm: &ProtectedMachine, mt: &MasterTarget, vault: &VaultRef, sr: &Arc<dyn SiteRecovery>, vc: &Arc<dyn Vcenter>) -> Result<Observation, Error> {
-    let (items_fetched_at, items) = ctx
-        .items
-        .get_or_fetch(vault, || async { sr.list_protected_items(vault).await.map(Arc::new) })
-        .await?;
+pub async fn observe(
+    ctx: &Context,
+    pm: &ProtectedMachine,
+    mt: &MasterTarget,
+    vault: &VaultRef,
+    sr: &Arc<dyn SiteRecovery>,
+    vc: &Arc<dyn Vcenter>,
+) -> Result<Observation, Error> {
+    let (items_fetched_at, items) = ctx.items.get_or_fetch(vault, || async { sr.list_protected_items(vault).await.map(Arc::new) }).await?;
     let item = items.iter().find(|i| item_matches(pm, i)).cloned();
-    let request = ObserveRequest { master_target_vm: Some(VmSelector::Name(mt.spec.vcenter_vm_name.clone())), on_premises_vms: existing_vm(pm).into_iter().collect() };
+    let request = ObserveRequest {
+        master_target_vm: Some(VmSelector::Name(mt.spec.vcenter_vm_name.clone())),
+        on_premises_vms: existing_vm(pm).into_iter().collect(),
+    };
     let (fabric, policies, vcenters, vcenter) =
         tokio::join!(sr.get_fabric(vault), sr.list_policies(vault), sr.list_vcenters(vault), vc.observe(&request));
     // A vCenter that answers but rejects us leaves the facts unobserved: the checks say Unknown.
@@ -143,11 +150,8 @@ pub async fn job_facts(
             return Ok(None);
         }
     }
-    let running_here = item
-        .current_scenario
-        .as_ref()
-        .and_then(|s| s.job_id.as_deref())
-        .is_some_and(|id| arm_name(id).eq_ignore_ascii_case(job_name));
+    let running_here =
+        item.current_scenario.as_ref().and_then(|s| s.job_id.as_deref()).is_some_and(|id| arm_name(id).eq_ignore_ascii_case(job_name));
     if running_here {
         return Ok(Some(JobFacts { name: job_name.into(), state: Some("InProgress".into()), ..Default::default() }));
     }

@@ -10,7 +10,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 pub fn checks(results: &[CheckResult]) -> Vec<CheckStatus> {
     results
         .iter()
-        .map(|r| CheckStatus { id: r.id.to_string(), severity: r.severity.as_str().into(), status: r.status.as_str().into(), message: r.message.clone(), remedy: r.remedy.to_string() })
+        .map(|r| CheckStatus {
+            id: r.id.to_string(),
+            severity: r.severity.as_str().into(),
+            status: r.status.as_str().into(),
+            message: r.message.clone(),
+            remedy: r.remedy.to_string(),
+        })
         .collect()
 }
 

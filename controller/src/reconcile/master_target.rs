@@ -48,7 +48,11 @@ fn stalled(mt: &MasterTarget, reason: &str, message: String) -> MasterTargetStat
         DesiredCondition::new(ct::RECONCILING, false, "Idle", ""),
         DesiredCondition::new(ct::STALLED, true, reason, message),
     ];
-    MasterTargetStatus { observed_generation: mt.metadata.generation, conditions: conditions::merge(&old.conditions, &desired, mt.metadata.generation, Timestamp::now()), ..old }
+    MasterTargetStatus {
+        observed_generation: mt.metadata.generation,
+        conditions: conditions::merge(&old.conditions, &desired, mt.metadata.generation, Timestamp::now()),
+        ..old
+    }
 }
 
 async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Error> {
@@ -83,7 +87,8 @@ async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Err
         ..Desired::default()
     };
     let observed = Observed { vcenter: Some(vcenter.clone()), fabric: Some(fabric.clone()), ..Observed::default() };
-    let results: Vec<CheckResult> = preflight::evaluate(&desired, &observed, Timestamp::now()).into_iter().filter(|r| is_master_target_check(&r.id)).collect();
+    let results: Vec<CheckResult> =
+        preflight::evaluate(&desired, &observed, Timestamp::now()).into_iter().filter(|r| is_master_target_check(&r.id)).collect();
     let status = build_status(mt, &fabric, &vcenter, &results);
     apply_status(ctx, mt, &status).await?;
     Ok(Action::requeue(RECHECK))
@@ -94,7 +99,11 @@ fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFacts,
     let record = fabric.master_target(&mt.spec.asr_name);
     let blocking: Vec<&CheckResult> = preflight::blocking(results).filter(|r| !r.remediable).collect();
     let (ready, reason, message) = match (record, blocking.first()) {
-        (None, _) => (false, "NotRegistered".to_string(), format!("master target {} is not registered with configuration server {}", mt.spec.asr_name, fabric.name)),
+        (None, _) => (
+            false,
+            "NotRegistered".to_string(),
+            format!("master target {} is not registered with configuration server {}", mt.spec.asr_name, fabric.name),
+        ),
         (Some(_), Some(first)) => (false, "CheckFailed".to_string(), format!("[{}] {} Remedy: {}", first.id, first.message, first.remedy)),
         (Some(_), None) => (true, "Usable".to_string(), "master target is registered, heartbeating and passes its checks".to_string()),
     };
@@ -106,7 +115,12 @@ fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFacts,
     let datastores = vcenter
         .master_target_host
         .as_ref()
-        .map(|h| h.datastores.iter().map(|d| DatastoreStatus { name: d.name.clone(), datastore_type: d.datastore_type.clone(), supported: d.is_vmfs_or_vsan() }).collect())
+        .map(|h| {
+            h.datastores
+                .iter()
+                .map(|d| DatastoreStatus { name: d.name.clone(), datastore_type: d.datastore_type.clone(), supported: d.is_vmfs_or_vsan() })
+                .collect()
+        })
         .unwrap_or_default();
     MasterTargetStatus {
         observed_generation: mt.metadata.generation,
@@ -123,7 +137,8 @@ fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFacts,
                         name: v.volume_name.clone(),
                         capacity_bytes: v.capacity_bytes,
                         free_bytes: v.free_space_bytes,
-                        eligible: v.capacity_bytes.unwrap_or(0) > 0 && !v.file_system.as_deref().is_some_and(|f| f.to_ascii_uppercase().starts_with("FAT")),
+                        eligible: v.capacity_bytes.unwrap_or(0) > 0
+                            && !v.file_system.as_deref().is_some_and(|f| f.to_ascii_uppercase().starts_with("FAT")),
                     })
                     .collect()
             })

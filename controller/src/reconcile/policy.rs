@@ -34,11 +34,20 @@ pub async fn reconcile(policy: Arc<ReprotectPolicy>, ctx: Arc<Context>) -> Resul
     update_phase_gauges(&ctx);
     let ready = azure.status && vcenter.status;
     let stalled = !ready && !(azure.reason == "Transient" || vcenter.reason == "Transient");
-    let message = if ready { "Site Recovery and vCenter connections work".to_string() } else { [&azure, &vcenter].iter().filter(|c| !c.status).map(|c| c.message.clone()).collect::<Vec<_>>().join("; ") };
+    let message = if ready {
+        "Site Recovery and vCenter connections work".to_string()
+    } else {
+        [&azure, &vcenter].iter().filter(|c| !c.status).map(|c| c.message.clone()).collect::<Vec<_>>().join("; ")
+    };
     let desired = vec![
         DesiredCondition::new(ct::READY, ready, if ready { "ConnectionsVerified" } else { "ConnectionFailed" }, message.clone()),
         DesiredCondition::new(ct::RECONCILING, !ready && !stalled, if ready || stalled { "Idle" } else { "Retrying" }, ""),
-        DesiredCondition::new(ct::STALLED, stalled, if stalled { "ConnectionFailed" } else { "NotStalled" }, if stalled { message } else { String::new() }),
+        DesiredCondition::new(
+            ct::STALLED,
+            stalled,
+            if stalled { "ConnectionFailed" } else { "NotStalled" },
+            if stalled { message } else { String::new() },
+        ),
         azure,
         vcenter,
     ];
@@ -115,7 +124,16 @@ pub fn group_summaries(machines: &[Arc<ProtectedMachine>]) -> Vec<GroupSummary> 
 
 fn update_phase_gauges(ctx: &Context) {
     let all = ctx.stores.machines.state();
-    for phase in [Phase::Pending, Phase::Validating, Phase::WaitingForFailover, Phase::WaitingForAgent, Phase::Reprotecting, Phase::Protected, Phase::Blocked, Phase::Paused] {
+    for phase in [
+        Phase::Pending,
+        Phase::Validating,
+        Phase::WaitingForFailover,
+        Phase::WaitingForAgent,
+        Phase::Reprotecting,
+        Phase::Protected,
+        Phase::Blocked,
+        Phase::Paused,
+    ] {
         let n = all.iter().filter(|m| m.status.as_ref().map(|s| s.phase).unwrap_or_default() == phase).count();
         ctx.metrics.machines_by_phase.get_or_create(&PhaseLabels { phase: phase.to_string() }).set(n as i64);
     }

@@ -2,8 +2,8 @@
 
 use anyhow::{Context as _, Result};
 use asr_sim::{RunningSim, Scenario as SimScenario, SimOptions};
-use kube::api::Api;
 use kube::Client;
+use kube::api::Api;
 use reprotect_controller::connectors::RealConnector;
 use reprotect_controller::context::Settings;
 use reprotect_controller::crd::{Phase, ProtectedMachine};
@@ -145,10 +145,23 @@ spec:
     /// Run the controller in this process with short caches, as `reprotect-controller run` would.
     pub fn start_controller(&mut self) {
         let client = self.client.clone();
-        let settings = Settings { item_cache_ttl: Duration::from_millis(500), initial_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(5), ..Settings::default() };
+        let settings = Settings {
+            item_cache_ttl: Duration::from_millis(500),
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(5),
+            ..Settings::default()
+        };
         let connector = Arc::new(RealConnector::new(Duration::from_secs(1), 200.0));
         self.controller = Some(tokio::spawn(async move {
-            let r = reprotect_controller::run::run_controllers(client, connector, Arc::new(Metrics::default()), settings, 8, Readiness::default()).await;
+            let r = reprotect_controller::run::run_controllers(
+                client,
+                connector,
+                Arc::new(Metrics::default()),
+                settings,
+                8,
+                Readiness::default(),
+            )
+            .await;
             tracing::error!(?r, "controllers ended");
         }));
     }
@@ -189,7 +202,10 @@ spec:
     pub async fn remove_all_snapshots(&self, vm_name: &str) -> Result<()> {
         let moref = self.vc.vm(vm_name).await?;
         let client = self.vc.client() as Arc<dyn vim_rs::core::client::VimClient>;
-        let task = vim_rs::mo::VirtualMachine::new(client, &moref).remove_all_snapshots_task(None, None).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let task = vim_rs::mo::VirtualMachine::new(client, &moref)
+            .remove_all_snapshots_task(None, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         self.vc.wait(&task).await
     }
 
@@ -211,7 +227,8 @@ spec:
         Ok(selectors
             .iter()
             .map(|s| {
-                let on = facts.on_premises_vms.get(&s.key()).and_then(|f| f.as_ref()).and_then(|f| f.power_state.clone()) == Some(PowerState::PoweredOn);
+                let on = facts.on_premises_vms.get(&s.key()).and_then(|f| f.as_ref()).and_then(|f| f.power_state.clone())
+                    == Some(PowerState::PoweredOn);
                 (s.key(), on)
             })
             .collect())
@@ -228,7 +245,6 @@ impl Drop for Env {
         self.stop_controller();
     }
 }
-
 
 pub const WINDOWS: &str = "windows9Server64Guest";
 pub const LINUX: &str = "rhel7_64Guest";

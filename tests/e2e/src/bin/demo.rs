@@ -25,7 +25,11 @@ async fn main() -> anyhow::Result<()> {
     let cp = reprotect_test_support::shared();
     reprotect_test_support::install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
     cp.kubectl(&["create", "namespace", "dr"]).await?;
-    let knobs = if short { SimKnobs { agent_delay: "5s", job_duration: "3s", failed_over_ago: "1s" } } else { SimKnobs { agent_delay: "30s", job_duration: "10s", failed_over_ago: "1s" } };
+    let knobs = if short {
+        SimKnobs { agent_delay: "5s", job_duration: "3s", failed_over_ago: "1s" }
+    } else {
+        SimKnobs { agent_delay: "30s", job_duration: "10s", failed_over_ago: "1s" }
+    };
     let mut env = Env::start("dr", knobs).await?;
     site(&env, 0).await?;
     env.apply_policy("Apply").await?;
@@ -87,7 +91,8 @@ fn phase(pm: &ProtectedMachine) -> Phase {
 }
 
 fn ready_message(pm: &ProtectedMachine) -> String {
-    let msg = pm.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready")).map(|c| c.message.clone()).unwrap_or_default();
+    let msg =
+        pm.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready")).map(|c| c.message.clone()).unwrap_or_default();
     msg.chars().take(110).collect()
 }
 
@@ -100,7 +105,8 @@ fn render(rows: &[ProtectedMachine], previous_lines: usize) -> usize {
     }
     println!("{:<11} {:<13} {:<6} {:<10} {}", "MACHINE", "PHASE", "READY", "MT", "MESSAGE");
     for pm in rows {
-        let ready = pm.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready")).map(|c| c.status.clone()).unwrap_or_default();
+        let ready =
+            pm.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready")).map(|c| c.status.clone()).unwrap_or_default();
         let mt = pm.status.as_ref().and_then(|s| s.master_target.clone()).unwrap_or_default();
         let msg: String = ready_message(pm).chars().take(70).collect();
         println!("{:<11} {:<13} {:<6} {:<10} {}", pm.metadata.name.as_deref().unwrap_or(""), phase(pm).to_string(), ready, mt, msg);
