@@ -23,7 +23,10 @@ async fn run(total: usize, conc: usize) {
         .build()
         .unwrap();
     let token = Arc::new(sim.issue_token());
-    let base = format!("{}Subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults", sim.base_url);
+    let base = format!(
+        "{}Subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults",
+        sim.base_url
+    );
     let urls: Arc<Vec<String>> = Arc::new(
         (1..=10)
             .flat_map(|v| (1..=100).map(move |i| (v, i)))
@@ -31,28 +34,52 @@ async fn run(total: usize, conc: usize) {
             .collect(),
     );
     // Warm-up: open connections.
-    let warm: Vec<_> = (0..conc).map(|i| { let (h, u, t) = (http.clone(), urls[i % urls.len()].clone(), token.clone()); tokio::spawn(async move { h.get(u).bearer_auth(&*t).send().await.unwrap().bytes().await.unwrap(); }) }).collect();
-    for w in warm { w.await.unwrap(); }
+    let warm: Vec<_> = (0..conc)
+        .map(|i| {
+            let (h, u, t) = (http.clone(), urls[i % urls.len()].clone(), token.clone());
+            tokio::spawn(async move {
+                h.get(u).bearer_auth(&*t).send().await.unwrap().bytes().await.unwrap();
+            })
+        })
+        .collect();
+    for w in warm {
+        w.await.unwrap();
+    }
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(30);
     let start = Instant::now();
-    let workers: Vec<_> = (0..conc).map(|_| {
-        let (http, urls, token, next, errors) = (http.clone(), urls.clone(), token.clone(), next.clone(), errors.clone());
-        tokio::spawn(async move {
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= total || Instant::now() > deadline { break; }
-                match http.get(&urls[n % urls.len()]).bearer_auth(&*token).send().await {
-                    Ok(r) if r.status() == 200 => { let _ = r.bytes().await; }
-                    _ => { errors.fetch_add(1, Ordering::Relaxed); }
+    let workers: Vec<_> = (0..conc)
+        .map(|_| {
+            let (http, urls, token, next, errors) = (http.clone(), urls.clone(), token.clone(), next.clone(), errors.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total || Instant::now() > deadline {
+                        break;
+                    }
+                    match http.get(&urls[n % urls.len()]).bearer_auth(&*token).send().await {
+                        Ok(r) if r.status() == 200 => {
+                            let _ = r.bytes().await;
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                 }
-            }
+            })
         })
-    }).collect();
-    for w in workers { w.await.unwrap(); }
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
     let el = start.elapsed();
     let done = next.load(Ordering::Relaxed).min(total);
-    println!("asr-sim throughput: {done} item GETs, concurrency {conc}, {:.2}s, {:.0} req/s, errors {}", el.as_secs_f64(), done as f64 / el.as_secs_f64(), errors.load(Ordering::Relaxed));
+    println!(
+        "asr-sim throughput: {done} item GETs, concurrency {conc}, {:.2}s, {:.0} req/s, errors {}",
+        el.as_secs_f64(),
+        done as f64 / el.as_secs_f64(),
+        errors.load(Ordering::Relaxed)
+    );
     sim.shutdown().await;
 }

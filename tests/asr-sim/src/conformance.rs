@@ -9,7 +9,7 @@
 //! [`validate`] checks types/required/formats; [`unknown_fields`] additionally reports member
 //! names that the definition does not declare (OpenAPI allows extras, so the schema does not).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -54,7 +54,14 @@ fn rewrite_refs(v: &mut Value, common: &mut Vec<String>) {
 }
 
 fn parents(d: &Value) -> Vec<String> {
-    d.get("allOf").and_then(Value::as_array).into_iter().flatten().filter_map(|x| x.get("$ref").and_then(Value::as_str)).filter_map(|r| r.strip_prefix("#/definitions/")).map(str::to_string).collect()
+    d.get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.get("$ref").and_then(Value::as_str))
+        .filter_map(|r| r.strip_prefix("#/definitions/"))
+        .map(str::to_string)
+        .collect()
 }
 
 impl Spec {
@@ -127,7 +134,11 @@ impl Spec {
             return Err(vec![format!("unknown definition '{name}'")]);
         }
         let schema = json!({"allOf": [{"$ref": format!("#/definitions/{name}")}], "definitions": self.defs});
-        let v = jsonschema::options().with_draft(jsonschema::Draft::Draft4).should_validate_formats(true).build(&schema).map_err(|e| vec![format!("schema for {name}: {e}")])?;
+        let v = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(true)
+            .build(&schema)
+            .map_err(|e| vec![format!("schema for {name}: {e}")])?;
         let v = Arc::new(v);
         self.validators.lock().unwrap().insert(name.to_string(), v.clone());
         Ok(v)
@@ -155,7 +166,10 @@ impl Spec {
         }
         if d.get("discriminator").is_some()
             && let Some(it) = value.get("instanceType").and_then(Value::as_str)
-            && let Some((child, _)) = self.raw.iter().find(|(k, c)| c.get("x-ms-discriminator-value").and_then(Value::as_str) == Some(it) && self.descends_from(k, name, 0))
+            && let Some((child, _)) = self
+                .raw
+                .iter()
+                .find(|(k, c)| c.get("x-ms-discriminator-value").and_then(Value::as_str) == Some(it) && self.descends_from(k, name, 0))
             && child != name
         {
             self.props_of(child, value, acc, depth + 1);
@@ -178,7 +192,13 @@ impl Spec {
         let Value::Object(obj) = value else { return };
         let mut props = Map::new();
         self.props_of(name, value, &mut props, 0);
-        let is_common = self.raw.get(name).is_some_and(|d| d.get("allOf").and_then(Value::as_array).into_iter().flatten().any(|x| x.get("$ref").and_then(Value::as_str).is_some_and(|r| !r.starts_with('#'))));
+        let is_common = self.raw.get(name).is_some_and(|d| {
+            d.get("allOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|x| x.get("$ref").and_then(Value::as_str).is_some_and(|r| !r.starts_with('#')))
+        });
         for (k, v) in obj {
             let Some(schema) = props.get(k) else {
                 if !(is_common && ["id", "name", "type", "systemData"].contains(&k.as_str())) {
@@ -187,7 +207,10 @@ impl Spec {
                 continue;
             };
             let sub = format!("{path}/{k}");
-            if schema.get("type").and_then(Value::as_str) == Some("object") && schema.get("$ref").is_none() && schema.get("properties").is_none() {
+            if schema.get("type").and_then(Value::as_str) == Some("object")
+                && schema.get("$ref").is_none()
+                && schema.get("properties").is_none()
+            {
                 continue; // free-form map
             }
             if let Some(r) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/")) {

@@ -1,10 +1,10 @@
 //! Spec-shaped JSON for fabrics, containers, policies, vCenters, and ARM/ASR error bodies.
 
 use crate::scenario::{FabricSpec, HealthErrorSpec, MasterTargetSpec, PolicySpec, ProcessServerSpec, VcenterSpec};
-use crate::state::{mt_id, new_guid, stable_id, Vault};
+use crate::state::{Vault, mt_id, new_guid, stable_id};
 use crate::validate::AsrError;
 use jiff::Timestamp;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub const T_FABRIC: &str = "Microsoft.RecoveryServices/vaults/replicationFabrics";
 pub const T_CONTAINER: &str = "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers";

@@ -1,9 +1,9 @@
 //! Spec-shaped JSON for replication protected items and jobs.
 
-use crate::json::{container_id, fabric_id, item_id, job_id, policy_id, ts, T_ITEM, T_JOB};
-use crate::state::{stable_id, Item, Job, JobState, Vault, REPROTECT_FRIENDLY, REPROTECT_SCENARIO, REPROTECT_TASKS};
+use crate::json::{T_ITEM, T_JOB, container_id, fabric_id, item_id, job_id, policy_id, ts};
+use crate::state::{Item, Job, JobState, REPROTECT_FRIENDLY, REPROTECT_SCENARIO, REPROTECT_TASKS, Vault, stable_id};
 use jiff::Timestamp;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn state_description(s: &str) -> &str {
     match s {
@@ -88,22 +88,26 @@ pub fn job(v: &Vault, j: &Job, now: Timestamp) -> Value {
             "errorLevel": "Error", "creationTime": ts(j.end.unwrap_or(now)), "taskId": stable_id(&format!("{}/0", j.name)),
         })
     }).collect();
-    let tasks: Vec<Value> = REPROTECT_TASKS.iter().enumerate().map(|(i, (name, friendly))| {
-        let (s, e) = j.task_span(i);
-        let state = j.task_state(i, now);
-        let mut t = json!({
-            "taskId": stable_id(&format!("{}/{i}", j.name)), "name": name, "friendlyName": friendly, "allowedActions": [],
-            "state": state, "stateDescription": if state == "Succeeded" { "Completed" } else { state }, "taskType": "TaskDetails",
-            "errors": if i == 0 { errors.clone() } else { vec![] },
-        });
-        if state != "NotStarted" && state != "Skipped" {
-            t["startTime"] = json!(ts(s));
-        }
-        if state == "Succeeded" || state == "Failed" {
-            t["endTime"] = json!(ts(if state == "Failed" { j.end.unwrap_or(e) } else { e }));
-        }
-        t
-    }).collect();
+    let tasks: Vec<Value> = REPROTECT_TASKS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, friendly))| {
+            let (s, e) = j.task_span(i);
+            let state = j.task_state(i, now);
+            let mut t = json!({
+                "taskId": stable_id(&format!("{}/{i}", j.name)), "name": name, "friendlyName": friendly, "allowedActions": [],
+                "state": state, "stateDescription": if state == "Succeeded" { "Completed" } else { state }, "taskType": "TaskDetails",
+                "errors": if i == 0 { errors.clone() } else { vec![] },
+            });
+            if state != "NotStarted" && state != "Skipped" {
+                t["startTime"] = json!(ts(s));
+            }
+            if state == "Succeeded" || state == "Failed" {
+                t["endTime"] = json!(ts(if state == "Failed" { j.end.unwrap_or(e) } else { e }));
+            }
+            t
+        })
+        .collect();
     let mut p = json!({
         "activityId": j.activity_id, "scenarioName": REPROTECT_SCENARIO, "friendlyName": REPROTECT_FRIENDLY,
         "state": j.state.as_str(), "stateDescription": match j.state { JobState::InProgress => "InProgress", JobState::Succeeded => "Completed", JobState::Failed => "Failed" },

@@ -3,8 +3,8 @@
 //! Every field has a small default so scenario files stay short; unknown fields are ignored.
 //! Durations are written as seconds (`30`, `0.5`) or jiff friendly/ISO strings (`15m`, `2s`, `PT1H`).
 
-use crate::faults::FaultRule;
 use crate::Error;
+use crate::faults::FaultRule;
 use jiff::SignedDuration;
 use serde::{Deserialize, Deserializer};
 use std::path::Path;
@@ -180,7 +180,14 @@ pub struct ProcessServerSpec {
 }
 impl Default for ProcessServerSpec {
     fn default() -> Self {
-        ProcessServerSpec { name: "ps-01".into(), id: None, ip_address: "10.0.0.11".into(), heartbeat_age: d_hb_age(), health: "Normal".into(), health_errors: vec![] }
+        ProcessServerSpec {
+            name: "ps-01".into(),
+            id: None,
+            ip_address: "10.0.0.11".into(),
+            heartbeat_age: d_hb_age(),
+            health: "Normal".into(),
+            health_errors: vec![],
+        }
     }
 }
 
@@ -206,7 +213,16 @@ pub struct VcenterSpec {
 }
 impl Default for VcenterSpec {
     fn default() -> Self {
-        VcenterSpec { name: "vc-01".into(), friendly_name: None, ip_address: "10.0.0.5".into(), port: "443".into(), discovery_status: "Completed".into(), run_as_account_id: Some("1".into()), heartbeat_age: d_hb_age(), health_errors: vec![] }
+        VcenterSpec {
+            name: "vc-01".into(),
+            friendly_name: None,
+            ip_address: "10.0.0.5".into(),
+            port: "443".into(),
+            discovery_status: "Completed".into(),
+            run_as_account_id: Some("1".into()),
+            heartbeat_age: d_hb_age(),
+            health_errors: vec![],
+        }
     }
 }
 
@@ -240,7 +256,14 @@ impl Default for FabricSpec {
             process_servers: vec![ProcessServerSpec::default()],
             master_targets: vec![
                 MasterTargetSpec { retention_volumes: vec!["R:".into()], datastores: ds(), ..Default::default() },
-                MasterTargetSpec { name: "mt-lin-01".into(), os: "Linux".into(), ip_address: "10.0.0.22".into(), retention_volumes: vec!["/mnt/retention".into()], datastores: ds(), ..Default::default() },
+                MasterTargetSpec {
+                    name: "mt-lin-01".into(),
+                    os: "Linux".into(),
+                    ip_address: "10.0.0.22".into(),
+                    retention_volumes: vec!["/mnt/retention".into()],
+                    datastores: ds(),
+                    ..Default::default()
+                },
             ],
             run_as_accounts: vec![RunAsSpec { id: "1".into(), name: "vcenter-admin".into() }],
             vcenters: vec![VcenterSpec::default()],
@@ -261,7 +284,13 @@ pub struct PolicySpec {
 }
 impl Default for PolicySpec {
     fn default() -> Self {
-        PolicySpec { name: "failback-policy".into(), provider: "InMage".into(), rpo_threshold_minutes: 15, recovery_point_history_minutes: 1440, app_consistent_frequency_minutes: 60 }
+        PolicySpec {
+            name: "failback-policy".into(),
+            provider: "InMage".into(),
+            rpo_threshold_minutes: 15,
+            recovery_point_history_minutes: 1440,
+            app_consistent_frequency_minutes: 60,
+        }
     }
 }
 
@@ -347,7 +376,16 @@ pub struct VaultSpec {
 }
 impl Default for VaultSpec {
     fn default() -> Self {
-        VaultSpec { subscription: d_sub(), resource_group: d_rg(), name: d_vault(), location: d_location(), fabrics: vec![FabricSpec::default()], policies: None, items: vec![], generate: None }
+        VaultSpec {
+            subscription: d_sub(),
+            resource_group: d_rg(),
+            name: d_vault(),
+            location: d_location(),
+            fabrics: vec![FabricSpec::default()],
+            policies: None,
+            items: vec![],
+            generate: None,
+        }
     }
 }
 
@@ -378,7 +416,14 @@ pub struct Scenario {
 }
 impl Default for Scenario {
     fn default() -> Self {
-        Scenario { credentials: Credentials::default(), api_versions: d_api(), defaults: Defaults::default(), vaults: d_vaults(), generate: None, faults: vec![] }
+        Scenario {
+            credentials: Credentials::default(),
+            api_versions: d_api(),
+            defaults: Defaults::default(),
+            vaults: d_vaults(),
+            generate: None,
+            faults: vec![],
+        }
     }
 }
 
@@ -398,7 +443,12 @@ impl Scenario {
     pub fn expanded_vaults(&self) -> Vec<VaultSpec> {
         let mut out = self.vaults.clone();
         if let Some(g) = &self.generate {
-            if !self.vaults.is_empty() && g.count > 0 && self.vaults.len() == 1 && self.vaults[0].items.is_empty() && self.vaults[0].generate.is_none() {
+            if !self.vaults.is_empty()
+                && g.count > 0
+                && self.vaults.len() == 1
+                && self.vaults[0].items.is_empty()
+                && self.vaults[0].generate.is_none()
+            {
                 out.clear(); // only the default vault: replace it
             }
             for i in 1..=g.count {

@@ -1,7 +1,7 @@
 //! Listener, TLS, per-connection service: fault injection, request log, simulated clock.
 
 use crate::faults::{FaultKind, Faults};
-use crate::state::{new_guid, World};
+use crate::state::{World, new_guid};
 use crate::{Error, LoggedRequest, RunningSim, Scenario, SimOptions};
 use axum::body::Body;
 use axum::http::{Request, Response};
@@ -9,7 +9,7 @@ use hyper_util::rt::TokioIo;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use url::Url;
@@ -45,7 +45,7 @@ impl SimClock {
 
 /// Everything the handlers share.
 pub struct Shared {
-    pub world: Mutex<World>,
+    pub world: RwLock<World>,
     pub clock: SimClock,
     pub faults: Faults,
     pub log: Mutex<Vec<LoggedRequest>>,
@@ -58,12 +58,24 @@ impl Shared {
     /// Run `f` on the world after advancing jobs to the simulated now.
     pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         let now = self.clock.now();
-        let mut w = self.world.lock().unwrap();
+        let mut w = self.world.write().unwrap();
         w.advance(now);
         f(&mut w)
     }
+    /// Read-only access after advancing jobs (takes the write lock only when jobs are running).
+    pub fn read_world<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        let now = self.clock.now();
+        {
+            let w = self.world.read().unwrap();
+            if !w.has_running() {
+                return f(&w);
+            }
+        }
+        self.world.write().unwrap().advance(now);
+        f(&self.world.read().unwrap())
+    }
     pub fn issue_token(&self) -> String {
-        let lifetime = self.world.lock().unwrap().credentials.token_lifetime_s;
+        let lifetime = self.world.read().unwrap().credentials.token_lifetime_s;
         let tok = format!("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.asr-sim.{}", new_guid().replace('-', ""));
         self.tokens.lock().unwrap().insert(tok.clone(), Instant::now() + Duration::from_secs(lifetime));
         tok
@@ -74,7 +86,12 @@ impl Shared {
     pub fn count(&self, method: &str, frag: &str) -> usize {
         let frag = frag.to_ascii_lowercase();
         let any = method.is_empty() || method == "*";
-        self.log.lock().unwrap().iter().filter(|r| (any || r.method.eq_ignore_ascii_case(method)) && r.path.to_ascii_lowercase().contains(&frag)).count()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| (any || r.method.eq_ignore_ascii_case(method)) && r.path.to_ascii_lowercase().contains(&frag))
+            .count()
     }
 }
 
@@ -93,9 +110,20 @@ async fn handle(sh: Arc<Shared>, router: axum::Router, req: Request<hyper::body:
             sh.log.lock().unwrap().push(LoggedRequest { method, path, query, status: 0, at });
             return Err(Dropped);
         }
-        Some(FaultKind::TooManyRequests { retry_after_s }) => crate::routes::fault_response(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.", Some(retry_after_s)),
+        Some(FaultKind::TooManyRequests { retry_after_s }) => crate::routes::fault_response(
+            429,
+            "TooManyRequests",
+            "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
+            Some(retry_after_s),
+        ),
         Some(FaultKind::ServerError(code)) => {
-            let c = if code == 503 { "ServiceUnavailable" } else if code == 504 { "GatewayTimeout" } else { "InternalServerError" };
+            let c = if code == 503 {
+                "ServiceUnavailable"
+            } else if code == 504 {
+                "GatewayTimeout"
+            } else {
+                "InternalServerError"
+            };
             crate::routes::fault_response(code, c, "The server encountered an internal error. Please retry the request.", None)
         }
         Some(FaultKind::Slow(d)) => {
@@ -125,7 +153,13 @@ impl std::error::Error for Dropped {}
 pub(crate) async fn start(scenario: Scenario, opts: SimOptions) -> Result<RunningSim, Error> {
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
-    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else if addr.is_ipv6() { format!("[{}]", addr.ip()) } else { addr.ip().to_string() };
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
     let base_url = Url::parse(&format!("https://{host}:{}/", addr.port())).map_err(|e| Error::Scenario(e.to_string()))?;
     let dir = std::env::temp_dir().join(format!("asr-sim-{}-{}", std::process::id(), addr.port()));
     let pki = crate::tls::generate(&dir, &[])?;
@@ -133,7 +167,7 @@ pub(crate) async fn start(scenario: Scenario, opts: SimOptions) -> Result<Runnin
     let world = World::new(&scenario, clock.start());
     let tenant = world.credentials.tenant_id.clone();
     let shared = Arc::new(Shared {
-        world: Mutex::new(world),
+        world: RwLock::new(world),
         clock,
         faults: Faults::new(scenario.faults.clone()),
         log: Mutex::new(Vec::new()),
@@ -166,5 +200,15 @@ pub(crate) async fn start(scenario: Scenario, opts: SimOptions) -> Result<Runnin
     });
     let authority_url = base_url.clone();
     let token_url = base_url.join(&format!("{tenant}/oauth2/v2.0/token")).map_err(|e| Error::Scenario(e.to_string()))?;
-    Ok(RunningSim { base_url, authority_url, token_url, ca_pem: pki.ca_pem, ca_path: pki.ca_path, addr, shared, stop: Some(stop_tx), task: Some(task) })
+    Ok(RunningSim {
+        base_url,
+        authority_url,
+        token_url,
+        ca_pem: pki.ca_pem,
+        ca_path: pki.ca_path,
+        addr,
+        shared,
+        stop: Some(stop_tx),
+        task: Some(task),
+    })
 }

@@ -188,7 +188,13 @@ fn vault_from_spec(v: VaultSpec, d: &Defaults, start: Timestamp) -> Vault {
     let policies = v.policies.clone().unwrap_or_else(|| {
         vec![
             PolicySpec::default(),
-            PolicySpec { name: "forward-policy".into(), provider: "InMageAzureV2".into(), rpo_threshold_minutes: 15, recovery_point_history_minutes: 4320, app_consistent_frequency_minutes: 60 },
+            PolicySpec {
+                name: "forward-policy".into(),
+                provider: "InMageAzureV2".into(),
+                rpo_threshold_minutes: 15,
+                recovery_point_history_minutes: 4320,
+                app_consistent_frequency_minutes: 60,
+            },
         ]
     });
     let fwd = policies.iter().find(|p| p.provider != "InMage").or(policies.first()).map(|p| p.name.clone()).unwrap_or_default();
@@ -198,14 +204,18 @@ fn vault_from_spec(v: VaultSpec, d: &Defaults, start: Timestamp) -> Vault {
         .iter()
         .enumerate()
         .map(|(n, s)| {
-            let fabric = s.fabric.as_deref().and_then(|f| v.fabrics.iter().find(|x| x.name.eq_ignore_ascii_case(f))).unwrap_or(&first_fabric);
+            let fabric =
+                s.fabric.as_deref().and_then(|f| v.fabrics.iter().find(|x| x.name.eq_ignore_ascii_case(f))).unwrap_or(&first_fabric);
             let failed_over = s.protection_state != "Protected" || s.active_location == "Recovery";
             let linux = s.os.eq_ignore_ascii_case("Linux");
             Item {
                 name: s.name.clone(),
                 friendly_name: s.friendly_name.clone().unwrap_or_else(|| s.name.clone()),
                 os: s.os.clone(),
-                os_name: s.os_name.clone().unwrap_or_else(|| if linux { "Ubuntu 22.04 LTS".into() } else { "Windows Server 2019 Datacenter".into() }),
+                os_name: s
+                    .os_name
+                    .clone()
+                    .unwrap_or_else(|| if linux { "Ubuntu 22.04 LTS".into() } else { "Windows Server 2019 Datacenter".into() }),
                 group: s.group.clone(),
                 fabric: s.fabric.clone().unwrap_or_else(|| fabric.name.clone()),
                 container: fabric.container.clone(),
@@ -224,23 +234,48 @@ fn vault_from_spec(v: VaultSpec, d: &Defaults, start: Timestamp) -> Vault {
             }
         })
         .collect();
-    Vault { subscription: v.subscription, resource_group: v.resource_group, name: v.name, location: v.location, fabrics: v.fabrics, policies, items, jobs: vec![] }
+    Vault {
+        subscription: v.subscription,
+        resource_group: v.resource_group,
+        name: v.name,
+        location: v.location,
+        fabrics: v.fabrics,
+        policies,
+        items,
+        jobs: vec![],
+    }
 }
 
 impl World {
     /// Build the world; `start` is the simulated time the simulator starts at.
     pub fn new(sc: &Scenario, start: Timestamp) -> World {
         let vaults = sc.expanded_vaults().into_iter().map(|v| vault_from_spec(v, &sc.defaults, start)).collect();
-        World { vaults, defaults: sc.defaults.clone(), credentials: sc.credentials.clone(), api_versions: sc.api_versions.clone(), running: vec![] }
+        World {
+            vaults,
+            defaults: sc.defaults.clone(),
+            credentials: sc.credentials.clone(),
+            api_versions: sc.api_versions.clone(),
+            running: vec![],
+        }
     }
 
     /// Find a vault (subscription and resource group compared case-insensitively).
     pub fn vault_index(&self, sub: &str, rg: &str, name: &str) -> Option<usize> {
-        self.vaults.iter().position(|v| v.subscription.eq_ignore_ascii_case(sub) && v.resource_group.eq_ignore_ascii_case(rg) && v.name.eq_ignore_ascii_case(name))
+        self.vaults.iter().position(|v| {
+            v.subscription.eq_ignore_ascii_case(sub) && v.resource_group.eq_ignore_ascii_case(rg) && v.name.eq_ignore_ascii_case(name)
+        })
     }
 
     /// Validate and accept a reprotect: creates the job and marks the item.
-    pub fn reprotect(&mut self, vi: usize, fabric: &str, container: &str, item: &str, body: &serde_json::Value, now: Timestamp) -> Result<Job, AsrError> {
+    pub fn reprotect(
+        &mut self,
+        vi: usize,
+        fabric: &str,
+        container: &str,
+        item: &str,
+        body: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<Job, AsrError> {
         self.advance(now);
         let v = &self.vaults[vi];
         let input = crate::validate::check_reprotect(v, fabric, container, item, body, self.defaults.missing_fabric)?;
@@ -285,7 +320,7 @@ impl World {
             let end_at = job.start + job.duration;
             let ii = v.items.iter().position(|i| i.name == job.item).expect("job item exists");
             let it = &mut v.items[ii];
-            if now >= check_at && !it.agent_registered(check_at.max(job.start)) && !it.agent_override.unwrap_or(false) {
+            if now >= check_at && !it.agent_registered(check_at.max(job.start)) {
                 job.state = JobState::Failed;
                 job.end = Some(check_at);
                 job.error = Some(AsrError::agent_not_registered(&it.friendly_name, &it.ip_address));
@@ -304,6 +339,11 @@ impl World {
                 self.running.push((vi, ji));
             }
         }
+    }
+
+    /// Are any jobs still in progress (so `advance` may change something)?
+    pub fn has_running(&self) -> bool {
+        !self.running.is_empty()
     }
 
     /// Force the agent of `item` (in any vault) registered or not. Returns whether it was found.

@@ -4,7 +4,7 @@
 mod common;
 
 use asr_sim::conformance::{self, validate, validate_strict};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -33,7 +33,14 @@ fn response_defs(op: &str) -> Vec<(String, String)> {
     for item in doc["paths"].as_object().unwrap().values() {
         for o in item.as_object().unwrap().values() {
             if o["operationId"] == op {
-                return o["responses"].as_object().unwrap().iter().filter_map(|(code, r)| r["schema"]["$ref"].as_str().map(|s| (code.clone(), s.trim_start_matches("#/definitions/").to_string()))).collect();
+                return o["responses"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|(code, r)| {
+                        r["schema"]["$ref"].as_str().map(|s| (code.clone(), s.trim_start_matches("#/definitions/").to_string()))
+                    })
+                    .collect();
             }
         }
     }
@@ -62,10 +69,19 @@ fn the_validator_rejects_wrong_types_and_missing_required_fields() {
     assert!(validate("Job", &json!({"properties": {"startTime": "yesterday"}})).is_err(), "date-time format");
     let bad_mt = json!({"instanceType": "VMware", "masterTargetServers": [{"retentionVolumes": [{"capacityInBytes": "big"}]}]});
     assert!(validate("FabricSpecificDetails", &bad_mt).is_err(), "discriminated child is applied");
-    assert!(validate("FabricSpecificDetails", &json!({"instanceType": "SomethingNew", "x": 1})).is_ok(), "unknown discriminator values fall back to the base");
+    assert!(
+        validate("FabricSpecificDetails", &json!({"instanceType": "SomethingNew", "x": 1})).is_ok(),
+        "unknown discriminator values fall back to the base"
+    );
     assert!(validate("NoSuchDefinition", &json!({})).is_err());
     let s = conformance::spec().unwrap();
-    assert_eq!(s.unknown_fields("Fabric", &json!({"id": "x", "properties": {"friendlyName": "a", "customDetails": {"instanceType": "VMware", "hostname": "typo"}}})), vec!["/properties/customDetails/hostname".to_string()]);
+    assert_eq!(
+        s.unknown_fields(
+            "Fabric",
+            &json!({"id": "x", "properties": {"friendlyName": "a", "customDetails": {"instanceType": "VMware", "hostname": "typo"}}})
+        ),
+        vec!["/properties/customDetails/hostname".to_string()]
+    );
 }
 
 #[test]
@@ -90,7 +106,11 @@ const NOT_SIMULATED: &[&str] = &["lastSuccessfulTestFailoverTime", "failoverReco
 fn same_shape(what: &str, ours: &Value, example: &Value) {
     let missing: Vec<_> = keys(example).difference(&keys(ours)).filter(|k| !NOT_SIMULATED.contains(&k.as_str())).cloned().collect();
     assert!(missing.is_empty(), "{what}: top-level fields missing vs example: {missing:?}");
-    let missing: Vec<_> = keys(&example["properties"]).difference(&keys(&ours["properties"])).filter(|k| !NOT_SIMULATED.contains(&k.as_str())).cloned().collect();
+    let missing: Vec<_> = keys(&example["properties"])
+        .difference(&keys(&ours["properties"]))
+        .filter(|k| !NOT_SIMULATED.contains(&k.as_str()))
+        .cloned()
+        .collect();
     assert!(missing.is_empty(), "{what}: properties missing vs example: {missing:?}");
 }
 
@@ -164,12 +184,25 @@ async fn simulator_output_has_the_field_names_of_the_azure_examples() {
     let job = &jobs["value"][0];
     same_shape("job", job, &example_body("2026-07-01/examples/ReplicationJobs_Get.json"));
     let ex_task = &example_body("2026-07-01/examples/ReplicationJobs_Get.json")["properties"]["tasks"][0];
-    let missing: Vec<_> = keys(ex_task).difference(&keys(&job["properties"]["tasks"][0])).filter(|k| *k != "customDetails").cloned().collect();
+    let missing: Vec<_> =
+        keys(ex_task).difference(&keys(&job["properties"]["tasks"][0])).filter(|k| *k != "customDetails").cloned().collect();
     assert!(missing.is_empty(), "task fields missing: {missing:?}");
     same_shape("item", &h.get(&h.item_url("app-01")).await.2, &example_body("2026-11-01/examples/ReplicationProtectedItems_Get.json"));
-    same_shape("fabric", &h.get(&format!("{v}/replicationFabrics/cs-fabric-01")).await.2, &example_body("2026-11-01/examples/ReplicationFabrics_Get.json"));
-    same_shape("container", &h.get(&h.container_url()).await.2, &example_body("2026-10-01/examples/ReplicationProtectionContainers_Get.json"));
-    same_shape("policy", &h.get(&format!("{v}/replicationPolicies/failback-policy")).await.2, &example_body("2026-11-01/examples/ReplicationPolicies_Get.json"));
+    same_shape(
+        "fabric",
+        &h.get(&format!("{v}/replicationFabrics/cs-fabric-01")).await.2,
+        &example_body("2026-11-01/examples/ReplicationFabrics_Get.json"),
+    );
+    same_shape(
+        "container",
+        &h.get(&h.container_url()).await.2,
+        &example_body("2026-10-01/examples/ReplicationProtectionContainers_Get.json"),
+    );
+    same_shape(
+        "policy",
+        &h.get(&format!("{v}/replicationPolicies/failback-policy")).await.2,
+        &example_body("2026-11-01/examples/ReplicationPolicies_Get.json"),
+    );
     let vc = h.get(&format!("{v}/replicationFabrics/cs-fabric-01/replicationvCenters/vc-01")).await.2;
     same_shape("vcenter", &vc, &example_body("2026-11-01/examples/ReplicationvCenters_Get.json"));
     // Ids come back with `/Subscriptions/` like Azure's examples.

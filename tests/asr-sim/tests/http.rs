@@ -4,13 +4,19 @@
 mod common;
 
 use asr_sim::{FaultKind, FaultRule};
-use common::{small, start, SUB};
-use serde_json::{json, Value};
+use common::{SUB, small, start};
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 async fn token_form(h: &common::Harness, tenant: &str, client: &str, secret: &str, scope: &str) -> (u16, Value) {
     let url = format!("{}{tenant}/oauth2/v2.0/token", h.sim.authority_url);
-    let r = h.http.post(url).form(&[("grant_type", "client_credentials"), ("client_id", client), ("client_secret", secret), ("scope", scope)]).send().await.unwrap();
+    let r = h
+        .http
+        .post(url)
+        .form(&[("grant_type", "client_credentials"), ("client_id", client), ("client_secret", secret), ("scope", scope)])
+        .send()
+        .await
+        .unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
@@ -24,7 +30,8 @@ async fn the_token_endpoint_issues_bearer_tokens_for_the_scenario_credentials_on
     assert_eq!(b["token_type"], "Bearer");
     assert!(b["expires_in"].as_i64().unwrap() >= 600 && b["ext_expires_in"].as_i64().is_some());
     let tok = b["access_token"].as_str().unwrap();
-    let r = h.http.get(format!("{}/replicationFabrics?api-version=2026-11-01", h.vault_url("vault-dr"))).bearer_auth(tok).send().await.unwrap();
+    let r =
+        h.http.get(format!("{}/replicationFabrics?api-version=2026-11-01", h.vault_url("vault-dr"))).bearer_auth(tok).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let (s, b) = token_form(&h, &tenant, &client, "wrong", scope).await;
     assert_eq!(s, 401);
@@ -128,7 +135,14 @@ async fn reprotect_answers_202_with_lro_headers_and_the_job_runs_to_succeeded() 
     let (s, _, done) = h.get(&loc).await;
     assert_eq!(s, 200);
     let p = &done["properties"];
-    assert_eq!((p["protectionState"].as_str(), p["providerSpecificDetails"]["instanceType"].as_str(), p["currentScenario"]["scenarioName"].as_str()), (Some("Protected"), Some("InMage"), Some("None")));
+    assert_eq!(
+        (
+            p["protectionState"].as_str(),
+            p["providerSpecificDetails"]["instanceType"].as_str(),
+            p["currentScenario"]["scenarioName"].as_str()
+        ),
+        (Some("Protected"), Some("InMage"), Some("None"))
+    );
     assert_eq!(p["providerSpecificDetails"]["masterTargetId"], win.as_str());
     let (s, _, op) = h.get(&aao).await;
     assert_eq!((s, op["status"].as_str()), (200, Some("Succeeded")));
@@ -179,7 +193,15 @@ async fn invalid_reprotect_inputs_answer_400_with_the_asr_error_body() {
         ("app-01", h.reprotect_body("00000000-dead-beef-0000-000000000000", &ps, "R:", "ds-vmfs-01"), "MasterTargetServerNotFound"),
     ];
     for (item, body, code) in cases {
-        let r = h.http.post(format!("{}/reProtect?api-version=2026-11-01", h.item_url(item))).bearer_auth(&h.token).header("x-ms-client-request-id", "crid-1").json(&body).send().await.unwrap();
+        let r = h
+            .http
+            .post(format!("{}/reProtect?api-version=2026-11-01", h.item_url(item)))
+            .bearer_auth(&h.token)
+            .header("x-ms-client-request-id", "crid-1")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400, "{code}");
         let b: Value = r.json().await.unwrap();
         assert_eq!(b["error"]["code"], "BadRequest");
@@ -193,7 +215,14 @@ async fn invalid_reprotect_inputs_answer_400_with_the_asr_error_body() {
     let missing_fabric = h.item_url("app-01").replace("cs-fabric-01", "cs-gone");
     let (s, _, b) = h.post(&format!("{missing_fabric}/reProtect"), &h.reprotect_body(&win, &ps, "R:", "ds-vmfs-01")).await;
     assert_eq!((s, b["error"]["details"][0]["code"].as_str()), (400, Some("SubscriptionIdNotRegisteredWithSrs")));
-    let r = h.http.post(format!("{}/reProtect?api-version=2026-11-01", h.item_url("app-01"))).bearer_auth(&h.token).body("not json").send().await.unwrap();
+    let r = h
+        .http
+        .post(format!("{}/reProtect?api-version=2026-11-01", h.item_url("app-01")))
+        .bearer_auth(&h.token)
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(h.sim.count("POST", "/reProtect"), 6);
 }
@@ -202,7 +231,9 @@ async fn invalid_reprotect_inputs_answer_400_with_the_asr_error_body() {
 async fn injected_faults_throttle_fail_slow_down_and_drop_requests() {
     let h = start(small(), 1.0).await;
     let url = h.item_url("app-01");
-    h.sim.inject_fault(FaultRule::new("/replicationProtectedItems/app-01", FaultKind::TooManyRequests { retry_after_s: 7 }).method("GET").times(2));
+    h.sim.inject_fault(
+        FaultRule::new("/replicationProtectedItems/app-01", FaultKind::TooManyRequests { retry_after_s: 7 }).method("GET").times(2),
+    );
     for _ in 0..2 {
         let (s, hd, b) = h.get(&url).await;
         assert_eq!((s, hd["retry-after"].to_str().unwrap(), b["error"]["code"].as_str()), (429, "7", Some("TooManyRequests")));
@@ -223,7 +254,8 @@ async fn injected_faults_throttle_fail_slow_down_and_drop_requests() {
     assert_eq!(h.get(&url).await.0, 200);
     // Faults through the admin API.
     let admin = format!("{}_admin/faults", h.sim.base_url);
-    let r = h.http.post(&admin).json(&json!({"route_contains": "app-02", "kind": {"server_error": 500}, "remaining": 1})).send().await.unwrap();
+    let r =
+        h.http.post(&admin).json(&json!({"route_contains": "app-02", "kind": {"server_error": 500}, "remaining": 1})).send().await.unwrap();
     assert_eq!(r.status(), 201);
     assert_eq!(h.get(&h.item_url("app-02")).await.0, 500);
     assert_eq!(h.get(&h.item_url("app-02")).await.0, 200);
@@ -234,12 +266,15 @@ async fn injected_faults_throttle_fail_slow_down_and_drop_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenario_faults_and_admin_endpoints_work() {
-    let sc = asr_sim::Scenario::from_yaml(r#"
+    let sc = asr_sim::Scenario::from_yaml(
+        r#"
 defaults: {page_size: 10, agent_registration_delay: 1h, failed_over_ago: 1m}
 vaults: [{items: [{name: app-01}]}]
 faults:
   - {route_contains: replicationPolicies, method: GET, kind: {too_many_requests: {retry_after_s: 1}}, remaining: 1}
-"#).unwrap();
+"#,
+    )
+    .unwrap();
     let h = start(sc, 1.0).await;
     let pol = format!("{}/replicationPolicies", h.vault_url("vault-dr"));
     assert_eq!(h.get(&pol).await.0, 429);

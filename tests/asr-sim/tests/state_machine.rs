@@ -1,9 +1,9 @@
 //! The pure world: agent registration delay, job progress, and reprotect validation with explicit `now`.
 
-use asr_sim::state::{mt_id, JobState, World};
-use asr_sim::{json, Scenario};
+use asr_sim::state::{JobState, World, mt_id};
+use asr_sim::{Scenario, json};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn small() -> Scenario {
     Scenario::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/small.yaml")).unwrap()

@@ -3,11 +3,11 @@
 use super::json_response;
 use crate::faults::FaultRule;
 use crate::server::Shared;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

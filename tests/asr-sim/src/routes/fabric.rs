@@ -1,11 +1,11 @@
 //! Fabrics (configuration servers) and their protection containers.
 
-use super::{fabric_or_err, json_response, Ctx};
+use super::{Ctx, fabric_or_err, json_response};
 use axum::response::Response;
 
 pub fn list(c: &Ctx<'_>, vi: usize) -> Response {
     let now = c.sh.clock.now();
-    let (vals, ps) = c.sh.with_world(|w| {
+    let (vals, ps) = c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         (v.fabrics.iter().map(|f| crate::json::fabric(v, f, now)).collect(), w.defaults.page_size)
     });
@@ -14,7 +14,7 @@ pub fn list(c: &Ctx<'_>, vi: usize) -> Response {
 
 pub fn get(c: &Ctx<'_>, vi: usize, fabric: &str) -> Response {
     let now = c.sh.clock.now();
-    c.sh.with_world(|w| {
+    c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         match fabric_or_err(c, v, fabric, w.defaults.missing_fabric) {
             Ok(f) => json_response(200, crate::json::fabric(v, f, now)),
@@ -25,7 +25,7 @@ pub fn get(c: &Ctx<'_>, vi: usize, fabric: &str) -> Response {
 
 /// Not in the extract (it is in the full spec): the fabric's single container, for discovery.
 pub fn list_containers(c: &Ctx<'_>, vi: usize, fabric: &str) -> Response {
-    let r = c.sh.with_world(|w| {
+    let r = c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         fabric_or_err(c, v, fabric, w.defaults.missing_fabric).map(|f| vec![crate::json::container(v, f)])
     });
@@ -36,7 +36,7 @@ pub fn list_containers(c: &Ctx<'_>, vi: usize, fabric: &str) -> Response {
 }
 
 pub fn get_container(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str) -> Response {
-    c.sh.with_world(|w| {
+    c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         match fabric_or_err(c, v, fabric, w.defaults.missing_fabric) {
             Ok(f) if f.container.eq_ignore_ascii_case(container) => json_response(200, crate::json::container(v, f)),

@@ -1,7 +1,7 @@
 //! Replication protected items: list (container and vault level, paged), get, reProtect, and the
 //! `operationresults` location of the reprotect long-running operation.
 
-use super::{asr_error_response, json_response, Ctx};
+use super::{Ctx, asr_error_response, json_response};
 use crate::json_items;
 use crate::state::JobState;
 use crate::validate::AsrError;
@@ -11,13 +11,14 @@ use serde_json::Value;
 
 pub fn list_by_container(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str) -> Response {
     let now = c.sh.clock.now();
-    let r = c.sh.with_world(|w| {
+    let r = c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         let f = super::fabric_or_err(c, v, fabric, w.defaults.missing_fabric)?;
         if !f.container.eq_ignore_ascii_case(container) {
             return Err(asr_error_response(&AsrError::not_found("ProtectionContainer", container), c.headers));
         }
-        let vals: Vec<Value> = v.items.iter().filter(|i| i.fabric.eq_ignore_ascii_case(fabric)).map(|i| json_items::item(v, i, now)).collect();
+        let vals: Vec<Value> =
+            v.items.iter().filter(|i| i.fabric.eq_ignore_ascii_case(fabric)).map(|i| json_items::item(v, i, now)).collect();
         Ok((vals, w.defaults.page_size))
     });
     match r {
@@ -28,7 +29,7 @@ pub fn list_by_container(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str) 
 
 pub fn list_vault(c: &Ctx<'_>, vi: usize) -> Response {
     let now = c.sh.clock.now();
-    let (vals, ps) = c.sh.with_world(|w| {
+    let (vals, ps) = c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         (v.items.iter().map(|i| json_items::item(v, i, now)).collect(), w.defaults.page_size)
     });
@@ -37,7 +38,7 @@ pub fn list_vault(c: &Ctx<'_>, vi: usize) -> Response {
 
 pub fn get(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str, item: &str) -> Response {
     let now = c.sh.clock.now();
-    c.sh.with_world(|w| {
+    c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         let f = match super::fabric_or_err(c, v, fabric, w.defaults.missing_fabric) {
             Ok(f) => f,
@@ -57,13 +58,20 @@ pub fn reprotect(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str, item: &s
     let body: Value = match serde_json::from_slice(&c.body) {
         Ok(v) => v,
         Err(e) => {
-            let err = AsrError::new(400, "InvalidRequestContent", "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."), "The body is not JSON.", "Send a ReverseReplicationInput JSON body.");
+            let err = AsrError::new(
+                400,
+                "InvalidRequestContent",
+                "InvalidRequestContent",
+                format!("The request content was invalid and could not be deserialized: '{e}'."),
+                "The body is not JSON.",
+                "Send a ReverseReplicationInput JSON body.",
+            );
             return asr_error_response(&err, c.headers);
         }
     };
     let now = c.sh.clock.now();
     let r = {
-        let mut w = c.sh.world.lock().unwrap();
+        let mut w = c.sh.world.write().unwrap();
         let retry = w.defaults.retry_after_s;
         w.reprotect(vi, fabric, container, item, &body, now).map(|job| {
             let v = &w.vaults[vi];
@@ -76,9 +84,13 @@ pub fn reprotect(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str, item: &s
             let base = c.sh.base_url.as_str().trim_end_matches('/');
             let loc = format!("{base}{item_id}/operationresults/{}?api-version={}", job.name, c.api_version);
             let aao = format!("{base}{vault_id}/replicationOperationStatus/{}?api-version={}", job.operation_id, c.api_version);
-            let mut resp = Response::builder().status(202).header(header::LOCATION, loc).header("Azure-AsyncOperation", aao)
+            let mut resp = Response::builder()
+                .status(202)
+                .header(header::LOCATION, loc)
+                .header("Azure-AsyncOperation", aao)
                 .header(header::RETRY_AFTER, c.sh.clock.scaled_secs(retry).to_string())
-                .header("x-ms-request-id", crate::state::new_guid()).header(header::CONTENT_LENGTH, "0");
+                .header("x-ms-request-id", crate::state::new_guid())
+                .header(header::CONTENT_LENGTH, "0");
             if let Some(id) = c.headers.get("x-ms-client-request-id") {
                 resp = resp.header("x-ms-client-request-id", id);
             }
@@ -91,7 +103,7 @@ pub fn reprotect(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str, item: &s
 /// the job's ASR error when it failed.
 pub fn operation_result(c: &Ctx<'_>, vi: usize, job_name: &str) -> Response {
     let now = c.sh.clock.now();
-    c.sh.with_world(|w| {
+    c.sh.read_world(|w| {
         let retry = w.defaults.retry_after_s;
         let v = &w.vaults[vi];
         let Some(job) = v.job(job_name) else {
@@ -103,7 +115,10 @@ pub fn operation_result(c: &Ctx<'_>, vi: usize, job_name: &str) -> Response {
                     u.set_query(c.uri.query());
                     u.to_string()
                 });
-                let mut r = Response::builder().status(202).header(header::RETRY_AFTER, c.sh.clock.scaled_secs(retry).to_string()).header(header::CONTENT_LENGTH, "0");
+                let mut r = Response::builder()
+                    .status(202)
+                    .header(header::RETRY_AFTER, c.sh.clock.scaled_secs(retry).to_string())
+                    .header(header::CONTENT_LENGTH, "0");
                 if let Ok(l) = loc {
                     r = r.header(header::LOCATION, l);
                 }

@@ -1,6 +1,6 @@
 //! Jobs (list with a tolerant `$filter`, get) and the Azure-AsyncOperation status resource.
 
-use super::{asr_error_response, json_response, Ctx};
+use super::{Ctx, asr_error_response, json_response};
 use crate::json_items;
 use crate::state::{Job, JobState, Vault};
 use crate::validate::AsrError;
@@ -32,7 +32,9 @@ pub fn parse_filter(f: &str) -> Vec<(String, String)> {
 /// Does the job satisfy the filter clauses it understands?
 pub fn job_matches(v: &Vault, j: &Job, filter: &[(String, String)]) -> bool {
     filter.iter().all(|(k, val)| match k.to_ascii_lowercase().as_str() {
-        "targetobjectid" => j.item.eq_ignore_ascii_case(val) || crate::json::item_id(v, &j.fabric, &j.container, &j.item).eq_ignore_ascii_case(val),
+        "targetobjectid" => {
+            j.item.eq_ignore_ascii_case(val) || crate::json::item_id(v, &j.fabric, &j.container, &j.item).eq_ignore_ascii_case(val)
+        }
         "targetobjectname" => j.item_friendly.eq_ignore_ascii_case(val),
         "scenarioname" | "operation" => crate::state::REPROTECT_SCENARIO.eq_ignore_ascii_case(val) || val.eq_ignore_ascii_case("Reprotect"),
         "state" | "jobstatus" | "status" => j.state.as_str().eq_ignore_ascii_case(val),
@@ -43,7 +45,7 @@ pub fn job_matches(v: &Vault, j: &Job, filter: &[(String, String)]) -> bool {
 pub fn list(c: &Ctx<'_>, vi: usize) -> Response {
     let now = c.sh.clock.now();
     let filter = c.query("$filter").map(|f| parse_filter(&f)).unwrap_or_default();
-    let (vals, ps) = c.sh.with_world(|w| {
+    let (vals, ps) = c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         // Newest first, as ASR lists jobs.
         (v.jobs.iter().rev().filter(|j| job_matches(v, j, &filter)).map(|j| json_items::job(v, j, now)).collect(), w.defaults.page_size)
@@ -53,7 +55,7 @@ pub fn list(c: &Ctx<'_>, vi: usize) -> Response {
 
 pub fn get(c: &Ctx<'_>, vi: usize, name: &str) -> Response {
     let now = c.sh.clock.now();
-    c.sh.with_world(|w| {
+    c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         match v.jobs.iter().find(|j| j.name.eq_ignore_ascii_case(name)) {
             Some(j) => json_response(200, json_items::job(v, j, now)),
@@ -64,7 +66,7 @@ pub fn get(c: &Ctx<'_>, vi: usize, name: &str) -> Response {
 
 /// `replicationOperationStatus/{id}`: the Azure-AsyncOperation resource.
 pub fn operation_status(c: &Ctx<'_>, vi: usize, op: &str) -> Response {
-    c.sh.with_world(|w| {
+    c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         let Some(j) = v.jobs.iter().find(|j| j.operation_id.eq_ignore_ascii_case(op)) else {
             return asr_error_response(&AsrError::not_found("Operation", op), c.headers);

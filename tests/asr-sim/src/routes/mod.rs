@@ -14,17 +14,13 @@ use crate::state::Vault;
 use crate::validate::AsrError;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::Value;
 use std::sync::Arc;
 
 pub fn router(sh: Arc<Shared>) -> axum::Router {
-    axum::Router::new()
-        .merge(token::routes())
-        .merge(admin::routes())
-        .fallback(arm)
-        .with_state(sh)
+    axum::Router::new().merge(token::routes()).merge(admin::routes()).fallback(arm).with_state(sh)
 }
 
 /// A JSON response with the usual ARM headers. `null` members are dropped.
@@ -60,7 +56,8 @@ pub fn fault_response(status: u16, code: &str, message: &str, retry_after: Optio
 }
 
 pub fn asr_error_response(e: &AsrError, headers: &HeaderMap) -> Response {
-    let crid = headers.get("x-ms-client-request-id").and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_else(crate::state::new_guid);
+    let crid =
+        headers.get("x-ms-client-request-id").and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_else(crate::state::new_guid);
     json_response(e.status, crate::json::asr_error(e, &crid))
 }
 
@@ -78,7 +75,9 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn query(&self, key: &str) -> Option<String> {
-        url::form_urlencoded::parse(self.uri.query().unwrap_or("").as_bytes()).find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.into_owned())
+        url::form_urlencoded::parse(self.uri.query().unwrap_or("").as_bytes())
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.into_owned())
     }
     /// Is rest segment `i` equal to `lit` (case-insensitive)?
     pub fn is(&self, i: usize, lit: &str) -> bool {
@@ -114,7 +113,13 @@ fn unauthorized(code: &str, message: &str) -> Response {
 }
 
 pub fn not_found_arm(what: &str) -> Response {
-    json_response(404, crate::json::arm_error("ResourceNotFound", &format!("The Resource '{what}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")))
+    json_response(
+        404,
+        crate::json::arm_error(
+            "ResourceNotFound",
+            &format!("The Resource '{what}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"),
+        ),
+    )
 }
 
 async fn arm(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
@@ -123,28 +128,64 @@ async fn arm(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, headers: H
         Some(v) => {
             let tok = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or("");
             if tok.is_empty() {
-                return unauthorized("AuthenticationFailed", "Authentication failed. The 'Authorization' header is provided in an invalid format.");
+                return unauthorized(
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+                );
             }
             if !sh.token_valid(tok) {
                 return unauthorized("InvalidAuthenticationToken", "The access token is invalid.");
             }
         }
     }
-    let segs: Vec<String> = uri.path().split('/').filter(|s| !s.is_empty()).map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
+    let segs: Vec<String> = uri
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
     let lit = |i: usize, l: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(l));
-    if !(segs.len() >= 8 && lit(0, "subscriptions") && lit(2, "resourceGroups") && lit(4, "providers") && lit(5, "Microsoft.RecoveryServices") && lit(6, "vaults")) {
-        return json_response(404, crate::json::arm_error("InvalidResourceType", &format!("The resource type could not be found in the namespace for api version. Path: '{}'", uri.path())));
+    if !(segs.len() >= 8
+        && lit(0, "subscriptions")
+        && lit(2, "resourceGroups")
+        && lit(4, "providers")
+        && lit(5, "Microsoft.RecoveryServices")
+        && lit(6, "vaults"))
+    {
+        return json_response(
+            404,
+            crate::json::arm_error(
+                "InvalidResourceType",
+                &format!("The resource type could not be found in the namespace for api version. Path: '{}'", uri.path()),
+            ),
+        );
     }
-    let api_version = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).find(|(k, _)| k == "api-version").map(|(_, v)| v.into_owned());
+    let api_version =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).find(|(k, _)| k == "api-version").map(|(_, v)| v.into_owned());
     let Some(api_version) = api_version else {
-        return json_response(400, crate::json::arm_error("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."));
+        return json_response(
+            400,
+            crate::json::arm_error(
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            ),
+        );
     };
     let (vi, supported) = {
-        let w = sh.world.lock().unwrap();
+        let w = sh.world.read().unwrap();
         (w.vault_index(&segs[1], &segs[3], &segs[7]), w.api_versions.clone())
     };
     if !supported.iter().any(|v| v == &api_version) {
-        return json_response(400, crate::json::arm_error("NoRegisteredProviderFound", &format!("No registered resource provider found for location 'westeurope' and API version '{api_version}' for type 'vaults'. The supported api-versions are '{}'. The supported locations are 'westeurope, northeurope, eastus, westus'.", supported.join(", "))));
+        return json_response(
+            400,
+            crate::json::arm_error(
+                "NoRegisteredProviderFound",
+                &format!(
+                    "No registered resource provider found for location 'westeurope' and API version '{api_version}' for type 'vaults'. The supported api-versions are '{}'. The supported locations are 'westeurope, northeurope, eastus, westus'.",
+                    supported.join(", ")
+                ),
+            ),
+        );
     }
     let Some(vi) = vi else {
         return not_found_arm(&format!("Microsoft.RecoveryServices/vaults/{}", segs[7]));
@@ -167,7 +208,9 @@ fn dispatch(c: &Ctx<'_>, vi: usize) -> Response {
             4 if get && c.is(2, "replicationProtectionContainers") => Some(fabric::get_container(c, vi, &c.rest[1], &c.rest[3])),
             5 if get && c.is(4, "replicationProtectedItems") => Some(items::list_by_container(c, vi, &c.rest[1], &c.rest[3])),
             6 if get && c.is(4, "replicationProtectedItems") => Some(items::get(c, vi, &c.rest[1], &c.rest[3], &c.rest[5])),
-            7 if c.method == Method::POST && c.is(4, "replicationProtectedItems") && c.is(6, "reProtect") => Some(items::reprotect(c, vi, &c.rest[1], &c.rest[3], &c.rest[5])),
+            7 if c.method == Method::POST && c.is(4, "replicationProtectedItems") && c.is(6, "reProtect") => {
+                Some(items::reprotect(c, vi, &c.rest[1], &c.rest[3], &c.rest[5]))
+            }
             3 if get && c.is(2, "replicationvCenters") => Some(vcenters::list_by_fabric(c, vi, &c.rest[1])),
             4 if get && c.is(2, "replicationvCenters") => Some(vcenters::get(c, vi, &c.rest[1], &c.rest[3])),
             _ => None,
@@ -194,7 +237,12 @@ fn dispatch(c: &Ctx<'_>, vi: usize) -> Response {
 }
 
 /// Missing fabric error for GETs and POSTs (scenario decides 400 vs 404).
-pub fn fabric_or_err<'v>(c: &Ctx<'_>, v: &'v Vault, fabric: &str, mode: crate::scenario::MissingFabricMode) -> Result<&'v crate::scenario::FabricSpec, Response> {
+pub fn fabric_or_err<'v>(
+    c: &Ctx<'_>,
+    v: &'v Vault,
+    fabric: &str,
+    mode: crate::scenario::MissingFabricMode,
+) -> Result<&'v crate::scenario::FabricSpec, Response> {
     v.fabric(fabric).ok_or_else(|| asr_error_response(&AsrError::missing_fabric(fabric, mode), c.headers))
 }
 

@@ -1,10 +1,10 @@
 //! Replication policies (the InMage failback policy and the forward policy).
 
-use super::{json_response, Ctx};
+use super::{Ctx, json_response};
 use axum::response::Response;
 
 pub fn list(c: &Ctx<'_>, vi: usize) -> Response {
-    let (vals, ps) = c.sh.with_world(|w| {
+    let (vals, ps) = c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         (v.policies.iter().map(|p| crate::json::policy(v, p)).collect(), w.defaults.page_size)
     });
@@ -12,7 +12,7 @@ pub fn list(c: &Ctx<'_>, vi: usize) -> Response {
 }
 
 pub fn get(c: &Ctx<'_>, vi: usize, name: &str) -> Response {
-    c.sh.with_world(|w| {
+    c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         match v.policy(name) {
             Some(p) => json_response(200, crate::json::policy(v, p)),

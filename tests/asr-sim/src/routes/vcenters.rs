@@ -1,12 +1,12 @@
 //! vCenters discovered by the configuration server.
 
-use super::{fabric_or_err, json_response, Ctx};
+use super::{Ctx, fabric_or_err, json_response};
 use axum::response::Response;
 use serde_json::Value;
 
 fn all(c: &Ctx<'_>, vi: usize, fabric: Option<&str>) -> Result<(Vec<Value>, usize), Response> {
     let now = c.sh.clock.now();
-    c.sh.with_world(|w| {
+    c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         let fabrics: Vec<_> = match fabric {
             Some(f) => vec![fabric_or_err(c, v, f, w.defaults.missing_fabric)?],

@@ -18,10 +18,8 @@ pub struct Harness {
 
 pub async fn start(sc: Scenario, time_scale: f64) -> Harness {
     let sim = asr_sim::start(sc, SimOptions { time_scale, ..Default::default() }).await.unwrap();
-    let http = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(sim.ca_pem.as_bytes()).unwrap())
-        .build()
-        .unwrap();
+    let http =
+        reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(sim.ca_pem.as_bytes()).unwrap()).build().unwrap();
     let token = sim.issue_token();
     Harness { sim, http, token }
 }
@@ -37,7 +35,13 @@ impl Harness {
         format!("{}/replicationProtectedItems/{item}", self.container_url())
     }
     fn with_api(url: &str) -> String {
-        if url.contains("api-version=") { url.to_string() } else if url.contains('?') { format!("{url}&api-version=2026-11-01") } else { format!("{url}?api-version=2026-11-01") }
+        if url.contains("api-version=") {
+            url.to_string()
+        } else if url.contains('?') {
+            format!("{url}&api-version=2026-11-01")
+        } else {
+            format!("{url}?api-version=2026-11-01")
+        }
     }
     pub async fn get(&self, url: &str) -> (u16, reqwest::header::HeaderMap, Value) {
         let r = self.http.get(Self::with_api(url)).bearer_auth(&self.token).send().await.unwrap();
@@ -55,7 +59,9 @@ impl Harness {
     pub async fn ids(&self) -> (String, String, String) {
         let (_, _, f) = self.get(&format!("{}/replicationFabrics/cs-fabric-01", self.vault_url("vault-dr"))).await;
         let d = &f["properties"]["customDetails"];
-        let mt = |n: &str| d["masterTargetServers"].as_array().unwrap().iter().find(|m| m["name"] == n).unwrap()["id"].as_str().unwrap().to_string();
+        let mt = |n: &str| {
+            d["masterTargetServers"].as_array().unwrap().iter().find(|m| m["name"] == n).unwrap()["id"].as_str().unwrap().to_string()
+        };
         (mt("mt-win-01"), mt("mt-lin-01"), d["processServers"][0]["id"].as_str().unwrap().to_string())
     }
     pub fn reprotect_body(&self, mt: &str, ps: &str, retention: &str, ds: &str) -> Value {
