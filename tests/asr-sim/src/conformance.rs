@@ -215,11 +215,11 @@ impl Spec {
             }
             if let Some(r) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/")) {
                 self.walk(r, v, &sub, out);
-            } else if let (Some(items), Value::Array(arr)) = (schema.get("items"), v) {
-                if let Some(r) = items.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/")) {
-                    for (i, x) in arr.iter().enumerate() {
-                        self.walk(r, x, &format!("{sub}/{i}"), out);
-                    }
+            } else if let (Some(items), Value::Array(arr)) = (schema.get("items"), v)
+                && let Some(r) = items.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/"))
+            {
+                for (i, x) in arr.iter().enumerate() {
+                    self.walk(r, x, &format!("{sub}/{i}"), out);
                 }
             }
         }

@@ -467,8 +467,8 @@ impl Scenario {
                         it.os = "Linux".into();
                         it.os_name = None;
                     }
-                    if g.group_size > 0 {
-                        it.group = Some(format!("{}group-{:03}", g.prefix, (i - 1) / g.group_size + 1));
+                    if let Some(n) = (i - 1).checked_div(g.group_size) {
+                        it.group = Some(format!("{}group-{:03}", g.prefix, n + 1));
                     }
                     v.items.push(it);
                 }
