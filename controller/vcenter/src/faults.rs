@@ -117,10 +117,9 @@ pub(crate) fn connect_error(server: &str, err: VimError) -> VcenterError {
 pub(crate) fn call_error(server: &str, call: &str, err: VimError) -> VcenterError {
     match &err {
         VimError::ReqwestError(_) => connect_error(server, err),
-        VimError::MethodFault(_) => VcenterError::Call {
-            call: call.to_string(),
-            message: format!("{}: {}", fault_name(&err).unwrap_or_default(), chain(&err)),
-        },
+        VimError::MethodFault(_) => {
+            VcenterError::Call { call: call.to_string(), message: format!("{}: {}", fault_name(&err).unwrap_or_default(), chain(&err)) }
+        }
         _ => VcenterError::Call { call: call.to_string(), message: chain(&err) },
     }
 }
@@ -158,7 +157,8 @@ mod tests {
 
     #[test]
     fn prefixed_elements_and_escaped_messages_are_handled() {
-        let xml = r#"<vim:fault xmlns:vim="urn:vim25" xsi:type="vim:InvalidArgument"/><vim:localizedMessage>a &amp; b</vim:localizedMessage>"#;
+        let xml =
+            r#"<vim:fault xmlns:vim="urn:vim25" xsi:type="vim:InvalidArgument"/><vim:localizedMessage>a &amp; b</vim:localizedMessage>"#;
         let f = fault_from_task_error_xml(xml).unwrap();
         assert_eq!(f, RawFault { fault: "InvalidArgument".into(), message: "a & b".into() });
     }

@@ -3,6 +3,9 @@
 //! Entry points: [`VcenterPool::connect`] (cached by server + credentials version) or [`VimVcenter::connect`].
 //! Observation reads everything in two `RetrievePropertiesEx` round trips (name resolution through a
 //! per-session container view, then one batched read of VMs, hosts and datastores); see [`observe`].
+//! `VcenterFacts::round_trips` counts every HTTP request an observation made: steady state is 2 (names + batch);
+//! the first call per login adds CreateContainerView, the licence lookup (2, concurrent with the batch, cached
+//! `license_cache_ttl`) and HasPrivilegeOnEntities (1, cached per login and host).
 //! Tasks are tracked by polling `info.state` and reading the fault type from raw XML; see [`tasks`].
 
 mod connect;
@@ -15,10 +18,10 @@ mod tasks;
 use std::sync::Arc;
 
 pub use connect::{ConnectionConfig, PoolOptions, VcenterPool};
-pub use faults::{fault_from_task_error_xml, RawFault};
-pub use tasks::empty_config_spec;
+pub use faults::{RawFault, fault_from_task_error_xml};
 pub use reprotect_facts::vcenter::{ObserveRequest, Vcenter, VcenterError, VcenterFacts, VmSelector};
 use session::Session;
+pub use tasks::empty_config_spec;
 
 /// A logged-in vCenter connection implementing [`Vcenter`]. Cheap to clone; clones share the session.
 #[derive(Clone)]

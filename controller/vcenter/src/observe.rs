@@ -65,9 +65,7 @@ pub(crate) async fn observe(session: &Session, request: &ObserveRequest) -> Resu
     let _permit = session.permit().await;
     match observe_once(session, request).await {
         // A VM deleted between the two round trips makes the batched read fail: start over once.
-        Err(VcenterError::Call { message, .. }) if message.starts_with("ManagedObjectNotFound") => {
-            observe_once(session, request).await
-        }
+        Err(VcenterError::Call { message, .. }) if message.starts_with("ManagedObjectNotFound") => observe_once(session, request).await,
         other => other,
     }
 }
@@ -182,10 +180,8 @@ async fn resolve_all(session: &Session, trips: &mut u32) -> Result<Vec<VmName>, 
 type Batch = (Vec<VmRow>, Vec<HostRow>, Vec<DatastoreRow>);
 
 async fn read_batch(session: &Session, vms: &BTreeSet<String>, hosts: &BTreeSet<String>) -> Result<Batch, VcenterError> {
-    let mut object_set: Vec<ObjectSpec> = vms
-        .iter()
-        .map(|id| ObjectSpec { obj: moref(MoTypesEnum::VirtualMachine, id), skip: Some(false), select_set: None })
-        .collect();
+    let mut object_set: Vec<ObjectSpec> =
+        vms.iter().map(|id| ObjectSpec { obj: moref(MoTypesEnum::VirtualMachine, id), skip: Some(false), select_set: None }).collect();
     object_set.extend(hosts.iter().map(|id| ObjectSpec {
         obj: moref(MoTypesEnum::HostSystem, id),
         skip: Some(false),

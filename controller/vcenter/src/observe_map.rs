@@ -4,16 +4,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use reprotect_facts::vcenter::{
-    DatastoreFacts, DiskFacts, GuestFamily, HostFacts, PermissionFacts, PowerState, ToolsFacts, VmFacts,
-};
+use reprotect_facts::vcenter::{DatastoreFacts, DiskFacts, GuestFamily, HostFacts, PermissionFacts, PowerState, ToolsFacts, VmFacts};
 use vim_rs::core::client::{Error as VimError, VimClient};
 use vim_rs::mo::LicenseAssignmentManager;
+use vim_rs::types::boxed_types::ValueElements;
 use vim_rs::types::enums::VirtualMachinePowerStateEnum;
 use vim_rs::types::structs::{VirtualDisk, VirtualDiskFlatVer2BackingInfo, VirtualMachineSnapshotTree};
 use vim_rs::types::traits::OptionValueTrait;
 use vim_rs::types::vim_any::VimAny;
-use vim_rs::types::boxed_types::ValueElements;
 
 use crate::observe::{DatastoreRow, HostRow, VmRow};
 use crate::session::Session;
@@ -45,8 +43,7 @@ pub(crate) fn vm_facts(row: VmRow) -> VmFacts {
             if SCSI_TYPES.contains(&wire.as_str()) || wire.ends_with("SCSIController") {
                 controllers.push(wire);
             } else if let Some(disk) = d.as_any_ref().downcast_ref::<VirtualDisk>() {
-                let backing =
-                    disk.backing.as_ref().and_then(|b| b.as_any_ref().downcast_ref::<VirtualDiskFlatVer2BackingInfo>());
+                let backing = disk.backing.as_ref().and_then(|b| b.as_any_ref().downcast_ref::<VirtualDiskFlatVer2BackingInfo>());
                 disks.push(DiskFacts {
                     key: disk.key,
                     uuid: backing.and_then(|b| b.uuid.clone()),
@@ -59,10 +56,7 @@ pub(crate) fn vm_facts(row: VmRow) -> VmFacts {
         f.scsi_controllers = Some(controllers);
         f.disks = Some(disks);
     }
-    f.tools = ToolsFacts {
-        status: row.tools_status.map(|s| s.as_str().to_string()),
-        running_status: row.tools_running_status,
-    };
+    f.tools = ToolsFacts { status: row.tools_status.map(|s| s.as_str().to_string()), running_status: row.tools_running_status };
     f.host = row.host.map(|h| h.value);
     f.datastores = row.datastores.unwrap_or_default().into_iter().map(|m| m.value).collect();
     f
@@ -102,13 +96,7 @@ pub(crate) fn host_facts(row: HostRow, ds: &HashMap<String, DatastoreRow>, editi
             }
         })
         .collect();
-    HostFacts {
-        moref: row.id.value,
-        name: row.name,
-        product_full_name: row.product_full_name,
-        license_edition: edition,
-        datastores,
-    }
+    HostFacts { moref: row.id.value, name: row.name, product_full_name: row.product_full_name, license_edition: edition, datastores }
 }
 
 /// Permissions probe, from what the batched read could see. A datastore the account may not view is absent
@@ -152,7 +140,11 @@ pub(crate) async fn missing_privileges(session: &Session, host: &HostFacts) -> (
         .call("HasPrivilegeOnEntities", |c| {
             let (entities, key, privs) = (entities.clone(), key.clone(), privs.clone());
             async move {
-                let am = c.service_content().authorization_manager.clone().ok_or_else(|| VimError::ParseError("no AuthorizationManager".into()))?;
+                let am = c
+                    .service_content()
+                    .authorization_manager
+                    .clone()
+                    .ok_or_else(|| VimError::ParseError("no AuthorizationManager".into()))?;
                 let am = vim_rs::mo::AuthorizationManager::new(c.clone() as Arc<dyn VimClient>, &am.value);
                 am.has_privilege_on_entities(&entities, &key, Some(&privs)).await
             }
@@ -194,11 +186,8 @@ pub(crate) async fn license_edition(session: &Session, host: &str) -> (Option<St
                 let Some(lam) = lam else { return Ok((None, 1)) };
                 let lam = LicenseAssignmentManager::new(c.clone() as Arc<dyn VimClient>, &lam.value);
                 let assigned = lam.query_assigned_licenses(Some(&host_id)).await?;
-                let edition = assigned
-                    .unwrap_or_default()
-                    .into_iter()
-                    .find(|a| a.entity_id == host_id)
-                    .map(|a| a.assigned_license.edition_key);
+                let edition =
+                    assigned.unwrap_or_default().into_iter().find(|a| a.entity_id == host_id).map(|a| a.assigned_license.edition_key);
                 Ok((edition, 2))
             }
         })
@@ -221,7 +210,8 @@ mod tests {
 
     #[test]
     fn hidden_datastores_mean_the_account_cannot_see_them() {
-        let host = HostFacts { moref: "host-1".into(), name: "h".into(), product_full_name: None, license_edition: None, datastores: vec![] };
+        let host =
+            HostFacts { moref: "host-1".into(), name: "h".into(), product_full_name: None, license_edition: None, datastores: vec![] };
         let p = permissions(Some(&host), true);
         assert!(!p.can_see_host_datastores);
         assert_eq!(p.missing_privileges, vec!["System.View (Datastore)".to_string()]);

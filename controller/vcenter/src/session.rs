@@ -1,8 +1,8 @@
 //! One logged-in vim_rs SOAP client per connection, with transparent re-login and bounded concurrency.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use reprotect_facts::vcenter::VcenterError;
 use tokio::sync::{Mutex, RwLock, Semaphore, SemaphorePermit};
@@ -10,7 +10,7 @@ use vim_rs::core::client::{Client, ClientBuilder, Error as VimError, VimClient};
 use vim_rs::mo::SessionManager;
 use vim_rs::types::structs::ManagedObjectReference;
 
-use crate::connect::{http_client, ConnectionConfig, PoolOptions};
+use crate::connect::{ConnectionConfig, PoolOptions, http_client};
 use crate::faults::{call_error, connect_error, is_not_authenticated, maybe_not_authenticated};
 
 /// Per-login state that dies with the vSphere session (container views are session-scoped).

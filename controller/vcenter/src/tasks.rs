@@ -11,6 +11,7 @@ use std::time::Instant;
 use miniserde::ser::{Fragment, Map as SerMap, Serialize};
 use reprotect_facts::vcenter::{VcenterError, VmSelector};
 use vim_rs::core::client::{Client, VimClient};
+use vim_rs::core::pc_helpers::Queriable;
 use vim_rs::mo::VirtualMachine;
 use vim_rs::types::boxed_types::ValueElements;
 use vim_rs::types::enums::{MoTypesEnum, TaskInfoStateEnum, VirtualMachinePowerStateEnum};
@@ -18,10 +19,9 @@ use vim_rs::types::structs::{
     ManagedObjectReference, ObjectSpec, OptionValue, PropertyFilterSpec, PropertySpec, RetrieveOptions, VirtualMachineConfigSpec,
 };
 use vim_rs::types::vim_any::VimAny;
-use vim_rs::core::pc_helpers::Queriable;
 use vim_rs::vim_retrievable;
 
-use crate::faults::{fault_from_task_error_xml, RawFault};
+use crate::faults::{RawFault, fault_from_task_error_xml};
 use crate::observe::moref;
 use crate::observe_map::disk_enable_uuid;
 use crate::session::Session;
@@ -116,9 +116,9 @@ where
         })
         .await?;
     match objects.into_iter().next() {
-        Some(oc) => T::try_from(oc)
-            .map(Some)
-            .map_err(|e| VcenterError::Call { call: "RetrievePropertiesEx".into(), message: e.to_string() }),
+        Some(oc) => {
+            T::try_from(oc).map(Some).map_err(|e| VcenterError::Call { call: "RetrievePropertiesEx".into(), message: e.to_string() })
+        }
         None => Ok(None),
     }
 }

@@ -45,7 +45,8 @@ async fn the_pool_shares_one_session_per_server_and_credentials_version() {
     let a = pool.connect_vim(common::config(&sim)).await.unwrap();
     let b = pool.connect_vim(common::config(&sim)).await.unwrap();
     assert_eq!(a.session_key().await, b.session_key().await);
-    let c = pool.connect_vim(reprotect_vcenter::ConnectionConfig { credentials_version: "2".into(), ..common::config(&sim) }).await.unwrap();
+    let c =
+        pool.connect_vim(reprotect_vcenter::ConnectionConfig { credentials_version: "2".into(), ..common::config(&sim) }).await.unwrap();
     assert_ne!(a.session_key().await, c.session_key().await);
     assert_eq!(pool.len().await, 1, "the new credentials version replaces the old connection");
     let dyn_vc = pool.connect(common::config(&sim)).await.unwrap();
