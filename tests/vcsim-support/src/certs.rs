@@ -25,10 +25,6 @@ impl TestCa {
         params.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse()?));
         params.distinguished_name.push(DnType::CommonName, "vcsim");
         let server_cert = params.signed_by(&server_key, &issuer)?;
-        Ok(TestCa {
-            ca_cert_pem: ca_cert.pem(),
-            server_cert_pem: server_cert.pem(),
-            server_key_pem: server_key.serialize_pem(),
-        })
+        Ok(TestCa { ca_cert_pem: ca_cert.pem(), server_cert_pem: server_cert.pem(), server_key_pem: server_key.serialize_pem() })
     }
 }

@@ -10,6 +10,6 @@ mod scenario;
 mod spec;
 
 pub use certs::TestCa;
-pub use process::{tools_bin_dir, Vcsim};
+pub use process::{Vcsim, tools_bin_dir};
 pub use scenario::{Scenario, ScenarioError};
-pub use spec::{uuid_for, DiskSpec, ScsiKind, ToolsState, VmSpec};
+pub use spec::{DiskSpec, ScsiKind, ToolsState, VmSpec, uuid_for};

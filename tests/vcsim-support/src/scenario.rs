@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use vim_rs::core::client::{Client, ClientBuilder, TransportMode, VimClient};
 use vim_rs::mo::{Datastore, FileManager, Folder, HostDatastoreSystem, SessionManager, ViewManager, VirtualMachine};
 use vim_rs::types::enums::{MoTypesEnum, TaskInfoStateEnum};
 use vim_rs::types::structs::{HostNasVolumeSpec, ManagedObjectReference, VirtualMachineConfigSpec};
 
 use crate::process::Vcsim;
-use crate::spec::{tools_options, ToolsState, VmSpec};
+use crate::spec::{ToolsState, VmSpec, tools_options};
 
 pub type ScenarioError = anyhow::Error;
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -174,7 +174,10 @@ impl Scenario {
         let host = mo(MoTypesEnum::HostSystem, &self.host(host).await?);
         let dc = mo(MoTypesEnum::Datacenter, &self.must_find("Datacenter", "DC0").await?);
         let fm = self.client.service_content().file_manager.clone().unwrap();
-        FileManager::new(self.dyn_client(), &fm.value).make_directory(&format!("[LocalDS_0] {name}"), Some(&dc), Some(true)).await.map_err(vim)?;
+        FileManager::new(self.dyn_client(), &fm.value)
+            .make_directory(&format!("[LocalDS_0] {name}"), Some(&dc), Some(true))
+            .await
+            .map_err(vim)?;
         let local = mo(MoTypesEnum::Datastore, &self.datastore("LocalDS_0").await?);
         let url: String = self.prop(local, "info.url").await?;
         let spec: HostNasVolumeSpec = miniserde::json::from_str(

@@ -1,7 +1,7 @@
 //! Declarative VM fixtures, rendered as a VI/JSON `VirtualMachineConfigSpec` (decoded by vim_rs without
 //! its heavy `defaults` feature).
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// SCSI controller model of a fixture VM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
