@@ -88,11 +88,11 @@ impl ControlPlane {
         let kubeconfig = d.join("kubeconfig");
         std::fs::write(
             &kubeconfig,
-            kubeconfig_yaml(&url, &certs.ca_cert, &format!(
-                "client-certificate: {}\n    client-key: {}",
-                p(&certs.admin_cert),
-                p(&certs.admin_key)
-            )),
+            kubeconfig_yaml(
+                &url,
+                &certs.ca_cert,
+                &format!("client-certificate: {}\n    client-key: {}", p(&certs.admin_cert), p(&certs.admin_key)),
+            ),
         )?;
         let mut cp = Self { apiserver, etcd, dir, certs, url, kubeconfig, bin, startup: Duration::ZERO };
         cp.wait_ready(Duration::from_secs(90)).await?;
@@ -121,10 +121,7 @@ impl ControlPlane {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        anyhow::bail!(
-            "kube-apiserver not ready after {timeout:?} (last: {last}); log tail:\n{}",
-            self.log_tail("kube-apiserver", 40)
-        )
+        anyhow::bail!("kube-apiserver not ready after {timeout:?} (last: {last}); log tail:\n{}", self.log_tail("kube-apiserver", 40))
     }
 
     async fn readyz(&self) -> anyhow::Result<()> {

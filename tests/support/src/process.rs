@@ -13,8 +13,8 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::sync::mpsc::{Sender, channel};
 use std::sync::OnceLock;
+use std::sync::mpsc::{Sender, channel};
 
 type Request = (Command, Sender<std::io::Result<Child>>);
 
@@ -58,9 +58,7 @@ impl Owned {
         }
         let (tx, rx) = channel();
         spawner().lock().unwrap().send((cmd, tx))?;
-        let child = rx
-            .recv()?
-            .map_err(|e| anyhow::anyhow!("cannot start {name}: {e}"))?;
+        let child = rx.recv()?.map_err(|e| anyhow::anyhow!("cannot start {name}: {e}"))?;
         Ok(Self { name: name.to_string(), child: Mutex::new(Some(child)) })
     }
 

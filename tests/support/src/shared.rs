@@ -76,11 +76,7 @@ impl std::ops::Deref for TestNamespace {
 /// Create `test-<random>` in the shared control plane.
 pub async fn test_namespace() -> TestNamespace {
     use rand::Rng;
-    let suffix: String = rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(8)
-        .map(|c| (c as char).to_ascii_lowercase())
-        .collect();
+    let suffix: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(8).map(|c| (c as char).to_ascii_lowercase()).collect();
     let name = format!("test-{suffix}");
     let ns: Namespace = serde_json::from_value(serde_json::json!({
         "metadata": {"name": name, "labels": {"reprotect.test/throwaway": "true"}}
@@ -100,23 +96,16 @@ impl Drop for TestNamespace {
             return;
         }
         let Some(Ok(cp)) = SHARED.get() else { return };
-        eprintln!(
-            "\n===== test failed: kube-apiserver log tail =====\n{}",
-            cp.log_tail("kube-apiserver", 40)
-        );
+        eprintln!("\n===== test failed: kube-apiserver log tail =====\n{}", cp.log_tail("kube-apiserver", 40));
         // Our kinds first; fall back to built-in kinds when the CRDs are not installed.
-        for kinds in ["all,configmaps,secrets,serviceaccounts,roles,rolebindings,pm,mt,rpp", "all,configmaps,secrets,serviceaccounts,roles,rolebindings"] {
-            let out = cp
-                .tool_command("kubectl")
-                .args(["get", kinds, "-o", "yaml", "-n", &self.name])
-                .output();
+        for kinds in [
+            "all,configmaps,secrets,serviceaccounts,roles,rolebindings,pm,mt,rpp",
+            "all,configmaps,secrets,serviceaccounts,roles,rolebindings",
+        ] {
+            let out = cp.tool_command("kubectl").args(["get", kinds, "-o", "yaml", "-n", &self.name]).output();
             match out {
                 Ok(out) if out.status.success() => {
-                    eprintln!(
-                        "===== objects in namespace {} =====\n{}",
-                        self.name,
-                        String::from_utf8_lossy(&out.stdout)
-                    );
+                    eprintln!("===== objects in namespace {} =====\n{}", self.name, String::from_utf8_lossy(&out.stdout));
                     return;
                 }
                 Ok(_) => continue,

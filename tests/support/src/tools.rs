@@ -39,11 +39,7 @@ fn resolve() -> anyhow::Result<PathBuf> {
         _ => run_build_script()?,
     };
     for tool in REQUIRED {
-        anyhow::ensure!(
-            dir.join(tool).is_file(),
-            "{} has no {tool} (REPROTECT_TOOLS_BIN or build.sh output is wrong)",
-            dir.display()
-        );
+        anyhow::ensure!(dir.join(tool).is_file(), "{} has no {tool} (REPROTECT_TOOLS_BIN or build.sh output is wrong)", dir.display());
     }
     Ok(dir)
 }
@@ -62,12 +58,7 @@ fn run_build_script() -> anyhow::Result<PathBuf> {
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", script.display()))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{} failed ({}); its progress and the Go error are printed above",
-        script.display(),
-        out.status
-    );
+    anyhow::ensure!(out.status.success(), "{} failed ({}); its progress and the Go error are printed above", script.display(), out.status);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
     let dir = last.ok_or_else(|| anyhow::anyhow!("{} printed no directory", script.display()))?;

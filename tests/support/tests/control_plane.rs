@@ -51,10 +51,8 @@ async fn server_side_apply_records_the_field_manager_and_merges_two_managers() {
 
     // A conflicting apply by a third manager without force is rejected with 409.
     let conflict = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "changed"}});
-    let err = api
-        .patch("ssa", &PatchParams::apply("manager-three"), &Patch::Apply(&conflict))
-        .await
-        .expect_err("conflicting apply must fail");
+    let err =
+        api.patch("ssa", &PatchParams::apply("manager-three"), &Patch::Apply(&conflict)).await.expect_err("conflicting apply must fail");
     assert!(matches!(err, kube::Error::Api(ref s) if s.code == 409), "got {err:?}");
 }
 
@@ -98,12 +96,8 @@ async fn the_real_kubectl_and_helm_work_with_the_written_kubeconfig() {
     let cp = shared();
     let manifest = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-kubectl\n  namespace: {}\ndata:\n  k: v\n", ns.name());
     cp.kubectl_stdin(&["apply", "--server-side", "-f", "-"], &manifest).await.unwrap().ok().expect("kubectl apply");
-    let value = cp
-        .kubectl(&["get", "configmap", "from-kubectl", "-n", &ns, "-o", "jsonpath={.data.k}"])
-        .await
-        .unwrap()
-        .ok()
-        .expect("kubectl get");
+    let value =
+        cp.kubectl(&["get", "configmap", "from-kubectl", "-n", &ns, "-o", "jsonpath={.data.k}"]).await.unwrap().ok().expect("kubectl get");
     assert_eq!(value, "v");
 
     let missing = cp.kubectl(&["get", "configmap", "does-not-exist", "-n", &ns]).await.unwrap();

@@ -43,10 +43,7 @@ async fn crds() -> &'static Vec<serde_json::Value> {
         assert_eq!(names.len(), 3, "expected 3 CRDs, got {names:?}");
         let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "dr"}})).unwrap();
         Api::<Namespace>::all(client().await).create(&PostParams::default(), &ns).await.expect("namespace dr");
-        yaml_files(&dir)
-            .iter()
-            .flat_map(|f| parse_yaml_docs(&std::fs::read_to_string(f).unwrap()).unwrap())
-            .collect()
+        yaml_files(&dir).iter().flat_map(|f| parse_yaml_docs(&std::fs::read_to_string(f).unwrap()).unwrap()).collect()
     })
     .await
 }
@@ -94,10 +91,7 @@ async fn every_invalid_example_is_rejected_with_the_message_in_its_expect_line()
             .unwrap_or_else(|| panic!("{} has no leading `# expect:` line", file.display()))
             .trim()
             .to_string();
-        let out = shared()
-            .kubectl(&["apply", "--server-side", "--dry-run=server", "-f", file.to_str().unwrap()])
-            .await
-            .unwrap();
+        let out = shared().kubectl(&["apply", "--server-side", "--dry-run=server", "-f", file.to_str().unwrap()]).await.unwrap();
         if out.success {
             failures.push(format!("{}: accepted, expected rejection with {expect:?}", file.display()));
         } else if !out.stderr.contains(&expect) {
@@ -111,9 +105,8 @@ async fn every_invalid_example_is_rejected_with_the_message_in_its_expect_line()
 async fn kubectl_explain_shows_the_documented_fields_of_protectedmachine_spec() {
     let crds = crds().await;
     let pm = crds.iter().find(|c| c["spec"]["names"]["kind"] == "ProtectedMachine").expect("ProtectedMachine CRD");
-    let props = pm["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
-        .as_object()
-        .expect("spec properties");
+    let props =
+        pm["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].as_object().expect("spec properties");
     let out = shared().kubectl(&["explain", "protectedmachine.spec"]).await.unwrap().ok().unwrap();
     assert!(out.contains("FIELDS:"), "{out}");
     for (field, schema) in props {
