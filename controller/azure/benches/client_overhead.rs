@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use asr_sim::{Scenario, SimOptions};
-use reprotect_azure::{mapping, models, ArmClient, ArmClientConfig, AzureAuth, BudgetConfig, CloudConfig};
+use reprotect_azure::{ArmClient, ArmClientConfig, AzureAuth, BudgetConfig, CloudConfig, mapping, models};
 use reprotect_facts::{SiteRecovery, VaultRef};
 
 fn summary(name: &str, mut d: Vec<Duration>) {
@@ -14,7 +14,13 @@ fn summary(name: &str, mut d: Vec<Duration>) {
 }
 
 fn time<F: FnMut()>(n: usize, mut f: F) -> Vec<Duration> {
-    (0..n).map(|_| { let t = Instant::now(); f(); t.elapsed() }).collect()
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -28,13 +34,23 @@ async fn main() {
     cfg.extra_ca_pem = Some(sim.ca_pem.clone());
     cfg.budget = BudgetConfig { rate_per_second: 1e6, burst: 1_000_000 };
     let client = ArmClient::new(cfg).unwrap();
-    let vault = VaultRef { subscription_id: "00000000-0000-0000-0000-000000000001".into(), resource_group: "rg-dr".into(), vault_name: "vault-dr".into(), fabric_name: "cs-fabric-01".into(), container_name: Some("cs-container-01".into()) };
+    let vault = VaultRef {
+        subscription_id: "00000000-0000-0000-0000-000000000001".into(),
+        resource_group: "rg-dr".into(),
+        vault_name: "vault-dr".into(),
+        fabric_name: "cs-fabric-01".into(),
+        container_name: Some("cs-container-01".into()),
+    };
     client.get_protected_item(&vault, "app-01").await.unwrap(); // token + connection warm-up
 
     // Bare reqwest with the same CA and a pre-issued token.
-    let raw = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(sim.ca_pem.as_bytes()).unwrap()).build().unwrap();
+    let raw =
+        reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(sim.ca_pem.as_bytes()).unwrap()).build().unwrap();
     let token = sim.issue_token();
-    let url = format!("{}subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/vault-dr/replicationFabrics/cs-fabric-01/replicationProtectionContainers/cs-container-01/replicationProtectedItems/app-01?api-version=2026-11-01", sim.base_url);
+    let url = format!(
+        "{}subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/vault-dr/replicationFabrics/cs-fabric-01/replicationProtectionContainers/cs-container-01/replicationProtectedItems/app-01?api-version=2026-11-01",
+        sim.base_url
+    );
     let body = raw.get(&url).bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
 
     let mut via_client = Vec::with_capacity(n);
@@ -54,17 +70,26 @@ async fn main() {
     println!("{:<44} {overhead:.2?} per call", "client overhead (mean difference)");
 
     let m = n * 40;
-    summary("parse + map protected item (pure)", time(m, || {
-        let item: models::ProtectedItem = serde_json::from_slice(&body).unwrap();
-        std::hint::black_box(mapping::protected_item_facts(item));
-    }));
-    let fabric_url = format!("{}subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/vault-dr/replicationFabrics/cs-fabric-01?api-version=2026-11-01", sim.base_url);
+    summary(
+        "parse + map protected item (pure)",
+        time(m, || {
+            let item: models::ProtectedItem = serde_json::from_slice(&body).unwrap();
+            std::hint::black_box(mapping::protected_item_facts(item));
+        }),
+    );
+    let fabric_url = format!(
+        "{}subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/vault-dr/replicationFabrics/cs-fabric-01?api-version=2026-11-01",
+        sim.base_url
+    );
     let fabric = raw.get(&fabric_url).bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
     println!("fabric body: {} bytes", fabric.len());
-    summary("parse + map fabric (pure)", time(m, || {
-        let f: models::Fabric = serde_json::from_slice(&fabric).unwrap();
-        std::hint::black_box(mapping::fabric_facts(f));
-    }));
+    summary(
+        "parse + map fabric (pure)",
+        time(m, || {
+            let f: models::Fabric = serde_json::from_slice(&fabric).unwrap();
+            std::hint::black_box(mapping::fabric_facts(f));
+        }),
+    );
     let t = Instant::now();
     for _ in 0..n {
         client.get_fabric(&vault).await.unwrap();

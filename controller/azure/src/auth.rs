@@ -7,9 +7,8 @@ use azure_core::{
     credentials::{Secret, TokenCredential},
     error::ErrorKind,
     http::{
+        AsyncRawResponse, Body, ClientOptions, ExponentialRetryOptions, HttpClient, Method, Request, RetryOptions, Transport,
         headers::{HeaderName, HeaderValue, Headers},
-        AsyncRawResponse, Body, ClientOptions, ExponentialRetryOptions, HttpClient, Method, Request, RetryOptions,
-        Transport,
     },
     time::Duration as SdkDuration,
 };
@@ -107,16 +106,17 @@ impl TokenSource {
         let options = || {
             let mut custom = CustomConfiguration::default();
             custom.authority_host = cloud.authority_origin();
-            let mut o = ClientOptions::default();
-            o.transport = Some(Transport::new(Arc::new(SdkHttp(http.clone()))));
-            o.retry = RetryOptions::exponential(ExponentialRetryOptions {
-                initial_delay: SdkDuration::milliseconds(200),
-                max_retries: sdk_retries,
-                max_total_elapsed: SdkDuration::seconds(10),
-                max_delay: SdkDuration::seconds(2),
-            });
-            o.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
-            o
+            ClientOptions {
+                transport: Some(Transport::new(Arc::new(SdkHttp(http.clone())))),
+                retry: RetryOptions::exponential(ExponentialRetryOptions {
+                    initial_delay: SdkDuration::milliseconds(200),
+                    max_retries: sdk_retries,
+                    max_total_elapsed: SdkDuration::seconds(10),
+                    max_delay: SdkDuration::seconds(2),
+                }),
+                cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
+                ..Default::default()
+            }
         };
         let credential: Arc<dyn TokenCredential> = match auth {
             AzureAuth::StaticToken(t) => return Ok(Self { credential: None, fixed: Some(t.clone()), scope }),
@@ -183,11 +183,7 @@ pub(crate) fn map_identity_error(err: &azure_core::Error) -> SiteRecoveryError {
         cur = e.source();
     }
     let message = err.to_string().lines().next().unwrap_or_default().to_string();
-    if transient {
-        SiteRecoveryError::Transport { operation: "acquire token".into(), message }
-    } else {
-        SiteRecoveryError::Auth(message)
-    }
+    if transient { SiteRecoveryError::Transport { operation: "acquire token".into(), message } } else { SiteRecoveryError::Auth(message) }
 }
 
 /// azure_core transport over our own reqwest client (custom CA, timeouts, no redirects).

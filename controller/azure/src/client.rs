@@ -1,6 +1,9 @@
 //! `ArmClient`: the `SiteRecovery` trait over Azure Resource Manager.
 
-use std::{collections::{BTreeMap, HashMap}, sync::{Arc, Mutex}, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+};
 
 use reprotect_facts::*;
 use reqwest::Method;
@@ -8,63 +11,15 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::{
-    auth::{AzureAuth, TokenSource},
-    budget::{BudgetConfig, Budgets, TokenBucket},
+    auth::TokenSource,
+    budget::{Budgets, TokenBucket},
     cache::TtlCache,
     cloud::CloudConfig,
-    http::{error_chain, Http, RequestObserver, RequestStats, Resend, RetryConfig},
+    config::ArmClientConfig,
+    http::{Http, RequestStats, Resend, error_chain},
     mapping::{self, job_name_from_location, parse_retry_after},
     models::{self, ArmList},
 };
-
-/// Everything an [`ArmClient`] needs. `Debug` never shows secrets.
-#[derive(Clone)]
-pub struct ArmClientConfig {
-    pub cloud: CloudConfig,
-    pub auth: AzureAuth,
-    /// Extra CA certificates (PEM bundle) trusted in addition to the built-in roots, for ARM and Entra ID.
-    pub extra_ca_pem: Option<String>,
-    pub retry: RetryConfig,
-    /// Per-subscription request budget (ignored when budgets are shared via [`ArmClient::with_budgets`]).
-    pub budget: BudgetConfig,
-    /// How long a fabric read is reused (0 disables the cache).
-    pub fabric_cache_ttl: Duration,
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-    /// Quick retries azure_identity makes for a token request (its default of 8 over a minute is too slow).
-    pub token_retries: u32,
-    pub observer: Option<Arc<dyn RequestObserver>>,
-}
-
-impl std::fmt::Debug for ArmClientConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ArmClientConfig")
-            .field("cloud", &self.cloud)
-            .field("auth", &self.auth)
-            .field("extra_ca_pem", &self.extra_ca_pem.as_ref().map(|_| "<pem>"))
-            .field("retry", &self.retry)
-            .field("budget", &self.budget)
-            .field("fabric_cache_ttl", &self.fabric_cache_ttl)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ArmClientConfig {
-    pub fn new(cloud: CloudConfig, auth: AzureAuth) -> Self {
-        Self {
-            cloud,
-            auth,
-            extra_ca_pem: None,
-            retry: RetryConfig::default(),
-            budget: BudgetConfig::default(),
-            fabric_cache_ttl: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(60),
-            token_retries: 2,
-            observer: None,
-        }
-    }
-}
 
 type FabricKey = (String, String, String, String);
 
@@ -96,7 +51,8 @@ impl ArmClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("reprotect-controller/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = &config.extra_ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| SiteRecoveryError::Invalid(format!("extra CA bundle: {}", error_chain(&e))))?;
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| SiteRecoveryError::Invalid(format!("extra CA bundle: {}", error_chain(&e))))?;
             if certs.is_empty() {
                 return Err(SiteRecoveryError::Invalid("extra CA bundle holds no certificate".into()));
             }
@@ -156,7 +112,13 @@ impl ArmClient {
     }
 
     /// GET a list and follow `nextLink` (only on the ARM endpoint's origin: the bearer token goes nowhere else).
-    async fn get_all<T: DeserializeOwned>(&self, op: &str, vault: &VaultRef, first: Url, mut stop: impl FnMut(&[T]) -> bool) -> Result<Vec<T>, SiteRecoveryError> {
+    async fn get_all<T: DeserializeOwned>(
+        &self,
+        op: &str,
+        vault: &VaultRef,
+        first: Url,
+        mut stop: impl FnMut(&[T]) -> bool,
+    ) -> Result<Vec<T>, SiteRecoveryError> {
         let mut out = Vec::new();
         let mut next = Some(first);
         let mut pages = 0;
@@ -170,9 +132,14 @@ impl ArmClient {
                 break;
             }
             if let Some(link) = page.next_link.filter(|l| !l.is_empty()) {
-                let link = url.join(&link).map_err(|e| SiteRecoveryError::Decode { operation: op.into(), message: format!("bad nextLink: {e}") })?;
+                let link = url
+                    .join(&link)
+                    .map_err(|e| SiteRecoveryError::Decode { operation: op.into(), message: format!("bad nextLink: {e}") })?;
                 if link.origin() != self.cloud.arm_endpoint.origin() {
-                    return Err(SiteRecoveryError::Decode { operation: op.into(), message: format!("nextLink leaves the ARM endpoint: {}", link.origin().ascii_serialization()) });
+                    return Err(SiteRecoveryError::Decode {
+                        operation: op.into(),
+                        message: format!("nextLink leaves the ARM endpoint: {}", link.origin().ascii_serialization()),
+                    });
                 }
                 if link == url {
                     break;
@@ -210,7 +177,8 @@ impl ArmClient {
             return Err(SiteRecoveryError::Invalid("protected item name is empty".into()));
         }
         let container = self.container(v).await?;
-        let mut tail = vec!["replicationFabrics", &v.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems", item];
+        let mut tail =
+            vec!["replicationFabrics", &v.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems", item];
         tail.extend(action);
         Ok(self.vault_url(v, &tail))
     }
@@ -237,7 +205,10 @@ impl SiteRecovery for ArmClient {
 
     async fn list_protected_items(&self, vault: &VaultRef) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError> {
         let container = self.container(vault).await?;
-        let url = self.vault_url(vault, &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"]);
+        let url = self.vault_url(
+            vault,
+            &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
+        );
         let items: Vec<models::ProtectedItem> = self.get_all("list_protected_items", vault, url, |_| false).await?;
         Ok(items.into_iter().map(mapping::protected_item_facts).collect())
     }
@@ -248,7 +219,13 @@ impl SiteRecovery for ArmClient {
     }
 
     async fn reprotect(&self, vault: &VaultRef, request: &ReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
-        for (field, value) in [("masterTargetId", &request.master_target_id), ("processServerId", &request.process_server_id), ("retentionDrive", &request.retention_drive), ("profileId", &request.profile_id), ("datastoreName", &request.datastore_name)] {
+        for (field, value) in [
+            ("masterTargetId", &request.master_target_id),
+            ("processServerId", &request.process_server_id),
+            ("retentionDrive", &request.retention_drive),
+            ("profileId", &request.profile_id),
+            ("datastoreName", &request.datastore_name),
+        ] {
             if value.trim().is_empty() {
                 return Err(SiteRecoveryError::Invalid(format!("reprotect of {}: {field} is empty", request.item_name)));
             }
@@ -261,10 +238,17 @@ impl SiteRecovery for ArmClient {
             return Ok(JobRef { job_name, retry_after_seconds });
         }
         // A synchronous 200 carries the item; its current scenario names the job.
-        let job = reply.json::<models::ProtectedItem>("reprotect").ok().map(mapping::protected_item_facts).and_then(|i| i.current_scenario?.job_id);
+        let job = reply
+            .json::<models::ProtectedItem>("reprotect")
+            .ok()
+            .map(mapping::protected_item_facts)
+            .and_then(|i| i.current_scenario?.job_id);
         match job.map(|j| arm_name(&j).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None")) {
             Some(job_name) => Ok(JobRef { job_name, retry_after_seconds }),
-            None => Err(SiteRecoveryError::Decode { operation: "reprotect".into(), message: format!("HTTP {} without a Location header naming the job", reply.status) }),
+            None => Err(SiteRecoveryError::Decode {
+                operation: "reprotect".into(),
+                message: format!("HTTP {} without a Location header naming the job", reply.status),
+            }),
         }
     }
 
@@ -278,8 +262,9 @@ impl SiteRecovery for ArmClient {
     async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
         let url = self.vault_url(vault, &["replicationJobs"]);
         let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
-        let mut jobs: Vec<JobFacts> = jobs.into_iter().map(mapping::job_facts).filter(|j| mapping::job_targets(j, target_object_id)).collect();
-        jobs.sort_by(|a, b| b.start_time.cmp(&a.start_time));
+        let mut jobs: Vec<JobFacts> =
+            jobs.into_iter().map(mapping::job_facts).filter(|j| mapping::job_targets(j, target_object_id)).collect();
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.start_time));
         Ok(jobs)
     }
 

@@ -3,15 +3,15 @@
 use std::{
     collections::BTreeMap,
     sync::{
-        atomic::{AtomicU64, Ordering},
         Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use reprotect_facts::SiteRecoveryError;
-use reqwest::{header::HeaderMap, Method};
+use reqwest::{Method, header::HeaderMap};
 use url::Url;
 
 use crate::{
@@ -35,7 +35,12 @@ pub struct RetryConfig {
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        Self { max_retries: 4, min_delay: Duration::from_millis(500), max_delay: Duration::from_secs(20), max_retry_after: Duration::from_secs(120) }
+        Self {
+            max_retries: 4,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(120),
+        }
     }
 }
 
@@ -129,7 +134,15 @@ impl Http {
     }
 
     /// Send with budget, auth and retries. Returns 2xx replies; everything else is an error.
-    pub async fn send(&self, operation: &str, method: Method, url: &Url, body: Option<&[u8]>, budget: &TokenBucket, resend: Resend) -> Result<Reply, SiteRecoveryError> {
+    pub async fn send(
+        &self,
+        operation: &str,
+        method: Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        budget: &TokenBucket,
+        resend: Resend,
+    ) -> Result<Reply, SiteRecoveryError> {
         let mut delays = ExponentialBuilder::default()
             .with_jitter()
             .with_min_delay(self.retry.min_delay)
@@ -148,7 +161,15 @@ impl Http {
         }
     }
 
-    async fn attempt(&self, operation: &str, method: Method, url: &Url, body: Option<&[u8]>, budget: &TokenBucket, resend: Resend) -> Attempt {
+    async fn attempt(
+        &self,
+        operation: &str,
+        method: Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        budget: &TokenBucket,
+        resend: Resend,
+    ) -> Attempt {
         let token = match self.tokens.bearer().await {
             Ok(t) => t,
             Err(e @ SiteRecoveryError::Transport { .. }) => return Attempt::Retry { retry_after: None, err: e },
@@ -166,7 +187,11 @@ impl Http {
             Err(e) => {
                 self.observe(operation, 0, started);
                 let err = transport(&e);
-                return if e.is_connect() || resend == Resend::Idempotent { Attempt::Retry { retry_after: None, err } } else { Attempt::Done(Err(err)) };
+                return if e.is_connect() || resend == Resend::Idempotent {
+                    Attempt::Retry { retry_after: None, err }
+                } else {
+                    Attempt::Done(Err(err))
+                };
             }
         };
         let status = rsp.status().as_u16();
@@ -175,7 +200,7 @@ impl Http {
         self.observe(operation, status, started);
         let body = match body {
             Ok(b) => b.to_vec(),
-            Err(e) if status < 300 && resend == Resend::NotAfterSent && (200..300).contains(&status) => {
+            Err(e) if resend == Resend::NotAfterSent && (200..300).contains(&status) => {
                 // Accepted but the body was lost: headers are enough for a 202.
                 tracing::debug!(operation, error = %e, "response body lost");
                 Vec::new()

@@ -1,6 +1,6 @@
 //! From ASR response models to the facts the controller reads; the reprotect body; error bodies; LRO headers.
 
-use jiff::{civil::DateTime, Timestamp};
+use jiff::{Timestamp, civil::DateTime};
 use reprotect_facts::*;
 
 use crate::models::*;
@@ -46,42 +46,64 @@ pub fn fabric_facts(f: Fabric) -> FabricFacts {
         last_heartbeat: parse_time(d.last_heartbeat.as_deref()),
         agent_version: d.agent_version,
         health_errors: issues(p.health_error_details),
-        process_servers: d.process_servers.unwrap_or_default().into_iter().map(|ps| ProcessServerFacts {
-            id: ps.id.unwrap_or_default(),
-            friendly_name: ps.friendly_name.unwrap_or_default(),
-            ip_address: ps.ip_address,
-            last_heartbeat: parse_time(ps.last_heartbeat.as_deref()),
-            health: ps.health,
-            health_errors: issues(ps.health_errors),
-        }).collect(),
-        master_targets: d.master_target_servers.unwrap_or_default().into_iter().map(|mt| MasterTargetServerFacts {
-            id: mt.id.unwrap_or_default(),
-            name: mt.name.unwrap_or_default(),
-            ip_address: mt.ip_address,
-            os_type: mt.os_type,
-            agent_version: mt.agent_version,
-            last_heartbeat: parse_time(mt.last_heartbeat.as_deref()),
-            retention_volumes: mt.retention_volumes.unwrap_or_default().into_iter().map(|r| RetentionVolumeFacts {
-                volume_name: r.volume_name.unwrap_or_default(),
-                capacity_bytes: r.capacity_in_bytes,
-                free_space_bytes: r.free_space_in_bytes,
-                threshold_percentage: r.threshold_percentage.and_then(|t| i32::try_from(t).ok()),
-                file_system: r.file_system,
-            }).collect(),
-            datastores: mt.data_stores.unwrap_or_default().into_iter().map(|d| AsrDatastoreFacts {
-                symbolic_name: d.symbolic_name.unwrap_or_default(),
-                uuid: d.uuid,
-                capacity: d.capacity,
-                free_space: d.free_space,
-                datastore_type: d.r#type,
-            }).collect(),
-            validation_errors: issues(mt.validation_errors),
-            health_errors: issues(mt.health_errors),
-        }).collect(),
-        run_as_accounts: d.run_as_accounts.unwrap_or_default().into_iter().map(|a| RunAsAccountFacts {
-            account_id: a.account_id.unwrap_or_default(),
-            account_name: a.account_name.unwrap_or_default(),
-        }).collect(),
+        process_servers: d
+            .process_servers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|ps| ProcessServerFacts {
+                id: ps.id.unwrap_or_default(),
+                friendly_name: ps.friendly_name.unwrap_or_default(),
+                ip_address: ps.ip_address,
+                last_heartbeat: parse_time(ps.last_heartbeat.as_deref()),
+                health: ps.health,
+                health_errors: issues(ps.health_errors),
+            })
+            .collect(),
+        master_targets: d
+            .master_target_servers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mt| MasterTargetServerFacts {
+                id: mt.id.unwrap_or_default(),
+                name: mt.name.unwrap_or_default(),
+                ip_address: mt.ip_address,
+                os_type: mt.os_type,
+                agent_version: mt.agent_version,
+                last_heartbeat: parse_time(mt.last_heartbeat.as_deref()),
+                retention_volumes: mt
+                    .retention_volumes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| RetentionVolumeFacts {
+                        volume_name: r.volume_name.unwrap_or_default(),
+                        capacity_bytes: r.capacity_in_bytes,
+                        free_space_bytes: r.free_space_in_bytes,
+                        threshold_percentage: r.threshold_percentage.and_then(|t| i32::try_from(t).ok()),
+                        file_system: r.file_system,
+                    })
+                    .collect(),
+                datastores: mt
+                    .data_stores
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|d| AsrDatastoreFacts {
+                        symbolic_name: d.symbolic_name.unwrap_or_default(),
+                        uuid: d.uuid,
+                        capacity: d.capacity,
+                        free_space: d.free_space,
+                        datastore_type: d.r#type,
+                    })
+                    .collect(),
+                validation_errors: issues(mt.validation_errors),
+                health_errors: issues(mt.health_errors),
+            })
+            .collect(),
+        run_as_accounts: d
+            .run_as_accounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| RunAsAccountFacts { account_id: a.account_id.unwrap_or_default(), account_name: a.account_name.unwrap_or_default() })
+            .collect(),
     }
 }
 
@@ -158,7 +180,9 @@ pub fn job_facts(j: Job) -> JobFacts {
 
 /// Does a job target this item? ASR reports the target as an ARM id or as the bare item name.
 pub fn job_targets(job: &JobFacts, target_object_id: &str) -> bool {
-    job.target_object_id.as_deref().is_some_and(|t| same_arm_id(t, target_object_id) || arm_name(t).eq_ignore_ascii_case(arm_name(target_object_id)))
+    job.target_object_id
+        .as_deref()
+        .is_some_and(|t| same_arm_id(t, target_object_id) || arm_name(t).eq_ignore_ascii_case(arm_name(target_object_id)))
 }
 
 pub fn policy_facts(p: Policy) -> PolicyFacts {
@@ -219,7 +243,15 @@ pub fn service_error(operation: &str, status: u16, body: &[u8]) -> AsrServiceErr
         if s.is_empty() { format!("HTTP {status}") } else { s.chars().take(500).collect() }
     };
     let Some(d) = detail else {
-        return AsrServiceError { operation: operation.into(), status, code: format!("Http{status}"), inner_code: None, message: text(), possible_causes: None, recommended_action: None };
+        return AsrServiceError {
+            operation: operation.into(),
+            status,
+            code: format!("Http{status}"),
+            inner_code: None,
+            message: text(),
+            possible_causes: None,
+            recommended_action: None,
+        };
     };
     let details = d.details.unwrap_or_default();
     let first = details.first();

@@ -62,7 +62,8 @@ impl<P> Default for Resource<P> {
 }
 
 model!(HealthError {
-    #[serde(deserialize_with = "lenient_string")] error_code: String,
+    #[serde(deserialize_with = "lenient_string")]
+    error_code: String,
     error_message: String,
     summary_message: String,
     possible_causes: String,
@@ -114,9 +115,12 @@ model!(MasterTargetServer {
 
 model!(RetentionVolume {
     volume_name: String,
-    #[serde(deserialize_with = "lenient_i64")] capacity_in_bytes: i64,
-    #[serde(deserialize_with = "lenient_i64")] free_space_in_bytes: i64,
-    #[serde(deserialize_with = "lenient_i64")] threshold_percentage: i64,
+    #[serde(deserialize_with = "lenient_i64")]
+    capacity_in_bytes: i64,
+    #[serde(deserialize_with = "lenient_i64")]
+    free_space_in_bytes: i64,
+    #[serde(deserialize_with = "lenient_i64")]
+    threshold_percentage: i64,
     /// Not in the spec; reported by our simulator.
     file_system: String,
 });
@@ -124,8 +128,10 @@ model!(RetentionVolume {
 model!(DataStore {
     symbolic_name: String,
     uuid: String,
-    #[serde(deserialize_with = "lenient_string")] capacity: String,
-    #[serde(deserialize_with = "lenient_string")] free_space: String,
+    #[serde(deserialize_with = "lenient_string")]
+    capacity: String,
+    #[serde(deserialize_with = "lenient_string")]
+    free_space: String,
     r#type: String,
 });
 
@@ -187,14 +193,16 @@ model!(AsrTask { name: String, friendly_name: String, state: String, errors: Vec
 model!(JobErrorDetails { service_error_details: ServiceError, provider_error_details: ProviderError });
 
 model!(ServiceError {
-    #[serde(deserialize_with = "lenient_string")] code: String,
+    #[serde(deserialize_with = "lenient_string")]
+    code: String,
     message: String,
     possible_causes: String,
     recommended_action: String,
 });
 
 model!(ProviderError {
-    #[serde(deserialize_with = "lenient_string")] error_code: String,
+    #[serde(deserialize_with = "lenient_string")]
+    error_code: String,
     error_message: String,
     possible_causes: String,
     recommended_action: String,

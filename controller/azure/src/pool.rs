@@ -1,10 +1,18 @@
 //! `ArmClientPool`: one client per (cloud, identity, credentials version), sharing per-subscription budgets.
 
-use std::{collections::{BTreeMap, HashMap}, sync::{Arc, Mutex}};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+};
 
 use reprotect_facts::{SiteRecovery, SiteRecoveryError};
 
-use crate::{budget::{BudgetConfig, Budgets}, client::{ArmClient, ArmClientConfig}, cloud::CloudConfig};
+use crate::{
+    budget::{BudgetConfig, Budgets},
+    client::ArmClient,
+    cloud::CloudConfig,
+    config::ArmClientConfig,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct PoolKey {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use reprotect_facts::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::{client::container_of, mapping::*, models::*};
 
@@ -34,7 +34,9 @@ fn parse_example(op: &str, body: Value) -> Result<usize, String> {
         ("ReplicationFabrics", false) => usize::from(!fabric_facts(one(body)?).name.is_empty()),
         ("ReplicationFabrics", true) => one::<ArmList<Fabric>>(body)?.value.unwrap_or_default().into_iter().map(fabric_facts).count(),
         ("ReplicationProtectedItems", false) => usize::from(!protected_item_facts(one(body)?).name.is_empty()),
-        ("ReplicationProtectedItems", true) => one::<ArmList<ProtectedItem>>(body)?.value.unwrap_or_default().into_iter().map(protected_item_facts).count(),
+        ("ReplicationProtectedItems", true) => {
+            one::<ArmList<ProtectedItem>>(body)?.value.unwrap_or_default().into_iter().map(protected_item_facts).count()
+        }
         ("ReplicationJobs", false) => usize::from(!job_facts(one(body)?).name.is_empty()),
         ("ReplicationJobs", true) => one::<ArmList<Job>>(body)?.value.unwrap_or_default().into_iter().map(job_facts).count(),
         ("ReplicationPolicies", false) => usize::from(!policy_facts(one(body)?).name.is_empty()),
@@ -66,7 +68,9 @@ fn every_spec_example_response_parses_into_facts() {
 
 #[test]
 fn the_example_protected_item_maps_its_state_and_case_insensitive_ids() {
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(specs_dir().join("2026-11-01/examples/ReplicationProtectedItems_Get.json")).unwrap()).unwrap();
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(specs_dir().join("2026-11-01/examples/ReplicationProtectedItems_Get.json")).unwrap())
+            .unwrap();
     let item = protected_item_facts(serde_json::from_value(doc["responses"]["200"]["body"].clone()).unwrap());
     assert_eq!(item.friendly_name.as_deref(), Some("vm1"));
     assert_eq!(item.provider.as_deref(), Some("HyperVReplicaAzure"));
@@ -112,10 +116,18 @@ fn a_vmware_fabric_maps_servers_volumes_datastores_and_accounts() {
 
 #[test]
 fn inmage_policies_map_to_minutes_and_other_providers_do_not() {
-    let p = |t: &str| policy_facts(serde_json::from_value(json!({"name": "p", "properties": {"providerSpecificDetails": {
-        "instanceType": t, "recoveryPointThresholdInMinutes": 15, "recoveryPointHistory": 4320, "appConsistentFrequencyInMinutes": 60}}})).unwrap());
+    let p = |t: &str| {
+        policy_facts(
+            serde_json::from_value(json!({"name": "p", "properties": {"providerSpecificDetails": {
+        "instanceType": t, "recoveryPointThresholdInMinutes": 15, "recoveryPointHistory": 4320, "appConsistentFrequencyInMinutes": 60}}}))
+            .unwrap(),
+        )
+    };
     let inmage = p("InMage");
-    assert_eq!((inmage.rpo_threshold_minutes, inmage.recovery_point_history_minutes, inmage.app_consistent_frequency_minutes), (Some(15), Some(4320), Some(60)));
+    assert_eq!(
+        (inmage.rpo_threshold_minutes, inmage.recovery_point_history_minutes, inmage.app_consistent_frequency_minutes),
+        (Some(15), Some(4320), Some(60))
+    );
     assert_eq!(p("InMageAzureV2").rpo_threshold_minutes, Some(15));
     assert_eq!(p("HyperVReplicaAzure").rpo_threshold_minutes, None);
 }
@@ -123,14 +135,21 @@ fn inmage_policies_map_to_minutes_and_other_providers_do_not() {
 #[test]
 fn the_reprotect_body_follows_the_spec() {
     let req = ReprotectRequest {
-        item_name: "app-01".into(), master_target_id: "mt-guid".into(), process_server_id: "ps-guid".into(),
-        retention_drive: "/mnt/retention".into(), profile_id: "/subscriptions/s/.../replicationPolicies/failback".into(),
-        run_as_account_id: None, datastore_name: "ds-01".into(),
+        item_name: "app-01".into(),
+        master_target_id: "mt-guid".into(),
+        process_server_id: "ps-guid".into(),
+        retention_drive: "/mnt/retention".into(),
+        profile_id: "/subscriptions/s/.../replicationPolicies/failback".into(),
+        run_as_account_id: None,
+        datastore_name: "ds-01".into(),
     };
     let body = serde_json::to_value(reprotect_body(&req)).unwrap();
-    assert_eq!(body, json!({"properties": {"failoverDirection": "RecoveryToPrimary", "providerSpecificDetails": {
+    assert_eq!(
+        body,
+        json!({"properties": {"failoverDirection": "RecoveryToPrimary", "providerSpecificDetails": {
         "instanceType": "InMage", "masterTargetId": "mt-guid", "processServerId": "ps-guid", "retentionDrive": "/mnt/retention",
-        "datastoreName": "ds-01", "profileId": "/subscriptions/s/.../replicationPolicies/failback"}}}));
+        "datastoreName": "ds-01", "profileId": "/subscriptions/s/.../replicationPolicies/failback"}}})
+    );
     let spec: Value = serde_json::from_str(&std::fs::read_to_string(specs_dir().join("2026-11-01/service.extract.json")).unwrap()).unwrap();
     let def = &spec["definitions"]["InMageReprotectInput"];
     let details = &body["properties"]["providerSpecificDetails"];
@@ -165,7 +184,11 @@ fn arm_error_bodies_keep_the_asr_codes() {
 
 #[test]
 fn a_missing_fabric_is_not_found_whether_asr_answers_400_or_404() {
-    let e400 = service_error("get_fabric", 400, br#"{"error":{"code":"BadRequest","message":"m","details":[{"code":"SubscriptionIdNotRegisteredWithSrs","message":"m"}]}}"#);
+    let e400 = service_error(
+        "get_fabric",
+        400,
+        br#"{"error":{"code":"BadRequest","message":"m","details":[{"code":"SubscriptionIdNotRegisteredWithSrs","message":"m"}]}}"#,
+    );
     let e404 = service_error("get_fabric", 404, br#"{"error":{"code":"FabricArmEntityMissing","message":"Fabric not found"}}"#);
     assert_eq!(SiteRecoveryError::from(e400).class(), AsrErrorClass::NotFound);
     assert_eq!(SiteRecoveryError::from(e404).class(), AsrErrorClass::NotFound);
@@ -184,7 +207,10 @@ fn the_job_name_comes_from_the_location_header() {
 
 #[test]
 fn ids_match_case_insensitively_and_by_name() {
-    let job = JobFacts { target_object_id: Some("/Subscriptions/S/resourceGroups/RG/providers/x/replicationProtectedItems/App-01".into()), ..Default::default() };
+    let job = JobFacts {
+        target_object_id: Some("/Subscriptions/S/resourceGroups/RG/providers/x/replicationProtectedItems/App-01".into()),
+        ..Default::default()
+    };
     assert!(job_targets(&job, "/subscriptions/s/resourcegroups/rg/providers/x/replicationprotecteditems/app-01"));
     assert!(job_targets(&job, "app-01"));
     assert!(!job_targets(&job, "app-02"));
@@ -218,9 +244,36 @@ fn odd_values_never_fail_to_parse() {
     assert_eq!(f.agent_last_heartbeat, None);
     assert_eq!(f.agent_version.as_deref(), Some("9.6"));
     assert_eq!(f.health_errors[0].code.as_deref(), Some("95226"));
-    let job = job_facts(serde_json::from_value(json!({"name": "j", "properties": {"state": "Failed", "errors": [
+    let job = job_facts(
+        serde_json::from_value(json!({"name": "j", "properties": {"state": "Failed", "errors": [
         {"providerErrorDetails": {"errorCode": 95226, "errorMessage": "agent"}}],
-        "tasks": [{"state": "Failed", "errors": [{"serviceErrorDetails": {"code": "78093", "message": "not running"}}]}]}})).unwrap());
+        "tasks": [{"state": "Failed", "errors": [{"serviceErrorDetails": {"code": "78093", "message": "not running"}}]}]}}))
+        .unwrap(),
+    );
     assert_eq!(job.errors.iter().map(|e| e.code.clone().unwrap()).collect::<Vec<_>>(), ["95226", "78093"]);
     assert_eq!(classify_job_error(&job.errors[0]), AsrErrorClass::AgentNotRegistered);
+}
+
+#[test]
+fn every_auth_kind_builds_a_client_without_network() {
+    use crate::{ArmClient, ArmClientConfig, AzureAuth, CloudConfig, auth::UserAssigned};
+    // azure_identity reads the federated token file when the credential is built.
+    let token_file = std::env::temp_dir().join(format!("azure-identity-token-{}", std::process::id()));
+    std::fs::write(&token_file, "eyJ.e30.c2ln").unwrap();
+    for auth in [
+        AzureAuth::ClientSecret {
+            tenant_id: "00000000-0000-0000-0000-0000000000aa".into(),
+            client_id: "c".into(),
+            client_secret: "s".into(),
+        },
+        AzureAuth::WorkloadIdentity { tenant_id: Some("t".into()), client_id: Some("c".into()), token_file: Some(token_file.clone()) },
+        AzureAuth::ManagedIdentity { user_assigned: None },
+        AzureAuth::ManagedIdentity { user_assigned: Some(UserAssigned::ClientId("c".into())) },
+        AzureAuth::StaticToken("t".into()),
+    ] {
+        ArmClient::new(ArmClientConfig::new(CloudConfig::azure_china(), auth.clone())).unwrap_or_else(|e| panic!("{auth:?}: {e}"));
+    }
+    let mut bad_ca = ArmClientConfig::new(CloudConfig::default(), AzureAuth::StaticToken("t".into()));
+    bad_ca.extra_ca_pem = Some("not a pem".into());
+    assert!(ArmClient::new(bad_ca).is_err());
 }

@@ -1,9 +1,12 @@
 //! The ARM client against the asr-sim simulator: real azure_identity token flow over the sim's CA, paging, LRO, faults.
 
-use std::{sync::Arc, time::{Duration, Instant}};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use asr_sim::{FaultKind, FaultRule, RunningSim, Scenario, SimOptions};
-use reprotect_azure::{mapping::reprotect_body, ArmClient, ArmClientConfig, AzureAuth, BudgetConfig, CloudConfig, RetryConfig};
+use reprotect_azure::{ArmClient, ArmClientConfig, AzureAuth, BudgetConfig, CloudConfig, RetryConfig, mapping::reprotect_body};
 use reprotect_facts::*;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
@@ -19,7 +22,12 @@ fn config(sim: &RunningSim, secret: Option<&str>) -> ArmClientConfig {
     let cloud = CloudConfig::custom(sim.base_url.clone(), sim.authority_url.clone(), None).unwrap();
     let mut c = ArmClientConfig::new(cloud, auth);
     c.extra_ca_pem = Some(sim.ca_pem.clone());
-    c.retry = RetryConfig { max_retries: 3, min_delay: Duration::from_millis(50), max_delay: Duration::from_millis(200), max_retry_after: Duration::from_secs(5) };
+    c.retry = RetryConfig {
+        max_retries: 3,
+        min_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(200),
+        max_retry_after: Duration::from_secs(5),
+    };
     c.budget = BudgetConfig { rate_per_second: 1000.0, burst: 1000 };
     c
 }
@@ -29,7 +37,13 @@ fn client(sim: &RunningSim) -> ArmClient {
 }
 
 fn vault(fabric: &str, container: Option<&str>) -> VaultRef {
-    VaultRef { subscription_id: SUB.into(), resource_group: "rg-dr".into(), vault_name: "vault-dr".into(), fabric_name: fabric.into(), container_name: container.map(Into::into) }
+    VaultRef {
+        subscription_id: SUB.into(),
+        resource_group: "rg-dr".into(),
+        vault_name: "vault-dr".into(),
+        fabric_name: fabric.into(),
+        container_name: container.map(Into::into),
+    }
 }
 
 fn dr() -> VaultRef {
@@ -185,7 +199,10 @@ async fn a_missing_fabric_is_not_found() {
     let sim = sim().await;
     let err = client(&sim).get_fabric(&vault("cs-gone", Some("x"))).await.unwrap_err();
     assert_eq!(err.class(), AsrErrorClass::NotFound, "{err}");
-    assert!(matches!(&err, SiteRecoveryError::Service(e) if e.code == "FabricArmEntityMissing" || e.inner_code.as_deref() == Some("SubscriptionIdNotRegisteredWithSrs")), "{err:?}");
+    assert!(
+        matches!(&err, SiteRecoveryError::Service(e) if e.code == "FabricArmEntityMissing" || e.inner_code.as_deref() == Some("SubscriptionIdNotRegisteredWithSrs")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -213,7 +230,12 @@ async fn a_throttled_reprotect_is_resent_after_retry_after() {
 async fn concurrent_fabric_reads_cost_one_request() {
     let sim = sim().await;
     let c = Arc::new(client(&sim));
-    let tasks: Vec<_> = (0..100).map(|_| { let c = c.clone(); tokio::spawn(async move { c.get_fabric(&dr()).await }) }).collect();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.get_fabric(&dr()).await })
+        })
+        .collect();
     for t in tasks {
         t.await.unwrap().unwrap();
     }
@@ -244,4 +266,19 @@ async fn an_untrusted_server_certificate_fails_fast_as_transient() {
     let err = ArmClient::new(cfg).unwrap().get_fabric(&dr()).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
     assert_eq!(err.class(), AsrErrorClass::Transient, "{err}");
+}
+
+#[tokio::test]
+async fn workload_identity_sends_the_federated_token_to_the_configured_authority() {
+    let sim = sim().await;
+    let (tenant_id, client_id, _) = sim.credentials();
+    let file = std::env::temp_dir().join(format!("wi-token-{}", std::process::id()));
+    std::fs::write(&file, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").unwrap();
+    let mut cfg = config(&sim, None);
+    cfg.auth = AzureAuth::WorkloadIdentity { tenant_id: Some(tenant_id), client_id: Some(client_id), token_file: Some(file.clone()) };
+    let err = ArmClient::new(cfg).unwrap().get_fabric(&dr()).await.unwrap_err();
+    // The simulator only knows client secrets: reaching it (over its CA) and being refused is the point.
+    assert_eq!(err.class(), AsrErrorClass::Credentials, "{err}");
+    assert_eq!(sim.count("POST", "/oauth2/v2.0/token"), 1);
+    let _ = std::fs::remove_file(file);
 }

@@ -1,0 +1,59 @@
+//! `ArmClientConfig`: cloud, credentials, CA, retries, budget, cache TTL and timeouts of an `ArmClient`.
+
+use std::{sync::Arc, time::Duration};
+
+use crate::{
+    auth::AzureAuth,
+    budget::BudgetConfig,
+    cloud::CloudConfig,
+    http::{RequestObserver, RetryConfig},
+};
+
+/// Everything an [`ArmClient`](crate::ArmClient) needs. `Debug` never shows secrets.
+#[derive(Clone)]
+pub struct ArmClientConfig {
+    pub cloud: CloudConfig,
+    pub auth: AzureAuth,
+    /// Extra CA certificates (PEM bundle) trusted in addition to the built-in roots, for ARM and Entra ID.
+    pub extra_ca_pem: Option<String>,
+    pub retry: RetryConfig,
+    /// Per-subscription request budget (ignored when budgets are shared via [`ArmClient::with_budgets`](crate::ArmClient::with_budgets)).
+    pub budget: BudgetConfig,
+    /// How long a fabric read is reused (0 disables the cache).
+    pub fabric_cache_ttl: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Quick retries azure_identity makes for a token request (its default of 8 over a minute is too slow).
+    pub token_retries: u32,
+    pub observer: Option<Arc<dyn RequestObserver>>,
+}
+
+impl std::fmt::Debug for ArmClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClientConfig")
+            .field("cloud", &self.cloud)
+            .field("auth", &self.auth)
+            .field("extra_ca_pem", &self.extra_ca_pem.as_ref().map(|_| "<pem>"))
+            .field("retry", &self.retry)
+            .field("budget", &self.budget)
+            .field("fabric_cache_ttl", &self.fabric_cache_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ArmClientConfig {
+    pub fn new(cloud: CloudConfig, auth: AzureAuth) -> Self {
+        Self {
+            cloud,
+            auth,
+            extra_ca_pem: None,
+            retry: RetryConfig::default(),
+            budget: BudgetConfig::default(),
+            fabric_cache_ttl: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            token_retries: 2,
+            observer: None,
+        }
+    }
+}
