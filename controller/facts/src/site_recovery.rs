@@ -120,16 +120,12 @@ pub struct FabricFacts {
 impl FabricFacts {
     /// Find a master target by name (case-insensitive) or ARM/ASR id.
     pub fn master_target(&self, name_or_id: &str) -> Option<&MasterTargetServerFacts> {
-        self.master_targets
-            .iter()
-            .find(|m| m.name.eq_ignore_ascii_case(name_or_id) || m.id.eq_ignore_ascii_case(name_or_id))
+        self.master_targets.iter().find(|m| m.name.eq_ignore_ascii_case(name_or_id) || m.id.eq_ignore_ascii_case(name_or_id))
     }
 
     /// Find a process server by friendly name (case-insensitive) or id.
     pub fn process_server(&self, name_or_id: &str) -> Option<&ProcessServerFacts> {
-        self.process_servers
-            .iter()
-            .find(|p| p.friendly_name.eq_ignore_ascii_case(name_or_id) || p.id.eq_ignore_ascii_case(name_or_id))
+        self.process_servers.iter().find(|p| p.friendly_name.eq_ignore_ascii_case(name_or_id) || p.id.eq_ignore_ascii_case(name_or_id))
     }
 }
 

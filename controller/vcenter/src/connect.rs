@@ -111,6 +111,11 @@ impl VcenterPool {
     pub async fn len(&self) -> usize {
         self.connections.lock().await.len()
     }
+
+    /// Whether no connection is cached.
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
+    }
 }
 
 /// Build the reqwest client vim_rs uses: rustls with ring, our trust roots, cookies for the SOAP session.

@@ -123,10 +123,10 @@ pub(crate) const DATASTORE_PRIVILEGES: [&str; 3] = ["Datastore.Browse", "Datasto
 /// vcsim grants everything; vcsim-ext's `-deny-privilege` makes the denied branch testable.
 pub(crate) async fn missing_privileges(session: &Session, host: &HostFacts) -> (Result<Vec<String>, String>, u32) {
     let cache_key = format!("{}#{}", session.generation(), host.moref);
-    if let Some((at, cached)) = session.privilege_cache.lock().await.get(&cache_key) {
-        if at.elapsed() < session.options.license_cache_ttl {
-            return (Ok(cached.clone()), 0);
-        }
+    if let Some((at, cached)) = session.privilege_cache.lock().await.get(&cache_key)
+        && at.elapsed() < session.options.license_cache_ttl
+    {
+        return (Ok(cached.clone()), 0);
     }
     if host.datastores.is_empty() {
         return (Ok(Vec::new()), 0);
@@ -170,10 +170,10 @@ pub(crate) async fn missing_privileges(session: &Session, host: &HostFacts) -> (
 /// `license_cache_ttl`. Returns the edition and how many requests it made. Failures give `None`.
 pub(crate) async fn license_edition(session: &Session, host: &str) -> (Option<String>, u32) {
     let ttl = session.options.license_cache_ttl;
-    if let Some((at, e)) = session.license_cache.lock().await.get(host) {
-        if at.elapsed() < ttl {
-            return (e.clone(), 0);
-        }
+    if let Some((at, e)) = session.license_cache.lock().await.get(host)
+        && at.elapsed() < ttl
+    {
+        return (e.clone(), 0);
     }
     let host_id = host.to_string();
     let result = session

@@ -65,7 +65,9 @@ async fn token(State(sh): State<Arc<Shared>>, Path(tenant): Path<String>, body: 
             ),
         );
     }
-    if form.get("client_secret") != Some(&cred.client_secret) {
+    let assertion = form.get("client_assertion_type").is_some_and(|t| t == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        && form.get("client_assertion").is_some_and(|a| !a.is_empty());
+    if !assertion && form.get("client_secret") != Some(&cred.client_secret) {
         return aad_error(
             401,
             "invalid_client",
