@@ -343,10 +343,10 @@ fn act(input: &Input<'_>) -> Decision {
     if let Some(vm) = &input.remediate_disk_uuid {
         steps.push((Action::EnableDiskUuid(vm.clone()), format!("set disk.EnableUUID=TRUE on master target VM {}", display(vm))));
     }
-    if input.power_off_on_premises_vm {
-        if let Some(vm) = &input.powered_on_vm {
-            steps.push((Action::PowerOff(vm.clone()), format!("power off on-premises VM {}", display(vm))));
-        }
+    if input.power_off_on_premises_vm
+        && let Some(vm) = &input.powered_on_vm
+    {
+        steps.push((Action::PowerOff(vm.clone()), format!("power off on-premises VM {}", display(vm))));
     }
     let Some(request) = &input.reprotect else {
         return decision(

@@ -1,4 +1,5 @@
 //! Table tests of `decide` over every phase.
+#![allow(clippy::type_complexity)] // the tables are tuples on purpose: one row per case
 
 use super::decide::*;
 use crate::crd::{Mode, Phase};

@@ -127,10 +127,10 @@ async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action,
         now,
     });
     apply_status(ctx, pm, &new_status).await?;
-    if decision.clear_job {
-        if let Some(item) = &obs.item {
-            ctx.submitted.lock().expect("submitted lock").remove(&item.id.to_ascii_lowercase());
-        }
+    if decision.clear_job
+        && let Some(item) = &obs.item
+    {
+        ctx.submitted.lock().expect("submitted lock").remove(&item.id.to_ascii_lowercase());
     }
     if old_phase != decision.phase {
         let warning = matches!(decision.phase, Phase::Blocked);

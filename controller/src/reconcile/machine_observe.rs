@@ -97,12 +97,12 @@ pub async fn find_existing_job(sr: &Arc<dyn SiteRecovery>, vault: &VaultRef, ite
     if fresh.is_protected_in_reverse() {
         return Ok(Existing::AlreadyProtected);
     }
-    if let Some(scenario) = fresh.current_scenario.as_ref().filter(|s| is_reprotect_scenario(s.scenario_name.as_deref())) {
-        if let Some(job_id) = &scenario.job_id {
-            let job = sr.get_job(vault, arm_name(job_id)).await?;
-            if !failed(&job) {
-                return Ok(Existing::Job(job));
-            }
+    if let Some(scenario) = fresh.current_scenario.as_ref().filter(|s| is_reprotect_scenario(s.scenario_name.as_deref()))
+        && let Some(job_id) = &scenario.job_id
+    {
+        let job = sr.get_job(vault, arm_name(job_id)).await?;
+        if !failed(&job) {
+            return Ok(Existing::Job(job));
         }
     }
     let since = fresh.last_successful_failover_time;

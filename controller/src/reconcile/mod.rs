@@ -109,6 +109,11 @@ pub fn reason_from_category(category: &str) -> String {
         .collect()
 }
 
+/// The policy of a machine, looked up in the stores (for watch mappers).
+pub fn find_policy_in(stores: &crate::context::Stores, pm: &ProtectedMachine) -> Option<Arc<ReprotectPolicy>> {
+    stores.policies.get(&ObjectRef::new(&pm.spec.policy_ref).within(&pm.namespace().unwrap_or_default()))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -116,9 +121,4 @@ mod tests {
         assert_eq!(super::reason_from_category("asr-credentials"), "AsrCredentials");
         assert_eq!(super::reason_from_category("invalid-spec"), "InvalidSpec");
     }
-}
-
-/// The policy of a machine, looked up in the stores (for watch mappers).
-pub fn find_policy_in(stores: &crate::context::Stores, pm: &ProtectedMachine) -> Option<Arc<ReprotectPolicy>> {
-    stores.policies.get(&ObjectRef::new(&pm.spec.policy_ref).within(&pm.namespace().unwrap_or_default()))
 }

@@ -33,7 +33,7 @@ pub async fn reconcile(policy: Arc<ReprotectPolicy>, ctx: Arc<Context>) -> Resul
         .collect();
     update_phase_gauges(&ctx);
     let ready = azure.status && vcenter.status;
-    let stalled = !ready && !(azure.reason == "Transient" || vcenter.reason == "Transient");
+    let stalled = !(ready || azure.reason == "Transient" || vcenter.reason == "Transient");
     let message = if ready {
         "Site Recovery and vCenter connections work".to_string()
     } else {
