@@ -48,6 +48,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         Ok(v)
     }
 
+    /// Forget everything.
+    pub fn clear(&self) {
+        self.slots.lock().expect("cache lock").clear();
+    }
+
     /// Forget a key (e.g. after a reprotect changed what the fabric reports).
     pub fn invalidate(&self, key: &K) {
         self.slots.lock().expect("cache lock").remove(key);

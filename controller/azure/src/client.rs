@@ -2,7 +2,10 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use reprotect_facts::*;
@@ -29,6 +32,10 @@ pub struct ArmClient {
     cloud: CloudConfig,
     budgets: Arc<Budgets>,
     fabrics: TtlCache<FabricKey, FabricFacts>,
+    /// Vault job lists by (vault, generation); every reprotect bumps the generation so a list
+    /// read before (or during) a POST is never used to decide whether that POST created a job.
+    jobs: TtlCache<(FabricKey, u64), Arc<Vec<JobFacts>>>,
+    jobs_generation: AtomicU64,
     containers: Mutex<HashMap<FabricKey, String>>,
 }
 
@@ -67,6 +74,8 @@ impl ArmClient {
             cloud: config.cloud,
             budgets,
             fabrics: TtlCache::new(config.fabric_cache_ttl),
+            jobs: TtlCache::new(config.jobs_cache_ttl),
+            jobs_generation: AtomicU64::new(0),
             containers: Mutex::default(),
         })
     }
@@ -232,7 +241,11 @@ impl SiteRecovery for ArmClient {
         }
         let url = self.item_url(vault, &request.item_name, Some("reProtect")).await?;
         let body = serde_json::to_vec(&mapping::reprotect_body(request)).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))?;
-        let reply = self.http.send("reprotect", Method::POST, &url, Some(&body), &self.budget(vault), Resend::NotAfterSent).await?;
+        self.jobs_generation.fetch_add(1, Ordering::SeqCst);
+        let reply = self.http.send("reprotect", Method::POST, &url, Some(&body), &self.budget(vault), Resend::NotAfterSent).await;
+        self.jobs_generation.fetch_add(1, Ordering::SeqCst);
+        self.jobs.clear();
+        let reply = reply?;
         let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
         if let Some(job_name) = reply.header("location").and_then(job_name_from_location) {
             return Ok(JobRef { job_name, retry_after_seconds });
@@ -260,10 +273,18 @@ impl SiteRecovery for ArmClient {
     /// Lists the vault's jobs and filters client-side: the spec documents `$filter` only as
     /// "OData filter options", without the field names.
     async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
-        let url = self.vault_url(vault, &["replicationJobs"]);
-        let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
-        let mut jobs: Vec<JobFacts> =
-            jobs.into_iter().map(mapping::job_facts).filter(|j| mapping::job_targets(j, target_object_id)).collect();
+        let mut vkey = key(vault);
+        vkey.3.clear();
+        let generation = self.jobs_generation.load(Ordering::SeqCst);
+        let all = self
+            .jobs
+            .get_or_fetch((vkey, generation), || async {
+                let url = self.vault_url(vault, &["replicationJobs"]);
+                let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
+                Ok::<_, SiteRecoveryError>(Arc::new(jobs.into_iter().map(mapping::job_facts).collect::<Vec<_>>()))
+            })
+            .await?;
+        let mut jobs: Vec<JobFacts> = all.iter().filter(|j| mapping::job_targets(j, target_object_id)).cloned().collect();
         jobs.sort_by_key(|j| std::cmp::Reverse(j.start_time));
         Ok(jobs)
     }

@@ -21,6 +21,9 @@ pub struct ArmClientConfig {
     pub budget: BudgetConfig,
     /// How long a fabric read is reused (0 disables the cache).
     pub fabric_cache_ttl: Duration,
+    /// How long a vault's job list is reused by `list_jobs_for` (one listing serves every item
+    /// adopting after a restart). Any reprotect through this client discards it. 0 disables.
+    pub jobs_cache_ttl: Duration,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     /// Quick retries azure_identity makes for a token request (its default of 8 over a minute is too slow).
@@ -50,6 +53,7 @@ impl ArmClientConfig {
             retry: RetryConfig::default(),
             budget: BudgetConfig::default(),
             fabric_cache_ttl: Duration::from_secs(30),
+            jobs_cache_ttl: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             token_retries: 2,

@@ -269,16 +269,47 @@ async fn an_untrusted_server_certificate_fails_fast_as_transient() {
 }
 
 #[tokio::test]
-async fn workload_identity_sends_the_federated_token_to_the_configured_authority() {
+async fn workload_identity_exchanges_the_federated_token_at_the_configured_authority() {
     let sim = sim().await;
     let (tenant_id, client_id, _) = sim.credentials();
     let file = std::env::temp_dir().join(format!("wi-token-{}", std::process::id()));
     std::fs::write(&file, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").unwrap();
-    let mut cfg = config(&sim, None);
-    cfg.auth = AzureAuth::WorkloadIdentity { tenant_id: Some(tenant_id), client_id: Some(client_id), token_file: Some(file.clone()) };
-    let err = ArmClient::new(cfg).unwrap().get_fabric(&dr()).await.unwrap_err();
-    // The simulator only knows client secrets: reaching it (over its CA) and being refused is the point.
-    assert_eq!(err.class(), AsrErrorClass::Credentials, "{err}");
+    let with = |client_id: String| {
+        let mut cfg = config(&sim, None);
+        cfg.auth =
+            AzureAuth::WorkloadIdentity { tenant_id: Some(tenant_id.clone()), client_id: Some(client_id), token_file: Some(file.clone()) };
+        ArmClient::new(cfg).unwrap()
+    };
+    with(client_id).get_fabric(&dr()).await.unwrap();
     assert_eq!(sim.count("POST", "/oauth2/v2.0/token"), 1);
+    let err = with("99999999-0000-0000-0000-000000000000".into()).get_fabric(&dr()).await.unwrap_err();
+    assert_eq!(err.class(), AsrErrorClass::Credentials, "{err}");
     let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test]
+async fn adopting_jobs_for_many_items_costs_one_listing_and_a_reprotect_refreshes_it() {
+    let sim = sim().await;
+    let c = Arc::new(client(&sim));
+    let req = request_for(&c, "app-01").await;
+    let first = c.reprotect(&dr(), &req).await.unwrap();
+    let before = sim.count("GET", "/replicationJobs");
+    let items = ["app-01", "app-02", "app-03", "db-01", "web-legacy"];
+    let tasks: Vec<_> = items
+        .into_iter()
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move { c.list_jobs_for(&dr(), i).await })
+        })
+        .collect();
+    let mut found = vec![];
+    for t in tasks {
+        found.push(t.await.unwrap().unwrap());
+    }
+    assert!(found[0].iter().any(|j| j.name == first.job_name));
+    assert!(found[1..].iter().all(|f| f.is_empty()));
+    let one_listing = sim.count("GET", "/replicationJobs") - before;
+    assert!(one_listing >= 1 && one_listing <= 2, "{one_listing} pages for five items");
+    let second = c.reprotect(&dr(), &request_for(&c, "app-02").await).await.unwrap();
+    assert!(c.list_jobs_for(&dr(), "app-02").await.unwrap().iter().any(|j| j.name == second.job_name), "stale job list after reprotect");
 }
