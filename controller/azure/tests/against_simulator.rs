@@ -313,3 +313,15 @@ async fn adopting_jobs_for_many_items_costs_one_listing_and_a_reprotect_refreshe
     let second = c.reprotect(&dr(), &request_for(&c, "app-02").await).await.unwrap();
     assert!(c.list_jobs_for(&dr(), "app-02").await.unwrap().iter().any(|j| j.name == second.job_name), "stale job list after reprotect");
 }
+
+#[tokio::test]
+async fn a_reprotect_answered_with_a_server_error_is_not_resent() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let req = request_for(&c, "db-01").await;
+    sim.inject_fault(FaultRule::new("/reProtect", FaultKind::ServerError(500)).method("POST").times(1));
+    let err = c.reprotect(&dr(), &req).await.unwrap_err();
+    assert_eq!(err.class(), AsrErrorClass::Transient, "{err}");
+    assert_eq!(sim.count("POST", "/reProtect"), 1);
+    assert!(c.list_jobs_for(&dr(), "db-01").await.unwrap().is_empty(), "nothing to adopt: the controller may submit again");
+}
