@@ -309,7 +309,7 @@ async fn adopting_jobs_for_many_items_costs_one_listing_and_a_reprotect_refreshe
     assert!(found[0].iter().any(|j| j.name == first.job_name));
     assert!(found[1..].iter().all(|f| f.is_empty()));
     let one_listing = sim.count("GET", "/replicationJobs") - before;
-    assert!(one_listing >= 1 && one_listing <= 2, "{one_listing} pages for five items");
+    assert!((1..=2).contains(&one_listing), "{one_listing} pages for five items");
     let second = c.reprotect(&dr(), &request_for(&c, "app-02").await).await.unwrap();
     assert!(c.list_jobs_for(&dr(), "app-02").await.unwrap().iter().any(|j| j.name == second.job_name), "stale job list after reprotect");
 }
