@@ -1,6 +1,5 @@
 //! The shared context of all reconcilers: Kubernetes client, stores, connectors, caches, metrics and backoff state.
 
-use crate::cache::TtlCache;
 use crate::connections::Connector;
 use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
 use crate::metrics::Metrics;
@@ -8,7 +7,8 @@ use backon::BackoffBuilder;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
-use reprotect_facts::{JobRef, ProtectedItemFacts, VaultRef};
+use reprotect_azure::cache::TtlCache;
+use reprotect_facts::{DiscoveredVcenterFacts, JobRef, PolicyFacts, ProtectedItemFacts, VaultRef};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,6 +54,10 @@ pub struct Context {
     pub settings: Settings,
     /// Protected items per vault, shared by every machine of the vault.
     pub items: TtlCache<VaultRef, Arc<Vec<ProtectedItemFacts>>>,
+    /// Replication policies per vault (the failback policy rarely changes).
+    pub policies: TtlCache<VaultRef, Vec<PolicyFacts>>,
+    /// vCenters discovered by the configuration server, per vault.
+    pub vcenters: TtlCache<VaultRef, Vec<DiscoveredVcenterFacts>>,
     /// Reprotects submitted by this process, by item id, so a failed status write can never lead to a second POST.
     pub submitted: Mutex<HashMap<String, JobRef>>,
     /// Consecutive transient failures per object, for backoff.
@@ -70,6 +74,8 @@ impl Context {
             metrics,
             stores,
             items: TtlCache::new(settings.item_cache_ttl),
+            policies: TtlCache::new(settings.item_cache_ttl),
+            vcenters: TtlCache::new(settings.item_cache_ttl),
             settings,
             submitted: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),

@@ -66,7 +66,7 @@ fn every_field_of_every_crd_has_a_description() {
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             for (name, sub) in props {
                 let here = format!("{path}.{name}");
-                let skip = path == "" && ["apiVersion", "kind", "metadata"].contains(&name.as_str()) || here.contains(".conditions.");
+                let skip = path.is_empty() && ["apiVersion", "kind", "metadata"].contains(&name.as_str()) || here.contains(".conditions.");
                 if !skip && sub.get("description").is_none() {
                     missing.push(here.clone());
                 }

@@ -33,19 +33,30 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
+        self.get_or_fetch_stamped(key, fetch).await.map(|(_, v)| v)
+    }
+
+    /// Like [`TtlCache::get_or_fetch`], also saying when the value was fetched (callers that
+    /// wrote something remotely since then know the value may predate their write).
+    pub async fn get_or_fetch_stamped<E, F, Fut>(&self, key: K, fetch: F) -> Result<(Instant, V), E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
         if self.ttl.is_zero() {
-            return fetch().await;
+            return fetch().await.map(|v| (Instant::now(), v));
         }
         let slot = self.slots.lock().expect("cache lock").entry(key).or_default().clone();
         let mut guard = slot.lock().await;
         if let Some((at, v)) = guard.as_ref()
             && at.elapsed() < self.ttl
         {
-            return Ok(v.clone());
+            return Ok((*at, v.clone()));
         }
         let v = fetch().await?;
-        *guard = Some((Instant::now(), v.clone()));
-        Ok(v)
+        let at = Instant::now();
+        *guard = Some((at, v.clone()));
+        Ok((at, v))
     }
 
     /// Forget everything.
@@ -96,5 +107,18 @@ mod tests {
         assert_eq!(cache.get_or_fetch(1, || async { Ok::<_, ()>(2) }).await, Ok(1));
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert_eq!(cache.get_or_fetch(1, || async { Ok::<_, ()>(3) }).await, Ok(3));
+    }
+
+    #[tokio::test]
+    async fn invalidation_forces_a_new_fetch_and_the_stamp_is_the_fetch_time() {
+        let cache = TtlCache::<&str, u32>::new(Duration::from_secs(60));
+        let (first, v) = cache.get_or_fetch_stamped("vault", || async { Ok::<_, ()>(7) }).await.unwrap();
+        assert_eq!(v, 7);
+        let (again, v) = cache.get_or_fetch_stamped("vault", || async { Ok::<_, ()>(8) }).await.unwrap();
+        assert_eq!((again, v), (first, 7));
+        cache.invalidate(&"vault");
+        let (after, v) = cache.get_or_fetch_stamped("vault", || async { Ok::<_, ()>(8) }).await.unwrap();
+        assert_eq!(v, 8);
+        assert!(after >= first);
     }
 }

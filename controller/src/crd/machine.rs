@@ -94,7 +94,7 @@ pub struct ProtectedMachineSpec {
 }
 
 /// Lifecycle phase of a ProtectedMachine.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Phase {
     /// Not looked at yet.
     #[default]

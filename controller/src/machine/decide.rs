@@ -43,6 +43,8 @@ pub struct Input<'a> {
     pub paused: bool,
     pub power_off_on_premises_vm: bool,
     pub agent_registration_window: SignedDuration,
+    /// How often a protected machine is looked at again (on-premises VM, master target, health).
+    pub watchdog_interval: Duration,
     /// The protected item; `None` when the vault has no such item.
     pub item: Option<&'a ProtectedItemFacts>,
     /// The reprotect job known from status or adopted from Azure, with its latest observation.
@@ -214,7 +216,8 @@ fn decide_ready_item(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Opt
 }
 
 fn protected(input: &Input<'_>, item: &ProtectedItemFacts) -> Decision {
-    let mut d = decision(Phase::Protected, "Protected", format!("{} is replicating from Azure to on-premises", item.name), SLOW);
+    let mut d =
+        decision(Phase::Protected, "Protected", format!("{} is replicating from Azure to on-premises", item.name), input.watchdog_interval);
     let mut risks = input.watchdog.master_target_risks.clone();
     if input.watchdog.on_premises_vm_powered_on {
         risks.push("the on-premises VM is powered on while protected; it must stay off until failback".into());
@@ -314,7 +317,7 @@ fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option
     match deadline {
         Some(deadline) if input.now < deadline => {
             let left = input.now.duration_until(deadline).unsigned_abs();
-            let mut d = decision(
+            Some(decision(
                 Phase::WaitingForAgent,
                 "WaitingForAgent",
                 format!(
@@ -322,9 +325,7 @@ fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option
                     item.name
                 ),
                 left.min(AGENT_POLL_CAP).max(SOON),
-            );
-            d.requeue_after = d.requeue_after.min(AGENT_POLL_CAP);
-            Some(d)
+            ))
         }
         _ => Some(decision(
             Phase::Blocked,

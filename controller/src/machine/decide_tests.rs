@@ -79,6 +79,7 @@ fn input<'a>(item: Option<&'a ProtectedItemFacts>, now: Timestamp) -> Input<'a> 
         paused: false,
         power_off_on_premises_vm: true,
         agent_registration_window: SignedDuration::from_mins(15),
+        watchdog_interval: std::time::Duration::from_secs(300),
         item,
         job: None,
         gates: vec![],

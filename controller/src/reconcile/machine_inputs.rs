@@ -19,13 +19,6 @@ pub fn parse_window(s: &str) -> SignedDuration {
     s.parse::<SignedDuration>().unwrap_or(SignedDuration::from_mins(15))
 }
 
-fn os(o: crate::crd::OsType) -> OsType {
-    match o {
-        crate::crd::OsType::Windows => OsType::Windows,
-        crate::crd::OsType::Linux => OsType::Linux,
-    }
-}
-
 /// The preflight view of what the user asked for.
 pub fn desired(ctx: &Context, pm: &ProtectedMachine, policy: &ReprotectPolicy, mt: &MasterTarget) -> Desired {
     let ns = pm.namespace().unwrap_or_default();
@@ -43,7 +36,7 @@ pub fn desired(ctx: &Context, pm: &ProtectedMachine, policy: &ReprotectPolicy, m
                 .map(|m| GroupMember {
                     machine_name: m.name_any(),
                     master_target_name: master_target_name(m, policy).unwrap_or_default(),
-                    os_type: m.spec.os_type.map(os),
+                    os_type: m.spec.os_type.map(OsType::from),
                 })
                 .collect()
         })
@@ -51,11 +44,11 @@ pub fn desired(ctx: &Context, pm: &ProtectedMachine, policy: &ReprotectPolicy, m
     let fb = &policy.spec.failback_policy;
     Desired {
         machine_name: pm.spec.item.name.clone().or_else(|| pm.spec.item.friendly_name.clone()).unwrap_or_default(),
-        os_type: pm.spec.os_type.map(os),
+        os_type: pm.spec.os_type.map(OsType::from),
         master_target: DesiredMasterTarget {
             name_in_asr: mt.spec.asr_name.clone(),
             vcenter_vm_name: mt.spec.vcenter_vm_name.clone(),
-            os_type: Some(os(mt.spec.os_type)),
+            os_type: Some(mt.spec.os_type.into()),
             retention_volume: Some(
                 pm.spec
                     .retention_volume

@@ -55,14 +55,19 @@ pub async fn observe(
     sr: &Arc<dyn SiteRecovery>,
     vc: &Arc<dyn Vcenter>,
 ) -> Result<Observation, Error> {
-    let (items_fetched_at, items) = ctx.items.get_or_fetch(vault, || async { sr.list_protected_items(vault).await.map(Arc::new) }).await?;
+    let (items_fetched_at, items) =
+        ctx.items.get_or_fetch_stamped(vault.clone(), || async { sr.list_protected_items(vault).await.map(Arc::new) }).await?;
     let item = items.iter().find(|i| item_matches(pm, i)).cloned();
     let request = ObserveRequest {
         master_target_vm: Some(VmSelector::Name(mt.spec.vcenter_vm_name.clone())),
         on_premises_vms: existing_vm(pm).into_iter().collect(),
     };
-    let (fabric, policies, vcenters, vcenter) =
-        tokio::join!(sr.get_fabric(vault), sr.list_policies(vault), sr.list_vcenters(vault), vc.observe(&request));
+    let (fabric, policies, vcenters, vcenter) = tokio::join!(
+        sr.get_fabric(vault),
+        ctx.policies.get_or_fetch(vault.clone(), || sr.list_policies(vault)),
+        ctx.vcenters.get_or_fetch(vault.clone(), || sr.list_vcenters(vault)),
+        vc.observe(&request)
+    );
     // A vCenter that answers but rejects us leaves the facts unobserved: the checks say Unknown.
     let vcenter = match vcenter {
         Ok(f) => Some(f),

@@ -69,10 +69,7 @@ async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Err
     let (fabric, vcenter) = tokio::join!(sr.get_fabric(&vault), vc.observe(&request));
     let fabric = fabric?;
     let vcenter = vcenter?;
-    let os = match mt.spec.os_type {
-        crate::crd::OsType::Windows => OsType::Windows,
-        crate::crd::OsType::Linux => OsType::Linux,
-    };
+    let os = OsType::from(mt.spec.os_type);
     let desired = Desired {
         machine_name: mt.name_any(),
         os_type: Some(os),

@@ -67,6 +67,15 @@ pub fn master_target_name(pm: &ProtectedMachine, policy: &ReprotectPolicy) -> Op
     pm.spec.master_target_ref.clone().or_else(|| policy.spec.defaults.master_target_ref.clone())
 }
 
+impl From<crate::crd::OsType> for crate::preflight::OsType {
+    fn from(os: crate::crd::OsType) -> Self {
+        match os {
+            crate::crd::OsType::Windows => crate::preflight::OsType::Windows,
+            crate::crd::OsType::Linux => crate::preflight::OsType::Linux,
+        }
+    }
+}
+
 /// The vault coordinates of a policy.
 pub fn vault_ref(policy: &ReprotectPolicy) -> VaultRef {
     let sr = &policy.spec.site_recovery;

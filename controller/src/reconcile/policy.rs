@@ -123,8 +123,7 @@ pub fn group_summaries(machines: &[Arc<ProtectedMachine>]) -> Vec<GroupSummary> 
 }
 
 fn update_phase_gauges(ctx: &Context) {
-    let all = ctx.stores.machines.state();
-    for phase in [
+    let mut counts: BTreeMap<Phase, i64> = [
         Phase::Pending,
         Phase::Validating,
         Phase::WaitingForFailover,
@@ -133,8 +132,14 @@ fn update_phase_gauges(ctx: &Context) {
         Phase::Protected,
         Phase::Blocked,
         Phase::Paused,
-    ] {
-        let n = all.iter().filter(|m| m.status.as_ref().map(|s| s.phase).unwrap_or_default() == phase).count();
-        ctx.metrics.machines_by_phase.get_or_create(&PhaseLabels { phase: phase.to_string() }).set(n as i64);
+    ]
+    .into_iter()
+    .map(|p| (p, 0))
+    .collect();
+    for m in ctx.stores.machines.state() {
+        *counts.entry(m.status.as_ref().map(|s| s.phase).unwrap_or_default()).or_default() += 1;
+    }
+    for (phase, n) in counts {
+        ctx.metrics.machines_by_phase.get_or_create(&PhaseLabels { phase: phase.to_string() }).set(n);
     }
 }
