@@ -12,7 +12,7 @@ demo: ## Run the local demo: API server, vcsim, ASR simulator, controller, live 
 	@bash tests/demo/run.sh $(DEMO)
 
 test: tools ## Run every test (unit, offline CRD checks, real API server, vcsim, ASR simulator)
-	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" $(CARGO) test --workspace --all-targets -- --test-threads=4
+	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" $(CARGO) test --workspace --all-targets --no-fail-fast -- --test-threads=4
 	@if [ -d charts/reprotect-controller/tests ]; then for t in charts/reprotect-controller/tests/*.sh tests/gitops/*.sh; do [ -f "$$t" ] && bash "$$t" || exit 1; done; fi
 
 tools: ## Build (or reuse) the Go test tools: kube-apiserver, etcd, kubectl, helm, vcsim

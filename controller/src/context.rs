@@ -44,6 +44,14 @@ pub struct Stores {
     pub machines: Store<ProtectedMachine>,
 }
 
+impl Stores {
+    /// Resolves once every store has its initial list (readiness). Reconcilers must not wait on
+    /// it: a reconcile holding a concurrency slot can stop the controller polling its own watch.
+    pub async fn synced(&self) {
+        let _ = tokio::join!(self.policies.wait_until_ready(), self.master_targets.wait_until_ready(), self.machines.wait_until_ready());
+    }
+}
+
 /// Shared state of the reconcilers.
 pub struct Context {
     pub client: Client,

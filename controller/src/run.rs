@@ -9,8 +9,8 @@ use crate::metrics::Metrics;
 use crate::reconcile::{self, error_policy, master_target_name};
 use futures::{FutureExt, StreamExt};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{Predicate, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, ResourceExt};
 use std::sync::Arc;
 
@@ -129,17 +129,26 @@ pub async fn run_controllers_in(
     }
     let wc = watcher::Config::default().any_semantic();
     let config = ControllerConfig::default().concurrency(concurrency);
-    let machines = Controller::new(api::<ProtectedMachine>(&client, &namespace), wc.clone()).with_config(config.clone());
-    let masters = Controller::new(api::<MasterTarget>(&client, &namespace), wc.clone()).with_config(config.clone());
-    let policies = Controller::new(api::<ReprotectPolicy>(&client, &namespace), wc.clone()).with_config(config);
+    let machines = controller_for(api::<ProtectedMachine>(&client, &namespace), wc.clone()).with_config(config.clone());
+    let masters = controller_for(api::<MasterTarget>(&client, &namespace), wc.clone()).with_config(config.clone());
+    let policies = controller_for(api::<ReprotectPolicy>(&client, &namespace), wc.clone()).with_config(config);
     let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store() };
     let ctx = Arc::new(Context::new(client.clone(), connector, metrics, stores.clone(), settings));
 
     // A change to a policy or master target re-evaluates every machine that uses it, so fixing a
     // cause unblocks machines without a restart.
     let (by_policy, by_master) = (stores.clone(), stores.clone());
+    // Only spec changes (generation) of a policy or master target matter to machines: their status
+    // changes often (aggregated counts, heartbeats) and fanning each one out to every machine of a
+    // policy would turn one phase change into N reconciles.
+    let policy_specs = watcher(api::<ReprotectPolicy>(&client, &namespace), wc.clone())
+        .touched_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    let master_target_specs = watcher(api::<MasterTarget>(&client, &namespace), wc.clone())
+        .touched_objects()
+        .predicate_filter(predicates::generation, Default::default());
     let machines = machines
-        .watches(api::<ReprotectPolicy>(&client, &namespace), wc.clone(), move |p| {
+        .watches_stream(policy_specs, move |p| {
             let (ns, name) = (p.namespace(), p.name_any());
             by_policy
                 .machines
@@ -149,7 +158,7 @@ pub async fn run_controllers_in(
                 .map(|m| ObjectRef::from_obj(m.as_ref()))
                 .collect::<Vec<_>>()
         })
-        .watches(api::<MasterTarget>(&client, &namespace), wc.clone(), move |mt| {
+        .watches_stream(master_target_specs, move |mt| {
             let (ns, name) = (mt.namespace(), mt.name_any());
             let stores = by_master.clone();
             stores
@@ -163,11 +172,7 @@ pub async fn run_controllers_in(
         });
     let readiness_stores = stores.clone();
     let mark_ready = async move {
-        let _ = tokio::join!(
-            readiness_stores.policies.wait_until_ready(),
-            readiness_stores.master_targets.wait_until_ready(),
-            readiness_stores.machines.wait_until_ready()
-        );
+        readiness_stores.synced().await;
         tracing::info!("watches synced; ready");
         ready.set(true);
     };
@@ -178,6 +183,20 @@ pub async fn run_controllers_in(
         policies.run(reconcile::policy::reconcile, error_policy, ctx.clone()).for_each(log_result),
     );
     Ok(())
+}
+
+/// A controller that reconciles on spec (generation) and annotation changes only. Our own status
+/// writes must not trigger a reconcile: status carries `nextCheckAt` and similar fields that change
+/// on every pass, so reacting to them would loop. Timed requeues cover what status changes would.
+fn controller_for<K>(api: Api<K>, wc: watcher::Config) -> Controller<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let spec_or_annotations = predicates::generation.combine(predicates::annotations);
+    let trigger =
+        watcher(api, wc).default_backoff().reflect(writer).touched_objects().predicate_filter(spec_or_annotations, Default::default());
+    Controller::for_stream(trigger, reader)
 }
 
 async fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>) {

@@ -182,8 +182,15 @@ pub(crate) fn map_identity_error(err: &azure_core::Error) -> SiteRecoveryError {
         }
         cur = e.source();
     }
-    let message = err.to_string().lines().next().unwrap_or_default().to_string();
+    let message = without_request_ids(err.to_string().lines().next().unwrap_or_default());
     if transient { SiteRecoveryError::Transport { operation: "acquire token".into(), message } } else { SiteRecoveryError::Auth(message) }
+}
+
+/// Entra ID appends `Trace ID: … Correlation ID: … Timestamp: …` to every error description. They
+/// differ on each attempt, and a message that changes on every reconcile rewrites status every
+/// time, which re-triggers the watch: a requeue storm. The AADSTS code and text before them stay.
+fn without_request_ids(message: &str) -> String {
+    message.split(" Trace ID:").next().unwrap_or(message).trim_end().to_string()
 }
 
 /// azure_core transport over our own reqwest client (custom CA, timeouts, no redirects).
@@ -236,6 +243,13 @@ impl HttpClient for SdkHttp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entra_request_ids_are_dropped_from_error_messages_so_they_stay_stable() {
+        let m = "AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2 Timestamp: 2026-11-27 05:00:00Z";
+        assert_eq!(super::without_request_ids(m), "AADSTS7000215: Invalid client secret provided.");
+        assert_eq!(super::without_request_ids("connection refused"), "connection refused");
+    }
 
     #[test]
     fn debug_output_never_contains_the_secret() {

@@ -2,7 +2,7 @@
 
 use url::Url;
 
-/// Default Site Recovery api-version (newest stable in `shared/specs/asr`).
+/// Default Site Recovery api-version (newest stable in `tests/reference/specs/asr`).
 pub const DEFAULT_API_VERSION: &str = "2026-11-01";
 
 /// Endpoints of one Azure cloud (or of a simulator).

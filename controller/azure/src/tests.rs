@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 use crate::{client::container_of, mapping::*, models::*};
 
 fn specs_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/asr"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/specs/asr"))
 }
 
 fn example_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for version in std::fs::read_dir(dir).expect("shared/specs/asr next to the repository") {
+    for version in std::fs::read_dir(dir).expect("tests/reference/specs/asr") {
         let ex = version.unwrap().path().join("examples");
         if ex.is_dir() {
             out.extend(std::fs::read_dir(ex).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")));

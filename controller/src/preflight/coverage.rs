@@ -118,7 +118,7 @@ mod tests {
     use crate::preflight::catalog;
     use std::collections::BTreeSet;
 
-    const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seed/reprotect-azure-to-on-premises.md");
+    const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/reference/seed/reprotect-azure-to-on-premises.md");
 
     fn document() -> String {
         std::fs::read_to_string(DOC).unwrap_or_else(|e| panic!("cannot read the source document {DOC}: {e}"))

@@ -46,7 +46,7 @@ pub async fn reconcile(pm: Arc<ProtectedMachine>, ctx: Arc<Context>) -> Result<A
 async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action, Error> {
     let ns = pm.namespace().unwrap_or_default();
     let now = Timestamp::now();
-    let Some(policy) = find_policy(ctx, &ns, &pm.spec.policy_ref) else {
+    let Some(policy) = find_policy(ctx, &ns, &pm.spec.policy_ref).await? else {
         let msg = format!("ReprotectPolicy {} not found in namespace {ns}; create it or fix spec.policyRef", pm.spec.policy_ref);
         apply_status(ctx, pm, &status::stalled(pm, "PolicyNotFound", msg, now)).await?;
         return Ok(Action::await_change());
@@ -56,7 +56,7 @@ async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action,
         apply_status(ctx, pm, &status::stalled(pm, "MasterTargetNotSet", msg, now)).await?;
         return Ok(Action::await_change());
     };
-    let Some(mt) = find_master_target(ctx, &ns, &mt_name) else {
+    let Some(mt) = find_master_target(ctx, &ns, &mt_name).await? else {
         let msg = format!("MasterTarget {mt_name} not found in namespace {ns}");
         apply_status(ctx, pm, &status::stalled(pm, "MasterTargetNotFound", msg, now)).await?;
         return Ok(Action::await_change());
@@ -149,9 +149,18 @@ fn tracked_job(ctx: &Context, pm: &ProtectedMachine, obs: &observe::Observation)
     }
     let item = obs.item.as_ref()?;
     let submitted = ctx.submitted.lock().expect("submitted lock");
-    submitted.get(&item.id.to_ascii_lowercase()).map(|j| JobStatus {
-        name: j.job_name.clone(),
+    if let Some(j) = submitted.get(&item.id.to_ascii_lowercase()) {
+        return Some(JobStatus { name: j.job_name.clone(), generation: pm.metadata.generation, ..Default::default() });
+    }
+    // A reprotect already running for the item that this instance did not start (a previous
+    // instance crashed between its POST and its status write): follow it instead of judging the
+    // item, which no longer looks failed over while the job runs.
+    let scenario = item.current_scenario.as_ref().filter(|s| observe::is_reprotect_scenario(s.scenario_name.as_deref()))?;
+    let job_id = scenario.job_id.as_deref()?;
+    Some(JobStatus {
+        name: reprotect_facts::arm_name(job_id).to_string(),
         generation: pm.metadata.generation,
+        adopted: true,
         ..Default::default()
     })
 }

@@ -57,7 +57,7 @@ fn stalled(mt: &MasterTarget, reason: &str, message: String) -> MasterTargetStat
 
 async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Error> {
     let ns = mt.namespace().unwrap_or_default();
-    let Some(policy) = find_policy(ctx, &ns, &mt.spec.policy_ref) else {
+    let Some(policy) = find_policy(ctx, &ns, &mt.spec.policy_ref).await? else {
         let st = stalled(mt, "PolicyNotFound", format!("ReprotectPolicy {} not found in namespace {ns}", mt.spec.policy_ref));
         apply_status(ctx, mt, &st).await?;
         return Ok(Action::await_change());

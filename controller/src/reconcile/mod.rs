@@ -53,13 +53,32 @@ pub async fn publish<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, warn
 }
 
 /// The policy a namespaced object refers to, from the reflector store.
-pub fn find_policy(ctx: &Context, ns: &str, name: &str) -> Option<Arc<ReprotectPolicy>> {
-    ctx.stores.policies.get(&ObjectRef::new(name).within(ns))
+pub async fn find_policy(ctx: &Context, ns: &str, name: &str) -> Result<Option<Arc<ReprotectPolicy>>, Error> {
+    find_in_store_or_api(ctx, &ctx.stores.policies, ns, name).await
 }
 
-/// A master target by name, from the reflector store.
-pub fn find_master_target(ctx: &Context, ns: &str, name: &str) -> Option<Arc<MasterTarget>> {
-    ctx.stores.master_targets.get(&ObjectRef::new(name).within(ns))
+/// A master target by name, from the reflector store (or the API while the store is catching up).
+pub async fn find_master_target(ctx: &Context, ns: &str, name: &str) -> Result<Option<Arc<MasterTarget>>, Error> {
+    find_in_store_or_api(ctx, &ctx.stores.master_targets, ns, name).await
+}
+
+/// The store answers almost always; a miss is confirmed with one GET because the watches of the
+/// three kinds sync independently, and a machine seen before its policy must not be reported as
+/// "policy not found" (a false Stalled flash at every start).
+async fn find_in_store_or_api<K>(
+    ctx: &Context,
+    store: &kube::runtime::reflector::Store<K>,
+    ns: &str,
+    name: &str,
+) -> Result<Option<Arc<K>>, Error>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    if let Some(found) = store.get(&ObjectRef::new(name).within(ns)) {
+        return Ok(Some(found));
+    }
+    let api: kube::Api<K> = kube::Api::namespaced(ctx.client.clone(), ns);
+    Ok(api.get_opt(name).await.map_err(Error::Kube)?.map(Arc::new))
 }
 
 /// The master target a machine uses: its own override, else the policy default.

@@ -14,13 +14,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Default location of the extract: `$ASR_SPEC_PATH`, else `shared/specs/asr/2026-11-01/service.extract.json`
-/// beside the repository.
+/// Default location of the extract: `$ASR_SPEC_PATH`, else `tests/reference/specs/asr/2026-11-01/service.extract.json`
+/// in this repository.
 pub fn default_spec_path() -> PathBuf {
     if let Ok(p) = std::env::var("ASR_SPEC_PATH") {
         return PathBuf::from(p);
     }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/asr/2026-11-01/service.extract.json"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../reference/specs/asr/2026-11-01/service.extract.json"))
 }
 
 /// A loaded, converted spec with cached validators.

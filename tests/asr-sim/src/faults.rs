@@ -23,6 +23,9 @@ pub enum FaultKind {
     ServerError(u16),
     /// Delay the request, then answer normally. YAML: `slow: 2` (seconds) or `slow: 500ms`.
     Slow(#[serde(deserialize_with = "de_secs", serialize_with = "ser_secs")] Duration),
+    /// Answer normally but hold the response back (the request has taken effect): models a
+    /// client that dies after Azure accepted a POST but before it saw the answer.
+    SlowResponse(#[serde(deserialize_with = "de_secs", serialize_with = "ser_secs")] Duration),
     /// Close the connection without any response.
     DropConnection,
 }

@@ -130,6 +130,11 @@ async fn handle(sh: Arc<Shared>, router: axum::Router, req: Request<hyper::body:
             tokio::time::sleep(d).await;
             router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})
         }
+        Some(FaultKind::SlowResponse(d)) => {
+            let resp = router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {});
+            tokio::time::sleep(d).await;
+            resp
+        }
         None => router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}),
     };
     if !admin {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/asr");
+const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../reference/specs/asr");
 
 fn spec_doc() -> Value {
     serde_json::from_str(&std::fs::read_to_string(format!("{SPECS}/2026-11-01/service.extract.json")).unwrap()).unwrap()

@@ -51,6 +51,7 @@ vaults:
           - {{ name: mt-win-01, os: Windows, ip_address: 10.0.0.21, retention_volumes: ["R:"], datastores: [ {{ name: ds-vmfs-01, type: VMFS }}, {{ name: ds-nfs-01, type: NFS }} ] }}
           - {{ name: mt-win-02, os: Windows, ip_address: 10.0.0.23, retention_volumes: ["R:"], datastores: [ {{ name: ds-vmfs-01, type: VMFS }} ] }}
           - {{ name: mt-lin-01, os: Linux, ip_address: 10.0.0.22, retention_volumes: [/mnt/retention], datastores: [ {{ name: ds-vmfs-01, type: VMFS }}, {{ name: ds-nfs-01, type: NFS }} ] }}
+          - {{ name: mt-pv-01, os: Windows, ip_address: 10.0.0.24, retention_volumes: ["R:"], datastores: [ {{ name: ds-vmfs-01, type: VMFS }} ] }}
         run_as_accounts: [ {{ id: "1", name: vcenter-admin }} ]
         vcenters: [ {{ name: "{vcenter}", ip_address: 127.0.0.1, discovery_status: Completed }} ]
     items:
@@ -59,6 +60,12 @@ vaults:
       - {{ name: app-03, os: Windows, os_name: Windows Server 2019 Datacenter, group: app-group }}
       - {{ name: db-01, os: Linux, os_name: Red Hat Enterprise Linux 8.6 }}
       - {{ name: web-legacy, os: Windows, os_name: Windows Server 2016 Datacenter }}
+      - {{ name: bad-pv, os: Windows, os_name: Windows Server 2019 Datacenter }}
+      - {{ name: bad-nfs, os: Windows, os_name: Windows Server 2019 Datacenter }}
+      - {{ name: bad-os, os: Linux, os_name: Ubuntu 22.04 }}
+      - {{ name: bad-ret, os: Windows, os_name: Windows Server 2019 Datacenter }}
+      - {{ name: split-a, os: Windows, os_name: Windows Server 2019 Datacenter, group: split-group }}
+      - {{ name: split-b, os: Windows, os_name: Windows Server 2019 Datacenter, group: split-group }}
 "#,
         delay = k.agent_delay,
         job = k.job_duration,
@@ -73,6 +80,8 @@ pub struct Env {
     pub vcsim: Vcsim,
     pub vc: Vc,
     pub sim: RunningSim,
+    /// Metrics of the in-process controller (fresh at every `start_controller`).
+    pub metrics: Arc<Metrics>,
     controller: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -86,7 +95,7 @@ impl Env {
         let sim = asr_sim::start(scenario, SimOptions { listen: "127.0.0.1:0".parse()?, time_scale: 1.0 }).await?;
         vc.add_datastore(HOST, "ds-vmfs-01", "VMFS").await?;
         vc.add_datastore(HOST, "ds-nfs-01", "NFS").await?;
-        Ok(Env { client, ns: ns.to_string(), vcsim, vc, sim, controller: None })
+        Ok(Env { client, ns: ns.to_string(), vcsim, vc, sim, metrics: Arc::new(Metrics::default()), controller: None })
     }
 
     /// A VM on the on-premises host, on the VMFS datastore.
@@ -145,6 +154,7 @@ spec:
     /// Run the controller in this process with short caches, as `reprotect-controller run` would.
     pub fn start_controller(&mut self) {
         let client = self.client.clone();
+        let ns = self.ns.clone();
         let settings = Settings {
             item_cache_ttl: Duration::from_millis(500),
             initial_backoff: Duration::from_millis(500),
@@ -152,16 +162,12 @@ spec:
             ..Settings::default()
         };
         let connector = Arc::new(RealConnector::new(Duration::from_secs(1), 200.0));
+        self.metrics = Arc::new(Metrics::default());
+        let metrics = self.metrics.clone();
         self.controller = Some(tokio::spawn(async move {
-            let r = reprotect_controller::run::run_controllers(
-                client,
-                connector,
-                Arc::new(Metrics::default()),
-                settings,
-                8,
-                Readiness::default(),
-            )
-            .await;
+            // Scoped to the test's namespace: tests run in parallel, each with its own controller.
+            let r = reprotect_controller::run::run_controllers_in(client, Some(ns), connector, metrics, settings, 8, Readiness::default())
+                .await;
             tracing::error!(?r, "controllers ended");
         }));
     }
@@ -232,6 +238,32 @@ spec:
                 (s.key(), on)
             })
             .collect())
+    }
+
+    /// Reconciles of one kind so far, read from the controller's own Prometheus metrics.
+    pub fn reconciles(&self, kind: &str) -> u64 {
+        let text = self.metrics.render();
+        let prefix = format!("reprotect_reconciles_total{{kind=\"{kind}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    }
+
+    /// Replace the Azure credentials Secret (e.g. with a wrong client secret).
+    pub async fn set_azure_client_secret(&self, secret: &str) -> Result<()> {
+        let (tenant, client_id, _) = self.sim.credentials();
+        let s = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "azure-sp"},
+            "stringData": {"tenantId": tenant, "clientId": client_id, "clientSecret": secret}});
+        self.apply(&s.to_string()).await
+    }
+
+    /// Reprotect jobs the simulator created for one item (accepted POSTs, whether or not the
+    /// client saw the answer).
+    pub fn reprotect_jobs(&self, item: &str) -> usize {
+        self.sim.with_world(|w| w.vaults.iter().flat_map(|v| &v.jobs).filter(|j| j.item == item).count())
+    }
+
+    /// Whether the simulator has accepted a reprotect for the item (a job exists).
+    pub fn reprotect_accepted(&self, item: &str) -> bool {
+        self.reprotect_jobs(item) > 0
     }
 
     /// Reprotect POSTs the simulator received for one item.

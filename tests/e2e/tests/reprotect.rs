@@ -22,7 +22,6 @@ async fn environment(knobs: SimKnobs, mode: &str, mt_win_snapshots: u32) -> anyh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "end-to-end run not yet verified green on the CI machine; run with `cargo test -p reprotect-e2e -- --ignored`"]
 async fn a_replication_group_and_a_linux_machine_reach_protected_with_one_post_each_after_powering_off() -> anyhow::Result<()> {
     let (env, _ns) = environment(SimKnobs::default(), "Apply", 0).await?;
     env.wait_for_phases(&ALL, &[Phase::Protected], Duration::from_secs(180)).await?;
@@ -39,7 +38,6 @@ async fn a_replication_group_and_a_linux_machine_reach_protected_with_one_post_e
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "end-to-end run not yet verified green on the CI machine; run with `cargo test -p reprotect-e2e -- --ignored`"]
 async fn a_master_target_snapshot_blocks_its_machines_without_a_post_until_it_is_removed() -> anyhow::Result<()> {
     let (env, _ns) = environment(SimKnobs::default(), "Apply", 1).await?;
     env.wait_for_phases(&["app-01"], &[Phase::Blocked], Duration::from_secs(120)).await?;
@@ -57,7 +55,6 @@ async fn a_master_target_snapshot_blocks_its_machines_without_a_post_until_it_is
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "end-to-end run not yet verified green on the CI machine; run with `cargo test -p reprotect-e2e -- --ignored`"]
 async fn plan_mode_lists_planned_actions_and_writes_nothing() -> anyhow::Result<()> {
     let (env, _ns) = environment(SimKnobs::default(), "Plan", 0).await?;
     env.wait_for_phases(&["db-01"], &[Phase::Validating], Duration::from_secs(120)).await?;
@@ -72,15 +69,50 @@ async fn plan_mode_lists_planned_actions_and_writes_nothing() -> anyhow::Result<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "end-to-end run not yet verified green on the CI machine; run with `cargo test -p reprotect-e2e -- --ignored`"]
 async fn machines_wait_for_the_agent_then_reach_protected() -> anyhow::Result<()> {
-    let knobs = SimKnobs { agent_delay: "70s", failed_over_ago: "1m", ..SimKnobs::default() };
-    let (env, _ns) = environment(knobs, "Apply", 0).await?;
+    // The agent of db-01 has not registered back yet (failed over 1 minute ago, window 15 minutes).
+    let install = install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds"));
+    install.await?;
+    let ns = test_namespace().await;
+    let mut env = Env::start(ns.name(), SimKnobs::default()).await?;
+    env.sim.set_agent_registered("db-01", false);
+    site(&env, 0).await?;
+    env.apply_policy("Apply").await?;
+    env.apply(MASTER_TARGETS_AND_MACHINES).await?;
+    env.start_controller();
     env.wait_for_phases(&["db-01"], &[Phase::WaitingForAgent], Duration::from_secs(60)).await?;
     let status = env.machine("db-01").await?.status.unwrap();
-    assert!(status.agent_window_deadline.is_some());
+    assert!(status.agent_window_deadline.is_some(), "the deadline is shown");
+    assert!(status.next_check_at.is_some(), "the next check time is shown");
+    let reconciling = status.conditions.iter().find(|c| c.type_ == "Reconciling").unwrap();
+    assert_eq!(reconciling.status, "True");
     assert_eq!(env.reprotect_posts("db-01"), 0);
-    env.wait_for_phases(&["db-01"], &[Phase::Protected], Duration::from_secs(120)).await?;
+    // The agent registers: the machine is picked up within 30 s and protected.
+    env.sim.set_agent_registered("db-01", true);
+    let registered_at = std::time::Instant::now();
+    env.wait_for_phases(&["db-01"], &[Phase::Reprotecting, Phase::Protected], Duration::from_secs(40)).await?;
+    assert!(registered_at.elapsed() < Duration::from_secs(35), "picked up {:?} after registration", registered_at.elapsed());
+    env.wait_for_phases(&["db-01"], &[Phase::Protected], Duration::from_secs(60)).await?;
     assert_eq!(env.reprotect_posts("db-01"), 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_that_misses_the_registration_window_stalls_the_machine_without_a_post() -> anyhow::Result<()> {
+    // Failed over 20 minutes ago with the default 15-minute window, and the agent never registered.
+    let knobs = SimKnobs { failed_over_ago: "20m", ..SimKnobs::default() };
+    install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
+    let ns = test_namespace().await;
+    let mut env = Env::start(ns.name(), knobs).await?;
+    env.sim.set_agent_registered("db-01", false);
+    site(&env, 0).await?;
+    env.apply_policy("Apply").await?;
+    env.apply(MASTER_TARGETS_AND_MACHINES).await?;
+    env.start_controller();
+    env.wait_for_phases(&["db-01"], &[Phase::Blocked], Duration::from_secs(60)).await?;
+    let stalled = env.machine("db-01").await?.status.unwrap().conditions.into_iter().find(|c| c.type_ == "Stalled").unwrap();
+    assert_eq!((stalled.status.as_str(), stalled.reason.as_str()), ("True", "AgentNotRegistered"), "{}", stalled.message);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(env.reprotect_posts("db-01"), 0, "no reprotect once the window has passed");
     Ok(())
 }
