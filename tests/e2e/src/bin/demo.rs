@@ -103,7 +103,7 @@ fn render(rows: &[ProtectedMachine], previous_lines: usize) -> usize {
     if tty && previous_lines > 0 {
         print!("\x1b[{previous_lines}A\x1b[J");
     }
-    println!("{:<11} {:<13} {:<6} {:<10} {}", "MACHINE", "PHASE", "READY", "MT", "MESSAGE");
+    println!("{:<11} {:<13} {:<6} {:<10} MESSAGE", "MACHINE", "PHASE", "READY", "MT");
     for pm in rows {
         let ready =
             pm.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready")).map(|c| c.status.clone()).unwrap_or_default();
