@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DEMO ?= full
 
-.PHONY: help demo test crds chart-crds lint bench tools
+.PHONY: help demo test crds chart-crds lint bench bench-scale tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,3 +31,7 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 
 bench: ## Run the benchmarks (preflight, ASR simulator throughput, vCenter observation, scale)
 	$(CARGO) bench --workspace
+
+bench-scale: tools ## Scale bench: 10 vaults x 100 machines to Protected (time, ARM requests per machine, controller RSS); ARGS="vaults per-vault"
+	$(CARGO) build -q -p reprotect-controller -p reprotect-e2e --bins
+	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" "$${CARGO_TARGET_DIR:-target}/debug/scale" $(ARGS)
