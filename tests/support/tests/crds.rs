@@ -107,7 +107,17 @@ async fn kubectl_explain_shows_the_documented_fields_of_protectedmachine_spec() 
     let pm = crds.iter().find(|c| c["spec"]["names"]["kind"] == "ProtectedMachine").expect("ProtectedMachine CRD");
     let props =
         pm["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].as_object().expect("spec properties");
-    let out = shared().kubectl(&["explain", "protectedmachine.spec"]).await.unwrap().ok().unwrap();
+    // An Established CRD reaches the API server's published OpenAPI a moment later (the
+    // OpenAPI controller runs asynchronously), so explain may briefly not know the resource.
+    let mut attempt = 0;
+    let out = loop {
+        let out = shared().kubectl(&["explain", "protectedmachine.spec"]).await.unwrap();
+        attempt += 1;
+        if out.success || attempt >= 60 || !out.stderr.contains("couldn't find resource") {
+            break out.ok().unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
     assert!(out.contains("FIELDS:"), "{out}");
     for (field, schema) in props {
         assert!(out.contains(field.as_str()), "explain lacks {field}:\n{out}");
