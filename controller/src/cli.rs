@@ -27,8 +27,41 @@ pub enum Command {
         #[arg(long, short, value_enum, default_value_t = Output::Table)]
         output: Output,
     },
+    /// Observe and preflight one ProtectedMachine once and print the check table; never writes.
+    /// Exits 1 when something blocks reprotect, 2 when the check could not run.
+    Check(CheckArgs),
     /// Print the version.
     Version,
+}
+
+/// Flags of `check`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// The ProtectedMachine manifest to check.
+    #[arg(long, short = 'f')]
+    pub filename: std::path::PathBuf,
+    /// Read the ReprotectPolicy from this file instead of the cluster.
+    #[arg(long)]
+    pub policy_file: Option<std::path::PathBuf>,
+    /// Read the MasterTarget from this file instead of the cluster.
+    #[arg(long)]
+    pub master_target_file: Option<std::path::PathBuf>,
+    /// Kubeconfig to use (Secrets are always read from the cluster); default: KUBECONFIG or in-cluster.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Namespace of the machine when its manifest has none (default: the kubeconfig's).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = CheckOutput::Table)]
+    pub output: CheckOutput,
+}
+
+/// Output format of `check`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum CheckOutput {
+    Table,
+    Json,
 }
 
 /// Output format of `checks`.
@@ -64,9 +97,9 @@ pub struct RunArgs {
     /// Elect a leader through a coordination.k8s.io Lease so several replicas can run.
     #[arg(long, env = "REPROTECT_LEADER_ELECTION", default_value_t = false)]
     pub leader_election: bool,
-    /// Namespace of the leader-election Lease (defaults to the pod's namespace).
-    #[arg(long, env = "REPROTECT_LEASE_NAMESPACE", default_value = "default")]
-    pub lease_namespace: String,
+    /// Namespace of the leader-election Lease (default: the pod's namespace, or the kubeconfig's).
+    #[arg(long, env = "REPROTECT_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
     /// Name of the leader-election Lease.
     #[arg(long, env = "REPROTECT_LEASE_NAME", default_value = "reprotect-controller")]
     pub lease_name: String,

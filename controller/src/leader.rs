@@ -21,15 +21,18 @@ where
 {
     let identity =
         args.identity.clone().unwrap_or_else(|| std::env::var("HOSTNAME").unwrap_or_else(|_| format!("reprotect-{}", std::process::id())));
+    // The pod's namespace: kube reads it from the service-account mount in a pod, else from the
+    // kubeconfig context, so a standalone replica uses the namespace it was pointed at.
+    let namespace = args.lease_namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     let manager = LeaseManagerBuilder::new(client, &args.lease_name)
-        .with_namespace(&args.lease_namespace)
+        .with_namespace(&namespace)
         .with_identity(&identity)
         .with_duration(LEASE_SECONDS)
         .with_grace(GRACE_SECONDS)
         .build()
         .await?;
     loop {
-        tracing::info!(%identity, lease = %args.lease_name, "waiting for leadership");
+        tracing::info!(%identity, lease = %args.lease_name, %namespace, "waiting for leadership");
         loop {
             match manager.changed().await {
                 Ok(true) => break,

@@ -2,13 +2,15 @@
 //!
 //! Layout: `crd` (API types, one file per kind), `preflight` (pure prerequisite rules),
 //! `machine` (the pure state machine), `conditions` (pure condition merging), `reconcile`
-//! (one reconciler per kind: observe, decide, act, write status), `metrics`, `http`, `cli`.
+//! (one reconciler per kind: observe, decide, act, write status), `metrics`, `http`, `cli`,
+//! `check` (the read-only `check` subcommand).
 //! Per-vault reads are shared through `reprotect_azure::cache::TtlCache`.
 
 // Errors keep the ASR error body (code, causes, recommended action) by value on purpose so the
 // controller can classify and report it; reconciles are not a hot path.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
+pub mod check;
 pub mod cli;
 pub mod conditions;
 pub mod connections;

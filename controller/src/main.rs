@@ -17,6 +17,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Version => println!("reprotect-controller {}", env!("CARGO_PKG_VERSION")),
         Command::Checks { output } => print!("{}", render_checks(output)),
         Command::Run(args) => reprotect_controller::run::run(args).await?,
+        Command::Check(args) => match reprotect_controller::check::run(&args).await {
+            Ok(report) => {
+                print!("{}", report.render(args.output));
+                if report.blocked {
+                    std::process::exit(1);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::exit(2);
+            }
+        },
     }
     Ok(())
 }

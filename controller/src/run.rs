@@ -7,7 +7,7 @@ use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
 use crate::http::{self, Readiness};
 use crate::metrics::Metrics;
 use crate::reconcile::{self, error_policy, master_target_name};
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{Predicate, WatchStreamExt, predicates, watcher};
@@ -170,6 +170,24 @@ pub async fn run_controllers_in(
                 .map(|m| ObjectRef::from_obj(m.as_ref()))
                 .collect::<Vec<_>>()
         });
+    // Group members are gated on each other's status; status changes do not trigger reconciles
+    // (see `controller_for`), so a member that becomes ready (or starts its reprotect) wakes its
+    // waiting peers directly and the group goes together instead of on the next timed recheck.
+    let by_group = stores.clone();
+    let group_readiness = watcher(api::<ProtectedMachine>(&client, &namespace), wc.clone())
+        .touched_objects()
+        .try_filter(|m| std::future::ready(m.spec.replication_group.is_some()))
+        .predicate_filter(reconcile::group_readiness, Default::default());
+    let machines = machines.watches_stream(group_readiness, move |m| {
+        let (ns, name, group) = (m.namespace(), m.name_any(), m.spec.replication_group.clone());
+        by_group
+            .machines
+            .state()
+            .into_iter()
+            .filter(|peer| peer.namespace() == ns && peer.spec.replication_group == group && peer.name_any() != name)
+            .map(|peer| ObjectRef::from_obj(peer.as_ref()))
+            .collect::<Vec<_>>()
+    });
     let readiness_stores = stores.clone();
     let mark_ready = async move {
         readiness_stores.synced().await;

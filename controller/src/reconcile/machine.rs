@@ -6,7 +6,7 @@ use super::machine_status::{self as status, StatusInputs};
 use super::{STALLED_RECHECK, apply_status, find_master_target, find_policy, master_target_name, publish, reason_from_category, vault_ref};
 use crate::connections;
 use crate::context::Context;
-use crate::crd::{JobStatus, Mode, Phase, ProtectedMachine, paused_by_annotation};
+use crate::crd::{JobStatus, MasterTarget, Mode, Phase, ProtectedMachine, ReprotectPolicy, paused_by_annotation};
 use crate::error::Error;
 use crate::machine::{self, Action as MachineAction, TrackedJob};
 use crate::preflight;
@@ -61,10 +61,7 @@ async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action,
         apply_status(ctx, pm, &status::stalled(pm, "MasterTargetNotFound", msg, now)).await?;
         return Ok(Action::await_change());
     };
-    let vault = vault_ref(&policy);
-    let sr = ctx.connector.site_recovery(&connections::azure_settings(&ctx.client, &policy).await?).await?;
-    let vc = ctx.connector.vcenter(&connections::vcenter_settings(&ctx.client, &policy).await?).await?;
-
+    let (vault, sr, vc) = connect(ctx, &policy).await?;
     let obs = observe::observe(ctx, pm, &mt, &vault, &sr, &vc).await?;
     let desired = inputs::desired(ctx, pm, &policy, &mt);
     let results = preflight::evaluate(&desired, &inputs::observed(&obs), now);
@@ -140,6 +137,25 @@ async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action,
             .await;
     }
     Ok(Action::requeue(decision.requeue_after))
+}
+
+/// The policy's vault and its two connections (credentials read from the policy's Secrets).
+async fn connect(ctx: &Context, policy: &ReprotectPolicy) -> Result<(VaultRef, Arc<dyn SiteRecovery>, Arc<dyn Vcenter>), Error> {
+    let sr = ctx.connector.site_recovery(&connections::azure_settings(&ctx.client, policy).await?).await?;
+    let vc = ctx.connector.vcenter(&connections::vcenter_settings(&ctx.client, policy).await?).await?;
+    Ok((vault_ref(policy), sr, vc))
+}
+
+/// The read-only half of a reconcile: observe once and evaluate every preflight check (for `check`).
+pub async fn check_once(
+    ctx: &Context,
+    pm: &ProtectedMachine,
+    policy: &ReprotectPolicy,
+    mt: &MasterTarget,
+) -> Result<Vec<preflight::CheckResult>, Error> {
+    let (vault, sr, vc) = connect(ctx, policy).await?;
+    let obs = observe::observe(ctx, pm, mt, &vault, &sr, &vc).await?;
+    Ok(preflight::evaluate(&inputs::desired(ctx, pm, policy, mt), &inputs::observed(&obs), Timestamp::now()))
 }
 
 /// The job recorded in status, or one this process submitted whose status write was lost.

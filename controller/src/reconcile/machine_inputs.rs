@@ -152,7 +152,8 @@ pub fn group_gate(ctx: &Context, pm: &ProtectedMachine) -> GroupGate {
     if waiting.is_empty() { GroupGate::Open } else { GroupGate::WaitingFor(waiting) }
 }
 
-fn member_ready(m: &ProtectedMachine) -> bool {
+/// Whether a group member lets its peers go ahead (ready for reprotect, or already past it).
+pub fn member_ready(m: &ProtectedMachine) -> bool {
     let Some(status) = &m.status else { return false };
     matches!(status.phase, Phase::Reprotecting | Phase::Protected)
         || (status.observed_generation == m.metadata.generation

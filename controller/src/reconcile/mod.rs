@@ -137,6 +137,17 @@ pub fn reason_from_category(category: &str) -> String {
         .collect()
 }
 
+/// Predicate value of a group member's readiness as its peers see it (phase and gate result);
+/// `None` for machines outside any group. A change wakes the waiting peers.
+pub fn group_readiness(pm: &ProtectedMachine) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    pm.spec.replication_group.as_ref()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    machine_inputs::member_ready(pm).hash(&mut hasher);
+    pm.status.as_ref().map(|s| format!("{:?}", s.phase)).hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 /// The policy of a machine, looked up in the stores (for watch mappers).
 pub fn find_policy_in(stores: &crate::context::Stores, pm: &ProtectedMachine) -> Option<Arc<ReprotectPolicy>> {
     stores.policies.get(&ObjectRef::new(&pm.spec.policy_ref).within(&pm.namespace().unwrap_or_default()))
@@ -144,6 +155,28 @@ pub fn find_policy_in(stores: &crate::context::Stores, pm: &ProtectedMachine) ->
 
 #[cfg(test)]
 mod tests {
+    use crate::crd::{Phase, ProtectedMachine, ProtectedMachineStatus};
+
+    fn member(group: Option<&str>, phase: Option<Phase>) -> ProtectedMachine {
+        let mut pm: ProtectedMachine = serde_json::from_value(serde_json::json!({
+            "apiVersion": "reprotect.io/v1alpha1", "kind": "ProtectedMachine",
+            "metadata": {"name": "app-01", "namespace": "dr", "generation": 1},
+            "spec": {"policyRef": "dr", "item": {"name": "app-01"}, "replicationGroup": group},
+        }))
+        .unwrap();
+        pm.status = phase.map(|phase| ProtectedMachineStatus { phase, ..Default::default() });
+        pm
+    }
+
+    #[test]
+    fn group_readiness_ignores_machines_outside_a_group_and_changes_when_a_member_starts() {
+        assert_eq!(super::group_readiness(&member(None, Some(Phase::Reprotecting))), None);
+        let waiting = super::group_readiness(&member(Some("app"), Some(Phase::Validating)));
+        let started = super::group_readiness(&member(Some("app"), Some(Phase::Reprotecting)));
+        assert!(waiting.is_some() && started.is_some());
+        assert_ne!(waiting, started, "a member starting its reprotect must wake its peers");
+    }
+
     #[test]
     fn error_categories_become_condition_reasons() {
         assert_eq!(super::reason_from_category("asr-credentials"), "AsrCredentials");

@@ -1,0 +1,125 @@
+//! `reprotect-controller check -f machine.yaml`: observe and preflight one machine once and print
+//! the check table. It never writes (no status, no events, no action in Azure or vCenter).
+
+use crate::cli::{CheckArgs, CheckOutput};
+use crate::connectors::RealConnector;
+use crate::context::{Context, Settings, Stores};
+use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
+use crate::metrics::Metrics;
+use crate::preflight::{self, CheckResult};
+use crate::reconcile::{machine::check_once, master_target_name};
+use anyhow::{Context as _, anyhow};
+use kube::api::{Api, ListParams};
+use kube::runtime::{reflector, watcher};
+use kube::{Client, ResourceExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What `check` found for one machine.
+#[derive(Debug)]
+pub struct CheckReport {
+    /// `namespace/name` of the machine.
+    pub machine: String,
+    pub master_target: String,
+    pub results: Vec<CheckResult>,
+    /// Something prevents reprotect (a blocking check failed or could not be verified).
+    pub blocked: bool,
+}
+
+impl CheckReport {
+    /// The report as the user asked for it.
+    pub fn render(&self, output: CheckOutput) -> String {
+        match output {
+            CheckOutput::Json => serde_json::to_string_pretty(&serde_json::json!({
+                "machine": self.machine,
+                "masterTarget": self.master_target,
+                "blocked": self.blocked,
+                "checks": self.results,
+            }))
+            .unwrap_or_default(),
+            CheckOutput::Table => {
+                let summary = preflight::summarize(&self.results);
+                let verdict = if self.blocked { "BLOCKED" } else { "READY" };
+                format!(
+                    "{}\n{verdict}: {} (machine {}, master target {})\n",
+                    preflight::render_table(&self.results),
+                    summary.message,
+                    self.machine,
+                    self.master_target
+                )
+            }
+        }
+    }
+}
+
+fn read_yaml<K: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<K> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_saphyr::from_str(&text).with_context(|| format!("{} is not a valid manifest of this kind", path.display()))
+}
+
+async fn client(kubeconfig: Option<&Path>) -> anyhow::Result<(Client, String)> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path).with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?
+        }
+        None => kube::Config::infer().await.context("no kubeconfig found; pass --kubeconfig")?,
+    };
+    let ns = config.default_namespace.clone();
+    Ok((Client::try_from(config)?, ns))
+}
+
+/// From a file when given, else from the cluster.
+async fn load<K>(client: &Client, ns: &str, name: &str, file: Option<&Path>) -> anyhow::Result<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    if let Some(path) = file {
+        let mut obj: K = read_yaml(path)?;
+        obj.meta_mut().namespace = Some(ns.to_string());
+        return Ok(obj);
+    }
+    Api::<K>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await?
+        .ok_or_else(|| anyhow!("{} {name} not found in namespace {ns}; create it or pass it with a file flag", K::kind(&())))
+}
+
+fn store_of<K>(objects: impl IntoIterator<Item = K>) -> reflector::Store<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let (reader, mut writer) = reflector::store();
+    for obj in objects {
+        writer.apply_watcher_event(&watcher::Event::Apply(obj));
+    }
+    reader
+}
+
+/// Observe and check one machine. Secrets (credentials, CA bundles) are read from the cluster.
+pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
+    let (client, default_ns) = client(args.kubeconfig.as_deref()).await?;
+    let mut pm: ProtectedMachine = read_yaml(&args.filename)?;
+    let ns = args.namespace.clone().or_else(|| pm.namespace()).unwrap_or(default_ns);
+    pm.metadata.namespace = Some(ns.clone());
+    let policy: ReprotectPolicy = load(&client, &ns, &pm.spec.policy_ref, args.policy_file.as_deref()).await?;
+    let mt_name = master_target_name(&pm, &policy)
+        .ok_or_else(|| anyhow!("no master target: set spec.masterTargetRef or the policy's spec.defaults.masterTargetRef"))?;
+    let mt: MasterTarget = load(&client, &ns, &mt_name, args.master_target_file.as_deref()).await?;
+
+    // Replication-group checks compare with the other members, so the namespace's machines are
+    // read when the cluster allows it; the machine from the file replaces its cluster copy.
+    let others = Api::<ProtectedMachine>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.map(|l| l.items);
+    let others = others.unwrap_or_default().into_iter().filter(|m| m.name_any() != pm.name_any());
+    let stores = Stores {
+        policies: store_of([policy.clone()]),
+        master_targets: store_of([mt.clone()]),
+        machines: store_of(others.chain([pm.clone()])),
+    };
+    let connector = Arc::new(RealConnector::new(Duration::from_secs(30), 20.0));
+    let ctx = Context::new(client, connector, Arc::new(Metrics::default()), stores, Settings::default());
+    let results = check_once(&ctx, &pm, &policy, &mt).await?;
+    let blocked = preflight::blocks_reprotect(&results);
+    Ok(CheckReport { machine: format!("{ns}/{}", pm.name_any()), master_target: mt_name, results, blocked })
+}
