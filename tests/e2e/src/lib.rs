@@ -1,5 +1,7 @@
 //! End-to-end environment: the real API server, vcsim shaped like an on-premises site, the ASR simulator, and the controller in-process.
 
+pub mod process;
+
 use anyhow::{Context as _, Result};
 use asr_sim::{RunningSim, Scenario as SimScenario, SimOptions};
 use kube::Client;

@@ -34,6 +34,19 @@ async fn a_replication_group_and_a_linux_machine_reach_protected_with_one_post_e
     }
     let facts = env.vm_power_states(&ALL).await?;
     assert!(facts.iter().all(|(_, on)| !on), "every on-premises VM is powered off: {facts:?}");
+    // The group goes together: the last member to pass wakes the others, so their POSTs land
+    // within seconds of each other rather than one timed recheck apart.
+    let requests = env.sim.requests();
+    let posted_at: Vec<i64> = ["app-01", "app-02", "app-03"]
+        .iter()
+        .map(|item| {
+            let path = format!("replicationprotecteditems/{item}/reprotect");
+            let post = requests.iter().find(|r| r.method == "POST" && r.path.to_ascii_lowercase().contains(&path));
+            post.map(|r| r.at.as_millisecond()).unwrap_or_else(|| panic!("no reprotect POST for {item}"))
+        })
+        .collect();
+    let spread = posted_at.iter().max().unwrap() - posted_at.iter().min().unwrap();
+    assert!(spread < 5_000, "group members reprotected {spread} ms apart");
     Ok(())
 }
 

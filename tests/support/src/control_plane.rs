@@ -92,6 +92,7 @@ impl ControlPlane {
                 &url,
                 &certs.ca_cert,
                 &format!("client-certificate: {}\n    client-key: {}", p(&certs.admin_cert), p(&certs.admin_key)),
+                "default",
             ),
         )?;
         let mut cp = Self { apiserver, etcd, dir, certs, url, kubeconfig, bin, startup: Duration::ZERO };
@@ -144,6 +145,18 @@ impl ControlPlane {
     /// A client authenticated as ServiceAccount `ns/name` with a TokenRequest token (the SA is
     /// created if missing). It has only the permissions RBAC grants that ServiceAccount.
     pub async fn client_as_service_account(&self, ns: &str, name: &str) -> anyhow::Result<kube::Client> {
+        client_from_kubeconfig(&self.service_account_kubeconfig_yaml(ns, name).await?).await
+    }
+
+    /// A kubeconfig file for ServiceAccount `ns/name` whose context namespace is `ns`, as a pod of
+    /// that ServiceAccount sees it: for running the controller binary with a chart's identity.
+    pub async fn service_account_kubeconfig(&self, ns: &str, name: &str) -> anyhow::Result<PathBuf> {
+        let path = self.dir.path().join(format!("kubeconfig-{ns}-{name}"));
+        std::fs::write(&path, self.service_account_kubeconfig_yaml(ns, name).await?)?;
+        Ok(path)
+    }
+
+    async fn service_account_kubeconfig_yaml(&self, ns: &str, name: &str) -> anyhow::Result<String> {
         use k8s_openapi::api::authentication::v1::TokenRequest;
         use k8s_openapi::api::core::v1::ServiceAccount;
         use kube::api::{Api, PostParams};
@@ -160,8 +173,7 @@ impl ControlPlane {
         let token = sas.create_token_request(name, &PostParams::default(), &req).await?;
         let token = token.status.and_then(|s| s.token).unwrap_or_default();
         anyhow::ensure!(!token.is_empty(), "TokenRequest for {ns}/{name} returned no token");
-        let yaml = kubeconfig_yaml(&self.url, &self.certs.ca_cert, &format!("token: {token}"));
-        client_from_kubeconfig(&yaml).await
+        Ok(kubeconfig_yaml(&self.url, &self.certs.ca_cert, &format!("token: {token}"), ns))
     }
 
     /// Run the real kubectl against this control plane.
@@ -252,11 +264,11 @@ impl ControlPlane {
     }
 }
 
-fn kubeconfig_yaml(url: &str, ca: &Path, user: &str) -> String {
+fn kubeconfig_yaml(url: &str, ca: &Path, user: &str, namespace: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {url}\n    \
          certificate-authority: {}\nusers:\n- name: test\n  user:\n    {user}\ncontexts:\n- name: test\n  \
-         context:\n    cluster: test\n    user: test\n    namespace: default\ncurrent-context: test\n",
+         context:\n    cluster: test\n    user: test\n    namespace: {namespace}\ncurrent-context: test\n",
         ca.display()
     )
 }
