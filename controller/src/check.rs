@@ -108,10 +108,15 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
         .ok_or_else(|| anyhow!("no master target: set spec.masterTargetRef or the policy's spec.defaults.masterTargetRef"))?;
     let mt: MasterTarget = load(&client, &ns, &mt_name, args.master_target_file.as_deref()).await?;
 
-    // Replication-group checks compare with the other members, so the namespace's machines are
+    // Replication-group checks compare with the other members, so a group member's namespace is
     // read when the cluster allows it; the machine from the file replaces its cluster copy.
-    let others = Api::<ProtectedMachine>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.map(|l| l.items);
-    let others = others.unwrap_or_default().into_iter().filter(|m| m.name_any() != pm.name_any());
+    let others = match &pm.spec.replication_group {
+        Some(_) => {
+            Api::<ProtectedMachine>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let others = others.into_iter().filter(|m| m.name_any() != pm.name_any());
     let stores = Stores {
         policies: store_of([policy.clone()]),
         master_targets: store_of([mt.clone()]),

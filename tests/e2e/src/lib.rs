@@ -244,9 +244,7 @@ spec:
 
     /// Reconciles of one kind so far, read from the controller's own Prometheus metrics.
     pub fn reconciles(&self, kind: &str) -> u64 {
-        let text = self.metrics.render();
-        let prefix = format!("reprotect_reconciles_total{{kind=\"{kind}\"}} ");
-        text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        reconciles_in(&self.metrics.render(), kind)
     }
 
     /// Replace the Azure credentials Secret (e.g. with a wrong client secret).
@@ -278,6 +276,12 @@ impl Drop for Env {
     fn drop(&mut self) {
         self.stop_controller();
     }
+}
+
+/// `reprotect_reconciles_total{kind}` in a Prometheus text exposition (0 when absent).
+pub fn reconciles_in(metrics_text: &str, kind: &str) -> u64 {
+    let prefix = format!("reprotect_reconciles_total{{kind=\"{kind}\"}} ");
+    metrics_text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 pub const WINDOWS: &str = "windows9Server64Guest";

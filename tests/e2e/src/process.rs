@@ -52,9 +52,7 @@ impl ControllerProcess {
     /// `reprotect_reconciles_total{kind}` scraped from the process (0 before the first reconcile).
     pub async fn reconciles(&self, kind: &str) -> u64 {
         let Ok(resp) = reqwest::get(&self.metrics_url).await else { return 0 };
-        let text = resp.text().await.unwrap_or_default();
-        let prefix = format!("reprotect_reconciles_total{{kind=\"{kind}\"}} ");
-        text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        crate::reconciles_in(&resp.text().await.unwrap_or_default(), kind)
     }
 
     /// Whether the process is still running.
