@@ -3,14 +3,12 @@
 
 use crate::cli::{CheckArgs, CheckOutput};
 use crate::connectors::RealConnector;
-use crate::context::{Context, Settings, Stores};
 use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
-use crate::metrics::Metrics;
 use crate::preflight::{self, CheckResult};
-use crate::reconcile::{machine::check_once, master_target_name};
+use crate::reconcile::protected_machine::{check_once, lookup};
+use crate::reconcile::{connect, master_target_name};
 use anyhow::{Context as _, anyhow};
 use kube::api::{Api, ListParams};
-use kube::runtime::{reflector, watcher};
 use kube::{Client, ResourceExt};
 use std::path::Path;
 use std::sync::Arc;
@@ -86,17 +84,6 @@ where
         .ok_or_else(|| anyhow!("{} {name} not found in namespace {ns}; create it or pass it with a file flag", K::kind(&())))
 }
 
-fn store_of<K>(objects: impl IntoIterator<Item = K>) -> reflector::Store<K>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    let (reader, mut writer) = reflector::store();
-    for obj in objects {
-        writer.apply_watcher_event(&watcher::Event::Apply(obj));
-    }
-    reader
-}
-
 /// Observe and check one machine. Secrets (credentials, CA bundles) are read from the cluster.
 pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
     let (client, default_ns) = client(args.kubeconfig.as_deref()).await?;
@@ -116,15 +103,11 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
         }
         None => Vec::new(),
     };
-    let others = others.into_iter().filter(|m| m.name_any() != pm.name_any());
-    let stores = Stores {
-        policies: store_of([policy.clone()]),
-        master_targets: store_of([mt.clone()]),
-        machines: store_of(others.chain([pm.clone()])),
-    };
-    let connector = Arc::new(RealConnector::new(Duration::from_secs(30), 20.0));
-    let ctx = Context::new(client, connector, Arc::new(Metrics::default()), stores, Settings::default());
-    let results = check_once(&ctx, &pm, &policy, &mt).await?;
+    let peers = lookup::peers(others.into_iter().map(Arc::new).collect(), &pm);
+    let connector = RealConnector::new(Duration::from_secs(30), 20.0);
+    let conn = connect(&client, &connector, &policy).await?;
+    let lookup = lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers };
+    let results = check_once(&pm, &lookup, &conn).await?;
     let blocked = preflight::blocks_reprotect(&results);
     Ok(CheckReport { machine: format!("{ns}/{}", pm.name_any()), master_target: mt_name, results, blocked })
 }

@@ -2,19 +2,53 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-/// A condition as the decide step wants it; time and generation are filled in by [`merge`].
+/// A condition as a reconciler wants it; time and generation are filled in by [`merge`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Desired {
+pub struct ConditionSpec {
     pub type_: &'static str,
     pub status: bool,
     pub reason: String,
     pub message: String,
 }
 
-impl Desired {
+impl ConditionSpec {
     pub fn new(type_: &'static str, status: bool, reason: impl Into<String>, message: impl Into<String>) -> Self {
-        Desired { type_, status, reason: reason.into(), message: message.into() }
+        ConditionSpec { type_, status, reason: reason.into(), message: message.into() }
     }
+}
+
+/// Where an object stands in kstatus terms; decides the Ready/Reconciling/Stalled triple.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KState {
+    /// Done and healthy: Ready=True.
+    Ready,
+    /// Work in progress (or waiting on something that will happen by itself): Reconciling=True.
+    Reconciling,
+    /// Needs a person: Stalled=True.
+    Stalled,
+    /// Nothing to do by design (paused, plan only): all three False.
+    Idle,
+}
+
+/// The kstatus triple (`Ready`, `Reconciling`, `Stalled`) for one state, with the reason and
+/// message on the condition(s) that are True (and on Ready, which always says why).
+pub fn kstatus(state: KState, reason: &str, message: &str) -> Vec<ConditionSpec> {
+    use crate::crd::condition_types as ct;
+    use crate::reasons;
+    let (ready, reconciling, stalled) = match state {
+        KState::Ready => (true, false, false),
+        KState::Reconciling => (false, true, false),
+        KState::Stalled => (false, false, true),
+        KState::Idle => (false, false, false),
+    };
+    let when = |on: bool, idle: &str| if on { (reason.to_string(), message.to_string()) } else { (idle.to_string(), String::new()) };
+    let (rec_reason, rec_message) = when(reconciling, reasons::IDLE);
+    let (st_reason, st_message) = when(stalled, reasons::NOT_STALLED);
+    vec![
+        ConditionSpec::new(ct::READY, ready, reason, message),
+        ConditionSpec::new(ct::RECONCILING, reconciling, rec_reason, rec_message),
+        ConditionSpec::new(ct::STALLED, stalled, st_reason, st_message),
+    ]
 }
 
 /// Build the new condition list.
@@ -23,7 +57,7 @@ impl Desired {
 /// it to tell how long something has been true); reason and message are always refreshed; every
 /// condition gets the current `observedGeneration`. Conditions not in `desired` are dropped, so the
 /// list always describes the current spec. Output order follows `desired`.
-pub fn merge(existing: &[Condition], desired: &[Desired], generation: Option<i64>, now: jiff::Timestamp) -> Vec<Condition> {
+pub fn merge(existing: &[Condition], desired: &[ConditionSpec], generation: Option<i64>, now: jiff::Timestamp) -> Vec<Condition> {
     desired
         .iter()
         .map(|d| {
@@ -79,8 +113,8 @@ mod tests {
         Timestamp::from_second(s).unwrap()
     }
 
-    fn ready(status: bool, reason: &str) -> Desired {
-        Desired::new("Ready", status, reason, "msg")
+    fn ready(status: bool, reason: &str) -> ConditionSpec {
+        ConditionSpec::new("Ready", status, reason, "msg")
     }
 
     #[test]
@@ -99,7 +133,7 @@ mod tests {
 
     #[test]
     fn conditions_no_longer_desired_are_dropped() {
-        let first = merge(&[], &[ready(true, "A"), Desired::new("Stalled", true, "B", "m")], None, at(1));
+        let first = merge(&[], &[ready(true, "A"), ConditionSpec::new("Stalled", true, "B", "m")], None, at(1));
         let merged = merge(&first, &[ready(true, "A")], None, at(2));
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].type_, "Ready");
@@ -114,9 +148,28 @@ mod tests {
     }
 
     #[test]
+    fn kstatus_sets_exactly_one_condition_true_per_state_and_idle_sets_none() {
+        let table = [
+            (KState::Ready, [true, false, false]),
+            (KState::Reconciling, [false, true, false]),
+            (KState::Stalled, [false, false, true]),
+            (KState::Idle, [false, false, false]),
+        ];
+        for (state, expected) in table {
+            let c = kstatus(state, "Why", "because");
+            let got: Vec<bool> = c.iter().map(|c| c.status).collect();
+            assert_eq!(got, expected, "{state:?}");
+            assert_eq!(c[0].reason, "Why", "Ready always carries the reason ({state:?})");
+            for (cond, on) in c.iter().zip(expected).skip(1) {
+                assert_eq!(cond.message.is_empty(), !on, "{state:?} {}", cond.type_);
+            }
+        }
+    }
+
+    #[test]
     fn very_long_messages_are_truncated_on_a_char_boundary() {
         let long = "é".repeat(40_000);
-        let merged = merge(&[], &[Desired::new("Ready", false, "X", long)], None, at(1));
+        let merged = merge(&[], &[ConditionSpec::new("Ready", false, "X", long)], None, at(1));
         assert!(merged[0].message.len() <= 32 * 1024 + 3);
     }
 }

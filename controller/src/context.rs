@@ -7,8 +7,8 @@ use backon::BackoffBuilder;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
-use reprotect_azure::cache::TtlCache;
-use reprotect_facts::{DiscoveredVcenterFacts, JobRef, PolicyFacts, ProtectedItemFacts, VaultRef};
+use jiff::Timestamp;
+use reprotect_facts::JobRef;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +20,7 @@ pub const FIELD_MANAGER: &str = "reprotect-controller";
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub watchdog_interval: Duration,
-    pub item_cache_ttl: Duration,
+    /// Backoff bounds for objects whose policy is unknown (a policy's `spec.retry` overrides them).
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
 }
@@ -29,7 +29,6 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             watchdog_interval: Duration::from_secs(300),
-            item_cache_ttl: Duration::from_secs(10),
             initial_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
         }
@@ -60,14 +59,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub stores: Stores,
     pub settings: Settings,
-    /// Protected items per vault, shared by every machine of the vault.
-    pub items: TtlCache<VaultRef, Arc<Vec<ProtectedItemFacts>>>,
-    /// Replication policies per vault (the failback policy rarely changes).
-    pub policies: TtlCache<VaultRef, Vec<PolicyFacts>>,
-    /// vCenters discovered by the configuration server, per vault.
-    pub vcenters: TtlCache<VaultRef, Vec<DiscoveredVcenterFacts>>,
-    /// Reprotects submitted by this process, by item id, so a failed status write can never lead to a second POST.
-    pub submitted: Mutex<HashMap<String, JobRef>>,
+    /// Reprotects submitted by this process, so a failed status write can never lead to a second POST.
+    pub submitted: SubmittedJobs,
     /// Consecutive transient failures per object, for backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -81,32 +74,35 @@ impl Context {
             connector,
             metrics,
             stores,
-            items: TtlCache::new(settings.item_cache_ttl),
-            policies: TtlCache::new(settings.item_cache_ttl),
-            vcenters: TtlCache::new(settings.item_cache_ttl),
             settings,
-            submitted: Mutex::new(HashMap::new()),
+            submitted: SubmittedJobs::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Next backoff delay for an object after a transient failure (capped exponential with jitter, via backon).
-    pub fn next_backoff<K: kube::Resource>(&self, obj: &ObjectRef<K>) -> Duration
+    /// Next backoff delay for an object after a transient failure (capped exponential with jitter,
+    /// via backon), within `bounds` (the policy's `spec.retry`) or the controller's defaults.
+    pub fn next_backoff<K: kube::Resource>(&self, obj: &ObjectRef<K>, bounds: Option<(Duration, Duration)>) -> Duration
     where
         K::DynamicType: Eq + std::hash::Hash + Clone,
     {
-        let mut failures = self.failures.lock().expect("backoff lock");
-        let n = failures.entry(obj.to_string()).or_insert(0);
-        *n = n.saturating_add(1);
+        let (initial, max) = bounds.unwrap_or((self.settings.initial_backoff, self.settings.max_backoff));
+        let n = {
+            // A poisoned lock only means another reconcile panicked while counting: the counts are still usable.
+            let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            let n = failures.entry(obj.to_string()).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        };
         backon::ExponentialBuilder::default()
-            .with_min_delay(self.settings.initial_backoff)
-            .with_max_delay(self.settings.max_backoff)
+            .with_min_delay(initial)
+            .with_max_delay(max)
             .with_factor(2.0)
             .with_jitter()
             .without_max_times()
             .build()
-            .nth((*n - 1).min(30) as usize)
-            .unwrap_or(self.settings.max_backoff)
+            .nth((n - 1).min(30) as usize)
+            .unwrap_or(max)
     }
 
     /// Forget the failure count after a successful reconcile.
@@ -114,6 +110,44 @@ impl Context {
     where
         K::DynamicType: Eq + std::hash::Hash + Clone,
     {
-        self.failures.lock().expect("backoff lock").remove(&obj.to_string());
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&obj.to_string());
+    }
+}
+
+/// Reprotects this process submitted, by protected item id (ARM ids differ in case between
+/// answers, so keys are compared case-insensitively here and nowhere else).
+#[derive(Debug, Default)]
+pub struct SubmittedJobs(Mutex<HashMap<String, (JobRef, Timestamp)>>);
+
+impl SubmittedJobs {
+    fn key(item_id: &str) -> String {
+        item_id.to_ascii_lowercase()
+    }
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (JobRef, Timestamp)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    pub fn insert(&self, item_id: &str, job: JobRef, at: Timestamp) {
+        self.map().insert(Self::key(item_id), (job, at));
+    }
+    pub fn get(&self, item_id: &str) -> Option<(JobRef, Timestamp)> {
+        self.map().get(&Self::key(item_id)).cloned()
+    }
+    pub fn remove(&self, item_id: &str) {
+        self.map().remove(&Self::key(item_id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn submitted_jobs_are_found_whatever_the_case_of_the_item_id() {
+        let jobs = SubmittedJobs::default();
+        let at = Timestamp::from_second(1_800_000_000).unwrap();
+        jobs.insert("/Subscriptions/S/x/App-01", JobRef { job_name: "j1".into(), retry_after_seconds: None }, at);
+        assert_eq!(jobs.get("/subscriptions/s/X/app-01").map(|(j, t)| (j.job_name, t)), Some(("j1".into(), at)));
+        jobs.remove("/SUBSCRIPTIONS/S/X/APP-01");
+        assert!(jobs.get("/Subscriptions/S/x/App-01").is_none());
     }
 }

@@ -15,6 +15,9 @@ pub enum Error {
     Vcenter(#[from] VcenterError),
     #[error("invalid spec: {0}")]
     InvalidSpec(String),
+    /// A reconcile panicked; contained by the reconcile wrapper and reported on the object.
+    #[error("internal error (a bug; please report it): {0}")]
+    Panicked(String),
 }
 
 impl From<kube::Error> for Error {
@@ -32,7 +35,13 @@ impl Error {
             Error::SiteRecovery(e) => e.category(),
             Error::Vcenter(e) => e.category(),
             Error::InvalidSpec(_) => "invalid-spec",
+            Error::Panicked(_) => "internal-error",
         }
+    }
+
+    /// Condition reason for a permanent error (`asr-credentials` → `AsrCredentials`).
+    pub fn reason(&self) -> String {
+        crate::reasons::from_category(self.category())
     }
 
     /// Transient faults requeue with backoff; everything else waits for a change (plus a slow recheck).
@@ -42,7 +51,7 @@ impl Error {
             Error::Connection(e) => e.is_transient(),
             Error::SiteRecovery(e) => matches!(e.class(), AsrErrorClass::Transient),
             Error::Vcenter(e) => e.is_transient(),
-            Error::InvalidSpec(_) => false,
+            Error::InvalidSpec(_) | Error::Panicked(_) => false,
         }
     }
 }
@@ -58,6 +67,7 @@ mod tests {
     fn errors_map_to_stable_categories_and_retry_policies() {
         let table: Vec<(Error, &str, bool)> = vec![
             (Error::InvalidSpec("x".into()), "invalid-spec", false),
+            (Error::Panicked("boom".into()), "internal-error", false),
             (Error::Connection(ConnectError::SecretMissing { name: "s".into() }), "credentials-secret", false),
             (Error::SiteRecovery(SiteRecoveryError::Transport { operation: "get".into(), message: "reset".into() }), "asr-transient", true),
             (Error::SiteRecovery(SiteRecoveryError::Auth("bad secret".into())), "asr-credentials", false),

@@ -1,10 +1,10 @@
 //! reprotect-controller: declarative Azure Site Recovery reprotect for VMware VMs failed over to Azure.
 //!
 //! Layout: `crd` (API types, one file per kind), `preflight` (pure prerequisite rules),
-//! `machine` (the pure state machine), `conditions` (pure condition merging), `reconcile`
-//! (one reconciler per kind: observe, decide, act, write status), `metrics`, `http`, `cli`,
-//! `check` (the read-only `check` subcommand).
-//! Per-vault reads are shared through `reprotect_azure::cache::TtlCache`.
+//! `lifecycle` (the pure ProtectedMachine state machine), `conditions` (pure condition building),
+//! `reasons` (condition and event reasons), `reconcile` (one reconciler per kind: look up, connect,
+//! observe, evaluate, decide, act, build status, apply), `metrics`, `http`, `cli`, `check` (the
+//! read-only `check` subcommand). Per-vault reads are cached by the Site Recovery client.
 
 // Errors keep the ASR error body (code, causes, recommended action) by value on purpose so the
 // controller can classify and report it; reconciles are not a hot path.
@@ -20,8 +20,11 @@ pub mod crd;
 pub mod error;
 pub mod http;
 pub mod leader;
-pub mod machine;
+pub mod lifecycle;
 pub mod metrics;
 pub mod preflight;
+pub mod reasons;
 pub mod reconcile;
 pub mod run;
+#[cfg(test)]
+pub(crate) mod testing;

@@ -101,18 +101,6 @@ async fn crds_present(client: &Client, namespace: &Option<String>) -> bool {
     missing.is_empty()
 }
 
-/// Run the three controllers for all namespaces until they end (on shutdown or when the future is dropped).
-pub async fn run_controllers(
-    client: Client,
-    connector: Arc<dyn Connector>,
-    metrics: Arc<Metrics>,
-    settings: Settings,
-    concurrency: u16,
-    ready: Readiness,
-) -> anyhow::Result<()> {
-    run_controllers_in(client, None, connector, metrics, settings, concurrency, ready).await
-}
-
 /// Run the three controllers for one namespace (`None`: all namespaces).
 pub async fn run_controllers_in(
     client: Client,
@@ -177,7 +165,7 @@ pub async fn run_controllers_in(
     let group_readiness = watcher(api::<ProtectedMachine>(&client, &namespace), wc.clone())
         .touched_objects()
         .try_filter(|m| std::future::ready(m.spec.replication_group.is_some()))
-        .predicate_filter(reconcile::group_readiness, Default::default());
+        .predicate_filter(reconcile::protected_machine::group_readiness, Default::default());
     let machines = machines.watches_stream(group_readiness, move |m| {
         let (ns, name, group) = (m.namespace(), m.name_any(), m.spec.replication_group.clone());
         by_group
@@ -196,7 +184,7 @@ pub async fn run_controllers_in(
     };
     tokio::join!(
         mark_ready,
-        machines.run(reconcile::machine::reconcile, error_policy, ctx.clone()).for_each(log_result),
+        machines.run(reconcile::protected_machine::reconcile, error_policy, ctx.clone()).for_each(log_result),
         masters.run(reconcile::master_target::reconcile, error_policy, ctx.clone()).for_each(log_result),
         policies.run(reconcile::policy::reconcile, error_policy, ctx.clone()).for_each(log_result),
     );

@@ -186,10 +186,14 @@ pub struct RetryBounds {
     /// First retry delay, e.g. `10s`.
     #[serde(default = "default_initial_backoff")]
     #[x_kube(validation = Rule::new("self.matches('^([0-9]+(ms|s|m|h))+$')").message("initialBackoff must be a positive duration such as 10s"))]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(ms|s|m|h))+$') && duration(self) <= duration('1h')").message("initialBackoff must be at most 1h"))]
+    #[schemars(length(max = 32))]
     pub initial_backoff: String,
     /// Largest retry delay, e.g. `5m`.
     #[serde(default = "default_max_backoff")]
     #[x_kube(validation = Rule::new("self.matches('^([0-9]+(ms|s|m|h))+$')").message("maxBackoff must be a positive duration such as 5m"))]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(ms|s|m|h))+$') && duration(self) <= duration('24h')").message("maxBackoff must be at most 24h"))]
+    #[schemars(length(max = 32))]
     pub max_backoff: String,
 }
 
@@ -198,6 +202,15 @@ fn default_initial_backoff() -> String {
 }
 fn default_max_backoff() -> String {
     "5m".into()
+}
+
+impl RetryBounds {
+    /// (initial, max) delays; `None` when either does not parse (the schema makes that unlikely).
+    pub fn parse(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        let d = |s: &str| s.parse::<jiff::SignedDuration>().ok().and_then(|d| std::time::Duration::try_from(d).ok());
+        let (initial, max) = (d(&self.initial_backoff)?, d(&self.max_backoff)?);
+        Some((initial, max.max(initial)))
+    }
 }
 
 impl Default for RetryBounds {
@@ -253,6 +266,8 @@ pub struct ReprotectPolicySpec {
     /// How long after failover the mobility agent may take to register back with the configuration server (default 15m).
     #[serde(default = "default_window")]
     #[x_kube(validation = Rule::new("self.matches('^([0-9]+(ms|s|m|h))+$')").message("agentRegistrationWindow must be a positive duration such as 15m"))]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(ms|s|m|h))+$') && duration(self) <= duration('24h')").message("agentRegistrationWindow must be at most 24h (the document's window is 15m)"))]
+    #[schemars(length(max = 32))]
     pub agent_registration_window: String,
     /// Retry bounds.
     #[serde(default)]

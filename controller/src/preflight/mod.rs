@@ -16,7 +16,7 @@ mod render;
 mod rules;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod tests;
 

@@ -1,12 +1,12 @@
 //! MasterTarget reconciler: observe the master target in vCenter and in the fabric, run its checks, report what it looks like.
 
-use super::machine_status::checks as check_statuses;
-use super::{STALLED_RECHECK, apply_status, find_policy, reason_from_category, vault_ref};
-use crate::conditions::{self, Desired as DesiredCondition};
-use crate::connections;
-use crate::context::Context;
-use crate::crd::{DatastoreStatus, MasterTarget, MasterTargetStatus, RetentionVolumeStatus, condition_types as ct};
+use super::protected_machine::status::checks as check_statuses;
+use super::{Reconciled, apply_status_if_changed, connect, find_policy, reconcile_with, stalled_conditions};
+use crate::conditions::{self, KState, kstatus};
+use crate::context::{Context, Stores};
+use crate::crd::{DatastoreStatus, MasterTarget, MasterTargetStatus, RetentionVolumeStatus, RetryBounds};
 use crate::error::Error;
+use crate::reasons;
 use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, Observed, OsType};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -15,7 +15,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use reprotect_facts::{FabricFacts, ObserveRequest, VcenterFacts, VmSelector};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const KIND: &str = "MasterTarget";
 const RECHECK: Duration = Duration::from_secs(60);
@@ -25,48 +25,43 @@ fn is_master_target_check(id: &str) -> bool {
     id.starts_with("mt-") || id == "retention-volume" || id == "esxi-edition"
 }
 
-#[tracing::instrument(skip_all, fields(object = %ObjectRef::from_obj(mt.as_ref())))]
-pub async fn reconcile(mt: Arc<MasterTarget>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = Instant::now();
-    let result = reconcile_inner(&mt, &ctx).await;
-    ctx.metrics.reconciled(KIND, started.elapsed().as_secs_f64());
-    match result {
-        Err(e) if !e.is_transient() => {
-            ctx.metrics.failed(KIND, e.category());
-            let st = stalled(&mt, &reason_from_category(e.category()), e.to_string());
-            apply_status(&ctx, mt.as_ref(), &st).await?;
-            Ok(Action::requeue(STALLED_RECHECK))
-        }
-        other => other,
+impl Reconciled for MasterTarget {
+    type Status = MasterTargetStatus;
+    fn stalled_status(&self, reason: &str, message: &str, now: Timestamp) -> MasterTargetStatus {
+        stalled(self, reason, message, now)
+    }
+    fn retry_bounds(&self, stores: &Stores) -> Option<RetryBounds> {
+        let ns = self.namespace().unwrap_or_default();
+        stores.policies.get(&ObjectRef::new(&self.spec.policy_ref).within(&ns)).map(|p| p.spec.retry.clone())
     }
 }
 
-fn stalled(mt: &MasterTarget, reason: &str, message: String) -> MasterTargetStatus {
+#[tracing::instrument(skip_all, fields(object = %ObjectRef::from_obj(mt.as_ref())))]
+pub async fn reconcile(mt: Arc<MasterTarget>, ctx: Arc<Context>) -> Result<Action, Error> {
+    reconcile_with(mt, ctx, |mt, ctx| async move { reconcile_inner(&mt, &ctx).await }).await
+}
+
+fn stalled(mt: &MasterTarget, reason: &str, message: &str, now: Timestamp) -> MasterTargetStatus {
     let old = mt.status.clone().unwrap_or_default();
-    let desired = [
-        DesiredCondition::new(ct::READY, false, reason, message.clone()),
-        DesiredCondition::new(ct::RECONCILING, false, "Idle", ""),
-        DesiredCondition::new(ct::STALLED, true, reason, message),
-    ];
     MasterTargetStatus {
         observed_generation: mt.metadata.generation,
-        conditions: conditions::merge(&old.conditions, &desired, mt.metadata.generation, Timestamp::now()),
+        conditions: conditions::merge(&old.conditions, &stalled_conditions(reason, message), mt.metadata.generation, now),
         ..old
     }
 }
 
 async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Error> {
     let ns = mt.namespace().unwrap_or_default();
+    let now = Timestamp::now();
     let Some(policy) = find_policy(ctx, &ns, &mt.spec.policy_ref).await? else {
-        let st = stalled(mt, "PolicyNotFound", format!("ReprotectPolicy {} not found in namespace {ns}", mt.spec.policy_ref));
-        apply_status(ctx, mt, &st).await?;
+        let message = format!("ReprotectPolicy {} not found in namespace {ns}", mt.spec.policy_ref);
+        let st = stalled(mt, reasons::POLICY_NOT_FOUND, &message, now);
+        apply_status_if_changed(&ctx.client, mt, mt.status.as_ref(), &st).await?;
         return Ok(Action::await_change());
     };
-    let vault = vault_ref(&policy);
-    let sr = ctx.connector.site_recovery(&connections::azure_settings(&ctx.client, &policy).await?).await?;
-    let vc = ctx.connector.vcenter(&connections::vcenter_settings(&ctx.client, &policy).await?).await?;
+    let conn = connect(&ctx.client, ctx.connector.as_ref(), &policy).await?;
     let request = ObserveRequest { master_target_vm: Some(VmSelector::Name(mt.spec.vcenter_vm_name.clone())), on_premises_vms: vec![] };
-    let (fabric, vcenter) = tokio::join!(sr.get_fabric(&vault), vc.observe(&request));
+    let (fabric, vcenter) = tokio::join!(conn.site_recovery.get_fabric(&conn.vault), conn.vcenter.observe(&request));
     let fabric = fabric?;
     let vcenter = vcenter?;
     let os = OsType::from(mt.spec.os_type);
@@ -85,30 +80,27 @@ async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Err
     };
     let observed = Observed { vcenter: Some(vcenter.clone()), fabric: Some(fabric.clone()), ..Observed::default() };
     let results: Vec<CheckResult> =
-        preflight::evaluate(&desired, &observed, Timestamp::now()).into_iter().filter(|r| is_master_target_check(&r.id)).collect();
-    let status = build_status(mt, &fabric, &vcenter, &results);
-    apply_status(ctx, mt, &status).await?;
+        preflight::evaluate(&desired, &observed, now).into_iter().filter(|r| is_master_target_check(&r.id)).collect();
+    let status = build_status(mt, &fabric, &vcenter, &results, now);
+    apply_status_if_changed(&ctx.client, mt, mt.status.as_ref(), &status).await?;
     Ok(Action::requeue(RECHECK))
 }
 
-fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFacts, results: &[CheckResult]) -> MasterTargetStatus {
+/// The master target's status from what was observed (pure).
+pub fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFacts, results: &[CheckResult], now: Timestamp) -> MasterTargetStatus {
     let old = mt.status.clone().unwrap_or_default();
     let record = fabric.master_target(&mt.spec.asr_name);
     let blocking: Vec<&CheckResult> = preflight::blocking(results).filter(|r| !r.remediable).collect();
     let (ready, reason, message) = match (record, blocking.first()) {
         (None, _) => (
             false,
-            "NotRegistered".to_string(),
+            reasons::NOT_REGISTERED.to_string(),
             format!("master target {} is not registered with configuration server {}", mt.spec.asr_name, fabric.name),
         ),
-        (Some(_), Some(first)) => (false, "CheckFailed".to_string(), format!("[{}] {} Remedy: {}", first.id, first.message, first.remedy)),
-        (Some(_), None) => (true, "Usable".to_string(), "master target is registered, heartbeating and passes its checks".to_string()),
+        (Some(_), Some(first)) => (false, reasons::CHECK_FAILED.to_string(), format!("[{}] {} Remedy: {}", first.id, first.message, first.remedy)),
+        (Some(_), None) => (true, reasons::USABLE.to_string(), "master target is registered, heartbeating and passes its checks".to_string()),
     };
-    let desired = [
-        DesiredCondition::new(ct::READY, ready, &reason, message.clone()),
-        DesiredCondition::new(ct::RECONCILING, false, "Idle", ""),
-        DesiredCondition::new(ct::STALLED, !ready, if ready { "NotStalled" } else { &reason }, if ready { String::new() } else { message }),
-    ];
+    let desired = kstatus(if ready { KState::Ready } else { KState::Stalled }, &reason, &message);
     let datastores = vcenter
         .master_target_host
         .as_ref()
@@ -121,7 +113,7 @@ fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFacts,
         .unwrap_or_default();
     MasterTargetStatus {
         observed_generation: mt.metadata.generation,
-        conditions: conditions::merge(&old.conditions, &desired, mt.metadata.generation, Timestamp::now()),
+        conditions: conditions::merge(&old.conditions, &desired, mt.metadata.generation, now),
         last_heartbeat: record.and_then(|r| r.last_heartbeat).map(Time),
         os: record.and_then(|r| r.os_type.clone()),
         asr_id: record.map(|r| r.id.clone()),

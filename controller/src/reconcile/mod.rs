@@ -1,34 +1,104 @@
-//! One reconciler per kind, plus the plumbing they share (status writes, events, error policy, lookups).
+//! One reconciler per kind, plus what they share: the reconcile wrapper (timing, backoff, metrics,
+//! Stalled on permanent errors, contained panics), lookups, connections, status writes and events.
 
-pub mod machine;
-mod machine_inputs;
-mod machine_observe;
-mod machine_status;
 pub mod master_target;
 pub mod policy;
+pub mod protected_machine;
 
-use crate::context::{Context, FIELD_MANAGER};
-use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
+use crate::conditions::{ConditionSpec, KState, kstatus};
+use crate::connections;
+use crate::context::{Context, FIELD_MANAGER, Stores};
+use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, RetryBounds};
 use crate::error::Error;
+use crate::reasons;
+use futures::FutureExt;
+use jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
-use kube::{Resource, ResourceExt};
-use reprotect_facts::VaultRef;
+use kube::{Client, Resource, ResourceExt};
+use reprotect_facts::{SiteRecovery, VaultRef, Vcenter};
 use serde::Serialize;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Recheck interval for problems only a person can fix (they are also picked up on any change).
 pub const STALLED_RECHECK: Duration = Duration::from_secs(300);
 
+/// What the shared wrapper needs to know about a kind.
+pub trait Reconciled:
+    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+{
+    type Status: Serialize + Send + Sync;
+    /// Status for an object that cannot be evaluated: Stalled with this reason and message, the rest kept.
+    fn stalled_status(&self, reason: &str, message: &str, now: Timestamp) -> Self::Status;
+    /// The requeue backoff bounds (`spec.retry`) of the policy that governs this object.
+    fn retry_bounds(&self, stores: &Stores) -> Option<RetryBounds>;
+}
+
+/// Run one reconcile pass of any kind: time it, contain a panic (reported on the object, counted,
+/// the other objects go on), reset the backoff on success, and turn a permanent error into a
+/// Stalled status with a slow recheck instead of a hot retry. Transient errors go to [`error_policy`].
+pub async fn reconcile_with<K, F, Fut>(obj: Arc<K>, ctx: Arc<Context>, pass: F) -> Result<Action, Error>
+where
+    K: Reconciled,
+    F: FnOnce(Arc<K>, Arc<Context>) -> Fut,
+    Fut: Future<Output = Result<Action, Error>>,
+{
+    let kind = K::kind(&());
+    let obj_ref = ObjectRef::from_obj(obj.as_ref());
+    let started = Instant::now();
+    // A panic is counted like any permanent error (category `internal-error`).
+    let result = AssertUnwindSafe(pass(obj.clone(), ctx.clone()))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|payload| Err(Error::Panicked(panic_message(payload.as_ref()))));
+    ctx.metrics.reconciled(&kind, started.elapsed().as_secs_f64());
+    match result {
+        Ok(action) => {
+            ctx.reset_backoff(&obj_ref);
+            Ok(action)
+        }
+        Err(e) if e.is_transient() => Err(e),
+        Err(e) => {
+            ctx.metrics.failed(&kind, e.category());
+            ctx.reset_backoff(&obj_ref);
+            tracing::warn!(object = %obj_ref, category = e.category(), error = %e, "needs a change; reported as Stalled");
+            let status = obj.stalled_status(&e.reason(), &e.to_string(), Timestamp::now());
+            apply_status(&ctx.client, obj.as_ref(), &status).await?;
+            Ok(Action::requeue(STALLED_RECHECK))
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Error policy shared by all kinds (only transient errors reach it): back off within the
+/// policy's `spec.retry` bounds (the controller's defaults when the policy is not known).
+pub fn error_policy<K: Reconciled>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    let kind = K::kind(&());
+    ctx.metrics.failed(&kind, error.category());
+    let obj_ref = ObjectRef::from_obj(obj.as_ref());
+    let bounds = obj.retry_bounds(&ctx.stores).and_then(|b| b.parse());
+    let delay = ctx.next_backoff(&obj_ref, bounds);
+    tracing::warn!(object = %obj_ref, category = error.category(), error = %error, ?delay, "transient failure; retrying with backoff");
+    Action::requeue(delay)
+}
+
 /// Write `status` through server-side apply with the controller's single field manager.
-pub async fn apply_status<K>(ctx: &Context, obj: &K, status: &impl Serialize) -> Result<(), Error>
+pub async fn apply_status<K>(client: &Client, obj: &K, status: &impl Serialize) -> Result<(), Error>
 where
     K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let api: Api<K> = Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
     let patch = serde_json::json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
@@ -38,13 +108,26 @@ where
     Ok(())
 }
 
+/// Write `status` only when it differs from what the object carries (no write per pass).
+pub async fn apply_status_if_changed<K, S>(client: &Client, obj: &K, old: Option<&S>, status: &S) -> Result<bool, Error>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    S: Serialize + PartialEq,
+{
+    if old == Some(status) {
+        return Ok(false);
+    }
+    apply_status(client, obj, status).await?;
+    Ok(true)
+}
+
 /// Publish an event on an object; failures to publish are logged, never fatal.
-pub async fn publish<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, warning: bool, reason: &str, action: &str, note: String) {
+pub async fn publish<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, note: &Note) {
     let event = Event {
-        type_: if warning { EventType::Warning } else { EventType::Normal },
-        reason: reason.into(),
-        note: Some(note),
-        action: action.into(),
+        type_: if note.warning { EventType::Warning } else { EventType::Normal },
+        reason: note.reason.clone(),
+        note: Some(note.message.clone()),
+        action: note.action.clone(),
         secondary: None,
     };
     if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
@@ -52,21 +135,32 @@ pub async fn publish<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, warn
     }
 }
 
+/// An event to publish on the reconciled object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub warning: bool,
+    /// CamelCase reason, e.g. `ReprotectStarted`.
+    pub reason: String,
+    /// What was done, e.g. `reprotect`.
+    pub action: String,
+    pub message: String,
+}
+
 /// The policy a namespaced object refers to, from the reflector store.
 pub async fn find_policy(ctx: &Context, ns: &str, name: &str) -> Result<Option<Arc<ReprotectPolicy>>, Error> {
-    find_in_store_or_api(ctx, &ctx.stores.policies, ns, name).await
+    find_in_store_or_api(&ctx.client, &ctx.stores.policies, ns, name).await
 }
 
 /// A master target by name, from the reflector store (or the API while the store is catching up).
 pub async fn find_master_target(ctx: &Context, ns: &str, name: &str) -> Result<Option<Arc<MasterTarget>>, Error> {
-    find_in_store_or_api(ctx, &ctx.stores.master_targets, ns, name).await
+    find_in_store_or_api(&ctx.client, &ctx.stores.master_targets, ns, name).await
 }
 
 /// The store answers almost always; a miss is confirmed with one GET because the watches of the
 /// three kinds sync independently, and a machine seen before its policy must not be reported as
 /// "policy not found" (a false Stalled flash at every start).
 async fn find_in_store_or_api<K>(
-    ctx: &Context,
+    client: &Client,
     store: &kube::runtime::reflector::Store<K>,
     ns: &str,
     name: &str,
@@ -77,7 +171,7 @@ where
     if let Some(found) = store.get(&ObjectRef::new(name).within(ns)) {
         return Ok(Some(found));
     }
-    let api: kube::Api<K> = kube::Api::namespaced(ctx.client.clone(), ns);
+    let api: kube::Api<K> = kube::Api::namespaced(client.clone(), ns);
     Ok(api.get_opt(name).await.map_err(Error::Kube)?.map(Arc::new))
 }
 
@@ -86,13 +180,9 @@ pub fn master_target_name(pm: &ProtectedMachine, policy: &ReprotectPolicy) -> Op
     pm.spec.master_target_ref.clone().or_else(|| policy.spec.defaults.master_target_ref.clone())
 }
 
-impl From<crate::crd::OsType> for crate::preflight::OsType {
-    fn from(os: crate::crd::OsType) -> Self {
-        match os {
-            crate::crd::OsType::Windows => crate::preflight::OsType::Windows,
-            crate::crd::OsType::Linux => crate::preflight::OsType::Linux,
-        }
-    }
+/// The policy of a machine, looked up in the stores (for watch mappers).
+pub fn find_policy_in(stores: &Stores, pm: &ProtectedMachine) -> Option<Arc<ReprotectPolicy>> {
+    stores.policies.get(&ObjectRef::new(&pm.spec.policy_ref).within(&pm.namespace().unwrap_or_default()))
 }
 
 /// The vault coordinates of a policy.
@@ -107,79 +197,36 @@ pub fn vault_ref(policy: &ReprotectPolicy) -> VaultRef {
     }
 }
 
-/// Error policy shared by all kinds: transient faults back off; anything else waits for a change
-/// (watches bring it back) with a slow safety recheck, so a bad spec never causes a requeue storm.
-pub fn error_policy<K>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action
-where
-    K: Resource<DynamicType = ()>,
-{
-    let kind = K::kind(&());
-    ctx.metrics.failed(&kind, error.category());
-    let obj_ref = ObjectRef::from_obj(obj.as_ref());
-    if error.is_transient() {
-        let delay = ctx.next_backoff(&obj_ref);
-        tracing::warn!(object = %obj_ref, category = error.category(), error = %error, ?delay, "transient failure; retrying with backoff");
-        Action::requeue(delay)
-    } else {
-        tracing::warn!(object = %obj_ref, category = error.category(), error = %error, "needs a change to the spec or its Secrets; rechecking slowly");
-        Action::requeue(STALLED_RECHECK)
+/// A policy's vault and its two clients.
+#[derive(Clone)]
+pub struct Connection {
+    pub vault: VaultRef,
+    pub site_recovery: Arc<dyn SiteRecovery>,
+    pub vcenter: Arc<dyn Vcenter>,
+}
+
+/// Resolve a policy's connection settings (Secrets, CA bundles) and get its pooled clients.
+pub async fn connect(client: &Client, connector: &dyn connections::Connector, policy: &ReprotectPolicy) -> Result<Connection, Error> {
+    let site_recovery = connector.site_recovery(&connections::azure_settings(client, policy).await?).await?;
+    let vcenter = connector.vcenter(&connections::vcenter_settings(client, policy).await?).await?;
+    Ok(Connection { vault: vault_ref(policy), site_recovery, vcenter })
+}
+
+/// The kstatus triple of an object that cannot be evaluated.
+pub fn stalled_conditions(reason: &str, message: &str) -> Vec<ConditionSpec> {
+    kstatus(KState::Stalled, reason, message)
+}
+
+impl From<crate::crd::OsType> for crate::preflight::OsType {
+    fn from(os: crate::crd::OsType) -> Self {
+        match os {
+            crate::crd::OsType::Windows => crate::preflight::OsType::Windows,
+            crate::crd::OsType::Linux => crate::preflight::OsType::Linux,
+        }
     }
 }
 
-/// Kubernetes-style reason from an error category (`asr-credentials` → `AsrCredentials`).
+/// Kubernetes-style reason from an error category; kept for callers outside the reconcilers.
 pub fn reason_from_category(category: &str) -> String {
-    category
-        .split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-        })
-        .collect()
-}
-
-/// Predicate value of a group member's readiness as its peers see it (phase and gate result);
-/// `None` for machines outside any group. A change wakes the waiting peers.
-pub fn group_readiness(pm: &ProtectedMachine) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    pm.spec.replication_group.as_ref()?;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    machine_inputs::member_ready(pm).hash(&mut hasher);
-    pm.status.as_ref().map(|s| format!("{:?}", s.phase)).hash(&mut hasher);
-    Some(hasher.finish())
-}
-
-/// The policy of a machine, looked up in the stores (for watch mappers).
-pub fn find_policy_in(stores: &crate::context::Stores, pm: &ProtectedMachine) -> Option<Arc<ReprotectPolicy>> {
-    stores.policies.get(&ObjectRef::new(&pm.spec.policy_ref).within(&pm.namespace().unwrap_or_default()))
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::crd::{Phase, ProtectedMachine, ProtectedMachineStatus};
-
-    fn member(group: Option<&str>, phase: Option<Phase>) -> ProtectedMachine {
-        let mut pm: ProtectedMachine = serde_json::from_value(serde_json::json!({
-            "apiVersion": "reprotect.io/v1alpha1", "kind": "ProtectedMachine",
-            "metadata": {"name": "app-01", "namespace": "dr", "generation": 1},
-            "spec": {"policyRef": "dr", "item": {"name": "app-01"}, "replicationGroup": group},
-        }))
-        .unwrap();
-        pm.status = phase.map(|phase| ProtectedMachineStatus { phase, ..Default::default() });
-        pm
-    }
-
-    #[test]
-    fn group_readiness_ignores_machines_outside_a_group_and_changes_when_a_member_starts() {
-        assert_eq!(super::group_readiness(&member(None, Some(Phase::Reprotecting))), None);
-        let waiting = super::group_readiness(&member(Some("app"), Some(Phase::Validating)));
-        let started = super::group_readiness(&member(Some("app"), Some(Phase::Reprotecting)));
-        assert!(waiting.is_some() && started.is_some());
-        assert_ne!(waiting, started, "a member starting its reprotect must wake its peers");
-    }
-
-    #[test]
-    fn error_categories_become_condition_reasons() {
-        assert_eq!(super::reason_from_category("asr-credentials"), "AsrCredentials");
-        assert_eq!(super::reason_from_category("invalid-spec"), "InvalidSpec");
-    }
+    reasons::from_category(category)
 }

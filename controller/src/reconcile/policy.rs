@@ -1,11 +1,12 @@
 //! ReprotectPolicy reconciler: validate the Azure and vCenter connections and aggregate the machines' phases.
 
-use super::{apply_status, vault_ref};
-use crate::conditions::{self, Desired as DesiredCondition};
+use super::{Reconciled, apply_status_if_changed, reconcile_with, stalled_conditions, vault_ref};
+use crate::conditions::{self, ConditionSpec, KState, kstatus};
 use crate::connections;
-use crate::context::Context;
-use crate::crd::{GroupSummary, Phase, PhaseCounts, ProtectedMachine, ReprotectPolicy, ReprotectPolicyStatus, condition_types as ct};
+use crate::context::{Context, Stores};
+use crate::crd::{GroupSummary, Phase, PhaseCounts, ProtectedMachine, ReprotectPolicy, ReprotectPolicyStatus, RetryBounds, condition_types as ct};
 use crate::error::Error;
+use crate::reasons;
 use crate::metrics::PhaseLabels;
 use jiff::Timestamp;
 use kube::ResourceExt;
@@ -14,16 +15,32 @@ use kube::runtime::reflector::ObjectRef;
 use reprotect_facts::ObserveRequest;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub const KIND: &str = "ReprotectPolicy";
 const RECHECK: Duration = Duration::from_secs(60);
+
+impl Reconciled for ReprotectPolicy {
+    type Status = ReprotectPolicyStatus;
+    fn stalled_status(&self, reason: &str, message: &str, now: Timestamp) -> ReprotectPolicyStatus {
+        let old = self.status.clone().unwrap_or_default();
+        ReprotectPolicyStatus {
+            observed_generation: self.metadata.generation,
+            conditions: conditions::merge(&old.conditions, &stalled_conditions(reason, message), self.metadata.generation, now),
+            ..old
+        }
+    }
+    fn retry_bounds(&self, _stores: &Stores) -> Option<RetryBounds> {
+        Some(self.spec.retry.clone())
+    }
+}
 
 #[tracing::instrument(skip_all, fields(object = %ObjectRef::from_obj(policy.as_ref())))]
 pub async fn reconcile(policy: Arc<ReprotectPolicy>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = Instant::now();
-    let azure = check_azure(&ctx, &policy).await;
-    let vcenter = check_vcenter(&ctx, &policy).await;
+    reconcile_with(policy, ctx, |policy, ctx| async move { reconcile_inner(&policy, &ctx).await }).await
+}
+
+async fn reconcile_inner(policy: &ReprotectPolicy, ctx: &Context) -> Result<Action, Error> {
+    let (azure, vcenter) = tokio::join!(check_azure(ctx, policy), check_vcenter(ctx, policy));
     let machines: Vec<Arc<ProtectedMachine>> = ctx
         .stores
         .machines
@@ -31,39 +48,41 @@ pub async fn reconcile(policy: Arc<ReprotectPolicy>, ctx: Arc<Context>) -> Resul
         .into_iter()
         .filter(|m| m.namespace() == policy.namespace() && m.spec.policy_ref == policy.name_any())
         .collect();
-    update_phase_gauges(&ctx);
-    let ready = azure.status && vcenter.status;
-    let stalled = !(ready || azure.reason == "Transient" || vcenter.reason == "Transient");
-    let message = if ready {
-        "Site Recovery and vCenter connections work".to_string()
-    } else {
-        [&azure, &vcenter].iter().filter(|c| !c.status).map(|c| c.message.clone()).collect::<Vec<_>>().join("; ")
-    };
-    let desired = vec![
-        DesiredCondition::new(ct::READY, ready, if ready { "ConnectionsVerified" } else { "ConnectionFailed" }, message.clone()),
-        DesiredCondition::new(ct::RECONCILING, !ready && !stalled, if ready || stalled { "Idle" } else { "Retrying" }, ""),
-        DesiredCondition::new(
-            ct::STALLED,
-            stalled,
-            if stalled { "ConnectionFailed" } else { "NotStalled" },
-            if stalled { message } else { String::new() },
-        ),
-        azure,
-        vcenter,
-    ];
-    let old = policy.status.clone().unwrap_or_default();
-    let status = ReprotectPolicyStatus {
-        observed_generation: policy.metadata.generation,
-        conditions: conditions::merge(&old.conditions, &desired, policy.metadata.generation, Timestamp::now()),
-        machines: count_phases(&machines),
-        groups: group_summaries(&machines),
-    };
-    apply_status(&ctx, policy.as_ref(), &status).await?;
-    ctx.metrics.reconciled(KIND, started.elapsed().as_secs_f64());
+    update_phase_gauges(ctx);
+    let status = build_status(policy, azure, vcenter, &machines, Timestamp::now());
+    let ready = conditions::is_true(&status.conditions, ct::READY);
+    apply_status_if_changed(&ctx.client, policy, policy.status.as_ref(), &status).await?;
     Ok(Action::requeue(if ready { RECHECK } else { RECHECK * 2 }))
 }
 
-async fn check_azure(ctx: &Context, policy: &ReprotectPolicy) -> DesiredCondition {
+/// The policy's status from its two connection checks and its machines (pure).
+pub fn build_status(
+    policy: &ReprotectPolicy,
+    azure: ConditionSpec,
+    vcenter: ConditionSpec,
+    machines: &[Arc<ProtectedMachine>],
+    now: Timestamp,
+) -> ReprotectPolicyStatus {
+    let ready = azure.status && vcenter.status;
+    let transient = azure.reason == reasons::TRANSIENT || vcenter.reason == reasons::TRANSIENT;
+    let (state, reason, message) = if ready {
+        (KState::Ready, reasons::CONNECTIONS_VERIFIED, "Site Recovery and vCenter connections work".to_string())
+    } else {
+        let message = [&azure, &vcenter].iter().filter(|c| !c.status).map(|c| c.message.clone()).collect::<Vec<_>>().join("; ");
+        (if transient { KState::Reconciling } else { KState::Stalled }, reasons::CONNECTION_FAILED, message)
+    };
+    let mut desired = kstatus(state, reason, &message);
+    desired.extend([azure, vcenter]);
+    let old = policy.status.clone().unwrap_or_default();
+    ReprotectPolicyStatus {
+        observed_generation: policy.metadata.generation,
+        conditions: conditions::merge(&old.conditions, &desired, policy.metadata.generation, now),
+        machines: count_phases(machines),
+        groups: group_summaries(machines),
+    }
+}
+
+async fn check_azure(ctx: &Context, policy: &ReprotectPolicy) -> ConditionSpec {
     let result: Result<(), Error> = async {
         let sr = ctx.connector.site_recovery(&connections::azure_settings(&ctx.client, policy).await?).await?;
         sr.get_fabric(&vault_ref(policy)).await?;
@@ -73,7 +92,7 @@ async fn check_azure(ctx: &Context, policy: &ReprotectPolicy) -> DesiredConditio
     connection_condition(ct::AZURE_CONNECTED, "Site Recovery vault and configuration server fabric readable", result)
 }
 
-async fn check_vcenter(ctx: &Context, policy: &ReprotectPolicy) -> DesiredCondition {
+async fn check_vcenter(ctx: &Context, policy: &ReprotectPolicy) -> ConditionSpec {
     let result: Result<(), Error> = async {
         let vc = ctx.connector.vcenter(&connections::vcenter_settings(&ctx.client, policy).await?).await?;
         vc.observe(&ObserveRequest::default()).await?;
@@ -83,11 +102,11 @@ async fn check_vcenter(ctx: &Context, policy: &ReprotectPolicy) -> DesiredCondit
     connection_condition(ct::VCENTER_CONNECTED, "logged in to vCenter", result)
 }
 
-fn connection_condition(type_: &'static str, ok: &str, result: Result<(), Error>) -> DesiredCondition {
+fn connection_condition(type_: &'static str, ok: &str, result: Result<(), Error>) -> ConditionSpec {
     match result {
-        Ok(()) => DesiredCondition::new(type_, true, "Connected", ok),
-        Err(e) if e.is_transient() => DesiredCondition::new(type_, false, "Transient", e.to_string()),
-        Err(e) => DesiredCondition::new(type_, false, super::reason_from_category(e.category()), e.to_string()),
+        Ok(()) => ConditionSpec::new(type_, true, reasons::CONNECTED, ok),
+        Err(e) if e.is_transient() => ConditionSpec::new(type_, false, reasons::TRANSIENT, e.to_string()),
+        Err(e) => ConditionSpec::new(type_, false, e.reason(), e.to_string()),
     }
 }
 

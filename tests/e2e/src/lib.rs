@@ -144,6 +144,7 @@ spec:
     tls: {{ caBundle: {{ secretName: vc-ca }} }}
   defaults: {{ masterTargetRef: mt-win-01, processServer: ps-01, datastore: ds-vmfs-01 }}
   mode: {mode}
+  retry: {{ initialBackoff: 500ms, maxBackoff: 5s }}
   network: {{ connectivity: SiteToSiteVpn, processServerLocation: Azure }}
 "#,
             arm = self.sim.base_url,
@@ -158,7 +159,6 @@ spec:
         let client = self.client.clone();
         let ns = self.ns.clone();
         let settings = Settings {
-            item_cache_ttl: Duration::from_millis(500),
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(5),
             ..Settings::default()

@@ -24,9 +24,9 @@ pub(super) const CS_HEARTBEAT: Rule = Rule {
         match fabric.last_heartbeat {
             None => Outcome::fail(format!("configuration server {name} ({ip}) has no heartbeat")),
             Some(hb) if !c.fresh(hb) => {
-                Outcome::fail(format!("configuration server {name} ({ip}) last heartbeat {hb} is {} old", human(c.age(hb))))
+                Outcome::fail(format!("configuration server {name} ({ip}) last heartbeat {hb} is older than {}", human(c.d.heartbeat_max_age)))
             }
-            Some(hb) => Outcome::pass(format!("configuration server {name} ({ip}) heartbeat {} ago", human(c.age(hb)))),
+            Some(hb) => Outcome::pass(format!("configuration server {name} ({ip}) last heartbeat {hb}")),
         }
     },
 };
@@ -63,11 +63,11 @@ pub(super) const PS_HEARTBEAT: Rule = Rule {
         match ps.last_heartbeat {
             None => Outcome::fail(format!("process server {} has no heartbeat (health {health})", ps.friendly_name)),
             Some(hb) if !c.fresh(hb) => Outcome::fail(format!(
-                "process server {} last heartbeat {hb} is {} old (health {health})",
+                "process server {} last heartbeat {hb} is older than {} (health {health})",
                 ps.friendly_name,
-                human(c.age(hb))
+                human(c.d.heartbeat_max_age)
             )),
-            Some(hb) => Outcome::pass(format!("process server {} heartbeat {} ago, health {health}", ps.friendly_name, human(c.age(hb)))),
+            Some(hb) => Outcome::pass(format!("process server {} last heartbeat {hb}, health {health}", ps.friendly_name)),
         }
     },
 };

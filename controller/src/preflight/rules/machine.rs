@@ -3,7 +3,7 @@
 use super::{Outcome, Rule, src};
 use crate::preflight::Severity::Blocking;
 use crate::preflight::catalog::RuleInfo;
-use crate::preflight::context::{Ctx, human};
+use crate::preflight::context::Ctx;
 use crate::preflight::input::OsType;
 use reprotect_facts::ProtectedItemFacts;
 
@@ -115,16 +115,14 @@ pub(super) const AGENT_REGISTERED: Rule = Rule {
             let deadline = failover.checked_add(c.d.agent_registration_window).unwrap_or(failover);
             if c.now < deadline {
                 Outcome::unknown(format!(
-                    "mobility agent of {} not registered yet; waiting until {deadline} ({} left; it can take up to 15 minutes after boot)",
-                    item_name(item),
-                    human(deadline.duration_since(c.now))
+                    "mobility agent of {} not registered yet; waiting until {deadline} (it can take up to 15 minutes after boot)",
+                    item_name(item)
                 ))
                 .remedy("Wait: after the VM boots in Azure the agent takes up to 15 minutes to register back to the configuration server.")
             } else {
                 Outcome::fail(format!(
-                    "mobility agent of {} has not registered {} after failover at {failover} (deadline {deadline})",
-                    item_name(item),
-                    human(c.now.duration_since(failover))
+                    "mobility agent of {} has not registered since failover at {failover} (deadline {deadline})",
+                    item_name(item)
                 ))
             }
         })

@@ -1,46 +1,89 @@
-//! Translate CRDs and observations into the pure inputs of preflight and `decide`.
+//! Evaluate step of the ProtectedMachine pipeline (pure): the preflight checks and the inputs of `decide`, from the spec, the look-up and the observation.
 
-use super::machine_observe::{Observation, existing_vm};
-use super::master_target_name;
-use crate::context::Context;
-use crate::crd::{Connectivity, MasterTarget, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types};
-use crate::machine::{Gate, GroupGate, Watchdog};
-use crate::preflight::{
-    self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType, Status,
-};
-use jiff::SignedDuration;
+use super::lookup::Lookup;
+use super::observe::{Observation, existing_vm};
+use crate::context::Settings;
+use crate::crd::{Connectivity, MasterTarget, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types, paused_by_annotation};
+use crate::lifecycle::{self, Gate, GroupGate, Watchdog};
+use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, OnPremisesTarget, OsType, Status};
+use crate::reconcile::master_target_name;
+use jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
 use reprotect_facts::{FabricFacts, PolicyFacts, PowerState, ReprotectRequest, VmSelector};
+use std::sync::Arc;
+
+/// The preflight view of the machine and its results.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub desired: Desired,
+    pub results: Vec<CheckResult>,
+}
+
+/// Run every preflight check against the observation.
+pub fn evaluate(pm: &ProtectedMachine, lookup: &Lookup, obs: &Observation, now: Timestamp) -> Evaluation {
+    let desired = desired(pm, &lookup.policy, &lookup.master_target, &lookup.peers);
+    let results = preflight::evaluate(&desired, &obs.facts, now);
+    Evaluation { desired, results }
+}
+
+/// Everything `decide` looks at, borrowed from the observation.
+pub fn lifecycle_input<'a>(
+    pm: &ProtectedMachine,
+    lookup: &Lookup,
+    obs: &'a Observation,
+    eval: &Evaluation,
+    settings: &Settings,
+    now: Timestamp,
+) -> lifecycle::Input<'a> {
+    let (policy, mt) = (&lookup.policy, &lookup.master_target);
+    lifecycle::Input {
+        now,
+        generation: pm.metadata.generation,
+        mode: policy.spec.mode,
+        paused: policy.spec.paused
+            || paused_by_annotation(&pm.metadata)
+            || paused_by_annotation(&policy.metadata)
+            || paused_by_annotation(&mt.metadata),
+        power_off_on_premises_vm: policy.spec.power_off_on_premises_vm,
+        agent_registration_window: parse_window(&policy.spec.agent_registration_window),
+        watchdog_interval: settings.watchdog_interval,
+        item: obs.facts.item.as_ref(),
+        job: obs.tracked.as_ref().map(|j| lifecycle::TrackedJob {
+            name: &j.status.name,
+            generation: j.status.generation,
+            observed: j.facts.as_ref(),
+        }),
+        gates: gates(&eval.results),
+        remediate_disk_uuid: remediation(&eval.results, mt),
+        powered_on_vm: powered_on_vm(pm, obs),
+        group: group_gate(&lookup.peers),
+        watchdog: watchdog(pm, obs, &eval.results),
+        reprotect: reprotect_request(&eval.desired, policy, obs),
+        agent_causes: agent_causes(&eval.results),
+        reprotect_description: describe(&eval.desired),
+    }
+}
 
 /// Checks that `decide` handles itself rather than as gates.
 const HANDLED_BY_DECIDE: &[&str] = &["agent-registered", "failed-over"];
 
+/// The agent registration window (the schema guarantees the format; 15 minutes if it still fails).
 pub fn parse_window(s: &str) -> SignedDuration {
     s.parse::<SignedDuration>().unwrap_or(SignedDuration::from_mins(15))
 }
 
-/// The preflight view of what the user asked for.
-pub fn desired(ctx: &Context, pm: &ProtectedMachine, policy: &ReprotectPolicy, mt: &MasterTarget) -> Desired {
-    let ns = pm.namespace().unwrap_or_default();
+/// The preflight view of what the user asked for (the group: this machine and its peers).
+pub fn desired(pm: &ProtectedMachine, policy: &ReprotectPolicy, mt: &MasterTarget, peers: &[Arc<ProtectedMachine>]) -> Desired {
     let defaults = &policy.spec.defaults;
-    let group_members = pm
-        .spec
-        .replication_group
-        .as_ref()
-        .map(|group| {
-            ctx.stores
-                .machines
-                .state()
-                .iter()
-                .filter(|m| m.namespace().as_deref() == Some(ns.as_str()) && m.spec.replication_group.as_ref() == Some(group))
-                .map(|m| GroupMember {
-                    machine_name: m.name_any(),
-                    master_target_name: master_target_name(m, policy).unwrap_or_default(),
-                    os_type: m.spec.os_type.map(OsType::from),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let member = |m: &ProtectedMachine| GroupMember {
+        machine_name: m.name_any(),
+        master_target_name: master_target_name(m, policy).unwrap_or_default(),
+        os_type: m.spec.os_type.map(OsType::from),
+    };
+    let group_members = match &pm.spec.replication_group {
+        Some(_) => std::iter::once(member(pm)).chain(peers.iter().map(|p| member(p))).collect(),
+        None => Vec::new(),
+    };
     let fb = &policy.spec.failback_policy;
     Desired {
         machine_name: pm.spec.item.name.clone().or_else(|| pm.spec.item.friendly_name.clone()).unwrap_or_default(),
@@ -96,16 +139,6 @@ fn datastore(pm: &ProtectedMachine, policy: &ReprotectPolicy) -> Option<String> 
         .or_else(|| policy.spec.defaults.datastore.clone())
 }
 
-pub fn observed(obs: &Observation) -> Observed {
-    Observed {
-        vcenter: obs.vcenter.clone(),
-        fabric: obs.fabric.clone(),
-        item: obs.item.clone(),
-        policies: obs.policies.clone(),
-        discovered_vcenters: obs.discovered_vcenters.clone(),
-    }
-}
-
 /// Blocking results that stop the machine, except those `decide` interprets itself and remediable ones.
 pub fn gates(results: &[CheckResult]) -> Vec<Gate> {
     preflight::blocking(results)
@@ -123,7 +156,7 @@ pub fn remediation(results: &[CheckResult], mt: &MasterTarget) -> Option<VmSelec
 
 pub fn powered_on_vm(pm: &ProtectedMachine, obs: &Observation) -> Option<VmSelector> {
     let selector = existing_vm(pm)?;
-    let facts = obs.vcenter.as_ref()?.on_premises_vms.get(&selector.key())?.as_ref()?;
+    let facts = obs.facts.vcenter.as_ref()?.on_premises_vms.get(&selector.key())?.as_ref()?;
     (facts.power_state == Some(PowerState::PoweredOn)).then_some(selector)
 }
 
@@ -137,18 +170,8 @@ pub fn watchdog(pm: &ProtectedMachine, obs: &Observation, results: &[CheckResult
 }
 
 /// Members of the machine's replication group that are not ready for reprotect yet.
-pub fn group_gate(ctx: &Context, pm: &ProtectedMachine) -> GroupGate {
-    let Some(group) = &pm.spec.replication_group else { return GroupGate::Open };
-    let ns = pm.namespace();
-    let waiting: Vec<String> = ctx
-        .stores
-        .machines
-        .state()
-        .iter()
-        .filter(|m| m.namespace() == ns && m.spec.replication_group.as_ref() == Some(group) && m.name_any() != pm.name_any())
-        .filter(|m| !member_ready(m))
-        .map(|m| m.name_any())
-        .collect();
+pub fn group_gate(peers: &[Arc<ProtectedMachine>]) -> GroupGate {
+    let waiting: Vec<String> = peers.iter().filter(|m| !member_ready(m)).map(|m| m.name_any()).collect();
     if waiting.is_empty() { GroupGate::Open } else { GroupGate::WaitingFor(waiting) }
 }
 
@@ -169,11 +192,11 @@ fn failback_policy(policies: &[PolicyFacts]) -> Option<&PolicyFacts> {
 
 /// The InMage reprotect input, when every id could be resolved from the fabric and policies.
 pub fn reprotect_request(desired: &Desired, policy: &ReprotectPolicy, obs: &Observation) -> Option<ReprotectRequest> {
-    let item = obs.item.as_ref()?;
-    let fabric: &FabricFacts = obs.fabric.as_ref()?;
+    let item = obs.facts.item.as_ref()?;
+    let fabric: &FabricFacts = obs.facts.fabric.as_ref()?;
     let mt = fabric.master_target(&desired.master_target.name_in_asr)?;
     let ps = fabric.process_server(&desired.process_server)?;
-    let profile = failback_policy(obs.policies.as_deref()?)?;
+    let profile = failback_policy(obs.facts.policies.as_deref()?)?;
     let run_as = policy.spec.defaults.run_as_account.as_ref().and_then(|want| {
         fabric
             .run_as_accounts

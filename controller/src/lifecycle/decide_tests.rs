@@ -4,7 +4,7 @@
 use super::decide::*;
 use crate::crd::{Mode, Phase};
 use jiff::{SignedDuration, Timestamp};
-use reprotect_facts::{CurrentScenarioFacts, JobErrorFacts, JobFacts, JobTaskFacts, ProtectedItemFacts, ReprotectRequest, VmSelector};
+use reprotect_facts::{CurrentScenarioFacts, JobErrorFacts, JobFacts, JobRef, JobTaskFacts, ProtectedItemFacts, ReprotectRequest, VmSelector};
 
 fn t(s: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + s).unwrap()
@@ -97,7 +97,7 @@ fn gate(id: &str) -> Gate {
     Gate { id: id.into(), message: "bad".into(), remedy: "fix it".into() }
 }
 
-fn condition<'a>(d: &'a Decision, type_: &str) -> &'a crate::conditions::Desired {
+fn condition<'a>(d: &'a Decision, type_: &str) -> &'a crate::conditions::ConditionSpec {
     d.conditions.iter().find(|c| c.type_ == type_).expect("condition present")
 }
 
@@ -311,4 +311,34 @@ fn a_job_failure_message_carries_the_asr_code_causes_and_action() {
     for part in ["78052", "boom", "name collision", "rename"] {
         assert!(msg.contains(part), "{part} missing from {msg}");
     }
+}
+
+#[test]
+fn an_agent_window_too_large_for_a_timestamp_does_not_panic_and_keeps_waiting_for_the_agent() {
+    let unregistered = failed_over_item(false);
+    let mut i = input(Some(&unregistered), t(60));
+    i.agent_registration_window = SignedDuration::from_hours(100_000_000);
+    let d = decide(&i);
+    assert_eq!(d.agent_window_deadline, None);
+    assert_eq!(d.phase, Phase::Blocked, "no representable deadline: the window is treated as closed, never as a panic");
+}
+
+#[test]
+fn after_act_follows_an_adopted_job_and_rechecks_an_item_found_protected_at_once() {
+    let registered = failed_over_item(true);
+    let planned = decide(&input(Some(&registered), t(60)));
+    assert!(matches!(planned.action, Some(Action::Reprotect(_))));
+
+    let unchanged = after_act(planned.clone(), &Acted::Submitted { job: JobRef { job_name: "j".into(), retry_after_seconds: None }, at: t(61) });
+    assert_eq!(unchanged, planned, "a submission changes nothing the decision said");
+
+    let adopted = after_act(planned.clone(), &Acted::Adopted(job("InProgress", None)));
+    assert_eq!(adopted.phase, Phase::Reprotecting);
+    assert_eq!(condition(&adopted, "Reconciling").reason, "JobAdopted");
+    assert!(condition(&adopted, "Ready").message.contains("job-1"));
+    assert_eq!(adopted.action, None);
+
+    let protected = after_act(planned, &Acted::AlreadyProtected);
+    assert_eq!(protected.requeue_after, std::time::Duration::from_secs(2));
+    assert_eq!(condition(&protected, "Reconciling").reason, "AlreadyProtected");
 }

@@ -1,10 +1,11 @@
 //! `decide`: a pure function of observed facts, recorded status and `now` that returns the next phase, conditions and at most one action.
 
-use crate::conditions::Desired;
+use crate::conditions::{ConditionSpec, KState, kstatus};
 use crate::crd::condition_types as ct;
 use crate::crd::{Mode, Phase};
+use crate::reasons;
 use jiff::{SignedDuration, Timestamp};
-use reprotect_facts::{AsrErrorClass, JobFacts, ProtectedItemFacts, ReprotectRequest, VmSelector, classify_job_error};
+use reprotect_facts::{AsrErrorClass, JobFacts, JobRef, ProtectedItemFacts, ReprotectRequest, VmSelector, classify_job_error};
 use std::time::Duration;
 
 /// A blocking prerequisite that failed (or could not be verified).
@@ -97,7 +98,7 @@ impl Action {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub phase: Phase,
-    pub conditions: Vec<Desired>,
+    pub conditions: Vec<ConditionSpec>,
     pub action: Option<Action>,
     pub requeue_after: Duration,
     pub planned_actions: Vec<String>,
@@ -112,25 +113,21 @@ const AGENT_POLL_CAP: Duration = Duration::from_secs(30);
 const JOB_POLL: Duration = Duration::from_secs(15);
 const SOON: Duration = Duration::from_secs(2);
 
-fn kstatus(phase: Phase, reason: &str, message: &str) -> Vec<Desired> {
-    let (ready, reconciling, stalled) = match phase {
-        Phase::Protected => (true, false, false),
-        Phase::Blocked => (false, false, true),
-        Phase::Paused => (false, false, false),
-        _ => (false, true, false),
-    };
-    vec![
-        Desired::new(ct::READY, ready, reason, message),
-        Desired::new(ct::RECONCILING, reconciling, if reconciling { reason } else { "Idle" }, if reconciling { message } else { "" }),
-        Desired::new(ct::STALLED, stalled, if stalled { reason } else { "NotStalled" }, if stalled { message } else { "" }),
-    ]
+/// The kstatus state of a phase.
+pub fn kstate(phase: Phase) -> KState {
+    match phase {
+        Phase::Protected => KState::Ready,
+        Phase::Blocked => KState::Stalled,
+        Phase::Paused => KState::Idle,
+        _ => KState::Reconciling,
+    }
 }
 
 fn decision(phase: Phase, reason: &str, message: impl Into<String>, requeue_after: Duration) -> Decision {
     let message = message.into();
     Decision {
         phase,
-        conditions: kstatus(phase, reason, &message),
+        conditions: kstatus(kstate(phase), reason, &message),
         action: None,
         requeue_after,
         planned_actions: Vec::new(),
@@ -141,7 +138,9 @@ fn decision(phase: Phase, reason: &str, message: impl Into<String>, requeue_afte
 
 /// Decide the next step for one machine.
 pub fn decide(input: &Input<'_>) -> Decision {
-    let deadline = input.item.and_then(|i| i.last_successful_failover_time).map(|t| t + input.agent_registration_window);
+    // Checked: the window comes from a user's spec, and an overflow must not panic the process
+    // (no deadline is representable, so the agent is simply waited for until the item changes).
+    let deadline = input.item.and_then(|i| i.last_successful_failover_time).and_then(|t| t.checked_add(input.agent_registration_window).ok());
     let mut d = decide_phase(input, deadline);
     d.agent_window_deadline = deadline;
     d
@@ -151,7 +150,7 @@ fn decide_phase(input: &Input<'_>, deadline: Option<Timestamp>) -> Decision {
     if input.paused {
         return decision(
             Phase::Paused,
-            "Paused",
+            reasons::PAUSED,
             "paused by spec.paused or the reprotect.io/paused annotation; no actions are taken",
             SLOW,
         );
@@ -159,7 +158,7 @@ fn decide_phase(input: &Input<'_>, deadline: Option<Timestamp>) -> Decision {
     let Some(item) = input.item else {
         return decision(
             Phase::Blocked,
-            "ProtectedItemNotFound",
+            reasons::PROTECTED_ITEM_NOT_FOUND,
             "the replicated item was not found in the vault; check spec.item. You cannot fail back after completing migration, moving the Azure VM to another resource group, or deleting it",
             BLOCKED_RECHECK,
         );
@@ -189,7 +188,7 @@ fn decide_ready_item(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Opt
         let state = item.protection_state.as_deref().unwrap_or("unknown");
         return decision(
             Phase::WaitingForFailover,
-            "NotFailedOver",
+            reasons::NOT_FAILED_OVER,
             format!(
                 "item {} is in state {state} (active location {}); reprotect becomes possible after failover to Azure is committed",
                 item.name,
@@ -207,7 +206,7 @@ fn decide_ready_item(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Opt
     if let GroupGate::WaitingFor(members) = &input.group {
         return decision(
             Phase::Validating,
-            "WaitingForGroup",
+            reasons::WAITING_FOR_GROUP,
             format!("replication group members not ready yet: {}", members.join(", ")),
             AGENT_POLL_CAP,
         );
@@ -217,7 +216,7 @@ fn decide_ready_item(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Opt
 
 fn protected(input: &Input<'_>, item: &ProtectedItemFacts) -> Decision {
     let mut d =
-        decision(Phase::Protected, "Protected", format!("{} is replicating from Azure to on-premises", item.name), input.watchdog_interval);
+        decision(Phase::Protected, reasons::PROTECTED, format!("{} is replicating from Azure to on-premises", item.name), input.watchdog_interval);
     let mut risks = input.watchdog.master_target_risks.clone();
     if input.watchdog.on_premises_vm_powered_on {
         risks.push("the on-premises VM is powered on while protected; it must stay off until failback".into());
@@ -226,15 +225,15 @@ fn protected(input: &Input<'_>, item: &ProtectedItemFacts) -> Decision {
         }
     }
     d.conditions.push(if risks.is_empty() {
-        Desired::new(ct::FAILBACK_AT_RISK, false, "NoRiskFound", "")
+        ConditionSpec::new(ct::FAILBACK_AT_RISK, false, reasons::NO_RISK_FOUND, "")
     } else {
-        Desired::new(ct::FAILBACK_AT_RISK, true, "FailbackAtRisk", risks.join("; "))
+        ConditionSpec::new(ct::FAILBACK_AT_RISK, true, reasons::FAILBACK_AT_RISK, risks.join("; "))
     });
     let critical = item.replication_health.as_deref().is_some_and(|h| h.eq_ignore_ascii_case("Critical"));
     d.conditions.push(if critical {
-        Desired::new(ct::DEGRADED, true, "ReplicationHealthCritical", health_message(item))
+        ConditionSpec::new(ct::DEGRADED, true, reasons::REPLICATION_HEALTH_CRITICAL, health_message(item))
     } else {
-        Desired::new(ct::DEGRADED, false, "ReplicationHealthy", "")
+        ConditionSpec::new(ct::DEGRADED, false, reasons::REPLICATION_HEALTHY, "")
     });
     d
 }
@@ -252,7 +251,7 @@ fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestam
     let Some(facts) = job.observed else {
         return Some(decision(
             Phase::Reprotecting,
-            "JobSubmitted",
+            reasons::JOB_SUBMITTED,
             format!("reprotect job {} submitted; waiting for it to appear", job.name),
             JOB_POLL,
         ));
@@ -262,7 +261,7 @@ fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestam
         let state = facts.state.as_deref().unwrap_or("Unknown");
         return Some(decision(
             Phase::Reprotecting,
-            "JobRunning",
+            reasons::JOB_RUNNING,
             format!("reprotect job {} is {state} ({done}/{total} tasks)", job.name),
             JOB_POLL,
         ));
@@ -275,7 +274,7 @@ fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestam
     if class == AsrErrorClass::AgentNotRegistered && window_open {
         let mut d = decision(
             Phase::WaitingForAgent,
-            "AgentNotRegistered",
+            reasons::AGENT_NOT_REGISTERED,
             format!(
                 "reprotect job {} failed because the mobility agent has not registered yet; retrying within the registration window",
                 job.name
@@ -288,7 +287,7 @@ fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestam
     if job_superseded_by_spec_change(input, job) {
         return None;
     }
-    let reason = if class == AsrErrorClass::AgentNotRegistered { "AgentNotRegistered" } else { "ReprotectJobFailed" };
+    let reason = if class == AsrErrorClass::AgentNotRegistered { reasons::AGENT_NOT_REGISTERED } else { reasons::REPROTECT_JOB_FAILED };
     Some(decision(
         Phase::Blocked,
         reason,
@@ -307,7 +306,7 @@ fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestam
 fn blocked_by_gates(gates: &[Gate]) -> Decision {
     let ids: Vec<&str> = gates.iter().map(|g| g.id.as_str()).collect();
     let details: Vec<String> = gates.iter().map(|g| format!("[{}] {} Remedy: {}", g.id, g.message, g.remedy)).collect();
-    decision(Phase::Blocked, "PreflightFailed", format!("blocked by {}: {}", ids.join(", "), details.join(" | ")), BLOCKED_RECHECK)
+    decision(Phase::Blocked, reasons::PREFLIGHT_FAILED, format!("blocked by {}: {}", ids.join(", "), details.join(" | ")), BLOCKED_RECHECK)
 }
 
 fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option<Timestamp>) -> Option<Decision> {
@@ -319,7 +318,7 @@ fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option
             let left = input.now.duration_until(deadline).unsigned_abs();
             Some(decision(
                 Phase::WaitingForAgent,
-                "WaitingForAgent",
+                reasons::WAITING_FOR_AGENT,
                 format!(
                     "the mobility agent of {} has not registered with the configuration server yet; waiting until {deadline}",
                     item.name
@@ -329,7 +328,7 @@ fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option
         }
         _ => Some(decision(
             Phase::Blocked,
-            "AgentNotRegistered",
+            reasons::AGENT_NOT_REGISTERED,
             format!(
                 "the mobility agent of {} did not register within the registration window. Likely causes: {}",
                 item.name, input.agent_causes
@@ -352,21 +351,23 @@ fn act(input: &Input<'_>) -> Decision {
     let Some(request) = &input.reprotect else {
         return decision(
             Phase::Blocked,
-            "InputIncomplete",
+            reasons::INPUT_INCOMPLETE,
             "the reprotect input could not be resolved (master target, process server, datastore or failback policy)",
             BLOCKED_RECHECK,
         );
     };
     steps.push((Action::Reprotect(request.clone()), input.reprotect_description.clone()));
     if input.mode == Mode::Plan {
-        let mut d = decision(Phase::Validating, "Planned", "plan mode: all checks pass; see status.plannedActions", SLOW);
-        d.conditions[1] = Desired::new(ct::RECONCILING, false, "PlanOnly", "");
+        // Plan mode has nothing to do until a person switches to Apply: not Reconciling, not
+        // Stalled, so GitOps health checks do not wait on it forever.
+        let mut d = decision(Phase::Validating, reasons::PLANNED, "plan mode: all checks pass; see status.plannedActions", SLOW);
+        d.conditions = kstatus(KState::Idle, reasons::PLANNED, "plan mode: all checks pass; see status.plannedActions");
         d.planned_actions = steps.into_iter().map(|(_, s)| s).collect();
         return d;
     }
     let (action, description) = steps.remove(0);
     let phase = if matches!(action, Action::Reprotect(_)) { Phase::Reprotecting } else { Phase::Validating };
-    let mut d = decision(phase, "Acting", description, SOON);
+    let mut d = decision(phase, reasons::ACTING, description, SOON);
     d.action = Some(action);
     d
 }
@@ -375,4 +376,38 @@ fn display(vm: &VmSelector) -> String {
     match vm {
         VmSelector::Name(n) | VmSelector::MoRef(n) => n.clone(),
     }
+}
+
+/// What the reconciler's action turned out to be. The action re-reads Azure right before a POST
+/// (never a second reprotect for an item), so it may find a job instead of creating one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Acted {
+    /// No action, or a vCenter action that finished.
+    Done,
+    /// A reprotect was submitted; ASR tracks it with this job.
+    Submitted { job: JobRef, at: Timestamp },
+    /// A reprotect was already running (or finished) for the item: follow it instead.
+    Adopted(JobFacts),
+    /// Azure already shows the item protected in reverse (a previous instance's reprotect finished).
+    AlreadyProtected,
+}
+
+/// Fold what the action found into the decision (pure): an adopted job means the machine is
+/// reprotecting, an item already protected is looked at again at once.
+pub fn after_act(decision: Decision, acted: &Acted) -> Decision {
+    match acted {
+        Acted::Done | Acted::Submitted { .. } => decision,
+        Acted::Adopted(job) => {
+            let message = format!("adopted reprotect job {} that was already running for the item instead of submitting another", job.name);
+            Decision { conditions: kstatus(KState::Reconciling, reasons::JOB_ADOPTED, &message), ..decision_with(Phase::Reprotecting, JOB_POLL, decision) }
+        }
+        Acted::AlreadyProtected => {
+            let message = "Azure already reports the item protected in reverse; confirming";
+            Decision { conditions: kstatus(KState::Reconciling, reasons::ALREADY_PROTECTED, message), ..decision_with(Phase::Reprotecting, SOON, decision) }
+        }
+    }
+}
+
+fn decision_with(phase: Phase, requeue_after: Duration, d: Decision) -> Decision {
+    Decision { phase, requeue_after, action: None, ..d }
 }

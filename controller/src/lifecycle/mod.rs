@@ -1,0 +1,7 @@
+//! The ProtectedMachine lifecycle (pure): inputs, `decide`, the one action it asks for, and `after_act` folding in what that action found.
+
+pub mod decide;
+#[cfg(test)]
+mod decide_tests;
+
+pub use decide::*;

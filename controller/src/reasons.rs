@@ -1,0 +1,68 @@
+//! Condition and event reasons: one constant per reason so code, tests, alerts and docs agree on the spelling.
+
+// kstatus defaults for conditions that are False.
+pub const IDLE: &str = "Idle";
+pub const NOT_STALLED: &str = "NotStalled";
+
+// Lookups (a reference that does not resolve).
+pub const POLICY_NOT_FOUND: &str = "PolicyNotFound";
+pub const MASTER_TARGET_NOT_SET: &str = "MasterTargetNotSet";
+pub const MASTER_TARGET_NOT_FOUND: &str = "MasterTargetNotFound";
+/// A reconcile panicked; the panic was contained and reported on the object.
+pub const INTERNAL_ERROR: &str = "InternalError";
+
+// ProtectedMachine lifecycle.
+pub const PAUSED: &str = "Paused";
+pub const PROTECTED_ITEM_NOT_FOUND: &str = "ProtectedItemNotFound";
+pub const NOT_FAILED_OVER: &str = "NotFailedOver";
+pub const WAITING_FOR_GROUP: &str = "WaitingForGroup";
+pub const PROTECTED: &str = "Protected";
+pub const NO_RISK_FOUND: &str = "NoRiskFound";
+pub const FAILBACK_AT_RISK: &str = "FailbackAtRisk";
+pub const REPLICATION_HEALTH_CRITICAL: &str = "ReplicationHealthCritical";
+pub const REPLICATION_HEALTHY: &str = "ReplicationHealthy";
+pub const JOB_SUBMITTED: &str = "JobSubmitted";
+pub const JOB_RUNNING: &str = "JobRunning";
+pub const JOB_ADOPTED: &str = "JobAdopted";
+pub const AGENT_NOT_REGISTERED: &str = "AgentNotRegistered";
+pub const REPROTECT_JOB_FAILED: &str = "ReprotectJobFailed";
+pub const PREFLIGHT_FAILED: &str = "PreflightFailed";
+pub const PREFLIGHT_PASSED: &str = "PreflightPassed";
+pub const PREFLIGHT_INCOMPLETE: &str = "PreflightIncomplete";
+pub const WAITING_FOR_AGENT: &str = "WaitingForAgent";
+pub const INPUT_INCOMPLETE: &str = "InputIncomplete";
+pub const PLANNED: &str = "Planned";
+pub const ACTING: &str = "Acting";
+pub const ALREADY_PROTECTED: &str = "AlreadyProtected";
+
+// MasterTarget.
+pub const NOT_REGISTERED: &str = "NotRegistered";
+pub const CHECK_FAILED: &str = "CheckFailed";
+pub const USABLE: &str = "Usable";
+
+// ReprotectPolicy connections.
+pub const CONNECTIONS_VERIFIED: &str = "ConnectionsVerified";
+pub const CONNECTION_FAILED: &str = "ConnectionFailed";
+pub const CONNECTED: &str = "Connected";
+pub const TRANSIENT: &str = "Transient";
+pub const RETRYING: &str = "Retrying";
+
+/// Kubernetes-style reason from an error category (`asr-credentials` → `AsrCredentials`).
+pub fn from_category(category: &str) -> String {
+    category
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_categories_become_condition_reasons() {
+        assert_eq!(super::from_category("asr-credentials"), "AsrCredentials");
+        assert_eq!(super::from_category("invalid-spec"), "InvalidSpec");
+    }
+}

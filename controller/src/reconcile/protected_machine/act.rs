@@ -1,0 +1,88 @@
+//! Act step of the ProtectedMachine pipeline: carry out the one action `decide` chose, with the re-read that keeps a reprotect from ever being sent twice.
+
+use super::observe::{is_history, is_reprotect_scenario};
+use crate::context::SubmittedJobs;
+use crate::error::Error;
+use crate::lifecycle::{Acted, Action};
+use crate::metrics::Metrics;
+use crate::reconcile::{Connection, Note};
+use jiff::Timestamp;
+use reprotect_facts::{JobFacts, ProtectedItemFacts, ReprotectRequest, arm_name};
+
+/// What acting needs besides the action.
+pub struct ActContext<'a> {
+    pub conn: &'a Connection,
+    pub submitted: &'a SubmittedJobs,
+    pub metrics: &'a Metrics,
+    /// The item `decide` judged (a reprotect is only chosen for an observed item).
+    pub item: Option<&'a ProtectedItemFacts>,
+}
+
+/// Carry out `action` (if any) and say what happened, with the event to publish.
+pub async fn act(cx: &ActContext<'_>, action: Option<Action>, now: Timestamp) -> (Result<Acted, Error>, Option<Note>) {
+    let Some(action) = action else { return (Ok(Acted::Done), None) };
+    let kind = action.kind();
+    let vc = &cx.conn.vcenter;
+    let outcome = match action {
+        Action::EnableDiskUuid(vm) => vc.enable_disk_uuid(&vm).await.map(|_| Acted::Done).map_err(Error::from),
+        Action::PowerOff(vm) => vc.power_off(&vm).await.map(|_| Acted::Done).map_err(Error::from),
+        Action::Reprotect(request) => reprotect(cx, request, now).await,
+    };
+    cx.metrics.action(kind, outcome.is_ok());
+    let (reason, message) = match &outcome {
+        Ok(Acted::Adopted(j)) => ("ReprotectAdopted", format!("adopted existing reprotect job {} instead of submitting another", j.name)),
+        Ok(Acted::Submitted { job, .. }) => ("ReprotectStarted", format!("submitted reprotect; ASR job {}", job.job_name)),
+        Ok(Acted::AlreadyProtected) => ("AlreadyProtected", "Azure already reports the item protected in reverse; nothing submitted".into()),
+        Ok(Acted::Done) => (done_reason(kind), format!("{kind} done")),
+        Err(e) => ("ActionFailed", format!("{kind} failed: {e}")),
+    };
+    let note = Note { warning: outcome.is_err(), reason: reason.into(), action: kind.into(), message };
+    (outcome, Some(note))
+}
+
+fn done_reason(kind: &str) -> &'static str {
+    match kind {
+        "power-off" => "PoweredOff",
+        "enable-disk-uuid" => "DiskUuidEnabled",
+        _ => "ActionDone",
+    }
+}
+
+/// Before posting, look at Azure directly (not the shared cache) for a job this or a previous
+/// instance already started: never a second reprotect for an item.
+async fn reprotect(cx: &ActContext<'_>, request: ReprotectRequest, now: Timestamp) -> Result<Acted, Error> {
+    let Some(item) = cx.item else {
+        return Err(Error::InvalidSpec("reprotect chosen without an observed item".into()));
+    };
+    let (sr, vault) = (&cx.conn.site_recovery, &cx.conn.vault);
+    let fresh = sr.get_protected_item(vault, &item.name).await?;
+    if fresh.is_protected_in_reverse() {
+        return Ok(Acted::AlreadyProtected);
+    }
+    if let Some(scenario) = fresh.current_scenario.as_ref().filter(|s| is_reprotect_scenario(s.scenario_name.as_deref()))
+        && let Some(job_id) = &scenario.job_id
+    {
+        let job = sr.get_job(vault, arm_name(job_id)).await?;
+        if !failed(&job) {
+            return Ok(Acted::Adopted(job));
+        }
+    }
+    let jobs = sr.list_jobs_for(vault, &fresh.id).await?;
+    let latest = jobs
+        .into_iter()
+        .filter(|j| is_reprotect_scenario(j.scenario_name.as_deref()) && !failed(j))
+        .filter(|j| !is_history(j.start_time, Some(&fresh)))
+        .max_by_key(|j| j.start_time);
+    if let Some(job) = latest {
+        return Ok(Acted::Adopted(job));
+    }
+    let job = sr.reprotect(vault, &request).await?;
+    cx.submitted.insert(&item.id, job.clone(), now);
+    tracing::info!(item = %item.name, job = %job.job_name, "reprotect submitted");
+    Ok(Acted::Submitted { job, at: now })
+}
+
+/// A failed or cancelled job may be retried; only running and succeeded jobs are adopted.
+fn failed(job: &JobFacts) -> bool {
+    job.is_finished() && !job.succeeded()
+}

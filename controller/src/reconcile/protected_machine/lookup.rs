@@ -1,0 +1,60 @@
+//! Look-up step of the ProtectedMachine pipeline: the policy, master target and replication-group peers a machine refers to.
+
+use crate::context::Context;
+use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
+use crate::error::Error;
+use crate::reasons;
+use crate::reconcile::{find_master_target, find_policy, master_target_name};
+use kube::ResourceExt;
+use std::sync::Arc;
+
+/// The objects a machine refers to.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    pub policy: Arc<ReprotectPolicy>,
+    pub master_target: Arc<MasterTarget>,
+    /// The other members of the machine's replication group (same namespace), from the store.
+    pub peers: Vec<Arc<ProtectedMachine>>,
+}
+
+/// A reference that does not resolve: only a person (or a new object) can fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unresolved {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// Resolve the machine's references; `Ok(Err(_))` when one is missing.
+pub async fn lookup(ctx: &Context, pm: &ProtectedMachine) -> Result<Result<Lookup, Unresolved>, Error> {
+    let ns = pm.namespace().unwrap_or_default();
+    let Some(policy) = find_policy(ctx, &ns, &pm.spec.policy_ref).await? else {
+        return Ok(Err(Unresolved {
+            reason: reasons::POLICY_NOT_FOUND,
+            message: format!("ReprotectPolicy {} not found in namespace {ns}; create it or fix spec.policyRef", pm.spec.policy_ref),
+        }));
+    };
+    let Some(mt_name) = master_target_name(pm, &policy) else {
+        return Ok(Err(Unresolved {
+            reason: reasons::MASTER_TARGET_NOT_SET,
+            message: "no master target: set spec.masterTargetRef or the policy's spec.defaults.masterTargetRef".into(),
+        }));
+    };
+    let Some(master_target) = find_master_target(ctx, &ns, &mt_name).await? else {
+        return Ok(Err(Unresolved {
+            reason: reasons::MASTER_TARGET_NOT_FOUND,
+            message: format!("MasterTarget {mt_name} not found in namespace {ns}"),
+        }));
+    };
+    let peers = peers(ctx.stores.machines.state(), pm);
+    Ok(Ok(Lookup { policy, master_target, peers }))
+}
+
+/// The other members of `pm`'s replication group among `machines`.
+pub fn peers(machines: Vec<Arc<ProtectedMachine>>, pm: &ProtectedMachine) -> Vec<Arc<ProtectedMachine>> {
+    let Some(group) = &pm.spec.replication_group else { return Vec::new() };
+    let (ns, name) = (pm.namespace(), pm.name_any());
+    machines
+        .into_iter()
+        .filter(|m| m.namespace() == ns && m.spec.replication_group.as_ref() == Some(group) && m.name_any() != name)
+        .collect()
+}

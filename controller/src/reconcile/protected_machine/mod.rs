@@ -1,0 +1,175 @@
+//! ProtectedMachine reconciler: look up → connect → observe → evaluate → decide → act → build status → apply.
+//!
+//! All reads happen in `observe`; `evaluate`, `decide` (crate::lifecycle) and `status` are pure;
+//! `act` is the only I/O after evaluation (with the re-read that guards a reprotect POST).
+
+pub mod act;
+pub mod evaluate;
+pub mod lookup;
+pub mod observe;
+pub mod status;
+#[cfg(test)]
+mod tests;
+
+use crate::context::{Context, Settings, Stores, SubmittedJobs};
+use crate::crd::{Phase, ProtectedMachine, ProtectedMachineStatus, RetryBounds, condition_types};
+use crate::error::Error;
+use crate::lifecycle;
+use crate::metrics::Metrics;
+use crate::preflight::CheckResult;
+use crate::reconcile::{Connection, Note, Reconciled, apply_status_if_changed, connect, find_policy_in, publish, reconcile_with};
+use jiff::Timestamp;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use lookup::Lookup;
+use std::sync::Arc;
+use std::time::Duration;
+
+impl Reconciled for ProtectedMachine {
+    type Status = ProtectedMachineStatus;
+    fn stalled_status(&self, reason: &str, message: &str, now: Timestamp) -> ProtectedMachineStatus {
+        status::stalled(self, reason, message, now)
+    }
+    fn retry_bounds(&self, stores: &Stores) -> Option<RetryBounds> {
+        find_policy_in(stores, self).map(|p| p.spec.retry.clone())
+    }
+}
+
+/// Entry point called by the kube-runtime Controller.
+#[tracing::instrument(skip_all, fields(object = %ObjectRef::from_obj(pm.as_ref())))]
+pub async fn reconcile(pm: Arc<ProtectedMachine>, ctx: Arc<Context>) -> Result<Action, Error> {
+    reconcile_with(pm, ctx, |pm, ctx| async move { reconcile_inner(&pm, &ctx).await }).await
+}
+
+async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action, Error> {
+    let now = Timestamp::now();
+    let lookup = match lookup::lookup(ctx, pm).await? {
+        Ok(lookup) => lookup,
+        Err(unresolved) => {
+            let st = status::stalled(pm, unresolved.reason, &unresolved.message, now);
+            apply_status_if_changed(&ctx.client, pm, pm.status.as_ref(), &st).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let conn = connect(&ctx.client, ctx.connector.as_ref(), &lookup.policy).await?;
+    let pass = Pass { pm, lookup: &lookup, conn: &conn, submitted: &ctx.submitted, settings: &ctx.settings, metrics: &ctx.metrics };
+    let outcome = run_pass(&pass, now).await;
+    apply(ctx, pm, outcome).await
+}
+
+/// Everything one pass reads from, after look-up and connect (in tests: fakes of the traits).
+pub struct Pass<'a> {
+    pub pm: &'a ProtectedMachine,
+    pub lookup: &'a Lookup,
+    pub conn: &'a Connection,
+    pub submitted: &'a SubmittedJobs,
+    pub settings: &'a Settings,
+    pub metrics: &'a Metrics,
+}
+
+/// What a pass concluded, to be applied.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The new status; `None` when the pass failed before it could be built.
+    pub status: Option<ProtectedMachineStatus>,
+    /// Events to publish (the action's, then a phase change).
+    pub notes: Vec<Note>,
+    pub requeue_after: Duration,
+    /// Item id whose in-process submission record is no longer needed.
+    pub forget_submitted: Option<String>,
+    /// Why the pass failed (observation or action), after its events.
+    pub error: Option<Error>,
+}
+
+/// Observe, evaluate, decide, act, build status.
+pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
+    let obs = match observe::observe(p.pm, p.lookup, p.conn, p.submitted, now).await {
+        Ok(obs) => obs,
+        Err(e) => return Outcome::failed(Vec::new(), e),
+    };
+    let eval = evaluate::evaluate(p.pm, p.lookup, &obs, now);
+    let decision = lifecycle::decide(&evaluate::lifecycle_input(p.pm, p.lookup, &obs, &eval, p.settings, now));
+    let item = obs.facts.item.as_ref();
+    let cx = act::ActContext { conn: p.conn, submitted: p.submitted, metrics: p.metrics, item };
+    let (acted, note) = act::act(&cx, decision.action.clone(), now).await;
+    let mut notes: Vec<Note> = note.into_iter().collect();
+    let acted = match acted {
+        Ok(acted) => acted,
+        Err(e) => return Outcome::failed(notes, e),
+    };
+    let decision = lifecycle::after_act(decision, &acted);
+    let new_status = status::build(status::StatusInputs {
+        pm: p.pm,
+        decision: &decision,
+        results: &eval.results,
+        master_target: &p.lookup.master_target.metadata.name.clone().unwrap_or_default(),
+        item_id: item.map(|i| i.id.clone()),
+        tracked: obs.tracked.as_ref(),
+        acted: &acted,
+        master_target_datastores: obs.facts.vcenter.as_ref().and_then(|v| v.master_target.as_ref()).map(|m| m.datastores.clone()),
+        now,
+    });
+    notes.extend(phase_change(p.pm, &new_status));
+    Outcome {
+        status: Some(new_status),
+        notes,
+        requeue_after: decision.requeue_after,
+        forget_submitted: item.filter(|_| decision.clear_job).map(|i| i.id.clone()),
+        error: None,
+    }
+}
+
+impl Outcome {
+    fn failed(notes: Vec<Note>, error: Error) -> Self {
+        Outcome { status: None, notes, requeue_after: Duration::ZERO, forget_submitted: None, error: Some(error) }
+    }
+}
+
+/// A `Phase<New>` event when the phase changed, carrying the Ready message.
+fn phase_change(pm: &ProtectedMachine, new: &ProtectedMachineStatus) -> Option<Note> {
+    let old = pm.status.as_ref().map(|s| s.phase).unwrap_or_default();
+    (old != new.phase).then(|| {
+        let msg = new.conditions.iter().find(|c| c.type_ == condition_types::READY).map(|c| c.message.clone()).unwrap_or_default();
+        Note {
+            warning: new.phase == Phase::Blocked,
+            reason: format!("Phase{}", new.phase),
+            action: "PhaseChange".into(),
+            message: format!("{old} -> {}: {msg}", new.phase),
+        }
+    })
+}
+
+/// Apply step: publish the events, write the status if it changed, forget what is recorded.
+async fn apply(ctx: &Context, pm: &ProtectedMachine, outcome: Outcome) -> Result<Action, Error> {
+    for note in &outcome.notes {
+        publish(ctx, pm, note).await;
+    }
+    if let Some(e) = outcome.error {
+        return Err(e);
+    }
+    if let Some(st) = &outcome.status {
+        apply_status_if_changed(&ctx.client, pm, pm.status.as_ref(), st).await?;
+    }
+    if let Some(item_id) = &outcome.forget_submitted {
+        ctx.submitted.remove(item_id);
+    }
+    Ok(Action::requeue(outcome.requeue_after))
+}
+
+/// The read-only half of a pass for `check`: observe once and evaluate every preflight check.
+pub async fn check_once(pm: &ProtectedMachine, lookup: &Lookup, conn: &Connection) -> Result<Vec<CheckResult>, Error> {
+    let now = Timestamp::now();
+    let obs = observe::observe(pm, lookup, conn, &SubmittedJobs::default(), now).await?;
+    Ok(evaluate::evaluate(pm, lookup, &obs, now).results)
+}
+
+/// Predicate value of a group member's readiness as its peers see it (phase and gate result);
+/// `None` for machines outside any group. A change wakes the waiting peers.
+pub fn group_readiness(pm: &ProtectedMachine) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    pm.spec.replication_group.as_ref()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    evaluate::member_ready(pm).hash(&mut hasher);
+    pm.status.as_ref().map(|s| format!("{:?}", s.phase)).hash(&mut hasher);
+    Some(hasher.finish())
+}

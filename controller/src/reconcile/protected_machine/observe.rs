@@ -1,0 +1,176 @@
+//! Observe step of the ProtectedMachine pipeline: every read of Site Recovery and vCenter a pass needs, done once, into one `Observation`.
+
+use super::lookup::Lookup;
+use crate::context::SubmittedJobs;
+use crate::crd::{JobStatus, ProtectedMachine};
+use crate::error::Error;
+use crate::preflight;
+use crate::reconcile::Connection;
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use reprotect_facts::{AsrErrorClass, JobFacts, ObserveRequest, ProtectedItemFacts, SiteRecoveryError, VmSelector, arm_name};
+
+/// How long a job we just submitted may stay unreadable (404) before that means something:
+/// ASR creates the job asynchronously after the 202.
+pub const JOB_APPEAR_GRACE: SignedDuration = SignedDuration::from_mins(2);
+
+/// Everything a pass knows about the outside world.
+#[derive(Clone, Debug, Default)]
+pub struct Observation {
+    /// Site Recovery and vCenter facts, as preflight reads them.
+    pub facts: preflight::Observed,
+    /// The reprotect job this machine follows, with its latest facts.
+    pub tracked: Option<TrackedJob>,
+}
+
+/// A job the machine follows: from its status, from this process's submissions, or adopted from the item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackedJob {
+    pub status: JobStatus,
+    /// `None`: not readable (yet).
+    pub facts: Option<JobFacts>,
+}
+
+/// The on-premises VM selector of a machine, if it fails back into an existing VM.
+pub fn existing_vm(pm: &ProtectedMachine) -> Option<VmSelector> {
+    let vm = pm.spec.existing_vm.as_ref()?;
+    vm.name.clone().map(VmSelector::Name).or_else(|| vm.managed_object_id.clone().map(VmSelector::MoRef))
+}
+
+fn item_matches(pm: &ProtectedMachine, item: &ProtectedItemFacts) -> bool {
+    match (&pm.spec.item.name, &pm.spec.item.friendly_name) {
+        (Some(name), _) => item.name.eq_ignore_ascii_case(name),
+        (None, Some(friendly)) => item.friendly_name.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(friendly)),
+        (None, None) => false,
+    }
+}
+
+/// Transient errors abort the pass (backoff); other errors leave the fact unobserved.
+fn tolerate<T>(r: Result<T, SiteRecoveryError>) -> Result<Option<T>, Error> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class() == AsrErrorClass::Transient => Err(e.into()),
+        Err(e) => {
+            tracing::info!(error = %e, "observation incomplete");
+            Ok(None)
+        }
+    }
+}
+
+/// Read everything once. Per-vault lists are cached by the Site Recovery client, so a thousand
+/// machines of one vault cost one list per cache interval.
+pub async fn observe(
+    pm: &ProtectedMachine,
+    lookup: &Lookup,
+    conn: &Connection,
+    submitted: &SubmittedJobs,
+    now: Timestamp,
+) -> Result<Observation, Error> {
+    let (sr, vault) = (&conn.site_recovery, &conn.vault);
+    let request = ObserveRequest {
+        master_target_vm: Some(VmSelector::Name(lookup.master_target.spec.vcenter_vm_name.clone())),
+        on_premises_vms: existing_vm(pm).into_iter().collect(),
+    };
+    let (items, fabric, policies, vcenters, vcenter) = tokio::join!(
+        sr.list_protected_items(vault),
+        sr.get_fabric(vault),
+        sr.list_policies(vault),
+        sr.list_vcenters(vault),
+        conn.vcenter.observe(&request)
+    );
+    let item = items?.into_iter().find(|i| item_matches(pm, i));
+    // A vCenter that answers but rejects us leaves the facts unobserved: the checks say Unknown.
+    let vcenter = match vcenter {
+        Ok(f) => Some(f),
+        Err(e) if e.is_transient() => return Err(e.into()),
+        Err(e) => {
+            tracing::info!(error = %e, "vCenter observation failed");
+            None
+        }
+    };
+    let status = tracked_job(pm, item.as_ref(), submitted);
+    let tracked = match status {
+        Some(status) => {
+            let facts = job_facts(conn, item.as_ref(), &status, now).await?;
+            Some(TrackedJob { status, facts })
+        }
+        None => None,
+    };
+    let facts = preflight::Observed {
+        vcenter,
+        fabric: tolerate(fabric)?,
+        item,
+        policies: tolerate(policies)?,
+        discovered_vcenters: tolerate(vcenters)?,
+    };
+    Ok(Observation { facts, tracked })
+}
+
+/// Scenario names ASR uses for a reprotect job.
+pub fn is_reprotect_scenario(name: Option<&str>) -> bool {
+    name.is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        n.contains("reprotect") || n.contains("reversereplicat")
+    })
+}
+
+/// The job recorded in status, or one this process submitted whose status write was lost, or a
+/// reprotect already running for the item that this instance did not start (a previous instance
+/// crashed between its POST and its status write): follow it instead of judging the item, which
+/// no longer looks failed over while the job runs.
+fn tracked_job(pm: &ProtectedMachine, item: Option<&ProtectedItemFacts>, submitted: &SubmittedJobs) -> Option<JobStatus> {
+    // A job started before the item's latest failover belongs to an earlier disaster: history,
+    // not the current job (the same object is reused when the machine fails over again).
+    let current = |job: &JobStatus| !is_history(job.submitted_at.as_ref().map(|t| t.0), item);
+    if let Some(job) = pm.status.as_ref().and_then(|s| s.job.clone()).filter(current) {
+        return Some(job);
+    }
+    let item = item?;
+    let ours = submitted.get(&item.id).map(|(job, at)| JobStatus {
+        name: job.job_name,
+        state: Some("Submitted".into()),
+        submitted_at: Some(Time(at)),
+        generation: pm.metadata.generation,
+        ..Default::default()
+    });
+    if let Some(job) = ours.filter(current) {
+        return Some(job);
+    }
+    let scenario = item.current_scenario.as_ref().filter(|s| is_reprotect_scenario(s.scenario_name.as_deref()))?;
+    let job_id = scenario.job_id.as_deref()?;
+    Some(JobStatus {
+        name: arm_name(job_id).to_string(),
+        submitted_at: scenario.start_time.map(Time),
+        generation: pm.metadata.generation,
+        adopted: true,
+        ..Default::default()
+    })
+}
+
+/// Whether a job started at `started` predates the item's latest failover.
+pub fn is_history(started: Option<Timestamp>, item: Option<&ProtectedItemFacts>) -> bool {
+    matches!((started, item.and_then(|i| i.last_successful_failover_time)), (Some(at), Some(failover)) if at < failover)
+}
+
+/// The latest facts about a tracked job, reading the job itself only when the item can't tell us.
+async fn job_facts(conn: &Connection, item: Option<&ProtectedItemFacts>, job: &JobStatus, now: Timestamp) -> Result<Option<JobFacts>, Error> {
+    let Some(item) = item else { return Ok(None) };
+    if item.is_protected_in_reverse() {
+        return Ok(None);
+    }
+    let running_here =
+        item.current_scenario.as_ref().and_then(|s| s.job_id.as_deref()).is_some_and(|id| arm_name(id).eq_ignore_ascii_case(&job.name));
+    if running_here {
+        return Ok(Some(JobFacts { name: job.name.clone(), state: Some("InProgress".into()), ..Default::default() }));
+    }
+    match conn.site_recovery.get_job(&conn.vault, &job.name).await {
+        Ok(facts) => Ok(Some(facts)),
+        // ASR creates the job after answering the POST: a job we just submitted is given time to appear.
+        Err(e) if e.class() == AsrErrorClass::NotFound && just_submitted(job, now) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn just_submitted(job: &JobStatus, now: Timestamp) -> bool {
+    job.submitted_at.as_ref().is_some_and(|t| now.duration_since(t.0) < JOB_APPEAR_GRACE)
+}

@@ -1,0 +1,146 @@
+//! Status step of the ProtectedMachine pipeline (pure): the new status from the decision, keeping what must survive across passes.
+
+use crate::conditions::{self, ConditionSpec};
+use crate::crd::{CheckStatus, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, condition_types};
+use crate::lifecycle::{Acted, Decision};
+use crate::preflight::{CheckResult, PreflightReason, summarize};
+use crate::reasons;
+use crate::reconcile::stalled_conditions;
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::observe::TrackedJob;
+
+pub fn checks(results: &[CheckResult]) -> Vec<CheckStatus> {
+    results
+        .iter()
+        .map(|r| CheckStatus {
+            id: r.id.to_string(),
+            severity: r.severity.as_str().into(),
+            status: r.status.as_str().into(),
+            message: r.message.clone(),
+            remedy: r.remedy.to_string(),
+        })
+        .collect()
+}
+
+pub fn preflight_condition(results: &[CheckResult]) -> ConditionSpec {
+    let summary = summarize(results);
+    let reason = match summary.reason {
+        PreflightReason::PreflightPassed => reasons::PREFLIGHT_PASSED,
+        PreflightReason::PreflightFailed => reasons::PREFLIGHT_FAILED,
+        PreflightReason::PreflightIncomplete => reasons::PREFLIGHT_INCOMPLETE,
+    };
+    ConditionSpec::new(condition_types::PREFLIGHT_PASSED, summary.passed, reason, summary.message)
+}
+
+/// Everything the status builder needs besides the decision.
+pub struct StatusInputs<'a> {
+    pub pm: &'a ProtectedMachine,
+    pub decision: &'a Decision,
+    pub results: &'a [CheckResult],
+    pub master_target: &'a str,
+    pub item_id: Option<String>,
+    /// The job followed during this pass (before the action).
+    pub tracked: Option<&'a TrackedJob>,
+    pub acted: &'a Acted,
+    /// The master target's datastores now, recorded when a reprotect starts (submitted or adopted).
+    pub master_target_datastores: Option<Vec<String>>,
+    pub now: Timestamp,
+}
+
+/// The job to record: what the action started or adopted, else the followed job with its
+/// latest state and progress (so `status.job.state` never stays `Submitted`).
+fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
+    let generation = input.pm.metadata.generation;
+    match input.acted {
+        Acted::Submitted { job, at } => {
+            return Some(JobStatus {
+                name: job.job_name.clone(),
+                state: Some("Submitted".into()),
+                progress: None,
+                submitted_at: Some(Time(*at)),
+                adopted: false,
+                generation,
+            });
+        }
+        Acted::Adopted(j) => {
+            return Some(JobStatus {
+                name: j.name.clone(),
+                state: j.state.clone(),
+                progress: progress(j),
+                submitted_at: j.start_time.map(Time),
+                adopted: true,
+                generation,
+            });
+        }
+        Acted::Done | Acted::AlreadyProtected => {}
+    }
+    if input.decision.clear_job {
+        return None;
+    }
+    let tracked = input.tracked?;
+    let mut status = tracked.status.clone();
+    if let Some(facts) = &tracked.facts {
+        status.state = facts.state.clone().or(status.state);
+        status.progress = progress(facts).or(status.progress);
+    }
+    Some(status)
+}
+
+fn progress(job: &reprotect_facts::JobFacts) -> Option<String> {
+    let (done, total) = job.progress();
+    (total > 0).then(|| format!("{done}/{total}"))
+}
+
+/// The full new status (server-side apply replaces what this manager owns).
+pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
+    let old = input.pm.status.clone().unwrap_or_default();
+    let mut desired = input.decision.conditions.clone();
+    if !input.results.is_empty() {
+        desired.push(preflight_condition(input.results));
+    }
+    let protected_at = match (input.decision.phase, old.protected_at.clone()) {
+        (Phase::Protected, Some(at)) => Some(at),
+        (Phase::Protected, None) => Some(Time(input.now)),
+        _ => None,
+    };
+    let started = matches!(input.acted, Acted::Submitted { .. } | Acted::Adopted(_));
+    let recorded = match (started, input.master_target_datastores.clone()) {
+        (true, Some(datastores)) => datastores,
+        _ => old.recorded_master_target_datastores.clone(),
+    };
+    let requeue = jiff::SignedDuration::try_from(input.decision.requeue_after).unwrap_or_default();
+    let job = job(&input);
+    let mut status = ProtectedMachineStatus {
+        observed_generation: input.pm.metadata.generation,
+        phase: input.decision.phase,
+        conditions: conditions::merge(&old.conditions, &desired, input.pm.metadata.generation, input.now),
+        master_target: Some(input.master_target.to_string()),
+        protected_item_id: input.item_id.or(old.protected_item_id.clone()),
+        checks: if input.results.is_empty() { old.checks.clone() } else { checks(input.results) },
+        job,
+        agent_window_deadline: input.decision.agent_window_deadline.map(Time),
+        next_check_at: old.next_check_at.clone(),
+        planned_actions: input.decision.planned_actions.clone(),
+        recorded_master_target_datastores: recorded,
+        protected_at,
+    };
+    // `nextCheckAt` moves on every pass; it is refreshed only when something else changed, so an
+    // unchanged machine costs no status write.
+    if status != old {
+        status.next_check_at = input.now.checked_add(requeue).ok().map(Time);
+    }
+    status
+}
+
+/// Status for a machine that cannot be evaluated (missing policy or master target, unusable connection).
+pub fn stalled(pm: &ProtectedMachine, reason: &str, message: &str, now: Timestamp) -> ProtectedMachineStatus {
+    let old = pm.status.clone().unwrap_or_default();
+    ProtectedMachineStatus {
+        observed_generation: pm.metadata.generation,
+        phase: if old.phase == Phase::Protected { Phase::Protected } else { Phase::Blocked },
+        conditions: conditions::merge(&old.conditions, &stalled_conditions(reason, message), pm.metadata.generation, now),
+        ..old
+    }
+}

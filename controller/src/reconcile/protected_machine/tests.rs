@@ -1,0 +1,276 @@
+//! Whole-pass tests of the ProtectedMachine reconciler: the objects from `examples/`, fakes of Site
+//! Recovery and vCenter, and the status each pass would apply (no cluster needed).
+
+use super::lookup::Lookup;
+use super::{Outcome, Pass, run_pass};
+use crate::context::{Settings, SubmittedJobs};
+use crate::crd::{MasterTarget, Mode, Phase, ProtectedMachine, ProtectedMachineStatus, ReprotectPolicy};
+use crate::metrics::Metrics;
+use crate::preflight::fixtures;
+use crate::reconcile::Connection;
+use crate::testing::{FakeSiteRecovery, FakeVault, FakeVcenter};
+use jiff::{SignedDuration, Timestamp};
+use kube::ResourceExt;
+use reprotect_facts::{AsrServiceError, PowerState, SiteRecoveryError};
+use std::sync::Arc;
+
+fn example<K: serde::de::DeserializeOwned>(text: &str, name: &str) -> K {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).expect("examples parse");
+    let doc = docs.into_iter().find(|d| d["metadata"]["name"] == name).expect("example present");
+    serde_json::from_value(doc).expect("example matches the CRD types")
+}
+
+/// One machine of `examples/` against a vault and a vCenter where every prerequisite holds.
+struct World {
+    sr: Arc<FakeSiteRecovery>,
+    vc: Arc<FakeVcenter>,
+    submitted: SubmittedJobs,
+    settings: Settings,
+    metrics: Metrics,
+    policy: ReprotectPolicy,
+    mt: MasterTarget,
+    pm: ProtectedMachine,
+    peers: Vec<Arc<ProtectedMachine>>,
+    now: Timestamp,
+}
+
+impl World {
+    fn new(machine: &str) -> Self {
+        let mut policy: ReprotectPolicy = example(include_str!("../../../../examples/01-policy.yaml"), "dr-failback");
+        policy.spec.mode = Mode::Apply;
+        let mt: MasterTarget = example(include_str!("../../../../examples/02-master-targets.yaml"), "mt-win-01");
+        let mut pm: ProtectedMachine = example(include_str!("../../../../examples/03-machines.yaml"), machine);
+        pm.metadata.generation = Some(1);
+        // The healthy preflight fixture, named as the examples name things.
+        let mut facts = fixtures::healthy_observed();
+        fixtures::ps(&mut facts).friendly_name = policy.spec.defaults.process_server.clone().unwrap_or_default();
+        if let Some(vcs) = facts.discovered_vcenters.as_mut() {
+            vcs[0].name = policy.spec.vcenter.server.clone();
+        }
+        let vault = FakeVault {
+            fabric: facts.fabric.clone().unwrap_or_default(),
+            items: facts.item.clone().into_iter().collect(),
+            policies: facts.policies.clone().unwrap_or_default(),
+            vcenters: facts.discovered_vcenters.clone().unwrap_or_default(),
+            now: Some(fixtures::now()),
+            ..FakeVault::default()
+        };
+        World {
+            sr: Arc::new(FakeSiteRecovery::new(vault)),
+            vc: Arc::new(FakeVcenter::new(facts.vcenter.clone().unwrap_or_default())),
+            submitted: SubmittedJobs::default(),
+            settings: Settings::default(),
+            metrics: Metrics::default(),
+            policy,
+            mt,
+            pm,
+            peers: Vec::new(),
+            now: fixtures::now(),
+        }
+    }
+
+    /// A machine outside any replication group.
+    fn single() -> Self {
+        let mut w = World::new("app-01");
+        w.pm.spec.replication_group = None;
+        w
+    }
+
+    /// One pass; its status is recorded on the machine as the apply step would.
+    async fn pass(&mut self) -> Outcome {
+        let lookup = Lookup { policy: Arc::new(self.policy.clone()), master_target: Arc::new(self.mt.clone()), peers: self.peers.clone() };
+        let conn = Connection { vault: crate::reconcile::vault_ref(&self.policy), site_recovery: self.sr.clone(), vcenter: self.vc.clone() };
+        let pass = Pass { pm: &self.pm, lookup: &lookup, conn: &conn, submitted: &self.submitted, settings: &self.settings, metrics: &self.metrics };
+        let outcome = run_pass(&pass, self.now).await;
+        if let Some(status) = &outcome.status {
+            self.pm.status = Some(status.clone());
+        }
+        if let Some(item) = &outcome.forget_submitted {
+            self.submitted.remove(item);
+        }
+        self.now += SignedDuration::from_secs(30);
+        outcome
+    }
+
+    fn status(&self) -> &ProtectedMachineStatus {
+        self.pm.status.as_ref().expect("a pass wrote status")
+    }
+
+    fn reason(&self) -> String {
+        self.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.reason.clone()).unwrap_or_default()
+    }
+
+    fn item(&self, f: impl FnOnce(&mut reprotect_facts::ProtectedItemFacts)) {
+        self.sr.with(|v| f(&mut v.items[0]));
+    }
+}
+
+#[tokio::test]
+async fn a_blocked_machine_is_reprotected_once_its_cause_is_fixed_and_then_reported_protected() {
+    let mut w = World::single();
+    w.vc.with(|f| f.master_target.as_mut().map(|m| m.snapshot_count = Some(2)));
+    w.pass().await;
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "PreflightFailed"));
+    assert!(w.status().conditions.iter().any(|c| c.message.contains("mt-no-snapshots")));
+    assert_eq!(w.sr.posts(), 0);
+
+    w.vc.with(|f| f.master_target.as_mut().map(|m| m.snapshot_count = Some(0)));
+    let acted = w.pass().await;
+    assert_eq!(w.status().phase, Phase::Reprotecting);
+    assert_eq!(w.sr.posts(), 1);
+    assert!(acted.notes.iter().any(|n| n.reason == "ReprotectStarted"), "{:?}", acted.notes);
+    assert_eq!(w.status().job.as_ref().map(|j| j.name.as_str()), Some("job-1"));
+    assert_eq!(w.status().recorded_master_target_datastores, vec!["datastore-1".to_string()], "Storage vMotion baseline recorded");
+
+    w.pass().await;
+    assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 1), "a running job is followed, never resubmitted");
+
+    w.sr.finish_job("job-1", None);
+    w.pass().await;
+    assert_eq!(w.status().phase, Phase::Protected);
+    assert_eq!(w.sr.posts(), 1);
+}
+
+#[tokio::test]
+async fn a_reprotect_whose_answer_was_lost_before_a_crash_is_adopted_not_sent_again() {
+    let mut w = World::single();
+    let lost = AsrServiceError {
+        operation: "reProtect".into(),
+        status: 503,
+        code: "ServiceUnavailable".into(),
+        inner_code: None,
+        message: "try later".into(),
+        possible_causes: None,
+        recommended_action: None,
+    };
+    w.sr.with(|v| v.lose_next_post_answer = Some(SiteRecoveryError::Service(lost)));
+    let failed = w.pass().await;
+    assert!(failed.error.as_ref().is_some_and(|e| e.is_transient()), "{:?}", failed.error);
+    assert!(failed.status.is_none(), "no status is written after a failed action");
+    assert!(failed.notes.iter().any(|n| n.warning), "the failed action is reported");
+    assert_eq!(w.sr.posts(), 1);
+
+    // A new process: nothing in memory, nothing in status; the item shows the running job.
+    w.submitted = SubmittedJobs::default();
+    for _ in 0..3 {
+        w.pass().await;
+    }
+    assert_eq!(w.status().phase, Phase::Reprotecting);
+    let job = w.status().job.clone().expect("job recorded");
+    assert_eq!((job.name.as_str(), job.adopted), ("job-1", true));
+    assert_eq!(w.sr.posts(), 1, "exactly one POST in total");
+}
+
+#[tokio::test]
+async fn a_failed_job_is_retried_only_for_an_unregistered_agent_inside_the_window() {
+    // The agent's window is still open (failover five minutes ago, agent registered since).
+    let mut w = World::single();
+    w.item(|i| i.last_successful_failover_time = Some(fixtures::ago(5)));
+    w.item(|i| i.agent_last_heartbeat = Some(fixtures::ago(1)));
+    w.pass().await;
+    w.sr.finish_job("job-1", Some("95226"));
+    w.pass().await;
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::WaitingForAgent, "AgentNotRegistered"));
+    assert!(w.status().job.is_none(), "the failed job is forgotten so it can be retried");
+    w.pass().await;
+    assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 2), "retried once the agent is registered");
+
+    // Any other failure needs a person: blocked with ASR's code, never resubmitted.
+    let mut w = World::single();
+    w.pass().await;
+    w.sr.finish_job("job-1", Some("78052"));
+    for _ in 0..3 {
+        w.pass().await;
+    }
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "ReprotectJobFailed"));
+    assert!(w.status().conditions.iter().any(|c| c.message.contains("78052")));
+    assert_eq!(w.status().job.as_ref().and_then(|j| j.state.as_deref()), Some("Failed"), "status.job.state is kept current");
+    assert_eq!(w.sr.posts(), 1);
+}
+
+#[tokio::test]
+async fn a_paused_machine_takes_no_action_at_all() {
+    let mut w = World::single();
+    w.vc.with(|f| f.on_premises_vms.values_mut().flatten().for_each(|vm| vm.power_state = Some(PowerState::PoweredOn)));
+    w.pm.annotations_mut().insert("reprotect.io/paused".into(), "true".into());
+    let outcome = w.pass().await;
+    assert_eq!(w.status().phase, Phase::Paused);
+    assert!(outcome.notes.iter().all(|n| n.action == "PhaseChange"));
+    assert_eq!(w.sr.posts(), 0);
+    assert!(w.vc.powered_off.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn plan_mode_lists_the_power_off_and_the_reprotect_and_does_neither() {
+    let mut w = World::single();
+    w.policy.spec.mode = Mode::Plan;
+    w.vc.with(|f| f.on_premises_vms.values_mut().flatten().for_each(|vm| vm.power_state = Some(PowerState::PoweredOn)));
+    w.pass().await;
+    let planned = &w.status().planned_actions;
+    assert_eq!(planned.len(), 2, "{planned:?}");
+    assert!(planned[0].starts_with("power off on-premises VM app-01") && planned[1].starts_with("reprotect app-01"), "{planned:?}");
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Validating, "Planned"));
+    assert!(w.status().conditions.iter().filter(|c| c.type_ != "PreflightPassed").all(|c| c.status == "False"), "plan mode is idle");
+    assert_eq!(w.sr.posts(), 0);
+    assert!(w.vc.powered_off.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_group_member_waits_for_its_peers_and_goes_once_they_are_ready() {
+    let mut w = World::new("app-01");
+    let mut peer: ProtectedMachine = example(include_str!("../../../../examples/03-machines.yaml"), "app-02");
+    w.peers = vec![Arc::new(peer.clone())];
+    w.pass().await;
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Validating, "WaitingForGroup"));
+    assert!(w.status().conditions.iter().any(|c| c.message.contains(&peer.name_any())));
+    assert_eq!(w.sr.posts(), 0);
+
+    peer.status = Some(ProtectedMachineStatus { phase: Phase::Reprotecting, ..Default::default() });
+    w.peers = vec![Arc::new(peer)];
+    w.pass().await;
+    assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 1));
+}
+
+#[tokio::test]
+async fn a_pass_that_changes_nothing_yields_the_status_already_recorded() {
+    let mut w = World::single();
+    w.vc.with(|f| f.master_target.as_mut().map(|m| m.snapshot_count = Some(2)));
+    w.pass().await;
+    w.pass().await;
+    let first = w.status().clone();
+    let again = w.pass().await;
+    assert_eq!(again.status.as_ref(), Some(&first), "no field (nextCheckAt included) moves when nothing changed");
+}
+
+#[tokio::test]
+async fn a_job_from_an_earlier_disaster_is_history_on_the_next_failover() {
+    // The first disaster, three months ago (heartbeats of the fixture are "now", so fresh then too).
+    let mut w = World::single();
+    w.now = fixtures::ago(90 * 24 * 60);
+    let (then, failed_over) = (w.now, w.now - SignedDuration::from_hours(2));
+    w.sr.with(|v| v.now = Some(then));
+    w.item(|i| i.last_successful_failover_time = Some(failed_over));
+    w.item(|i| i.agent_last_heartbeat = Some(then - SignedDuration::from_mins(5)));
+    w.pass().await;
+    w.sr.finish_job("job-1", None);
+    w.pass().await;
+    assert_eq!(w.status().phase, Phase::Protected);
+    // Today the machine fails over again; the old job (already purged by Azure) is not followed.
+    let failover = fixtures::ago(30);
+    w.now = fixtures::now();
+    w.sr.with(|v| {
+        v.jobs.clear();
+        v.now = Some(w.now);
+        let item = &mut v.items[0];
+        item.provider = Some("InMageAzureV2".into());
+        item.protection_state = Some("UnplannedFailoverCommitted".into());
+        item.allowed_operations = vec!["ReverseReplicate".into()];
+        item.last_successful_failover_time = Some(failover);
+        item.agent_last_heartbeat = Some(failover + SignedDuration::from_mins(5));
+    });
+    let outcome = w.pass().await;
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    assert_eq!(w.status().phase, Phase::Reprotecting, "reason {}", w.reason());
+    assert_eq!(w.sr.posts(), 2);
+    assert_eq!(w.status().job.as_ref().map(|j| j.name.as_str()), Some("job-2"));
+}
