@@ -34,6 +34,9 @@ pub const INPUT_INCOMPLETE: &str = "InputIncomplete";
 pub const PLANNED: &str = "Planned";
 pub const ACTING: &str = "Acting";
 pub const ALREADY_PROTECTED: &str = "AlreadyProtected";
+pub const JOB_STATE_UNKNOWN: &str = "JobStateUnknown";
+pub const RETRIES_EXHAUSTED: &str = "RetriesExhausted";
+pub const REPROTECT_REJECTED: &str = "ReprotectRejected";
 
 // MasterTarget.
 pub const NOT_REGISTERED: &str = "NotRegistered";

@@ -24,6 +24,8 @@ pub struct FakeVault {
     pub posts: Vec<ReprotectRequest>,
     /// The next POST creates its job but its answer is lost with this error.
     pub lose_next_post_answer: Option<SiteRecoveryError>,
+    /// The next POST is refused with this error and creates nothing.
+    pub reject_next_post: Option<SiteRecoveryError>,
     pub now: Option<Timestamp>,
 }
 
@@ -91,6 +93,9 @@ impl SiteRecovery for FakeSiteRecovery {
     async fn reprotect(&self, _vault: &VaultRef, request: &ReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
         self.with(|v| {
             v.posts.push(request.clone());
+            if let Some(e) = v.reject_next_post.take() {
+                return Err(e);
+            }
             let name = format!("job-{}", v.posts.len());
             let item = v.items.iter_mut().find(|i| i.name.eq_ignore_ascii_case(&request.item_name)).ok_or_else(|| not_found("reProtect", &request.item_name))?;
             item.allowed_operations.clear();

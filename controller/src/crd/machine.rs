@@ -139,9 +139,23 @@ pub struct JobStatus {
     /// Whether this job was adopted from Azure rather than submitted by this controller instance.
     #[serde(default)]
     pub adopted: bool,
-    /// Spec generation the job was submitted for; a failed job is retried only after the spec changes.
+    /// Spec generation the job was submitted for; a failed job is retried only after the spec changes
+    /// (or, for an unregistered mobility agent, once the agent registers, up to `spec.retry.maxAttempts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
+    /// Reprotect submissions since the item's latest failover, this one included.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+    /// ASR error code of a failed job or a rejected submission, e.g. `95226`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// ASR's message for a failed job or a rejected submission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Observed state of a ProtectedMachine.

@@ -195,6 +195,15 @@ pub struct RetryBounds {
     #[x_kube(validation = Rule::new("self.matches('^([0-9]+(ms|s|m|h))+$') && duration(self) <= duration('24h')").message("maxBackoff must be at most 24h"))]
     #[schemars(length(max = 32))]
     pub max_backoff: String,
+    /// Reprotect submissions per failover when ASR fails them because the mobility agent had not
+    /// registered yet: retried automatically once the agent registers, at most this many times in all.
+    #[serde(default = "default_max_attempts")]
+    #[schemars(range(min = 1, max = 10))]
+    pub max_attempts: u32,
+}
+
+fn default_max_attempts() -> u32 {
+    3
 }
 
 fn default_initial_backoff() -> String {
@@ -215,7 +224,7 @@ impl RetryBounds {
 
 impl Default for RetryBounds {
     fn default() -> Self {
-        Self { initial_backoff: default_initial_backoff(), max_backoff: default_max_backoff() }
+        Self { initial_backoff: default_initial_backoff(), max_backoff: default_max_backoff(), max_attempts: default_max_attempts() }
     }
 }
 

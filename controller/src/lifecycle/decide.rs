@@ -5,7 +5,7 @@ use crate::crd::condition_types as ct;
 use crate::crd::{Mode, Phase};
 use crate::reasons;
 use jiff::{SignedDuration, Timestamp};
-use reprotect_facts::{AsrErrorClass, JobFacts, JobRef, ProtectedItemFacts, ReprotectRequest, VmSelector, classify_job_error};
+use reprotect_facts::{AsrErrorClass, JobErrorFacts, JobFacts, JobRef, ProtectedItemFacts, ReprotectRequest, VmSelector, classify_job_error};
 use std::time::Duration;
 
 /// A blocking prerequisite that failed (or could not be verified).
@@ -64,15 +64,20 @@ pub struct Input<'a> {
     pub agent_causes: String,
     /// Human description of the reprotect, for plan mode ("reprotect app-01 with master target ...").
     pub reprotect_description: String,
+    /// Automatic retries after an agent-not-registered failure stop after this many attempts.
+    pub max_attempts: u32,
 }
 
 /// A job and what we know of it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct TrackedJob<'a> {
     pub name: &'a str,
     /// Spec generation the job was submitted for.
     pub generation: Option<i64>,
     pub observed: Option<&'a JobFacts>,
+    /// Reprotect submissions for the current failover, this one included.
+    pub attempt: u32,
+    pub submitted_at: Option<Timestamp>,
 }
 
 /// The single action the reconciler should take now.
@@ -102,8 +107,6 @@ pub struct Decision {
     pub action: Option<Action>,
     pub requeue_after: Duration,
     pub planned_actions: Vec<String>,
-    /// Forget the recorded job (it failed and a retry is allowed).
-    pub clear_job: bool,
     pub agent_window_deadline: Option<Timestamp>,
 }
 
@@ -131,7 +134,6 @@ fn decision(phase: Phase, reason: &str, message: impl Into<String>, requeue_afte
         action: None,
         requeue_after,
         planned_actions: Vec::new(),
-        clear_job: false,
         agent_window_deadline: None,
     }
 }
@@ -166,16 +168,14 @@ fn decide_phase(input: &Input<'_>, deadline: Option<Timestamp>) -> Decision {
     if item.is_protected_in_reverse() {
         return protected(input, item);
     }
-    let mut clear_job = false;
-    if let Some(job) = &input.job {
-        match follow_job(input, job, deadline) {
-            Some(d) => return d,
-            None => clear_job = true,
-        }
+    // A job that failed and may be retried stays recorded until the next submission replaces it,
+    // so the guard before the POST knows it and never mistakes it for a new one.
+    if let Some(job) = &input.job
+        && let Some(d) = follow_job(input, item, job, deadline)
+    {
+        return d;
     }
-    let mut d = decide_ready_item(input, item, deadline);
-    d.clear_job |= clear_job;
-    d
+    decide_ready_item(input, item, deadline)
 }
 
 /// A failed job is retried only once the user changed the spec (new generation).
@@ -247,7 +247,11 @@ fn health_message(item: &ProtectedItemFacts) -> String {
     format!("replication health is Critical: {}", errors.join("; "))
 }
 
-fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestamp>) -> Option<Decision> {
+/// How long a job may stay in a state ASR does not document before a person is asked to look.
+const UNKNOWN_JOB_STATE_TIMEOUT: SignedDuration = SignedDuration::from_hours(1);
+const KNOWN_RUNNING_STATES: &[&str] = &["notstarted", "inprogress", "queued", "cancelling", "restarted", "suspending", "submitted"];
+
+fn follow_job(input: &Input<'_>, item: &ProtectedItemFacts, job: &TrackedJob<'_>, deadline: Option<Timestamp>) -> Option<Decision> {
     let Some(facts) = job.observed else {
         return Some(decision(
             Phase::Reprotecting,
@@ -256,9 +260,9 @@ fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestam
             JOB_POLL,
         ));
     };
-    if !facts.is_finished() || facts.succeeded() {
+    let state = facts.state.as_deref().unwrap_or("Unknown");
+    if facts.succeeded() || (!facts.is_finished() && KNOWN_RUNNING_STATES.contains(&state.to_ascii_lowercase().as_str())) {
         let (done, total) = facts.progress();
-        let state = facts.state.as_deref().unwrap_or("Unknown");
         return Some(decision(
             Phase::Reprotecting,
             reasons::JOB_RUNNING,
@@ -266,38 +270,74 @@ fn follow_job(input: &Input<'_>, job: &TrackedJob<'_>, deadline: Option<Timestam
             JOB_POLL,
         ));
     }
-    // The job failed. A retry is allowed when the agent was the cause and the window is open,
-    // or after the user changed the spec; anything else needs a person.
-    let first = facts.errors.first().cloned().unwrap_or_default();
-    let class = classify_job_error(&first);
-    let window_open = deadline.is_some_and(|d| input.now < d);
-    if class == AsrErrorClass::AgentNotRegistered && window_open {
-        let mut d = decision(
-            Phase::WaitingForAgent,
-            reasons::AGENT_NOT_REGISTERED,
+    if !facts.is_finished() {
+        let stuck = job.submitted_at.is_some_and(|at| input.now.duration_since(at) > UNKNOWN_JOB_STATE_TIMEOUT);
+        let (phase, recheck) = if stuck { (Phase::Blocked, BLOCKED_RECHECK) } else { (Phase::Reprotecting, JOB_POLL) };
+        return Some(decision(
+            phase,
+            reasons::JOB_STATE_UNKNOWN,
             format!(
-                "reprotect job {} failed because the mobility agent has not registered yet; retrying within the registration window",
-                job.name
+                "reprotect job {} is in state {state}, which the controller does not know{}; check the job in the Azure portal",
+                job.name,
+                if stuck { " and it has not changed for over an hour" } else { "" }
             ),
-            AGENT_POLL_CAP,
-        );
-        d.clear_job = true;
-        return Some(d);
+            recheck,
+        ));
     }
+    // The job failed. A retry is allowed after the user changed the spec, or when the agent was the
+    // cause and it has registered since (bounded); anything else needs a person.
     if job_superseded_by_spec_change(input, job) {
         return None;
     }
-    let reason = if class == AsrErrorClass::AgentNotRegistered { reasons::AGENT_NOT_REGISTERED } else { reasons::REPROTECT_JOB_FAILED };
+    let first = facts.errors.iter().find(|e| classify_job_error(e) == AsrErrorClass::AgentNotRegistered).or(facts.errors.first());
+    let first = first.cloned().unwrap_or_default();
+    let class = if facts.errors.iter().any(|e| classify_job_error(e) == AsrErrorClass::AgentNotRegistered) {
+        AsrErrorClass::AgentNotRegistered
+    } else {
+        AsrErrorClass::Blocking
+    };
+    let asr = format!(
+        "ASR error {}: {} Possible causes: {} Recommended action: {}",
+        first.code.as_deref().unwrap_or("unknown"),
+        first.message.as_deref().unwrap_or(""),
+        first.possible_causes.as_deref().unwrap_or("not given"),
+        first.recommended_action.as_deref().unwrap_or("not given"),
+    );
+    if class != AsrErrorClass::AgentNotRegistered {
+        return Some(decision(
+            Phase::Blocked,
+            reasons::REPROTECT_JOB_FAILED,
+            format!("reprotect job {} failed with {asr}; change the spec to retry", job.name),
+            BLOCKED_RECHECK,
+        ));
+    }
+    let failed_at = facts.end_time.or(job.submitted_at);
+    let registered_since = matches!((item.agent_last_heartbeat, failed_at), (Some(hb), Some(at)) if hb > at);
+    if job.attempt >= input.max_attempts.max(1) {
+        return Some(decision(
+            Phase::Blocked,
+            reasons::RETRIES_EXHAUSTED,
+            format!("reprotect failed {} time(s) because the mobility agent was not registered (last: job {}, {asr}); change the spec to try again", job.attempt, job.name),
+            BLOCKED_RECHECK,
+        ));
+    }
+    if registered_since {
+        return None;
+    }
+    if deadline.is_some_and(|d| input.now < d) {
+        return Some(decision(
+            Phase::WaitingForAgent,
+            reasons::AGENT_NOT_REGISTERED,
+            format!("reprotect job {} failed because the mobility agent has not registered yet; retrying once it does ({asr})", job.name),
+            AGENT_POLL_CAP,
+        ));
+    }
     Some(decision(
         Phase::Blocked,
-        reason,
+        reasons::AGENT_NOT_REGISTERED,
         format!(
-            "reprotect job {} failed with ASR error {}: {} Possible causes: {} Recommended action: {}",
-            job.name,
-            first.code.as_deref().unwrap_or("unknown"),
-            first.message.as_deref().unwrap_or(""),
-            first.possible_causes.as_deref().unwrap_or("not given"),
-            first.recommended_action.as_deref().unwrap_or("not given"),
+            "reprotect job {} failed because the mobility agent has not registered, and the registration window has closed; it is retried automatically once the agent registers ({asr}). Likely causes: {}",
+            job.name, input.agent_causes
         ),
         BLOCKED_RECHECK,
     ))
@@ -309,8 +349,14 @@ fn blocked_by_gates(gates: &[Gate]) -> Decision {
     decision(Phase::Blocked, reasons::PREFLIGHT_FAILED, format!("blocked by {}: {}", ids.join(", "), details.join(" | ")), BLOCKED_RECHECK)
 }
 
+/// A heartbeat this recent means the agent is registered when the item has no failover time.
+const FRESH_AGENT_HEARTBEAT: SignedDuration = SignedDuration::from_mins(15);
+
 fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option<Timestamp>) -> Option<Decision> {
-    if item.agent_registered_after_failover() == Some(true) {
+    let registered = item.agent_registered_after_failover().unwrap_or_else(|| {
+        item.agent_last_heartbeat.is_some_and(|hb| input.now.duration_since(hb) <= FRESH_AGENT_HEARTBEAT)
+    });
+    if registered {
         return None;
     }
     match deadline {
@@ -390,6 +436,8 @@ pub enum Acted {
     Adopted(JobFacts),
     /// Azure already shows the item protected in reverse (a previous instance's reprotect finished).
     AlreadyProtected,
+    /// ASR refused the POST itself (not transient): remembered like a failed job of the same class.
+    Rejected(JobErrorFacts),
 }
 
 /// Fold what the action found into the decision (pure): an adopted job means the machine is
@@ -398,8 +446,17 @@ pub fn after_act(decision: Decision, acted: &Acted) -> Decision {
     match acted {
         Acted::Done | Acted::Submitted { .. } => decision,
         Acted::Adopted(job) => {
-            let message = format!("adopted reprotect job {} that was already running for the item instead of submitting another", job.name);
+            let state = job.state.as_deref().unwrap_or("Unknown");
+            let message = format!("adopted reprotect job {} ({state}) that an earlier attempt submitted for the item, instead of submitting another", job.name);
             Decision { conditions: kstatus(KState::Reconciling, reasons::JOB_ADOPTED, &message), ..decision_with(Phase::Reprotecting, JOB_POLL, decision) }
+        }
+        Acted::Rejected(error) => {
+            let message = format!(
+                "ASR rejected the reprotect: {} {}",
+                error.code.as_deref().unwrap_or("unknown"),
+                error.message.as_deref().unwrap_or("")
+            );
+            Decision { conditions: kstatus(KState::Reconciling, reasons::REPROTECT_REJECTED, &message), ..decision_with(Phase::Validating, SOON, decision) }
         }
         Acted::AlreadyProtected => {
             let message = "Azure already reports the item protected in reverse; confirming";

@@ -90,6 +90,7 @@ fn input<'a>(item: Option<&'a ProtectedItemFacts>, now: Timestamp) -> Input<'a> 
         reprotect: Some(request()),
         agent_causes: "no S2S VPN".into(),
         reprotect_description: "reprotect app-01".into(),
+        max_attempts: 3,
     }
 }
 
@@ -194,7 +195,7 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
             "running job is followed, never reposted",
             Some(&registered),
             t(0),
-            Box::new(|i| i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: None })),
+            Box::new(|i| i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: None, ..Default::default() })),
             Phase::Reprotecting,
             None,
             "JobSubmitted",
@@ -235,28 +236,26 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
         assert_eq!(condition(&d, "Ready").reason, reason, "{name}");
     }
     // Jobs with observations.
-    let job_cases: Vec<(&str, &JobFacts, Timestamp, Option<i64>, Phase, &str, bool)> = vec![
-        ("running job reports progress", &running, t(0), Some(1), Phase::Reprotecting, "JobRunning", false),
-        (
-            "agent failure inside the window goes back to waiting",
-            &agent_failed,
-            t(60),
-            Some(1),
-            Phase::WaitingForAgent,
-            "AgentNotRegistered",
-            true,
-        ),
-        ("agent failure after the window stalls", &agent_failed, t(20 * 60), Some(1), Phase::Blocked, "AgentNotRegistered", false),
-        ("other failure blocks with the ASR code", &other_failed, t(0), Some(1), Phase::Blocked, "ReprotectJobFailed", false),
-        ("failure followed by a spec change retries", &other_failed, t(0), Some(0), Phase::Reprotecting, "Acting", true),
+    let mut agent_failed_earlier = agent_failed.clone();
+    agent_failed_earlier.end_time = Some(t(30));
+    let suspended = job("Suspended", None);
+    let job_cases: Vec<(&str, &JobFacts, Timestamp, Option<i64>, u32, Phase, &str)> = vec![
+        ("running job reports progress", &running, t(0), Some(1), 1, Phase::Reprotecting, "JobRunning"),
+        ("agent failure inside the window waits for the agent", &agent_failed, t(60), Some(1), 1, Phase::WaitingForAgent, "AgentNotRegistered"),
+        ("agent failure after the window stalls", &agent_failed, t(20 * 60), Some(1), 1, Phase::Blocked, "AgentNotRegistered"),
+        ("agent failure is retried once the agent registered since", &agent_failed_earlier, t(20 * 60), Some(1), 1, Phase::Reprotecting, "Acting"),
+        ("agent failure retries are bounded", &agent_failed_earlier, t(20 * 60), Some(1), 3, Phase::Blocked, "RetriesExhausted"),
+        ("other failure blocks with the ASR code", &other_failed, t(0), Some(1), 1, Phase::Blocked, "ReprotectJobFailed"),
+        ("failure followed by a spec change retries", &other_failed, t(0), Some(0), 1, Phase::Reprotecting, "Acting"),
+        ("an unknown job state is followed for a while", &suspended, t(60), Some(1), 1, Phase::Reprotecting, "JobStateUnknown"),
+        ("an unknown job state times out", &suspended, t(2 * 3600), Some(1), 1, Phase::Blocked, "JobStateUnknown"),
     ];
-    for (name, job, now, submitted_generation, phase, reason, clear) in job_cases {
+    for (name, job, now, submitted_generation, attempt, phase, reason) in job_cases {
         let mut i = input(Some(&registered), now);
-        i.job = Some(TrackedJob { name: "job-1", generation: submitted_generation, observed: Some(job) });
+        i.job = Some(TrackedJob { name: "job-1", generation: submitted_generation, observed: Some(job), attempt, submitted_at: Some(t(0)) });
         let d = decide(&i);
         assert_eq!(d.phase, phase, "{name}");
         assert_eq!(condition(&d, "Ready").reason, reason, "{name}");
-        assert_eq!(d.clear_job, clear, "{name}");
         if phase != Phase::Reprotecting || reason != "Acting" {
             assert!(d.action.is_none(), "{name}: a tracked job never leads to a second POST");
         }
@@ -264,38 +263,25 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
 }
 
 #[test]
-fn kstatus_conditions_follow_the_phase() {
+fn a_job_failed_for_the_agent_is_classified_by_any_of_its_codes() {
     let registered = failed_over_item(true);
-    let protected = protected_item();
-    let cases = [
-        ("protected is ready", input(Some(&protected), t(0)), ("True", "False", "False")),
-        ("acting is reconciling", input(Some(&registered), t(0)), ("False", "True", "False")),
-        ("missing item is stalled", input(None, t(0)), ("False", "False", "True")),
-    ];
-    for (name, i, (ready, reconciling, stalled)) in cases {
-        let d = decide(&i);
-        let s = |ty: &str| if condition(&d, ty).status { "True" } else { "False" };
-        assert_eq!((s("Ready"), s("Reconciling"), s("Stalled")), (ready, reconciling, stalled), "{name}");
-    }
-}
-
-#[test]
-fn waiting_for_the_agent_requeues_within_thirty_seconds_and_reports_the_deadline() {
-    let unregistered = failed_over_item(false);
-    let d = decide(&input(Some(&unregistered), t(10)));
-    assert!(d.requeue_after <= std::time::Duration::from_secs(30));
-    assert_eq!(d.agent_window_deadline, Some(t(15 * 60)));
-}
-
-#[test]
-fn plan_mode_lists_every_step_it_would_take() {
-    let registered = failed_over_item(true);
-    let mut i = input(Some(&registered), t(0));
-    i.mode = Mode::Plan;
-    i.powered_on_vm = Some(VmSelector::Name("app-01".into()));
+    let mut failed = job("Failed", Some("78052"));
+    failed.errors.push(JobErrorFacts { code: Some("95226".into()), message: Some("agent not registered".into()), ..Default::default() });
+    let mut i = input(Some(&registered), t(60));
+    i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: Some(&failed), attempt: 1, submitted_at: Some(t(0)) });
     let d = decide(&i);
-    assert_eq!(d.planned_actions, vec!["power off on-premises VM app-01".to_string(), "reprotect app-01".to_string()]);
-    assert!(d.action.is_none());
+    assert_eq!((d.phase, condition(&d, "Ready").reason.as_str()), (Phase::WaitingForAgent, "AgentNotRegistered"));
+}
+
+#[test]
+fn an_item_without_a_failover_time_uses_the_agent_heartbeat() {
+    let mut item = failed_over_item(true);
+    item.last_successful_failover_time = None;
+    item.agent_last_heartbeat = Some(t(-60));
+    let d = decide(&input(Some(&item), t(0)));
+    assert!(matches!(d.action, Some(Action::Reprotect(_))), "fresh heartbeat: {:?}", d.conditions);
+    item.agent_last_heartbeat = Some(t(-3600));
+    assert_eq!(decide(&input(Some(&item), t(0))).phase, Phase::Blocked, "stale heartbeat");
 }
 
 #[test]
@@ -305,7 +291,7 @@ fn a_job_failure_message_carries_the_asr_code_causes_and_action() {
     failed.errors[0].possible_causes = Some("name collision".into());
     failed.errors[0].recommended_action = Some("rename".into());
     let mut i = input(Some(&registered), t(0));
-    i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: Some(&failed) });
+    i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: Some(&failed), ..Default::default() });
     let d = decide(&i);
     let msg = &condition(&d, "Stalled").message;
     for part in ["78052", "boom", "name collision", "rename"] {

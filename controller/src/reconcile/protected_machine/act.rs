@@ -7,7 +7,8 @@ use crate::lifecycle::{Acted, Action};
 use crate::metrics::Metrics;
 use crate::reconcile::{Connection, Note};
 use jiff::Timestamp;
-use reprotect_facts::{JobFacts, ProtectedItemFacts, ReprotectRequest, arm_name};
+use crate::crd::JobStatus;
+use reprotect_facts::{AsrErrorClass, JobErrorFacts, JobFacts, ProtectedItemFacts, ReprotectRequest, SiteRecoveryError, arm_name};
 
 /// What acting needs besides the action.
 pub struct ActContext<'a> {
@@ -16,6 +17,8 @@ pub struct ActContext<'a> {
     pub metrics: &'a Metrics,
     /// The item `decide` judged (a reprotect is only chosen for an observed item).
     pub item: Option<&'a ProtectedItemFacts>,
+    /// The job the machine already knows (a failed one being retried): never adopted again.
+    pub known: Option<&'a JobStatus>,
 }
 
 /// Carry out `action` (if any) and say what happened, with the event to publish.
@@ -33,10 +36,15 @@ pub async fn act(cx: &ActContext<'_>, action: Option<Action>, now: Timestamp) ->
         Ok(Acted::Adopted(j)) => ("ReprotectAdopted", format!("adopted existing reprotect job {} instead of submitting another", j.name)),
         Ok(Acted::Submitted { job, .. }) => ("ReprotectStarted", format!("submitted reprotect; ASR job {}", job.job_name)),
         Ok(Acted::AlreadyProtected) => ("AlreadyProtected", "Azure already reports the item protected in reverse; nothing submitted".into()),
+        Ok(Acted::Rejected(e)) => (
+            "ReprotectRejected",
+            format!("ASR rejected the reprotect: {} {}", e.code.as_deref().unwrap_or("unknown"), e.message.as_deref().unwrap_or("")),
+        ),
         Ok(Acted::Done) => (done_reason(kind), format!("{kind} done")),
         Err(e) => ("ActionFailed", format!("{kind} failed: {e}")),
     };
-    let note = Note { warning: outcome.is_err(), reason: reason.into(), action: kind.into(), message };
+    let warning = matches!(outcome, Err(_) | Ok(Acted::Rejected(_)));
+    let note = Note { warning, reason: reason.into(), action: kind.into(), message };
     (outcome, Some(note))
 }
 
@@ -67,19 +75,37 @@ async fn reprotect(cx: &ActContext<'_>, request: ReprotectRequest, now: Timestam
             return Ok(Acted::Adopted(job));
         }
     }
+    // Every reprotect job since the latest failover, failed ones included: a POST whose answer was
+    // lost still created a job, and that job (whatever its outcome) is this machine's attempt.
     let jobs = sr.list_jobs_for(vault, &fresh.id).await?;
+    let known_since = cx.known.and_then(|k| k.submitted_at.as_ref().map(|t| t.0));
+    let is_known = |j: &JobFacts| cx.known.is_some_and(|k| k.name.eq_ignore_ascii_case(&j.name));
     let latest = jobs
         .into_iter()
-        .filter(|j| is_reprotect_scenario(j.scenario_name.as_deref()) && !failed(j))
-        .filter(|j| !is_history(j.start_time, Some(&fresh)))
+        .filter(|j| is_reprotect_scenario(j.scenario_name.as_deref()) && !is_history(j.start_time, Some(&fresh)))
+        .filter(|j| !is_known(j) && !(failed(j) && j.start_time.zip(known_since).is_some_and(|(start, since)| start <= since)))
         .max_by_key(|j| j.start_time);
     if let Some(job) = latest {
         return Ok(Acted::Adopted(job));
     }
-    let job = sr.reprotect(vault, &request).await?;
-    cx.submitted.insert(&item.id, job.clone(), now);
-    tracing::info!(item = %item.name, job = %job.job_name, "reprotect submitted");
-    Ok(Acted::Submitted { job, at: now })
+    match sr.reprotect(vault, &request).await {
+        Ok(job) => {
+            cx.submitted.insert(&item.id, job.clone(), now);
+            tracing::info!(item = %item.name, job = %job.job_name, "reprotect submitted");
+            Ok(Acted::Submitted { job, at: now })
+        }
+        // A refusal that is not transient is remembered like a failed job of the same class, so
+        // it is retried only when that class allows (never every few minutes).
+        Err(SiteRecoveryError::Service(e)) if matches!(SiteRecoveryError::Service(e.clone()).class(), AsrErrorClass::Blocking | AsrErrorClass::AgentNotRegistered) => {
+            Ok(Acted::Rejected(JobErrorFacts {
+                code: Some(e.inner_code.clone().unwrap_or_else(|| e.code.clone())),
+                message: Some(e.message.clone()),
+                possible_causes: e.possible_causes.clone(),
+                recommended_action: e.recommended_action.clone(),
+            }))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A failed or cancelled job may be retried; only running and succeeded jobs are adopted.

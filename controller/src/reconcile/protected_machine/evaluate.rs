@@ -52,6 +52,8 @@ pub fn lifecycle_input<'a>(
             name: &j.status.name,
             generation: j.status.generation,
             observed: j.facts.as_ref(),
+            attempt: j.status.attempt,
+            submitted_at: j.status.submitted_at.as_ref().map(|t| t.0),
         }),
         gates: gates(&eval.results),
         remediate_disk_uuid: remediation(&eval.results, mt),
@@ -61,6 +63,7 @@ pub fn lifecycle_input<'a>(
         reprotect: reprotect_request(&eval.desired, policy, obs),
         agent_causes: agent_causes(&eval.results),
         reprotect_description: describe(&eval.desired),
+        max_attempts: policy.spec.retry.max_attempts,
     }
 }
 

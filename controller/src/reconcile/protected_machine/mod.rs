@@ -75,8 +75,6 @@ pub struct Outcome {
     /// Events to publish (the action's, then a phase change).
     pub notes: Vec<Note>,
     pub requeue_after: Duration,
-    /// Item id whose in-process submission record is no longer needed.
-    pub forget_submitted: Option<String>,
     /// Why the pass failed (observation or action), after its events.
     pub error: Option<Error>,
 }
@@ -90,7 +88,8 @@ pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
     let eval = evaluate::evaluate(p.pm, p.lookup, &obs, now);
     let decision = lifecycle::decide(&evaluate::lifecycle_input(p.pm, p.lookup, &obs, &eval, p.settings, now));
     let item = obs.facts.item.as_ref();
-    let cx = act::ActContext { conn: p.conn, submitted: p.submitted, metrics: p.metrics, item };
+    let known = obs.tracked.as_ref().map(|t| &t.status);
+    let cx = act::ActContext { conn: p.conn, submitted: p.submitted, metrics: p.metrics, item, known };
     let (acted, note) = act::act(&cx, decision.action.clone(), now).await;
     let mut notes: Vec<Note> = note.into_iter().collect();
     let acted = match acted {
@@ -114,14 +113,13 @@ pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
         status: Some(new_status),
         notes,
         requeue_after: decision.requeue_after,
-        forget_submitted: item.filter(|_| decision.clear_job).map(|i| i.id.clone()),
         error: None,
     }
 }
 
 impl Outcome {
     fn failed(notes: Vec<Note>, error: Error) -> Self {
-        Outcome { status: None, notes, requeue_after: Duration::ZERO, forget_submitted: None, error: Some(error) }
+        Outcome { status: None, notes, requeue_after: Duration::ZERO, error: Some(error) }
     }
 }
 
@@ -139,7 +137,7 @@ fn phase_change(pm: &ProtectedMachine, new: &ProtectedMachineStatus) -> Option<N
     })
 }
 
-/// Apply step: publish the events, write the status if it changed, forget what is recorded.
+/// Apply step: publish the events, then write the status if it changed.
 async fn apply(ctx: &Context, pm: &ProtectedMachine, outcome: Outcome) -> Result<Action, Error> {
     for note in &outcome.notes {
         publish(ctx, pm, note).await;
@@ -149,9 +147,6 @@ async fn apply(ctx: &Context, pm: &ProtectedMachine, outcome: Outcome) -> Result
     }
     if let Some(st) = &outcome.status {
         apply_status_if_changed(&ctx.client, pm, pm.status.as_ref(), st).await?;
-    }
-    if let Some(item_id) = &outcome.forget_submitted {
-        ctx.submitted.remove(item_id);
     }
     Ok(Action::requeue(outcome.requeue_after))
 }

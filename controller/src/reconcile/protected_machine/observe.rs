@@ -1,6 +1,7 @@
 //! Observe step of the ProtectedMachine pipeline: every read of Site Recovery and vCenter a pass needs, done once, into one `Observation`.
 
 use super::lookup::Lookup;
+use super::status;
 use crate::context::SubmittedJobs;
 use crate::crd::{JobStatus, ProtectedMachine};
 use crate::error::Error;
@@ -8,7 +9,7 @@ use crate::preflight;
 use crate::reconcile::Connection;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use reprotect_facts::{AsrErrorClass, JobFacts, ObserveRequest, ProtectedItemFacts, SiteRecoveryError, VmSelector, arm_name};
+use reprotect_facts::{AsrErrorClass, JobErrorFacts, JobFacts, ObserveRequest, ProtectedItemFacts, SiteRecoveryError, VmSelector, arm_name};
 
 /// How long a job we just submitted may stay unreadable (404) before that means something:
 /// ASR creates the job asynchronously after the 202.
@@ -154,6 +155,11 @@ pub fn is_history(started: Option<Timestamp>, item: Option<&ProtectedItemFacts>)
 
 /// The latest facts about a tracked job, reading the job itself only when the item can't tell us.
 async fn job_facts(conn: &Connection, item: Option<&ProtectedItemFacts>, job: &JobStatus, now: Timestamp) -> Result<Option<JobFacts>, Error> {
+    if job.name == status::REJECTED_JOB && job.state.as_deref() == Some(status::REJECTED_STATE) {
+        // ASR refused the POST: there is no job to read; what it said is the failure to classify.
+        let error = JobErrorFacts { code: job.error_code.clone(), message: job.error.clone(), ..Default::default() };
+        return Ok(Some(JobFacts { name: job.name.clone(), state: Some("Failed".into()), errors: vec![error], end_time: job.submitted_at.as_ref().map(|t| t.0), ..Default::default() }));
+    }
     let Some(item) = item else { return Ok(None) };
     if item.is_protected_in_reverse() {
         return Ok(None);

@@ -53,39 +53,51 @@ pub struct StatusInputs<'a> {
 /// latest state and progress (so `status.job.state` never stays `Submitted`).
 fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
     let generation = input.pm.metadata.generation;
+    let attempt = input.tracked.map_or(0, |t| t.status.attempt).saturating_add(1);
+    let submitted = |name: String, state: Option<String>, at: Option<Time>, adopted: bool| JobStatus {
+        name,
+        state,
+        progress: None,
+        submitted_at: at,
+        adopted,
+        generation,
+        attempt,
+        error_code: None,
+        error: None,
+    };
     match input.acted {
-        Acted::Submitted { job, at } => {
-            return Some(JobStatus {
-                name: job.job_name.clone(),
-                state: Some("Submitted".into()),
-                progress: None,
-                submitted_at: Some(Time(*at)),
-                adopted: false,
-                generation,
-            });
-        }
+        Acted::Submitted { job, at } => return Some(submitted(job.job_name.clone(), Some("Submitted".into()), Some(Time(*at)), false)),
         Acted::Adopted(j) => {
-            return Some(JobStatus {
-                name: j.name.clone(),
-                state: j.state.clone(),
-                progress: progress(j),
-                submitted_at: j.start_time.map(Time),
-                adopted: true,
-                generation,
-            });
+            let mut status = submitted(j.name.clone(), j.state.clone(), j.start_time.map(Time), true);
+            status.progress = progress(j);
+            (status.error_code, status.error) = first_error(j);
+            return Some(status);
+        }
+        Acted::Rejected(e) => {
+            let mut status = submitted(REJECTED_JOB.into(), Some(REJECTED_STATE.into()), Some(Time(input.now)), false);
+            (status.error_code, status.error) = (e.code.clone(), e.message.clone());
+            return Some(status);
         }
         Acted::Done | Acted::AlreadyProtected => {}
-    }
-    if input.decision.clear_job {
-        return None;
     }
     let tracked = input.tracked?;
     let mut status = tracked.status.clone();
     if let Some(facts) = &tracked.facts {
         status.state = facts.state.clone().or(status.state);
         status.progress = progress(facts).or(status.progress);
+        if facts.is_finished() && !facts.succeeded() {
+            (status.error_code, status.error) = first_error(facts);
+        }
     }
     Some(status)
+}
+
+/// Name and state recorded for a submission ASR refused outright (there is no job to read).
+pub const REJECTED_JOB: &str = "reprotect-rejected";
+pub const REJECTED_STATE: &str = "Rejected";
+
+fn first_error(job: &reprotect_facts::JobFacts) -> (Option<String>, Option<String>) {
+    job.errors.first().map(|e| (e.code.clone(), e.message.clone())).unwrap_or_default()
 }
 
 fn progress(job: &reprotect_facts::JobFacts) -> Option<String> {

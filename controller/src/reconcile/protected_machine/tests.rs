@@ -85,9 +85,6 @@ impl World {
         if let Some(status) = &outcome.status {
             self.pm.status = Some(status.clone());
         }
-        if let Some(item) = &outcome.forget_submitted {
-            self.submitted.remove(item);
-        }
         self.now += SignedDuration::from_secs(30);
         outcome
     }
@@ -161,6 +158,71 @@ async fn a_reprotect_whose_answer_was_lost_before_a_crash_is_adopted_not_sent_ag
     assert_eq!(w.sr.posts(), 1, "exactly one POST in total");
 }
 
+fn service_error(status: u16, code: &str) -> SiteRecoveryError {
+    SiteRecoveryError::Service(AsrServiceError {
+        operation: "reProtect".into(),
+        status,
+        code: code.into(),
+        inner_code: None,
+        message: format!("{code} from ASR"),
+        possible_causes: None,
+        recommended_action: None,
+    })
+}
+
+#[tokio::test]
+async fn a_reprotect_whose_answer_was_lost_and_whose_job_then_failed_is_recorded_and_never_sent_again() {
+    let mut w = World::single();
+    w.sr.with(|v| v.lose_next_post_answer = Some(service_error(503, "ServiceUnavailable")));
+    w.pass().await;
+    w.sr.finish_job("job-1", Some("78052"));
+    w.submitted = SubmittedJobs::default();
+    for _ in 0..4 {
+        w.pass().await;
+    }
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "ReprotectJobFailed"));
+    let job = w.status().job.clone().expect("the failed job is recorded");
+    assert_eq!((job.name.as_str(), job.error_code.as_deref()), ("job-1", Some("78052")));
+    assert_eq!(w.sr.posts(), 1, "one POST in total, however often the machine is looked at");
+}
+
+#[tokio::test]
+async fn a_reprotect_asr_refuses_outright_is_reported_and_not_resent_until_the_spec_changes() {
+    let mut w = World::single();
+    w.sr.with(|v| v.reject_next_post = Some(service_error(400, "InvalidDatastore")));
+    let refused = w.pass().await;
+    assert!(refused.error.is_none(), "a refusal is an outcome, not a reconcile error: {:?}", refused.error);
+    assert!(refused.notes.iter().any(|n| n.reason == "ReprotectRejected" && n.warning));
+    for _ in 0..3 {
+        w.pass().await;
+    }
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "ReprotectJobFailed"));
+    assert!(w.status().conditions.iter().any(|c| c.message.contains("InvalidDatastore")));
+    assert_eq!(w.sr.posts(), 1);
+
+    w.pm.metadata.generation = Some(2);
+    w.pass().await;
+    assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 2), "a spec change retries");
+}
+
+#[tokio::test]
+async fn an_agent_failure_after_the_window_is_retried_once_the_agent_registers() {
+    let mut w = World::single();
+    w.pass().await;
+    w.sr.finish_job("job-1", Some("95226"));
+    w.sr.with(|v| v.jobs.get_mut("job-1").map(|j| j.end_time = Some(fixtures::ago(0))));
+    w.item(|i| i.agent_last_heartbeat = Some(fixtures::ago(10)));
+    w.pass().await;
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "AgentNotRegistered"), "window closed, agent silent");
+    w.pass().await;
+    assert_eq!(w.sr.posts(), 1);
+
+    w.item(|i| i.agent_last_heartbeat = Some(fixtures::now() + SignedDuration::from_mins(1)));
+    w.pass().await;
+    assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 2), "retried once the agent registered");
+    assert_eq!(w.status().job.as_ref().map(|j| j.attempt), Some(2));
+}
+
 #[tokio::test]
 async fn a_failed_job_is_retried_only_for_an_unregistered_agent_inside_the_window() {
     // The agent's window is still open (failover five minutes ago, agent registered since).
@@ -171,7 +233,10 @@ async fn a_failed_job_is_retried_only_for_an_unregistered_agent_inside_the_windo
     w.sr.finish_job("job-1", Some("95226"));
     w.pass().await;
     assert_eq!((w.status().phase, w.reason().as_str()), (Phase::WaitingForAgent, "AgentNotRegistered"));
-    assert!(w.status().job.is_none(), "the failed job is forgotten so it can be retried");
+    assert_eq!(w.status().job.as_ref().and_then(|j| j.error_code.as_deref()), Some("95226"), "the failed job stays recorded");
+    w.pass().await;
+    assert_eq!((w.status().phase, w.sr.posts()), (Phase::WaitingForAgent, 1), "no retry before the agent registers");
+    w.item(|i| i.agent_last_heartbeat = Some(fixtures::now() + SignedDuration::from_mins(1)));
     w.pass().await;
     assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 2), "retried once the agent is registered");
 
