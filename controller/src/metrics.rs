@@ -27,9 +27,15 @@ pub struct ErrorLabels {
 
 /// `reprotect_machines`: one series per namespace, policy and phase.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PhaseLabels {
+pub struct MachinePhaseLabels {
     pub namespace: String,
     pub policy: String,
+    pub phase: String,
+}
+
+/// Labels of the legacy process-wide phase gauge ([`Metrics::machines_by_phase`], not exported).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PhaseLabels {
     pub phase: String,
 }
 
@@ -101,6 +107,10 @@ pub struct Metrics {
     pub reconciles: Family<KindLabels, Counter>,
     pub errors: Family<ErrorLabels, Counter>,
     pub duration: Family<KindLabels, Histogram>,
+    /// `reprotect_machines{namespace,policy,phase}`, written by [`Metrics::set_machine_phases`].
+    pub machines: Family<MachinePhaseLabels, Gauge>,
+    /// Legacy process-wide counts, kept so existing callers compile; NOT exported (one gauge per
+    /// phase is wrong when several namespaces are watched). Call `set_machine_phases` instead.
     pub machines_by_phase: Family<PhaseLabels, Gauge>,
     pub actions: Family<ActionLabels, Counter>,
     pub requests: Family<RequestLabels, Counter>,
@@ -121,6 +131,7 @@ impl Default for Metrics {
             reconciles: Family::default(),
             errors: Family::default(),
             duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 14))),
+            machines: Family::default(),
             machines_by_phase: Family::default(),
             actions: Family::default(),
             requests: Family::default(),
@@ -136,7 +147,7 @@ impl Default for Metrics {
         r.register("reconciles", "Reconciles by kind", m.reconciles.clone());
         r.register("reconcile_errors", "Reconcile errors by kind and category", m.errors.clone());
         r.register("reconcile_duration_seconds", "Reconcile duration by kind", m.duration.clone());
-        r.register("machines", "ProtectedMachines by namespace, policy and phase", m.machines_by_phase.clone());
+        r.register("machines", "ProtectedMachines by namespace, policy and phase", m.machines.clone());
         r.register("actions", "Actions taken by type and result", m.actions.clone());
         r.register("external_requests", "ARM and vCenter requests by service, operation and status code", m.requests.clone());
         r.register(
@@ -256,14 +267,14 @@ impl Metrics {
             known.iter().filter(|(ns, _)| scope.is_none_or(|s| s == ns)).filter(|k| !counts.contains_key(*k)).cloned().collect();
         for key in stale {
             for phase in PHASES {
-                self.machines_by_phase.remove(&PhaseLabels { namespace: key.0.clone(), policy: key.1.clone(), phase: phase.to_string() });
+                self.machines.remove(&MachinePhaseLabels { namespace: key.0.clone(), policy: key.1.clone(), phase: phase.to_string() });
             }
             known.remove(&key);
         }
         for ((namespace, policy), by_phase) in counts {
             for phase in PHASES {
-                let labels = PhaseLabels { namespace: namespace.clone(), policy: policy.clone(), phase: phase.to_string() };
-                self.machines_by_phase.get_or_create(&labels).set(by_phase.get(&phase).copied().unwrap_or(0));
+                let labels = MachinePhaseLabels { namespace: namespace.clone(), policy: policy.clone(), phase: phase.to_string() };
+                self.machines.get_or_create(&labels).set(by_phase.get(&phase).copied().unwrap_or(0));
             }
             known.insert((namespace, policy));
         }

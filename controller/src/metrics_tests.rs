@@ -38,15 +38,27 @@ fn external_requests_are_counted_by_service_operation_and_status_with_a_latency_
     m.external_request("vcenter", "PowerOffVM_Task", Some(200), 0.05);
     let text = m.render();
     assert_eq!(sample(&text, r#"reprotect_external_requests_total{service="arm",operation="reProtect",status="202"} "#), Some(1), "{text}");
-    assert_eq!(sample(&text, r#"reprotect_external_requests_total{service="arm",operation="reProtect",status="error"} "#), Some(1), "{text}");
-    assert_eq!(sample(&text, r#"reprotect_external_request_duration_seconds_count{service="arm",operation="reProtect"} "#), Some(2), "{text}");
-    assert!(text.contains(r#"reprotect_external_request_duration_seconds_bucket{le="0.08",service="vcenter",operation="PowerOffVM_Task"} 1"#), "{text}");
+    assert_eq!(
+        sample(&text, r#"reprotect_external_requests_total{service="arm",operation="reProtect",status="error"} "#),
+        Some(1),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"reprotect_external_request_duration_seconds_count{service="arm",operation="reProtect"} "#),
+        Some(2),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"reprotect_external_request_duration_seconds_bucket{le="0.08",service="vcenter",operation="PowerOffVM_Task"} 1"#),
+        "{text}"
+    );
 }
 
 #[test]
 fn machines_are_counted_per_namespace_and_policy_and_each_namespace_keeps_its_own_series() {
     let m = Metrics::default();
-    let dr = [machine("dr", "a", "p1", Phase::Protected), machine("dr", "b", "p1", Phase::Blocked), machine("dr", "c", "p2", Phase::Protected)];
+    let dr =
+        [machine("dr", "a", "p1", Phase::Protected), machine("dr", "b", "p1", Phase::Blocked), machine("dr", "c", "p2", Phase::Protected)];
     let dr2 = [machine("dr2", "a", "p1", Phase::Reprotecting)];
     // One controller set per watched namespace, each recounting its own cache.
     m.set_machine_phases(Some("dr"), &dr);
@@ -139,7 +151,13 @@ fn every_metric_the_chart_alerts_and_dashboard_use_is_exposed() {
     assert!(used.len() >= 8, "{used:?}");
     let missing: Vec<_> = used.iter().filter(|n| !exposed.contains(*n)).collect();
     assert!(missing.is_empty(), "used by the chart but not exposed by metrics.rs: {missing:?}\nexposed: {exposed:?}");
-    for alert in ["ReprotectMachineBlocked", "ReprotectAgentWindowClosing", "ReprotectFailbackAtRisk", "ReprotectReconcileErrors", "ReprotectNoLeader"] {
+    for alert in [
+        "ReprotectMachineBlocked",
+        "ReprotectAgentWindowClosing",
+        "ReprotectFailbackAtRisk",
+        "ReprotectReconcileErrors",
+        "ReprotectNoLeader",
+    ] {
         assert!(rules.contains(&format!("alert: {alert}")), "no {alert} alert");
     }
 }
