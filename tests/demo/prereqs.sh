@@ -39,7 +39,7 @@ fi
 if ! command -v cc >/dev/null && ! command -v gcc >/dev/null && ! command -v clang >/dev/null; then
   problems+=("no C compiler/linker (cc): install build-essential (Debian/Ubuntu) or gcc")
 fi
-for tool in sha256sum flock; do
+for tool in sha256sum flock setsid; do
   command -v "$tool" >/dev/null || problems+=("'$tool' is not on PATH: install coreutils/util-linux")
 done
 
