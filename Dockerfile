@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
 # reprotect-controller image: static-ish Rust binary on distroless cc (glibc, CA certificates), non-root.
-#   docker build -t reprotect-controller:0.1.0 .
+#   make image   (= docker build -t ghcr.io/reprotect/reprotect-controller:<Chart appVersion> ., the chart's default image)
 # The build context is the repository root; .dockerignore keeps target/, .git and test tooling out.
 
 ARG RUST_VERSION=1.95

@@ -2,21 +2,41 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 DEMO ?= full
+# Image the chart expects by default: values.yaml image.repository, tag = Chart.yaml appVersion.
+IMAGE_REPOSITORY ?= ghcr.io/reprotect/reprotect-controller
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/reprotect-controller/Chart.yaml)
+IMAGE ?= $(IMAGE_REPOSITORY):$(IMAGE_TAG)
+CONTAINER_ENGINE ?= $(shell command -v docker >/dev/null 2>&1 && echo docker || echo podman)
+# The one workspace build shared by demo, test and bench-scale: same command, profile and
+# features, so whichever runs first builds and the others reuse every artifact.
+BUILD_ALL := $(CARGO) test --workspace --all-targets --no-run
 
-.PHONY: help demo test crds chart-crds lint bench bench-scale tools
+.PHONY: help prereqs demo test crds chart-crds lint bench bench-scale tools build image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
+prereqs: ## Check the prerequisites (Rust >= workspace rust-version, Go >= 1.26, cc) with a clear message
+	@bash tests/demo/prereqs.sh
+
 demo: ## Run the local demo: API server, vcsim, ASR simulator, controller, live progress (DEMO=short for CI)
 	@bash tests/demo/run.sh $(DEMO)
 
-test: tools ## Run every test (unit, offline CRD checks, real API server, vcsim, ASR simulator)
-	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" $(CARGO) test --workspace --all-targets --no-fail-fast -- --test-threads=4
-	@if [ -d charts/reprotect-controller/tests ]; then for t in charts/reprotect-controller/tests/*.sh tests/gitops/*.sh; do [ -f "$$t" ] && bash "$$t" || exit 1; done; fi
+build: prereqs ## Build the workspace once, exactly as `make test` and `make demo` use it
+	$(BUILD_ALL)
 
-tools: ## Build (or reuse) the Go test tools: kube-apiserver, etcd, kubectl, helm, vcsim
+test: tools build ## Run every test (unit, offline CRD checks, real API server, vcsim, ASR simulator, chart, GitOps, demo clean-up)
+	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" $(CARGO) test --workspace --all-targets --no-fail-fast -- --test-threads=4
+	@export REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)"; \
+	for t in charts/reprotect-controller/tests/*.sh tests/gitops/*.sh tests/demo/test_*.sh; do [ -f "$$t" ] || continue; echo "== $$t"; bash "$$t" || exit 1; done
+
+tools: prereqs ## Build (or reuse) the Go test tools: kube-apiserver, etcd, kubectl, helm, kubeconform, vcsim
+	@echo "tools: building (or reusing) the Go test tools (first time: about 10 minutes)" >&2
 	@bash tests/tools/build.sh >/dev/null
+
+image: ## Build the controller image as the chart expects it (IMAGE=$(IMAGE_REPOSITORY):<appVersion>)
+	$(CONTAINER_ENGINE) build -t $(IMAGE) .
+	@echo "built $(IMAGE); load it into your cluster (kind load docker-image $(IMAGE)) or push it and set image.repository/image.tag"
 
 crds: ## Regenerate crds/ from the Rust types
 	$(CARGO) run -q -p reprotect-controller -- crd --output-dir crds
@@ -32,6 +52,5 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 bench: ## Run the benchmarks (preflight, ASR simulator throughput, vCenter observation, scale)
 	$(CARGO) bench --workspace
 
-bench-scale: tools ## Scale bench: 10 vaults x 100 machines to Protected (time, ARM requests per machine, controller RSS); ARGS="vaults per-vault"
-	$(CARGO) build -q -p reprotect-controller -p reprotect-e2e --bins
+bench-scale: tools build ## Scale bench: 10 vaults x 100 machines to Protected (time, ARM requests per machine, controller RSS); ARGS="vaults per-vault"
 	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" "$${CARGO_TARGET_DIR:-target}/debug/scale" $(ARGS)

@@ -88,8 +88,8 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, env = "REPROTECT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
-    /// Log filter (tracing EnvFilter syntax), e.g. `info,reprotect_controller=debug`.
-    #[arg(long, env = "REPROTECT_LOG_LEVEL", default_value = "info")]
+    /// Log filter (tracing EnvFilter syntax), e.g. `info,reprotect_controller=debug`; rejected at start-up when it does not parse.
+    #[arg(long, env = "REPROTECT_LOG_LEVEL", default_value = "info", value_parser = parse_log_filter)]
     pub log_level: String,
     /// Only watch these namespaces (comma separated); all namespaces when empty.
     #[arg(long, env = "REPROTECT_NAMESPACES", value_delimiter = ',')]
@@ -129,6 +129,24 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(d.unsigned_abs())
 }
 
+/// Validate a tracing `EnvFilter` (`info`, `warn,reprotect_controller=debug`, `kube=off`).
+///
+/// EnvFilter itself accepts a bare word as a target name (`debgu` would mean "everything from
+/// target debgu"), which turns a typo into silence; a bare directive must therefore be a level.
+pub fn parse_log_filter(s: &str) -> Result<String, String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    for directive in s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let bare = !directive.contains(['=', '[', ':']);
+        if bare && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "invalid log filter {s:?}: {directive:?} is not a level (trace, debug, info, warn, error, off); use target=level for a module"
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::builder().parse(s).map_err(|e| format!("invalid log filter {s:?}: {e}"))?;
+    Ok(s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +157,32 @@ mod tests {
         for (input, secs) in table {
             assert_eq!(parse_duration(input).ok().map(|d| d.as_secs()), secs, "{input}");
         }
+    }
+
+    #[test]
+    fn log_filters_that_do_not_parse_are_rejected() {
+        let table = [
+            ("info", true),
+            ("warn,reprotect_controller=debug", true),
+            ("kube=off,reprotect_controller::reconcile=trace", true),
+            ("DEBUG", true),
+            ("verbose", false),
+            ("info,reprotect_controller=loud", false),
+            ("debgu", false),
+        ];
+        for (input, ok) in table {
+            assert_eq!(parse_log_filter(input).is_ok(), ok, "{input}: {:?}", parse_log_filter(input));
+        }
+    }
+
+    #[test]
+    fn an_unparsable_log_level_stops_the_run_command_at_start_up() {
+        let bad = Cli::try_parse_from(["reprotect-controller", "run", "--log-level", "info,reprotect_controller=loud"]);
+        let err = bad.expect_err("must be rejected").to_string();
+        assert!(err.contains("invalid log filter"), "{err}");
+        let good = Cli::try_parse_from(["reprotect-controller", "run", "--log-level", "debug"]).expect("valid");
+        let Command::Run(args) = good.command else { panic!("not run") };
+        assert_eq!(args.log_level, "debug");
     }
 
     #[test]

@@ -1,21 +1,70 @@
-//! HTTP endpoints: `/healthz` (process alive), `/readyz` (CRDs present and watches synced), `/metrics`.
+//! HTTP endpoints: `/healthz` (process alive), `/readyz` (able to serve if elected), `/metrics`.
+//!
+//! Readiness means "this replica can take over", not "this replica is the leader": a standby
+//! waiting for the Lease is Ready, so a rolling update with `maxUnavailable: 0` can bring up a
+//! surge pod while the old leader still holds the Lease, and a drain can evict the leader.
+//! The leader (or a single replica) is Ready once its watches have synced.
 
 use crate::metrics::Metrics;
 use axum::{Router, extract::State, http::StatusCode, routing::get};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
-/// Shared readiness flag, flipped by the controller once its watches have synced.
+/// Where this replica stands; only one state at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ReadyState {
+    /// Starting, CRDs missing, watches not yet synced, or shutting down.
+    NotReady = 0,
+    /// Waiting for the leader-election Lease: nothing to sync until elected, able to serve if elected.
+    Standby = 1,
+    /// Leading (or running without leader election) with every watch synced.
+    Synced = 2,
+}
+
+impl ReadyState {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => ReadyState::Standby,
+            2 => ReadyState::Synced,
+            _ => ReadyState::NotReady,
+        }
+    }
+}
+
+/// Shared readiness state, written by the controller (watches synced) and leader election (standby).
 #[derive(Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+pub struct Readiness(Arc<AtomicU8>);
 
 impl Readiness {
+    /// Watches synced (`true`) or not yet / no longer (`false`).
     pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::SeqCst);
+        self.set_state(if ready { ReadyState::Synced } else { ReadyState::NotReady });
     }
+    /// This replica is waiting for the Lease: Ready, since it can take over.
+    /// Call it each time leader election goes back to waiting (start-up and after losing the Lease).
+    pub fn set_standby(&self) {
+        self.set_state(ReadyState::Standby);
+    }
+    pub fn set_state(&self, state: ReadyState) {
+        self.0.store(state as u8, Ordering::SeqCst);
+    }
+    pub fn state(&self) -> ReadyState {
+        ReadyState::from_u8(self.0.load(Ordering::SeqCst))
+    }
+    /// Able to serve if elected: a standby, or a leader whose watches are synced.
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.state() != ReadyState::NotReady
+    }
+}
+
+/// Status and body of `/readyz` for a state.
+pub fn readyz(state: ReadyState) -> (StatusCode, &'static str) {
+    match state {
+        ReadyState::Synced => (StatusCode::OK, "ready: watches synced"),
+        ReadyState::Standby => (StatusCode::OK, "ready: standby, waiting for the leader-election Lease"),
+        ReadyState::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not ready: CRDs missing or watches not synced"),
     }
 }
 
@@ -29,16 +78,7 @@ struct AppState {
 pub fn router(metrics: Arc<Metrics>, ready: Readiness) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(|State(s): State<AppState>| async move {
-                if s.ready.is_ready() {
-                    (StatusCode::OK, "ready")
-                } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "not ready: CRDs missing or watches not synced")
-                }
-            }),
-        )
+        .route("/readyz", get(|State(s): State<AppState>| async move { readyz(s.ready.state()) }))
         .route(
             "/metrics",
             get(|State(s): State<AppState>| async move {
@@ -58,4 +98,35 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
     axum::serve(listener, router(metrics, ready)).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the `/readyz` route answers (the route is `readyz(state)`).
+    async fn get_readyz(ready: &Readiness) -> StatusCode {
+        readyz(ready.state()).0
+    }
+
+    #[tokio::test]
+    async fn a_standby_replica_waiting_for_the_lease_is_ready() {
+        let ready = Readiness::default();
+        assert_eq!(get_readyz(&ready).await, StatusCode::SERVICE_UNAVAILABLE, "starting");
+        ready.set_standby();
+        assert_eq!(get_readyz(&ready).await, StatusCode::OK, "standby");
+    }
+
+    #[tokio::test]
+    async fn a_leader_is_ready_only_once_its_watches_have_synced() {
+        let ready = Readiness::default();
+        ready.set_standby();
+        // Elected: the controllers start and mark not-ready until their watches sync.
+        ready.set(false);
+        assert_eq!(get_readyz(&ready).await, StatusCode::SERVICE_UNAVAILABLE, "elected, syncing");
+        ready.set(true);
+        assert_eq!(get_readyz(&ready).await, StatusCode::OK, "synced");
+        ready.set(false);
+        assert_eq!(get_readyz(&ready).await, StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
 }

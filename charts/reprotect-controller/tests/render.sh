@@ -128,7 +128,7 @@ expect_not "no REPROTECT_NAMESPACES in cluster mode" "$dep" 'REPROTECT_NAMESPACE
 expect "image defaults to appVersion" "$dep" 'image: ".*:0\.1\.0"'
 
 # RBAC least privilege (cluster mode)
-doc "$d" ClusterRole >"$tmp/cr.yaml"
+doc "$d" ClusterRole "reprotect-reprotect-controller" >"$tmp/cr.yaml"  # the controller's own role (the aggregated view/edit roles: observability.sh)
 cr="$tmp/cr.yaml"
 expect_not "no wildcard verbs/resources" "$cr" '"\*"'
 if grep -A2 'resources: \["reprotectpolicies", "mastertargets", "protectedmachines"\]' "$cr" | grep -q 'verbs: \["get", "list", "watch"\]'; then pass "kinds: get/list/watch only"; else fail "kinds: get/list/watch only"; fi

@@ -2,11 +2,16 @@
 //!
 //! `demo short` is bounded and non-interactive (CI): it exits 0 only when every machine ended in
 //! its expected phase. `demo full` then keeps everything running until Ctrl-C so you can poke at it.
+//!
+//! Every exit path returns from `main` (never `std::process::exit`), so vcsim, the simulator and
+//! the controller are dropped and stopped; etcd/kube-apiserver stop at exit (test-support's atexit
+//! hook and parent-death signal). Ctrl-C or SIGTERM at any moment ends the run the same way.
 
 use reprotect_controller::crd::{Phase, ProtectedMachine};
 use reprotect_e2e::{BLOCKED_MACHINE, Env, MASTER_TARGETS_AND_MACHINES, SimKnobs, site};
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const EXPECTED: [(&str, Phase); 5] = [
@@ -18,8 +23,47 @@ const EXPECTED: [(&str, Phase); 5] = [
 ];
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let short = std::env::args().nth(1).as_deref() == Some("short");
+    // Dropping the demo future (on a signal) drops its `Env`: vcsim and the controller stop.
+    let code = tokio::select! {
+        r = demo(short) => match r {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("demo: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        signal = interrupted() => {
+            eprintln!("\ndemo: {signal}; stopping everything");
+            ExitCode::from(130)
+        }
+    };
+    // Returning (not `process::exit` mid-run) also runs test-support's atexit hook: etcd and
+    // kube-apiserver stop and their directory is removed.
+    code
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM (what `make demo`'s wrapper forwards), naming it.
+async fn interrupted() -> &'static str {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = term => "terminated",
+    }
+}
+
+/// The demo itself: `Ok(true)` when every machine ended in its expected phase. `full` returns
+/// only through `interrupted` (the caller's select drops this future).
+async fn demo(short: bool) -> anyhow::Result<bool> {
     let started = Instant::now();
     eprintln!("demo: starting etcd + kube-apiserver, vcsim and the ASR simulator...");
     let cp = reprotect_test_support::shared();
@@ -73,17 +117,15 @@ async fn main() -> anyhow::Result<()> {
     println!("  reprotect POSTs: {}", names.iter().map(|n| env.reprotect_posts(n)).sum::<usize>());
     if short {
         env.stop_controller();
-        std::process::exit(if ok { 0 } else { 1 });
+        return Ok(ok);
     }
     println!("\nPoke at it (Ctrl-C stops everything):");
     println!("  export KUBECONFIG={}", cp.kubeconfig_path().display());
     println!("  {} get rpp,mt,pm -n dr", reprotect_test_support::tool_path("kubectl").display());
     println!("  {} describe pm web-legacy -n dr", reprotect_test_support::tool_path("kubectl").display());
     let _ = std::io::stdout().flush();
-    tokio::signal::ctrl_c().await?;
-    env.stop_controller();
-    cp.stop();
-    Ok(())
+    std::future::pending::<()>().await;
+    Ok(ok)
 }
 
 fn phase(pm: &ProtectedMachine) -> Phase {
