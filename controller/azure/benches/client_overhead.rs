@@ -26,13 +26,16 @@ fn time<F: FnMut()>(n: usize, mut f: F) -> Vec<Duration> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let n: usize = std::env::var("BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(500);
-    let sc = Scenario::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/asr-sim/scenarios/small.yaml")).unwrap();
+    let mut sc = Scenario::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/asr-sim/scenarios/small.yaml")).unwrap();
+    // This measures the client's own overhead over hundreds of back-to-back reads, not ARM's limits.
+    sc.throttling = asr_sim::ThrottlingSpec::off();
     let sim = asr_sim::start(sc, SimOptions::default()).await.unwrap();
     let (tenant_id, client_id, secret) = sim.credentials();
     let cloud = CloudConfig::custom(sim.base_url.clone(), sim.authority_url.clone(), None).unwrap();
     let mut cfg = ArmClientConfig::new(cloud, AzureAuth::ClientSecret { tenant_id, client_id, client_secret: secret.as_str().into() });
     cfg.extra_ca_pem = Some(sim.ca_pem.clone());
-    cfg.budget = BudgetConfig { rate_per_second: 1e6, burst: 1_000_000 };
+    let unlimited = BudgetConfig { rate_per_second: 1e6, burst: 1_000_000 };
+    cfg.limits = reprotect_azure::ArmLimits { reads: unlimited, writes: unlimited };
     let client = ArmClient::new(cfg).unwrap();
     let vault = VaultRef {
         subscription_id: "00000000-0000-0000-0000-000000000001".into(),

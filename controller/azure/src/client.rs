@@ -2,10 +2,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex},
 };
 
 use reprotect_facts::*;
@@ -15,8 +12,8 @@ use url::Url;
 
 use crate::{
     auth::TokenSource,
-    budget::{Budgets, TokenBucket},
-    cache::TtlCache,
+    budget::{Budgets, Kind, Lane},
+    cache::{Generations, TtlCache},
     cloud::CloudConfig,
     config::ArmClientConfig,
     http::{Http, RequestStats, Resend, error_chain},
@@ -24,18 +21,29 @@ use crate::{
     models::{self, ArmList},
 };
 
+/// (subscription, resource group, vault, fabric), lowercased.
 type FabricKey = (String, String, String, String);
+/// (subscription, resource group, vault), lowercased.
+type VaultKey = (String, String, String);
 
 /// Site Recovery over ARM (reqwest + azure_identity).
+///
+/// Per-vault lists (protected items of the container, policies, discovered vCenters) and the
+/// fabric are cached for `fabric_cache_ttl`, one fetch per key however many callers ask at once.
+/// Item and job lists are keyed by the vault's write generation: a reprotect through this client
+/// retires every list read before it, so nobody decides from a list that predates their POST.
 pub struct ArmClient {
     http: Http,
     cloud: CloudConfig,
     budgets: Arc<Budgets>,
+    /// Whose buckets this client draws on (ARM throttles per principal).
+    identity: String,
     fabrics: TtlCache<FabricKey, FabricFacts>,
-    /// Vault job lists by (vault, generation); every reprotect bumps the generation so a list
-    /// read before (or during) a POST is never used to decide whether that POST created a job.
-    jobs: TtlCache<(FabricKey, u64), Arc<Vec<JobFacts>>>,
-    jobs_generation: AtomicU64,
+    items: TtlCache<(FabricKey, String, u64), Arc<Vec<ProtectedItemFacts>>>,
+    policies: TtlCache<VaultKey, Arc<Vec<PolicyFacts>>>,
+    vcenters: TtlCache<FabricKey, Arc<Vec<DiscoveredVcenterFacts>>>,
+    jobs: TtlCache<(VaultKey, u64), Arc<Vec<JobFacts>>>,
+    writes: Generations<VaultKey>,
     containers: Mutex<HashMap<FabricKey, String>>,
 }
 
@@ -44,9 +52,14 @@ fn key(v: &VaultRef) -> FabricKey {
     (l(&v.subscription_id), l(&v.resource_group), l(&v.vault_name), l(&v.fabric_name))
 }
 
+fn vault_key(v: &VaultRef) -> VaultKey {
+    let (s, g, n, _) = key(v);
+    (s, g, n)
+}
+
 impl ArmClient {
     pub fn new(config: ArmClientConfig) -> Result<Self, SiteRecoveryError> {
-        let budgets = Arc::new(Budgets::new(config.budget));
+        let budgets = Arc::new(Budgets::new(config.limits));
         Self::with_budgets(config, budgets)
     }
 
@@ -69,13 +82,18 @@ impl ArmClient {
         }
         let client = builder.build().map_err(|e| SiteRecoveryError::Invalid(format!("HTTP client: {}", error_chain(&e))))?;
         let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries)?;
+        let ttl = config.fabric_cache_ttl;
         Ok(Self {
             http: Http { client, tokens, retry: config.retry, stats: Arc::default(), observer: config.observer },
             cloud: config.cloud,
             budgets,
-            fabrics: TtlCache::new(config.fabric_cache_ttl),
+            identity: config.auth.identity(),
+            fabrics: TtlCache::new(ttl),
+            items: TtlCache::new(ttl),
+            policies: TtlCache::new(ttl),
+            vcenters: TtlCache::new(ttl),
             jobs: TtlCache::new(config.jobs_cache_ttl),
-            jobs_generation: AtomicU64::new(0),
+            writes: Generations::default(),
             containers: Mutex::default(),
         })
     }
@@ -95,12 +113,12 @@ impl ArmClient {
     }
 
     /// Drop the cached fabric so the next `get_fabric` reads it again.
-    pub fn invalidate_fabric(&self, vault: &VaultRef) {
-        self.fabrics.invalidate(&key(vault));
+    pub async fn invalidate_fabric(&self, vault: &VaultRef) {
+        self.fabrics.invalidate(&key(vault)).await;
     }
 
-    fn budget(&self, vault: &VaultRef) -> Arc<TokenBucket> {
-        self.budgets.for_subscription(&vault.subscription_id)
+    fn lane(&self, vault: &VaultRef, kind: Kind) -> Arc<Lane> {
+        self.budgets.lane(&vault.subscription_id, &self.identity, kind)
     }
 
     fn vault_url(&self, v: &VaultRef, tail: &[&str]) -> Url {
@@ -117,7 +135,7 @@ impl ArmClient {
     }
 
     async fn get<T: DeserializeOwned>(&self, op: &str, vault: &VaultRef, url: &Url) -> Result<T, SiteRecoveryError> {
-        self.http.send(op, Method::GET, url, None, &self.budget(vault), Resend::Idempotent).await?.json(op)
+        self.http.send(op, Method::GET, url, None, &self.lane(vault, Kind::Read), Resend::Idempotent).await?.json(op)
     }
 
     /// GET a list and follow `nextLink` (only on the ARM endpoint's origin: the bearer token goes nowhere else).
@@ -214,12 +232,19 @@ impl SiteRecovery for ArmClient {
 
     async fn list_protected_items(&self, vault: &VaultRef) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError> {
         let container = self.container(vault).await?;
-        let url = self.vault_url(
-            vault,
-            &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
-        );
-        let items: Vec<models::ProtectedItem> = self.get_all("list_protected_items", vault, url, |_| false).await?;
-        Ok(items.into_iter().map(mapping::protected_item_facts).collect())
+        let generation = self.writes.current(&vault_key(vault));
+        let items = self
+            .items
+            .get_or_fetch((key(vault), container.to_ascii_lowercase(), generation), || async {
+                let url = self.vault_url(
+                    vault,
+                    &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
+                );
+                let items: Vec<models::ProtectedItem> = self.get_all("list_protected_items", vault, url, |_| false).await?;
+                Ok(Arc::new(items.into_iter().map(mapping::protected_item_facts).collect()))
+            })
+            .await?;
+        Ok(items.as_ref().clone())
     }
 
     async fn get_protected_item(&self, vault: &VaultRef, item_name: &str) -> Result<ProtectedItemFacts, SiteRecoveryError> {
@@ -241,10 +266,11 @@ impl SiteRecovery for ArmClient {
         }
         let url = self.item_url(vault, &request.item_name, Some("reProtect")).await?;
         let body = serde_json::to_vec(&mapping::reprotect_body(request)).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))?;
-        self.jobs_generation.fetch_add(1, Ordering::SeqCst);
-        let reply = self.http.send("reprotect", Method::POST, &url, Some(&body), &self.budget(vault), Resend::NotAfterSent).await;
-        self.jobs_generation.fetch_add(1, Ordering::SeqCst);
-        self.jobs.clear();
+        let vkey = vault_key(vault);
+        self.writes.bump(&vkey);
+        let reply =
+            self.http.send("reprotect", Method::POST, &url, Some(&body), &self.lane(vault, Kind::Write), Resend::NotAfterSent).await;
+        self.writes.bump(&vkey);
         let reply = reply?;
         let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
         if let Some(job_name) = reply.header("location").and_then(job_name_from_location) {
@@ -273,9 +299,8 @@ impl SiteRecovery for ArmClient {
     /// Lists the vault's jobs and filters client-side: the spec documents `$filter` only as
     /// "OData filter options", without the field names.
     async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
-        let mut vkey = key(vault);
-        vkey.3.clear();
-        let generation = self.jobs_generation.load(Ordering::SeqCst);
+        let vkey = vault_key(vault);
+        let generation = self.writes.current(&vkey);
         let all = self
             .jobs
             .get_or_fetch((vkey, generation), || async {
@@ -290,14 +315,26 @@ impl SiteRecovery for ArmClient {
     }
 
     async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError> {
-        let url = self.vault_url(vault, &["replicationPolicies"]);
-        let items: Vec<models::Policy> = self.get_all("list_policies", vault, url, |_| false).await?;
-        Ok(items.into_iter().map(mapping::policy_facts).collect())
+        let policies = self
+            .policies
+            .get_or_fetch(vault_key(vault), || async {
+                let url = self.vault_url(vault, &["replicationPolicies"]);
+                let items: Vec<models::Policy> = self.get_all("list_policies", vault, url, |_| false).await?;
+                Ok(Arc::new(items.into_iter().map(mapping::policy_facts).collect()))
+            })
+            .await?;
+        Ok(policies.as_ref().clone())
     }
 
     async fn list_vcenters(&self, vault: &VaultRef) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError> {
-        let url = self.vault_url(vault, &["replicationFabrics", &vault.fabric_name, "replicationvCenters"]);
-        let items: Vec<models::VCenter> = self.get_all("list_vcenters", vault, url, |_| false).await?;
-        Ok(items.into_iter().map(mapping::vcenter_facts).collect())
+        let vcenters = self
+            .vcenters
+            .get_or_fetch(key(vault), || async {
+                let url = self.vault_url(vault, &["replicationFabrics", &vault.fabric_name, "replicationvCenters"]);
+                let items: Vec<models::VCenter> = self.get_all("list_vcenters", vault, url, |_| false).await?;
+                Ok(Arc::new(items.into_iter().map(mapping::vcenter_facts).collect()))
+            })
+            .await?;
+        Ok(vcenters.as_ref().clone())
     }
 }

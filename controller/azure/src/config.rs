@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use crate::{
     auth::AzureAuth,
-    budget::BudgetConfig,
+    budget::ArmLimits,
     cloud::CloudConfig,
     http::{RequestObserver, RetryConfig},
 };
@@ -17,9 +17,11 @@ pub struct ArmClientConfig {
     /// Extra CA certificates (PEM bundle) trusted in addition to the built-in roots, for ARM and Entra ID.
     pub extra_ca_pem: Option<String>,
     pub retry: RetryConfig,
-    /// Per-subscription request budget (ignored when budgets are shared via [`ArmClient::with_budgets`](crate::ArmClient::with_budgets)).
-    pub budget: BudgetConfig,
-    /// How long a fabric read is reused (0 disables the cache).
+    /// Read and write budgets per subscription and identity, Azure's by default (ignored when
+    /// budgets are shared via [`ArmClient::with_budgets`](crate::ArmClient::with_budgets)).
+    pub limits: ArmLimits,
+    /// How long the fabric and a vault's item, policy and vCenter lists are reused (0 disables
+    /// the cache). A reprotect through this client discards its vault's item list.
     pub fabric_cache_ttl: Duration,
     /// How long a vault's job list is reused by `list_jobs_for` (one listing serves every item
     /// adopting after a restart). Any reprotect through this client discards it. 0 disables.
@@ -38,7 +40,7 @@ impl std::fmt::Debug for ArmClientConfig {
             .field("auth", &self.auth)
             .field("extra_ca_pem", &self.extra_ca_pem.as_ref().map(|_| "<pem>"))
             .field("retry", &self.retry)
-            .field("budget", &self.budget)
+            .field("limits", &self.limits)
             .field("fabric_cache_ttl", &self.fabric_cache_ttl)
             .finish_non_exhaustive()
     }
@@ -51,7 +53,7 @@ impl ArmClientConfig {
             auth,
             extra_ca_pem: None,
             retry: RetryConfig::default(),
-            budget: BudgetConfig::default(),
+            limits: ArmLimits::azure(),
             fabric_cache_ttl: Duration::from_secs(30),
             jobs_cache_ttl: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),

@@ -1,4 +1,4 @@
-//! Sending ARM requests: budget, bearer token, retries with backon, error mapping, per-operation counters.
+//! Sending ARM requests: budget lane (and what ARM says about it), bearer token, retries with backon, error mapping, per-operation counters.
 
 use std::{
     collections::BTreeMap,
@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::{
     auth::TokenSource,
-    budget::TokenBucket,
+    budget::Lane,
     mapping::{parse_retry_after, service_error},
 };
 
@@ -140,7 +140,7 @@ impl Http {
         method: Method,
         url: &Url,
         body: Option<&[u8]>,
-        budget: &TokenBucket,
+        lane: &Lane,
         resend: Resend,
     ) -> Result<Reply, SiteRecoveryError> {
         let mut delays = ExponentialBuilder::default()
@@ -150,7 +150,7 @@ impl Http {
             .with_max_times(self.retry.max_retries)
             .build();
         loop {
-            let (retry_after, err) = match self.attempt(operation, method.clone(), url, body, budget, resend).await {
+            let (retry_after, err) = match self.attempt(operation, method.clone(), url, body, lane, resend).await {
                 Attempt::Done(r) => return r,
                 Attempt::Retry { retry_after, err } => (retry_after, err),
             };
@@ -161,21 +161,13 @@ impl Http {
         }
     }
 
-    async fn attempt(
-        &self,
-        operation: &str,
-        method: Method,
-        url: &Url,
-        body: Option<&[u8]>,
-        budget: &TokenBucket,
-        resend: Resend,
-    ) -> Attempt {
+    async fn attempt(&self, operation: &str, method: Method, url: &Url, body: Option<&[u8]>, lane: &Lane, resend: Resend) -> Attempt {
         let token = match self.tokens.bearer().await {
             Ok(t) => t,
             Err(e @ SiteRecoveryError::Transport { .. }) => return Attempt::Retry { retry_after: None, err: e },
             Err(e) => return Attempt::Done(Err(e)),
         };
-        budget.acquire().await;
+        lane.acquire().await;
         let started = Instant::now();
         let mut req = self.client.request(method, url.clone()).bearer_auth(token).header("x-ms-client-request-id", request_id());
         if let Some(b) = body {
@@ -196,6 +188,10 @@ impl Http {
         };
         let status = rsp.status().as_u16();
         let headers = rsp.headers().clone();
+        let header_u64 = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let remaining = header_u64(lane.kind().remaining_header()).map(|r| u32::try_from(r).unwrap_or(u32::MAX));
+        let retry_after = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        lane.learn(status, remaining, retry_after.map(Duration::from_secs));
         let body = rsp.bytes().await;
         self.observe(operation, status, started);
         let body = match body {
@@ -214,7 +210,6 @@ impl Http {
             return Attempt::Done(Ok(Reply { status, headers, body }));
         }
         let err = service_error(operation, status, &body);
-        let retry_after = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
         let retryable = match status {
             429 => true,
             408 | 500..=599 => resend == Resend::Idempotent,

@@ -4,8 +4,11 @@
 //! * [`ArmClientPool`] hands out one client per (cloud, identity, credentials version).
 //! * Retries use backon (5xx/connection faults: capped exponential backoff with jitter; 429:
 //!   `Retry-After`; 4xx: never; the reprotect POST is never resent once it may have been sent).
-//! * A per-subscription token bucket ([`BudgetConfig`]) and a short-lived single-flight fabric
-//!   cache keep thousands of machines in one vault cheap.
+//! * Read and write token buckets per subscription and identity ([`ArmLimits`], Azure's figures by
+//!   default, governor) pace requests to ARM's real limits and learn from its
+//!   `x-ms-ratelimit-remaining-*` headers and 429s; a reprotect never waits behind polling reads.
+//! * One cache layer ([`cache`], moka): the fabric and each vault's item, policy, vCenter and job
+//!   lists, single-flight, retired by this client's own reprotects where they would go stale.
 
 // `SiteRecoveryError` (owned by reprotect-facts) is large; boxing it is the lead's call.
 #![allow(clippy::result_large_err)]
@@ -22,7 +25,7 @@ pub mod models;
 pub mod pool;
 
 pub use auth::{AzureAuth, SecretString, UserAssigned};
-pub use budget::{BudgetConfig, Budgets, TokenBucket};
+pub use budget::{ArmLimits, BudgetConfig, Budgets, Kind, Lane};
 pub use client::ArmClient;
 pub use cloud::{AzureCloud, CloudConfig, DEFAULT_API_VERSION};
 pub use config::ArmClientConfig;

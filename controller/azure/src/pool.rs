@@ -1,4 +1,4 @@
-//! `ArmClientPool`: one client per (cloud, identity, credentials version), sharing per-subscription budgets.
+//! `ArmClientPool`: one client per (cloud, identity, credentials version), sharing read and write budgets per subscription and identity.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -8,7 +8,7 @@ use std::{
 use reprotect_facts::{SiteRecovery, SiteRecoveryError};
 
 use crate::{
-    budget::{BudgetConfig, Budgets},
+    budget::{ArmLimits, Budgets},
     client::ArmClient,
     cloud::CloudConfig,
     config::ArmClientConfig,
@@ -29,9 +29,11 @@ pub struct ArmClientPool {
 }
 
 impl ArmClientPool {
-    /// `budget` applies per subscription across every client of the pool.
-    pub fn new(budget: BudgetConfig) -> Self {
-        Self { budgets: Arc::new(Budgets::new(budget)), clients: Mutex::default() }
+    /// `limits` (Azure's: [`ArmLimits::azure`]) apply per subscription and identity across every
+    /// client of the pool. A single [`BudgetConfig`](crate::BudgetConfig) still converts: reads
+    /// get it as given, writes never more than Azure's.
+    pub fn new(limits: impl Into<ArmLimits>) -> Self {
+        Self { budgets: Arc::new(Budgets::new(limits)), clients: Mutex::default() }
     }
 
     /// The client for this configuration, created on first use or when `credentials_version` changed.
@@ -76,7 +78,7 @@ impl ArmClientPool {
 
 impl Default for ArmClientPool {
     fn default() -> Self {
-        Self::new(BudgetConfig::default())
+        Self::new(ArmLimits::azure())
     }
 }
 

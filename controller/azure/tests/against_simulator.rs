@@ -6,7 +6,7 @@ use std::{
 };
 
 use asr_sim::{FaultKind, FaultRule, RunningSim, Scenario, SimOptions};
-use reprotect_azure::{ArmClient, ArmClientConfig, AzureAuth, BudgetConfig, CloudConfig, RetryConfig, mapping::reprotect_body};
+use reprotect_azure::{ArmClient, ArmClientConfig, ArmLimits, AzureAuth, BudgetConfig, CloudConfig, RetryConfig, mapping::reprotect_body};
 use reprotect_facts::*;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
@@ -28,7 +28,8 @@ fn config(sim: &RunningSim, secret: Option<&str>) -> ArmClientConfig {
         max_delay: Duration::from_millis(200),
         max_retry_after: Duration::from_secs(5),
     };
-    c.budget = BudgetConfig { rate_per_second: 1000.0, burst: 1000 };
+    let fast = BudgetConfig { rate_per_second: 1000.0, burst: 1000 };
+    c.limits = ArmLimits { reads: fast, writes: fast };
     c
 }
 
@@ -244,14 +245,14 @@ async fn concurrent_fabric_reads_cost_one_request() {
 }
 
 #[tokio::test]
-async fn the_subscription_budget_paces_requests() {
+async fn the_subscription_read_budget_paces_requests() {
     let sim = sim().await;
     let mut cfg = config(&sim, None);
-    cfg.budget = BudgetConfig { rate_per_second: 10.0, burst: 1 };
+    cfg.limits.reads = BudgetConfig { rate_per_second: 10.0, burst: 1 };
     let c = ArmClient::new(cfg).unwrap();
     let started = Instant::now();
     for _ in 0..6 {
-        c.list_policies(&dr()).await.unwrap();
+        c.get_protected_item(&dr(), "app-01").await.unwrap();
     }
     assert!(started.elapsed() >= Duration::from_millis(450), "{:?}", started.elapsed());
 }

@@ -22,6 +22,7 @@ pub mod routes;
 pub mod scenario;
 mod server;
 pub mod state;
+pub mod throttle;
 pub mod tls;
 pub mod validate;
 
@@ -29,6 +30,7 @@ pub use faults::{FaultKind, FaultRule};
 pub use scenario::Scenario;
 pub use server::Shared;
 pub use state::World;
+pub use throttle::{BucketSpec, ThrottlingSpec};
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -137,9 +139,17 @@ impl RunningSim {
     pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         self.shared.with_world(f)
     }
-    /// A valid bearer token, without going through the token endpoint.
+    /// A valid bearer token for the scenario's client, without going through the token endpoint.
     pub fn issue_token(&self) -> String {
         self.shared.issue_token()
+    }
+    /// A valid bearer token for another client (service principal): it has buckets of its own.
+    pub fn issue_token_for(&self, client_id: &str) -> String {
+        self.shared.issue_token_for(client_id)
+    }
+    /// Answers with this HTTP status so far (e.g. 429: throttled).
+    pub fn count_status(&self, status: u16) -> usize {
+        self.shared.log.lock().unwrap().iter().filter(|r| r.status == status).count()
     }
     /// The scenario's credentials: (tenant id, client id, client secret).
     pub fn credentials(&self) -> (String, String, String) {

@@ -413,6 +413,8 @@ pub struct Scenario {
     pub vaults: Vec<VaultSpec>,
     pub generate: Option<GenerateVaults>,
     pub faults: Vec<FaultRule>,
+    /// ARM throttling (on by default, with Azure's figures).
+    pub throttling: crate::throttle::ThrottlingSpec,
 }
 impl Default for Scenario {
     fn default() -> Self {
@@ -423,6 +425,7 @@ impl Default for Scenario {
             vaults: d_vaults(),
             generate: None,
             faults: vec![],
+            throttling: crate::throttle::ThrottlingSpec::default(),
         }
     }
 }

@@ -49,8 +49,10 @@ pub struct Shared {
     pub clock: SimClock,
     pub faults: Faults,
     pub log: Mutex<Vec<LoggedRequest>>,
-    /// Issued bearer tokens and their (real) expiry.
-    pub tokens: Mutex<HashMap<String, Instant>>,
+    /// Issued bearer tokens: (real) expiry and the client (service principal) they were issued to.
+    pub tokens: Mutex<HashMap<String, (Instant, String)>>,
+    /// ARM throttling buckets.
+    pub throttle: crate::throttle::Throttle,
     pub base_url: Url,
 }
 
@@ -74,14 +76,23 @@ impl Shared {
         self.world.write().unwrap().advance(now);
         f(&self.world.read().unwrap())
     }
+    /// A token for the scenario's client.
     pub fn issue_token(&self) -> String {
+        let client = self.world.read().unwrap().credentials.client_id.clone();
+        self.issue_token_for(&client)
+    }
+    pub fn issue_token_for(&self, client_id: &str) -> String {
         let lifetime = self.world.read().unwrap().credentials.token_lifetime_s;
         let tok = format!("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.asr-sim.{}", new_guid().replace('-', ""));
-        self.tokens.lock().unwrap().insert(tok.clone(), Instant::now() + Duration::from_secs(lifetime));
+        self.tokens.lock().unwrap().insert(tok.clone(), (Instant::now() + Duration::from_secs(lifetime), client_id.to_string()));
         tok
     }
     pub fn token_valid(&self, tok: &str) -> bool {
-        self.tokens.lock().unwrap().get(tok).is_some_and(|exp| *exp > Instant::now())
+        self.token_client(tok).is_some()
+    }
+    /// The client a valid token was issued to.
+    pub fn token_client(&self, tok: &str) -> Option<String> {
+        self.tokens.lock().unwrap().get(tok).filter(|(exp, _)| *exp > Instant::now()).map(|(_, c)| c.clone())
     }
     pub fn count(&self, method: &str, frag: &str) -> usize {
         let frag = frag.to_ascii_lowercase();
@@ -177,6 +188,7 @@ pub(crate) async fn start(scenario: Scenario, opts: SimOptions) -> Result<Runnin
         faults: Faults::new(scenario.faults.clone()),
         log: Mutex::new(Vec::new()),
         tokens: Mutex::new(HashMap::new()),
+        throttle: crate::throttle::Throttle::new(scenario.throttling),
         base_url: base_url.clone(),
     });
     let router = crate::routes::router(shared.clone());

@@ -123,7 +123,7 @@ pub fn not_found_arm(what: &str) -> Response {
 }
 
 async fn arm(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    let client = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         None => return unauthorized("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
         Some(v) => {
             let tok = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or("");
@@ -133,17 +133,43 @@ async fn arm(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, headers: H
                     "Authentication failed. The 'Authorization' header is provided in an invalid format.",
                 );
             }
-            if !sh.token_valid(tok) {
-                return unauthorized("InvalidAuthenticationToken", "The access token is invalid.");
+            match sh.token_client(tok) {
+                Some(client) => client,
+                None => return unauthorized("InvalidAuthenticationToken", "The access token is invalid."),
             }
         }
-    }
+    };
     let segs: Vec<String> = uri
         .path()
         .split('/')
         .filter(|s| !s.is_empty())
         .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
         .collect();
+    // ARM throttles every authenticated request within a subscription, whatever the route.
+    let kind = crate::throttle::Kind::of(&method);
+    let decision = match segs.as_slice() {
+        [first, sub, ..] if first.eq_ignore_ascii_case("subscriptions") => sh.throttle.check(sub, &client, kind),
+        _ => None,
+    };
+    let mut resp = match &decision {
+        Some(crate::throttle::Decision::Throttled { retry_after_s, message }) => {
+            fault_response(429, "TooManyRequests", message, Some(*retry_after_s))
+        }
+        _ => arm_route(&sh, method, &uri, &headers, body, segs),
+    };
+    let remaining = match decision {
+        Some(crate::throttle::Decision::Allowed { remaining }) => Some(remaining),
+        Some(crate::throttle::Decision::Throttled { .. }) => Some(0),
+        None => None,
+    };
+    if let Some(r) = remaining {
+        resp.headers_mut().insert(kind.header(), r.into());
+    }
+    resp
+}
+
+/// An authenticated ARM request that passed throttling: vault lookup, `api-version`, dispatch.
+fn arm_route(sh: &Arc<Shared>, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes, segs: Vec<String>) -> Response {
     let lit = |i: usize, l: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(l));
     if !(segs.len() >= 8
         && lit(0, "subscriptions")
@@ -190,7 +216,7 @@ async fn arm(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, headers: H
     let Some(vi) = vi else {
         return not_found_arm(&format!("Microsoft.RecoveryServices/vaults/{}", segs[7]));
     };
-    let ctx = Ctx { sh: &sh, method, uri: &uri, headers: &headers, body, api_version, rest: segs[8..].to_vec() };
+    let ctx = Ctx { sh, method, uri, headers, body, api_version, rest: segs[8..].to_vec() };
     dispatch(&ctx, vi)
 }
 

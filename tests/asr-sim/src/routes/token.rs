@@ -91,7 +91,7 @@ async fn token(State(sh): State<Arc<Shared>>, Path(tenant): Path<String>, body: 
     let lifetime = cred.token_lifetime_s;
     json_response(
         200,
-        json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": sh.issue_token()}),
+        json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": sh.issue_token_for(client_id)}),
     )
 }
 
