@@ -59,6 +59,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub stores: Stores,
     pub settings: Settings,
+    /// The namespace this controller set watches (`None`: all), for per-scope metrics.
+    pub scope: Option<String>,
     /// Reprotects submitted by this process, so a failed status write can never lead to a second POST.
     pub submitted: SubmittedJobs,
     /// Consecutive transient failures per object, for backoff.
@@ -75,9 +77,16 @@ impl Context {
             metrics,
             stores,
             settings,
+            scope: None,
             submitted: SubmittedJobs::default(),
             failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same context, for the controller set of one namespace (`None`: all namespaces).
+    pub fn with_scope(mut self, scope: Option<String>) -> Self {
+        self.scope = scope;
+        self
     }
 
     /// Next backoff delay for an object after a transient failure (capped exponential with jitter,

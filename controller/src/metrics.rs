@@ -33,12 +33,6 @@ pub struct MachinePhaseLabels {
     pub phase: String,
 }
 
-/// Labels of the legacy process-wide phase gauge ([`Metrics::machines_by_phase`], not exported).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PhaseLabels {
-    pub phase: String,
-}
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabels {
     pub action: String,
@@ -109,9 +103,6 @@ pub struct Metrics {
     pub duration: Family<KindLabels, Histogram>,
     /// `reprotect_machines{namespace,policy,phase}`, written by [`Metrics::set_machine_phases`].
     pub machines: Family<MachinePhaseLabels, Gauge>,
-    /// Legacy process-wide counts, kept so existing callers compile; NOT exported (one gauge per
-    /// phase is wrong when several namespaces are watched). Call `set_machine_phases` instead.
-    pub machines_by_phase: Family<PhaseLabels, Gauge>,
     pub actions: Family<ActionLabels, Counter>,
     pub requests: Family<RequestLabels, Counter>,
     pub request_duration: Family<OperationLabels, Histogram>,
@@ -132,7 +123,6 @@ impl Default for Metrics {
             errors: Family::default(),
             duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 14))),
             machines: Family::default(),
-            machines_by_phase: Family::default(),
             actions: Family::default(),
             requests: Family::default(),
             request_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.01, 2.0, 12))),

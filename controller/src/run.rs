@@ -121,7 +121,7 @@ pub async fn run_controllers_in(
     let masters = controller_for(api::<MasterTarget>(&client, &namespace), wc.clone()).with_config(config.clone());
     let policies = controller_for(api::<ReprotectPolicy>(&client, &namespace), wc.clone()).with_config(config);
     let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store() };
-    let ctx = Arc::new(Context::new(client.clone(), connector, metrics, stores.clone(), settings));
+    let ctx = Arc::new(Context::new(client.clone(), connector, metrics, stores.clone(), settings).with_scope(namespace.clone()));
 
     // A change to a policy or master target re-evaluates every machine that uses it, so fixing a
     // cause unblocks machines without a restart.

@@ -7,7 +7,6 @@ use crate::context::{Context, Stores};
 use crate::crd::{GroupSummary, Phase, PhaseCounts, ProtectedMachine, ReprotectPolicy, ReprotectPolicyStatus, RetryBounds, condition_types as ct};
 use crate::error::Error;
 use crate::reasons;
-use crate::metrics::PhaseLabels;
 use jiff::Timestamp;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
@@ -141,24 +140,8 @@ pub fn group_summaries(machines: &[Arc<ProtectedMachine>]) -> Vec<GroupSummary> 
     groups.into_values().collect()
 }
 
+/// Machines per namespace, policy and phase for this controller set's scope (its namespace, or all).
 fn update_phase_gauges(ctx: &Context) {
-    let mut counts: BTreeMap<Phase, i64> = [
-        Phase::Pending,
-        Phase::Validating,
-        Phase::WaitingForFailover,
-        Phase::WaitingForAgent,
-        Phase::Reprotecting,
-        Phase::Protected,
-        Phase::Blocked,
-        Phase::Paused,
-    ]
-    .into_iter()
-    .map(|p| (p, 0))
-    .collect();
-    for m in ctx.stores.machines.state() {
-        *counts.entry(m.status.as_ref().map(|s| s.phase).unwrap_or_default()).or_default() += 1;
-    }
-    for (phase, n) in counts {
-        ctx.metrics.machines_by_phase.get_or_create(&PhaseLabels { phase: phase.to_string() }).set(n);
-    }
+    let machines = ctx.stores.machines.state();
+    ctx.metrics.set_machine_phases(ctx.scope.as_deref(), machines.iter().map(|m| m.as_ref()));
 }

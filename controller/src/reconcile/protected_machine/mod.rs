@@ -147,8 +147,26 @@ async fn apply(ctx: &Context, pm: &ProtectedMachine, outcome: Outcome) -> Result
     }
     if let Some(st) = &outcome.status {
         apply_status_if_changed(&ctx.client, pm, pm.status.as_ref(), st).await?;
+        record_metrics(&ctx.metrics, pm, st, Timestamp::now());
     }
     Ok(Action::requeue(outcome.requeue_after))
+}
+
+/// Per-machine series (agent window, watchdog conditions) and the reprotect duration when it ends.
+fn record_metrics(metrics: &Metrics, pm: &ProtectedMachine, st: &ProtectedMachineStatus, now: Timestamp) {
+    use kube::ResourceExt;
+    let (ns, name) = (pm.namespace().unwrap_or_default(), pm.name_any());
+    let waiting = st.phase == Phase::WaitingForAgent;
+    metrics.agent_window(&ns, &name, st.agent_window_deadline.as_ref().filter(|_| waiting).map(|t| t.0.as_second()));
+    for condition in [condition_types::DEGRADED, condition_types::FAILBACK_AT_RISK] {
+        metrics.machine_condition(&ns, &name, condition, crate::conditions::is_true(&st.conditions, condition));
+    }
+    let was = pm.status.as_ref().map(|s| s.phase);
+    if st.phase == Phase::Protected && was == Some(Phase::Reprotecting)
+        && let Some(at) = st.job.as_ref().and_then(|j| j.submitted_at.as_ref())
+    {
+        metrics.reprotect_finished(now.duration_since(at.0).as_secs_f64().max(0.0));
+    }
 }
 
 /// The read-only half of a pass for `check`: observe once and evaluate every preflight check.
