@@ -33,10 +33,16 @@ pub fn desired(ctx: &Context, pm: &ProtectedMachine, policy: &ReprotectPolicy, m
                 .state()
                 .iter()
                 .filter(|m| m.namespace().as_deref() == Some(ns.as_str()) && m.spec.replication_group.as_ref() == Some(group))
-                .map(|m| GroupMember {
-                    machine_name: m.name_any(),
-                    master_target_name: master_target_name(m, policy).unwrap_or_default(),
-                    os_type: m.spec.os_type.map(OsType::from),
+                .map(|m| {
+                    let mt_name = master_target_name(m, policy).unwrap_or_default();
+                    let mt_ref = kube::runtime::reflector::ObjectRef::new(&mt_name).within(&ns);
+                    GroupMember {
+                        machine_name: m.name_any(),
+                        master_target_asr_name: ctx.stores.master_targets.get(&mt_ref).map(|t| t.spec.asr_name.clone()).unwrap_or_default(),
+                        master_target_name: mt_name,
+                        os_type: m.spec.os_type.map(OsType::from),
+                        reported_os: None,
+                    }
                 })
                 .collect()
         })
@@ -103,6 +109,7 @@ pub fn observed(obs: &Observation) -> Observed {
         item: obs.item.clone(),
         policies: obs.policies.clone(),
         discovered_vcenters: obs.discovered_vcenters.clone(),
+        ambiguous_item: None,
     }
 }
 
