@@ -3,8 +3,8 @@
 
 use crate::names::{ServerAddress, same_volume};
 use crate::site_recovery::{
-    AsrDatastoreFacts, DiscoveredVcenterFacts, FabricFacts, MasterTargetServerFacts, PolicyFacts, ProtectedItemFacts,
-    RetentionVolumeFacts, RunAsAccountFacts,
+    AsrDatastoreFacts, DiscoveredVcenterFacts, FabricFacts, MasterTargetServerFacts, PolicyFacts, ProtectedItemFacts, RetentionVolumeFacts,
+    RunAsAccountFacts,
 };
 use crate::{arm_name, same_arm_id};
 

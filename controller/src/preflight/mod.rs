@@ -28,15 +28,15 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 pub use catalog::{catalog, catalog_json, catalog_table, troubleshooting_markdown};
-pub use ids::{RuleId, RuleInfo, Subject};
 pub use coverage::SOURCE_COVERAGE;
+pub use ids::{RuleId, RuleInfo, Subject};
 pub use input::{
     Desired, DesiredMasterTarget, FailbackPolicyExpectation, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType,
     ProcessServerLocation, effective_retention_volume,
 };
+pub use render::{PreflightReason, Summary, render_table, summarize};
 pub use reprotect_facts::{AmbiguousItem, match_item};
 pub use request::{UnknownRunAsAccount, chosen_failback_policy, datastore_as_listed, retention_drive_as_listed, run_as_account_id};
-pub use render::{PreflightReason, Summary, render_table, summarize};
 
 /// How much a failing check matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]

@@ -2,8 +2,8 @@
 
 use super::{Outcome, Rule, list, src};
 use crate::preflight::Severity::{Blocking, Info, Warning};
-use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::context::{Ctx, Seen, Target};
+use crate::preflight::ids::{RuleId, RuleInfo};
 use reprotect_facts::{DatastoreFacts, DatastoreKind, PowerState, VmFacts, VmSelector};
 
 fn datastore<'a>(c: &Ctx<'a>) -> Option<&'a str> {
@@ -103,7 +103,9 @@ pub(super) const DATASTORE_WRITABLE: Rule = Rule {
         match d.writable() {
             Ok(Some(())) => Outcome::pass(format!("datastore {} is mounted read/write and accessible on host {}", d.name, host.name)),
             Ok(None) => Outcome::unknown(format!("access mode of datastore {} on host {} not reported", d.name, host.name)),
-            Err(problem) => Outcome::fail(format!("datastore {} on host {} of master target {}: {problem}", d.name, host.name, c.mt_name())),
+            Err(problem) => {
+                Outcome::fail(format!("datastore {} on host {} of master target {}: {problem}", d.name, host.name, c.mt_name()))
+            }
         }
     },
 };

@@ -2,9 +2,9 @@
 
 use super::{Outcome, Rule, list, src};
 use crate::preflight::Severity::{Blocking, Info, Warning};
-use crate::preflight::ids::{RuleId, RuleInfo};
-use crate::preflight::context::Ctx;
 use crate::preflight::chosen_failback_policy;
+use crate::preflight::context::Ctx;
+use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::input::OsType;
 use reprotect_facts::{ChosenFailbackPolicy, FailbackPolicyError};
 
@@ -74,13 +74,12 @@ pub(super) const GROUP_SAME_MASTER_TARGET: Rule = Rule {
         let mt = c.d.master_target.name_in_asr.as_str();
         let unresolved: Vec<&str> =
             c.d.group_members.iter().filter(|m| m.master_target_asr_name.trim().is_empty()).map(|m| m.machine_name.as_str()).collect();
-        let others: Vec<String> = c
-            .d
-            .group_members
-            .iter()
-            .filter(|m| !m.master_target_asr_name.trim().is_empty() && !m.master_target_asr_name.trim().eq_ignore_ascii_case(mt))
-            .map(|m| format!("{} uses MasterTarget {} (ASR name {})", m.machine_name, m.master_target_name, m.master_target_asr_name))
-            .collect();
+        let others: Vec<String> =
+            c.d.group_members
+                .iter()
+                .filter(|m| !m.master_target_asr_name.trim().is_empty() && !m.master_target_asr_name.trim().eq_ignore_ascii_case(mt))
+                .map(|m| format!("{} uses MasterTarget {} (ASR name {})", m.machine_name, m.master_target_name, m.master_target_asr_name))
+                .collect();
         if !others.is_empty() {
             Outcome::fail(format!("group {group} must use master target {mt} (ASR name) throughout: {}", list(&others, 4)))
         } else if !unresolved.is_empty() {
@@ -114,12 +113,11 @@ pub(super) const GROUP_OS_MATCH: Rule = Rule {
         let Some(mt_os) = c.mt_os else {
             return Outcome::unknown(format!("OS of master target {} unknown", c.mt_name()));
         };
-        let mismatched: Vec<String> = c
-            .d
-            .group_members
-            .iter()
-            .filter_map(|m| m.os().filter(|os| *os != mt_os).map(|os| format!("{} ({})", m.machine_name, os.as_str())))
-            .collect();
+        let mismatched: Vec<String> =
+            c.d.group_members
+                .iter()
+                .filter_map(|m| m.os().filter(|os| *os != mt_os).map(|os| format!("{} ({})", m.machine_name, os.as_str())))
+                .collect();
         let unknown: Vec<&str> = c.d.group_members.iter().filter(|m| m.os().is_none()).map(|m| m.machine_name.as_str()).collect();
         if !mismatched.is_empty() {
             Outcome::fail(format!("master target {} is {} but group members {} are not", c.mt_name(), mt_os.as_str(), list(&mismatched, 4)))

@@ -2,8 +2,8 @@
 
 use super::{Outcome, Rule, list, src};
 use crate::preflight::Severity::{Blocking, Info, Warning};
-use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::context::{Seen, Target, human};
+use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::input::{NetworkKind, ProcessServerLocation};
 use reprotect_facts::{DiscoveredVcenterFacts, HostFacts, ServerAddress};
 
@@ -135,7 +135,10 @@ pub(super) const VCENTER_DISCOVERED: Rule = Rule {
         };
         let Some(v) = vcenters.iter().find(|v| v.is_server(&wanted)) else {
             let known: Vec<String> = vcenters.iter().map(describe).collect();
-            return Outcome::fail(format!("vCenter {wanted} is not discovered by the configuration server (discovered: {})", list(&known, 5)));
+            return Outcome::fail(format!(
+                "vCenter {wanted} is not discovered by the configuration server (discovered: {})",
+                list(&known, 5)
+            ));
         };
         let shown = describe(v);
         if let Some(problem) = v.discovery_problem() {

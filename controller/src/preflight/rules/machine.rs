@@ -2,8 +2,8 @@
 
 use super::{Outcome, Rule, list, src};
 use crate::preflight::Severity::Blocking;
-use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::context::{Ctx, Seen, Target, human};
+use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::input::OsType;
 use reprotect_facts::{ProtectedItemFacts, SUPPORTED_PROVIDERS};
 

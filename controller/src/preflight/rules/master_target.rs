@@ -2,8 +2,8 @@
 
 use super::{Outcome, Rule, list, src, with_mt_vm};
 use crate::preflight::Severity::{Blocking, Info, Warning};
-use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::context::{Ctx, Seen, human};
+use crate::preflight::ids::{RuleId, RuleInfo};
 use reprotect_facts::is_vmfs_or_vsan;
 
 pub(super) const MT_HEARTBEAT: Rule = Rule {

@@ -7,8 +7,8 @@ mod machine;
 mod master_target;
 mod retention;
 
-use super::ids::RuleInfo;
 use super::context::{Ctx, Seen};
+use super::ids::RuleInfo;
 use super::{CheckResult, Severity, Status};
 use reprotect_facts::VmFacts;
 use std::borrow::Cow;

@@ -2,8 +2,8 @@
 
 use super::{Outcome, Rule, list, src};
 use crate::preflight::Severity::Blocking;
-use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::context::{Ctx, Seen};
+use crate::preflight::ids::{RuleId, RuleInfo};
 use reprotect_facts::is_fat_family;
 
 pub(super) const RETENTION_VOLUME: Rule = Rule {

@@ -115,18 +115,8 @@ pub(super) const ROWS: &[Row] = &[
     // Operating systems on every side.
     ("Linux on-premises VM for a Windows item", |_, o| vm(o).guest_family = Some(GuestFamily::Linux), "os-match", Fail),
     ("master target declared Windows but Linux in ASR", |_, o| mt_asr(o).os_type = Some("Linux".into()), "os-match", Fail),
-    (
-        "machine OS only from Azure",
-        |d, _| d.os_type = None,
-        "os-match",
-        Pass,
-    ),
-    (
-        "item Linux in Azure, declared Windows",
-        |_, o| it(o).os_type = Some("Linux".into()),
-        "os-match",
-        Fail,
-    ),
+    ("machine OS only from Azure", |d, _| d.os_type = None, "os-match", Pass),
+    ("item Linux in Azure, declared Windows", |_, o| it(o).os_type = Some("Linux".into()), "os-match", Fail),
     (
         "member without osType reported Windows by Azure",
         |d, _| {
@@ -167,9 +157,19 @@ pub(super) const ROWS: &[Row] = &[
         Unknown,
     ),
     // Retention volume file systems.
-    ("retention volume formatted FAT16", |_, o| mt_asr(o).retention_volumes[0].file_system = Some("FAT16".into()), "retention-volume", Fail),
+    (
+        "retention volume formatted FAT16",
+        |_, o| mt_asr(o).retention_volumes[0].file_system = Some("FAT16".into()),
+        "retention-volume",
+        Fail,
+    ),
     ("retention volume formatted vfat", |_, o| mt_asr(o).retention_volumes[0].file_system = Some("vfat".into()), "retention-volume", Fail),
-    ("retention volume formatted exFAT", |_, o| mt_asr(o).retention_volumes[0].file_system = Some("exFAT".into()), "retention-volume", Fail),
+    (
+        "retention volume formatted exFAT",
+        |_, o| mt_asr(o).retention_volumes[0].file_system = Some("exFAT".into()),
+        "retention-volume",
+        Fail,
+    ),
     ("retention volume spelled r: in the spec", |d, _| d.master_target.retention_volume = Some("r:".into()), "retention-volume", Pass),
     // Datastore types and access.
     ("NFS41 datastore chosen", |_, o| mt_host(o).datastores[0].datastore_type = "NFS41".into(), "datastore-type", Fail),
@@ -186,7 +186,12 @@ pub(super) const ROWS: &[Row] = &[
         "mt-vmfs-datastore",
         Fail,
     ),
-    ("chosen datastore mounted read-only", |_, o| mt_host(o).datastores[0].access_mode = Some("readOnly".into()), "datastore-writable", Fail),
+    (
+        "chosen datastore mounted read-only",
+        |_, o| mt_host(o).datastores[0].access_mode = Some("readOnly".into()),
+        "datastore-writable",
+        Fail,
+    ),
     ("chosen datastore inaccessible", |_, o| mt_host(o).datastores[0].accessible = Some(false), "datastore-writable", Fail),
     ("chosen datastore unmounted", |_, o| mt_host(o).datastores[0].mounted = Some(false), "datastore-writable", Fail),
     ("chosen datastore not on the host", |d, _| d.datastore = Some("ds-elsewhere".into()), "datastore-writable", Fail),
