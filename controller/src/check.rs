@@ -106,7 +106,8 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
     let peers = lookup::peers(others.into_iter().map(Arc::new).collect(), &pm);
     let connector = RealConnector::new(Duration::from_secs(30), 20.0);
     let conn = connect(&client, &connector, &policy).await?;
-    let lookup = lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers };
+    let master_target_asr_names = [(mt.name_any(), mt.spec.asr_name.clone())].into();
+    let lookup = lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers, master_target_asr_names };
     let results = check_once(&pm, &lookup, &conn).await?;
     let blocked = preflight::blocks_reprotect(&results);
     Ok(CheckReport { machine: format!("{ns}/{}", pm.name_any()), master_target: mt_name, results, blocked })

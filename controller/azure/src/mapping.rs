@@ -146,6 +146,7 @@ fn job_error(e: JobErrorDetails) -> JobErrorFacts {
     let s = e.service_error_details.unwrap_or_default();
     let p = e.provider_error_details.unwrap_or_default();
     JobErrorFacts {
+        provider_code: p.error_code.clone(),
         code: s.code.or(p.error_code),
         message: s.message.or(p.error_message),
         possible_causes: s.possible_causes.or(p.possible_causes),
@@ -209,6 +210,8 @@ pub fn vcenter_facts(v: VCenter) -> DiscoveredVcenterFacts {
         name,
         friendly_name: p.friendly_name,
         ip_address: p.ip_address,
+        // `port` is not in the model yet (models.rs VCenterProperties); 443 is assumed until it is.
+        port: None,
         discovery_status: p.discovery_status,
         last_heartbeat: parse_time(p.last_heartbeat.as_deref()),
         health_errors: issues(p.health_errors),

@@ -4,9 +4,13 @@
 //! these structs, the preflight module reads them. Every fact that an observation may fail to
 //! produce is an `Option`, so a partial observation is representable and checks can say `Unknown`.
 
+pub mod names;
+pub mod resolve;
 pub mod site_recovery;
 pub mod vcenter;
 
+pub use names::*;
+pub use resolve::*;
 pub use site_recovery::*;
 pub use vcenter::*;
 

@@ -96,6 +96,8 @@ pub struct DiscoveredVcenterFacts {
     pub name: String,
     pub friendly_name: Option<String>,
     pub ip_address: Option<String>,
+    /// `port`, which the configuration server reports apart from the address (a string on the wire).
+    pub port: Option<u16>,
     pub discovery_status: Option<String>,
     pub last_heartbeat: Option<Timestamp>,
     pub health_errors: Vec<HealthIssue>,
@@ -176,7 +178,17 @@ pub struct ProtectedItemFacts {
     pub health_errors: Vec<HealthIssue>,
 }
 
+/// Replication providers whose items this controller can reprotect to on-premises (`InMageAzureV2`) or
+/// recognises as already reprotected (`InMage`).
+pub const SUPPORTED_PROVIDERS: &[&str] = &["InMageAzureV2", "InMage"];
+
 impl ProtectedItemFacts {
+    /// Whether the item's replication provider is one this controller knows; `None` when not reported.
+    pub fn provider_supported(&self) -> Option<bool> {
+        let p = self.provider.as_deref()?.trim();
+        Some(SUPPORTED_PROVIDERS.iter().any(|k| k.eq_ignore_ascii_case(p)))
+    }
+
     /// Reverse-replicating (`InMage`) and `Protected`: reprotect is done.
     pub fn is_protected_in_reverse(&self) -> bool {
         self.provider.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("InMage"))
@@ -213,8 +225,11 @@ pub struct PolicyFacts {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobErrorFacts {
-    /// ASR error code, e.g. `95226`.
+    /// ASR error code, e.g. `95226`: the service code, else the provider's.
     pub code: Option<String>,
+    /// `providerErrorDetails.errorCode`, which may be specific (`95226`) behind a generic service code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_code: Option<String>,
     pub message: Option<String>,
     pub possible_causes: Option<String>,
     pub recommended_action: Option<String>,
@@ -369,11 +384,24 @@ fn classify_service_error(e: &AsrServiceError) -> AsrErrorClass {
     }
 }
 
-/// Classify a job error code the same way.
+/// Classify one job error from every code it carries (service and provider) and its message.
 pub fn classify_job_error(err: &JobErrorFacts) -> AsrErrorClass {
-    let code = err.code.as_deref().unwrap_or_default();
+    let codes = [err.code.as_deref(), err.provider_code.as_deref()];
     let msg = err.message.as_deref().unwrap_or_default().to_ascii_lowercase();
-    if AGENT_NOT_REGISTERED_CODES.contains(&code) || msg.contains("agent is not installed") || msg.contains("agent not installed") {
+    if codes.into_iter().flatten().any(|c| AGENT_NOT_REGISTERED_CODES.contains(&c.trim()))
+        || msg.contains("agent is not installed")
+        || msg.contains("agent not installed")
+    {
+        AsrErrorClass::AgentNotRegistered
+    } else {
+        AsrErrorClass::Blocking
+    }
+}
+
+/// Classify a failed job from all its errors: agent-not-registered when any error says so (a retry after the agent
+/// registers may then succeed), else blocking.
+pub fn classify_job_errors(errors: &[JobErrorFacts]) -> AsrErrorClass {
+    if errors.iter().any(|e| classify_job_error(e) == AsrErrorClass::AgentNotRegistered) {
         AsrErrorClass::AgentNotRegistered
     } else {
         AsrErrorClass::Blocking
@@ -395,3 +423,7 @@ pub trait SiteRecovery: Send + Sync {
     async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError>;
     async fn list_vcenters(&self, vault: &VaultRef) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError>;
 }
+
+#[cfg(test)]
+#[path = "site_recovery_tests.rs"]
+mod tests;

@@ -164,8 +164,28 @@ pub struct DatastoreFacts {
 impl DatastoreFacts {
     /// VMFS or vSAN: the only datastore types ASR can fail back to.
     pub fn is_vmfs_or_vsan(&self) -> bool {
-        let t = self.datastore_type.to_ascii_lowercase();
-        t == "vmfs" || t == "vsan"
+        crate::names::is_vmfs_or_vsan(&self.datastore_type)
+    }
+
+    /// Mounted and accessible, as far as reported (`None` values are not held against it).
+    pub fn is_usable(&self) -> bool {
+        self.mounted != Some(false) && self.accessible != Some(false)
+    }
+
+    /// Mounted, accessible and read/write on the host: `Err` says what is wrong, `Ok(None)` that the access mode
+    /// was not reported (an unreported mount or accessibility flag is not held against it).
+    pub fn writable(&self) -> Result<Option<()>, String> {
+        if self.mounted == Some(false) {
+            return Err("not mounted".into());
+        }
+        if self.accessible == Some(false) {
+            return Err("not accessible".into());
+        }
+        match self.access_mode.as_deref() {
+            Some(m) if m.eq_ignore_ascii_case("readWrite") => Ok(Some(())),
+            Some(m) => Err(format!("mounted {m}")),
+            None => Ok(None),
+        }
     }
 }
 
@@ -266,4 +286,40 @@ pub trait Vcenter: Send + Sync {
     async fn power_off(&self, vm: &VmSelector) -> Result<(), VcenterError>;
     /// Set `disk.EnableUUID=TRUE` on a VM; already set is success.
     async fn enable_disk_uuid(&self, vm: &VmSelector) -> Result<(), VcenterError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ds(mounted: Option<bool>, accessible: Option<bool>, mode: Option<&str>) -> DatastoreFacts {
+        DatastoreFacts {
+            moref: "datastore-1".into(),
+            name: "ds".into(),
+            datastore_type: "VMFS".into(),
+            capacity_bytes: None,
+            free_bytes: None,
+            accessible,
+            access_mode: mode.map(Into::into),
+            mounted,
+        }
+    }
+
+    #[test]
+    fn a_datastore_is_writable_only_when_mounted_accessible_and_read_write() {
+        assert_eq!(ds(Some(true), Some(true), Some("readWrite")).writable(), Ok(Some(())));
+        assert_eq!(ds(Some(false), Some(true), Some("readWrite")).writable(), Err("not mounted".into()));
+        assert_eq!(ds(Some(true), Some(false), Some("readWrite")).writable(), Err("not accessible".into()));
+        assert_eq!(ds(Some(true), Some(true), Some("readOnly")).writable(), Err("mounted readOnly".into()));
+        assert_eq!(ds(None, None, Some("readWrite")).writable(), Ok(Some(())));
+        assert_eq!(ds(Some(true), Some(true), None).writable(), Ok(None));
+    }
+
+    #[test]
+    fn an_inaccessible_or_unmounted_datastore_is_not_usable() {
+        assert!(ds(Some(true), Some(true), None).is_usable());
+        assert!(ds(None, None, None).is_usable());
+        assert!(!ds(Some(true), Some(false), None).is_usable());
+        assert!(!ds(Some(false), Some(true), None).is_usable());
+    }
 }

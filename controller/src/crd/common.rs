@@ -14,27 +14,6 @@ pub enum OsType {
     Linux,
 }
 
-impl OsType {
-    /// The retention volume the source document names as default for this OS.
-    pub fn default_retention_volume(self) -> &'static str {
-        match self {
-            OsType::Windows => "R:",
-            OsType::Linux => "/mnt/retention",
-        }
-    }
-
-    /// Parse ASR's free-string `osType` (`Windows`, `LINUX`, ...).
-    pub fn from_asr(s: &str) -> Option<OsType> {
-        let s = s.to_ascii_lowercase();
-        if s.starts_with("win") {
-            Some(OsType::Windows)
-        } else if s.contains("linux") {
-            Some(OsType::Linux)
-        } else {
-            None
-        }
-    }
-}
 
 impl std::fmt::Display for OsType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -52,13 +52,6 @@ pub struct MasterTargetSpec {
     pub remediation: Remediation,
 }
 
-impl MasterTargetSpec {
-    /// The retention volume to use: the one set, else the OS default.
-    pub fn effective_retention_volume(&self) -> String {
-        self.retention_volume.clone().unwrap_or_else(|| self.os_type.default_retention_volume().to_string())
-    }
-}
-
 /// A retention volume as the configuration server lists it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -5,7 +5,7 @@ use crate::crd::condition_types as ct;
 use crate::crd::{Mode, Phase};
 use crate::reasons;
 use jiff::{SignedDuration, Timestamp};
-use reprotect_facts::{AsrErrorClass, JobErrorFacts, JobFacts, JobRef, ProtectedItemFacts, ReprotectRequest, VmSelector, classify_job_error};
+use reprotect_facts::{AsrErrorClass, JobErrorFacts, JobFacts, JobRef, ProtectedItemFacts, ReprotectRequest, VmSelector, classify_job_error, classify_job_errors};
 use std::time::Duration;
 
 /// A blocking prerequisite that failed (or could not be verified).
@@ -291,11 +291,7 @@ fn follow_job(input: &Input<'_>, item: &ProtectedItemFacts, job: &TrackedJob<'_>
     }
     let first = facts.errors.iter().find(|e| classify_job_error(e) == AsrErrorClass::AgentNotRegistered).or(facts.errors.first());
     let first = first.cloned().unwrap_or_default();
-    let class = if facts.errors.iter().any(|e| classify_job_error(e) == AsrErrorClass::AgentNotRegistered) {
-        AsrErrorClass::AgentNotRegistered
-    } else {
-        AsrErrorClass::Blocking
-    };
+    let class = classify_job_errors(&facts.errors);
     let asr = format!(
         "ASR error {}: {} Possible causes: {} Recommended action: {}",
         first.code.as_deref().unwrap_or("unknown"),

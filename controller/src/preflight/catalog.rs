@@ -1,24 +1,7 @@
 //! The rule catalog: what every check verifies, rendered as a table, JSON, or the README's troubleshooting Markdown.
 
-use super::Severity;
+use super::ids::RuleInfo;
 use super::rules::ALL;
-use serde::Serialize;
-
-/// What the catalog says about one rule (the `checks` subcommand prints these).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RuleInfo {
-    /// Stable kebab-case id, also the `id` of its [`super::CheckResult`].
-    pub id: &'static str,
-    /// Severity of a failure (a result may be milder, e.g. a remediable one).
-    pub severity: Severity,
-    /// What the rule verifies.
-    pub description: &'static str,
-    /// The generic remedy (results may carry a more specific one).
-    pub remedy: &'static str,
-    /// Section of the source document.
-    pub source: &'static str,
-}
 
 /// Every rule, in evaluation order.
 pub fn catalog() -> Vec<RuleInfo> {
@@ -28,16 +11,16 @@ pub fn catalog() -> Vec<RuleInfo> {
 /// The catalog as an aligned text table: `ID  SEVERITY  WHAT IT VERIFIES`.
 pub fn catalog_table() -> String {
     let rules = catalog();
-    let id_w = rules.iter().map(|r| r.id.len()).max().unwrap_or(0).max("ID".len());
+    let id_w = rules.iter().map(|r| r.id.as_str().len()).max().unwrap_or(0).max("ID".len());
     let sev_w = "SEVERITY".len();
     let mut out = format!("{:<id_w$}  {:<sev_w$}  WHAT IT VERIFIES\n", "ID", "SEVERITY");
     for r in &rules {
-        out.push_str(&format!("{:<id_w$}  {:<sev_w$}  {}\n", r.id, r.severity.as_str(), r.description));
+        out.push_str(&format!("{:<id_w$}  {:<sev_w$}  {}\n", r.id.as_str(), r.severity.as_str(), r.description));
     }
     out
 }
 
-/// The catalog as a JSON array of `{id, severity, description, remedy, source}`.
+/// The catalog as a JSON array of `{id, subject, severity, description, remedy, source}`.
 pub fn catalog_json() -> String {
     // Serialising static strings and a unit enum cannot fail; fall back to an empty array rather than panic.
     let mut json = serde_json::to_string_pretty(&catalog()).unwrap_or_else(|_| "[]".to_owned());
@@ -67,17 +50,17 @@ mod tests {
     #[test]
     fn every_rule_id_is_unique_kebab_case_and_documented() {
         let rules = catalog();
-        let ids: BTreeSet<&str> = rules.iter().map(|r| r.id).collect();
+        let ids: BTreeSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids.len(), rules.len(), "duplicate rule id");
         for r in &rules {
-            assert!(r.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{} is not kebab-case", r.id);
+            assert!(r.id.as_str().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{} is not kebab-case", r.id);
             assert!(!r.description.is_empty() && !r.remedy.is_empty() && !r.source.is_empty(), "{} lacks text", r.id);
         }
     }
 
     #[test]
     fn the_rules_the_issue_names_are_all_in_the_catalog() {
-        let ids: BTreeSet<&str> = catalog().iter().map(|r| r.id).collect();
+        let ids: BTreeSet<&str> = catalog().iter().map(|r| r.id.as_str()).collect();
         for id in [
             "mt-disk-enable-uuid",
             "mt-no-snapshots",
@@ -108,6 +91,10 @@ mod tests {
             "failback-policy",
             "linux-failback-notes",
             "failback-possible",
+            "run-as-account",
+            "item-unique",
+            "supported-provider",
+            "datastore-writable",
         ] {
             assert!(ids.contains(id), "missing rule {id}");
         }
@@ -120,9 +107,18 @@ mod tests {
         assert_eq!(items.len(), catalog().len());
         for item in items {
             let keys: BTreeSet<&str> = item.as_object().expect("objects").keys().map(String::as_str).collect();
-            assert_eq!(keys, BTreeSet::from(["id", "severity", "description", "remedy", "source"]));
+            assert_eq!(keys, BTreeSet::from(["id", "subject", "severity", "description", "remedy", "source"]));
         }
         assert_eq!(items[0]["severity"], "Blocking");
+        assert_eq!(items[0]["id"], "cs-heartbeat");
+        assert_eq!(items[0]["subject"], "Infrastructure");
+    }
+
+    #[test]
+    fn the_catalog_has_one_rule_per_typed_id_in_id_order_with_its_subject() {
+        let rules = catalog();
+        assert_eq!(rules.iter().map(|r| r.id).collect::<Vec<_>>(), crate::preflight::RuleId::ALL);
+        assert!(rules.iter().all(|r| r.subject == r.id.subject()));
     }
 
     #[test]

@@ -49,7 +49,9 @@ pub(crate) struct Ctx<'a> {
     pub target: Target<'a>,
     /// Machine OS: the spec's, else the item's `osType`.
     pub machine_os: Option<OsType>,
-    /// Master target OS: the spec's, else the configuration server's, else vCenter's guest family.
+    /// Master target OS as the configuration server reports it.
+    pub mt_os_asr: Option<OsType>,
+    /// Master target OS: the configuration server's (what it really runs), else the spec's, else vCenter's guest family.
     pub mt_os: Option<OsType>,
 }
 
@@ -85,12 +87,11 @@ impl<'a> Ctx<'a> {
             }
         };
         let machine_os = d.os_type.or_else(|| item.and_then(|i| i.os_type.as_deref()).and_then(OsType::parse));
-        let mt_os = d
-            .master_target
-            .os_type
-            .or_else(|| mt_asr.found().and_then(|m| m.os_type.as_deref()).and_then(OsType::parse))
+        let mt_os_asr = mt_asr.found().and_then(|m| m.os_type.as_deref()).and_then(OsType::parse);
+        let mt_os = mt_os_asr
+            .or(d.master_target.os_type)
             .or_else(|| mt_vm.found().and_then(|vm| vm.guest_family).and_then(OsType::from_guest_family));
-        Ctx { d, o, now, fabric, vcenter, item, mt_asr, ps, mt_vm, mt_host, target, machine_os, mt_os }
+        Ctx { d, o, now, fabric, vcenter, item, mt_asr, ps, mt_vm, mt_host, target, machine_os, mt_os_asr, mt_os }
     }
 
     /// Age of a heartbeat relative to `now` (negative when the clock of the reporter is ahead).
@@ -107,6 +108,11 @@ impl<'a> Ctx<'a> {
     pub(crate) fn mt_name(&self) -> &'a str {
         let name = self.d.master_target.name_in_asr.as_str();
         if name.is_empty() { self.d.master_target.vcenter_vm_name.as_str() } else { name }
+    }
+
+    /// The retention volume the checks verify: the explicit one, else the default for the master target's OS.
+    pub(crate) fn retention_volume(&self) -> Option<&'a str> {
+        self.d.master_target.retention_volume_for(self.mt_os)
     }
 
     /// The master target's ESXi host name, or a placeholder.

@@ -196,6 +196,7 @@ pub(crate) fn healthy_observed() -> Observed {
             discovery_status: Some("Connected".into()),
             ..DiscoveredVcenterFacts::default()
         }]),
+        ambiguous_item: None,
     }
 }
 
@@ -224,8 +225,18 @@ pub(crate) fn ps(o: &mut Observed) -> &mut ProcessServerFacts {
 pub(crate) fn it(o: &mut Observed) -> &mut ProtectedItemFacts {
     o.item.as_mut().expect("fixture has the protected item")
 }
+/// A group member whose MasterTarget `mt` has the ASR name `mt` too (see `member_via` for one that differs).
 pub(crate) fn member(name: &str, mt: &str, os: Option<OsType>) -> GroupMember {
-    GroupMember { machine_name: name.into(), master_target_name: mt.into(), os_type: os }
+    member_via(name, mt, mt, os)
+}
+pub(crate) fn member_via(name: &str, mt: &str, mt_asr_name: &str, os: Option<OsType>) -> GroupMember {
+    GroupMember {
+        machine_name: name.into(),
+        master_target_name: mt.into(),
+        master_target_asr_name: mt_asr_name.into(),
+        os_type: os,
+        reported_os: None,
+    }
 }
 /// Make the desired machine and master target Linux, consistently on every side.
 pub(crate) fn make_linux(d: &mut Desired, o: &mut Observed) {
@@ -235,4 +246,5 @@ pub(crate) fn make_linux(d: &mut Desired, o: &mut Observed) {
     mt_asr(o).os_type = Some("Linux".into());
     mt_asr(o).retention_volumes[0].volume_name = "/mnt/retention".into();
     mt_asr(o).retention_volumes[0].file_system = Some("ext4".into());
+    vm(o).guest_family = Some(GuestFamily::Linux);
 }

@@ -1,7 +1,10 @@
 //! Preflight inputs: the desired reprotect as a plain struct (the reconciler converts the CRD) and the observed snapshot.
 
 use jiff::SignedDuration;
-use reprotect_facts::{DiscoveredVcenterFacts, FabricFacts, GuestFamily, PolicyFacts, ProtectedItemFacts, VcenterFacts, VmSelector};
+use reprotect_facts::{
+    AmbiguousItem, DiscoveredVcenterFacts, FabricFacts, GuestFamily, PolicyFacts, ProtectedItemFacts, VcenterFacts, VmSelector,
+    drive_letter,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +49,14 @@ impl OsType {
         }
     }
 
+    /// Whether a retention volume spelling suits this OS: a drive letter on Windows, an absolute path on Linux.
+    pub fn accepts_volume(self, volume: &str) -> bool {
+        match self {
+            OsType::Windows => drive_letter(volume).is_some(),
+            OsType::Linux => volume.trim().starts_with('/'),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OsType::Windows => "Windows",
@@ -79,6 +90,22 @@ impl DesiredMasterTarget {
     }
 }
 
+/// The retention volume to request for a machine: the machine's own choice, else the master target's, else the
+/// policy-wide default when it suits the master target's OS (a Linux master target never gets `R:`), else the OS
+/// default. `None` when nothing applies (no choice made and the OS unknown).
+pub fn effective_retention_volume(
+    machine_override: Option<&str>,
+    policy_default: Option<&str>,
+    master_target_volume: Option<&str>,
+    master_target_os: Option<OsType>,
+) -> Option<String> {
+    let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    given(machine_override)
+        .or_else(|| given(master_target_volume))
+        .or_else(|| given(policy_default).filter(|v| master_target_os.is_none_or(|os| os.accepts_volume(v))))
+        .or_else(|| master_target_os.map(|os| os.default_retention_volume().to_owned()))
+}
+
 /// Where the failed-back VM lands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum OnPremisesTarget {
@@ -93,9 +120,22 @@ pub enum OnPremisesTarget {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupMember {
     pub machine_name: String,
-    /// Master target the member will be reprotected through (must be the same for the whole group).
+    /// Kubernetes name of the MasterTarget the member will be reprotected through (for messages).
     pub master_target_name: String,
+    /// That MasterTarget's `spec.asrName`: what is compared (must be the same for the whole group); empty when
+    /// the MasterTarget could not be resolved.
+    pub master_target_asr_name: String,
+    /// The OS the member's spec declares.
     pub os_type: Option<OsType>,
+    /// The OS Azure reports for the member's protected item (`osType`), used when the spec omits it.
+    pub reported_os: Option<OsType>,
+}
+
+impl GroupMember {
+    /// The member's OS: declared, else as Azure reports it.
+    pub fn os(&self) -> Option<OsType> {
+        self.os_type.or(self.reported_os)
+    }
 }
 
 /// The failback (`InMage`) policy values the document states; the policy is auto-created and not editable.
@@ -186,6 +226,8 @@ pub struct Desired {
     pub recorded_master_target_datastores: Option<Vec<String>>,
     /// `None`: not declared.
     pub network: Option<NetworkKind>,
+    /// Run-as account (name or id) the request should use; `None`: none requested.
+    pub run_as_account: Option<String>,
 }
 
 impl Default for Desired {
@@ -206,6 +248,7 @@ impl Default for Desired {
             vcenter_server: String::new(),
             recorded_master_target_datastores: None,
             network: None,
+            run_as_account: None,
         }
     }
 }
@@ -221,4 +264,6 @@ pub struct Observed {
     pub item: Option<ProtectedItemFacts>,
     pub policies: Option<Vec<PolicyFacts>>,
     pub discovered_vcenters: Option<Vec<DiscoveredVcenterFacts>>,
+    /// The spec's friendly name matched several protected items (then `item` is `None`).
+    pub ambiguous_item: Option<AmbiguousItem>,
 }

@@ -11,8 +11,10 @@
 mod catalog;
 mod context;
 mod coverage;
+mod ids;
 mod input;
 mod render;
+mod request;
 mod rules;
 
 #[cfg(test)]
@@ -25,13 +27,16 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
-pub use catalog::{RuleInfo, catalog, catalog_json, catalog_table, troubleshooting_markdown};
+pub use catalog::{catalog, catalog_json, catalog_table, troubleshooting_markdown};
 pub use coverage::SOURCE_COVERAGE;
+pub use ids::{RuleId, RuleInfo, Subject};
 pub use input::{
     Desired, DesiredMasterTarget, FailbackPolicyExpectation, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType,
-    ProcessServerLocation,
+    ProcessServerLocation, effective_retention_volume,
 };
 pub use render::{PreflightReason, Summary, render_table, summarize};
+pub use reprotect_facts::{AmbiguousItem, match_item};
+pub use request::{UnknownRunAsAccount, chosen_failback_policy, datastore_as_listed, retention_drive_as_listed, run_as_account_id};
 
 /// How much a failing check matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
@@ -100,6 +105,21 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// The typed id (`None` for an id this build does not know, e.g. read back from an older status).
+    pub fn rule_id(&self) -> Option<RuleId> {
+        RuleId::parse(&self.id)
+    }
+
+    /// Whether this is the result of `rule`.
+    pub fn is(&self, rule: RuleId) -> bool {
+        self.id == rule
+    }
+
+    /// What the rule is about (`None` for an unknown id).
+    pub fn subject(&self) -> Option<Subject> {
+        self.rule_id().map(RuleId::subject)
+    }
+
     /// A `Blocking` result that is not `Pass` (failed or could not be verified).
     pub fn is_blocking(&self) -> bool {
         self.severity == Severity::Blocking && self.status != Status::Pass

@@ -7,7 +7,7 @@ use crate::context::{Context, Stores};
 use crate::crd::{DatastoreStatus, MasterTarget, MasterTargetStatus, RetentionVolumeStatus, RetryBounds};
 use crate::error::Error;
 use crate::reasons;
-use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, Observed, OsType};
+use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, Observed, OsType, Subject};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
@@ -21,8 +21,8 @@ pub const KIND: &str = "MasterTarget";
 const RECHECK: Duration = Duration::from_secs(60);
 
 /// Rules that concern only the master target.
-fn is_master_target_check(id: &str) -> bool {
-    id.starts_with("mt-") || id == "retention-volume" || id == "esxi-edition"
+fn is_master_target_check(result: &CheckResult) -> bool {
+    result.subject() == Some(Subject::MasterTarget)
 }
 
 impl Reconciled for MasterTarget {
@@ -72,7 +72,7 @@ async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Err
             name_in_asr: mt.spec.asr_name.clone(),
             vcenter_vm_name: mt.spec.vcenter_vm_name.clone(),
             os_type: Some(os),
-            retention_volume: Some(mt.spec.effective_retention_volume()),
+            retention_volume: preflight::effective_retention_volume(None, None, mt.spec.retention_volume.as_deref(), Some(os)),
             allow_enable_disk_uuid: mt.spec.remediation.enable_disk_uuid,
         },
         vcenter_server: policy.spec.vcenter.server.clone(),
@@ -80,7 +80,7 @@ async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Err
     };
     let observed = Observed { vcenter: Some(vcenter.clone()), fabric: Some(fabric.clone()), ..Observed::default() };
     let results: Vec<CheckResult> =
-        preflight::evaluate(&desired, &observed, now).into_iter().filter(|r| is_master_target_check(&r.id)).collect();
+        preflight::evaluate(&desired, &observed, now).into_iter().filter(is_master_target_check).collect();
     let status = build_status(mt, &fabric, &vcenter, &results, now);
     apply_status_if_changed(&ctx.client, mt, mt.status.as_ref(), &status).await?;
     Ok(Action::requeue(RECHECK))
@@ -127,7 +127,7 @@ pub fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFa
                         capacity_bytes: v.capacity_bytes,
                         free_bytes: v.free_space_bytes,
                         eligible: v.capacity_bytes.unwrap_or(0) > 0
-                            && !v.file_system.as_deref().is_some_and(|f| f.to_ascii_uppercase().starts_with("FAT")),
+                            && !v.file_system.as_deref().is_some_and(reprotect_facts::is_fat_family),
                     })
                     .collect()
             })

@@ -16,7 +16,8 @@ use crate::VimVcenter;
 /// How to reach and log in to one vCenter. The password is never logged (see the `Debug` impl).
 #[derive(Clone)]
 pub struct ConnectionConfig {
-    /// `host` or `host:port` (no scheme); the SOAP endpoint is `https://{server}/sdk`.
+    /// `host`, `host:port` or `https://host[:port]/sdk`; reduced to `host[:port]` by [`ConnectionConfig::soap_server`]
+    /// before connecting, since the SOAP endpoint is `https://{server}/sdk`.
     pub server: String,
     pub username: String,
     pub password: String,
@@ -26,6 +27,14 @@ pub struct ConnectionConfig {
     pub insecure_skip_verify: bool,
     /// Changes whenever the credentials change (e.g. the Secret's resourceVersion); part of the cache key.
     pub credentials_version: String,
+}
+
+impl ConnectionConfig {
+    /// The `host[:port]` the SOAP client puts between `https://` and `/sdk`, from any accepted spelling of `server`
+    /// (the same normalisation the vcenter-discovered check compares with).
+    pub fn soap_server(&self) -> String {
+        reprotect_facts::vcenter_soap_server(&self.server)
+    }
 }
 
 impl std::fmt::Debug for ConnectionConfig {
@@ -90,7 +99,9 @@ impl VcenterPool {
     }
 
     /// Like [`VcenterPool::connect`] but returns the concrete type.
-    pub async fn connect_vim(&self, config: ConnectionConfig) -> Result<VimVcenter, VcenterError> {
+    pub async fn connect_vim(&self, mut config: ConnectionConfig) -> Result<VimVcenter, VcenterError> {
+        // `https://host/sdk` would otherwise become `https://https//host/sdk/sdk`.
+        config.server = config.soap_server();
         let key = (config.server.clone(), config.credentials_version.clone());
         let mut map = self.connections.lock().await;
         if let Some(vc) = map.get(&key) {
@@ -102,9 +113,10 @@ impl VcenterPool {
         Ok(vc)
     }
 
-    /// Forget a server's connection (e.g. its CR was deleted).
+    /// Forget a server's connection (e.g. its CR was deleted); any spelling of the server works.
     pub async fn evict(&self, server: &str) {
-        self.connections.lock().await.retain(|(s, _), _| s != server);
+        let server = reprotect_facts::vcenter_soap_server(server);
+        self.connections.lock().await.retain(|(s, _), _| *s != server);
     }
 
     /// Number of cached connections.
@@ -186,5 +198,36 @@ impl ServerCertVerifier for NoVerify {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(server: &str) -> ConnectionConfig {
+        ConnectionConfig {
+            server: server.into(),
+            username: "u".into(),
+            password: "p".into(),
+            ca_bundle_pem: None,
+            insecure_skip_verify: true,
+            credentials_version: "1".into(),
+        }
+    }
+
+    #[test]
+    fn every_server_spelling_the_crd_accepts_gives_the_host_and_port_once() {
+        for (server, soap) in [
+            ("https://127.0.0.1/sdk", "127.0.0.1"),
+            ("https://127.0.0.1/sdk/", "127.0.0.1"),
+            ("HTTPS://VC01.contoso.local:8443/sdk", "vc01.contoso.local:8443"),
+            ("127.0.0.1:443", "127.0.0.1:443"),
+            ("vc01.contoso.local", "vc01.contoso.local"),
+            ("  vc01  ", "vc01"),
+            ("https://[fd00::1]:443/sdk", "[fd00::1]:443"),
+        ] {
+            assert_eq!(config(server).soap_server(), soap, "{server}");
+        }
     }
 }

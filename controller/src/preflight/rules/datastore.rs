@@ -1,11 +1,10 @@
 //! Datastore and on-premises VM rules: the datastore input, the existing VM's storage, disk UUIDs and where a new VM lands.
 
-use super::master_target::is_vmfs_or_vsan;
 use super::{Outcome, Rule, list, src};
 use crate::preflight::Severity::{Blocking, Info, Warning};
-use crate::preflight::catalog::RuleInfo;
 use crate::preflight::context::{Ctx, Seen, Target};
-use reprotect_facts::{DatastoreFacts, PowerState, VmFacts, VmSelector};
+use crate::preflight::ids::{RuleId, RuleInfo};
+use reprotect_facts::{DatastoreFacts, DatastoreKind, PowerState, VmFacts, VmSelector};
 
 fn datastore<'a>(c: &Ctx<'a>) -> Option<&'a str> {
     c.d.datastore.as_deref().map(str::trim).filter(|d| !d.is_empty())
@@ -32,13 +31,13 @@ fn selector_name(s: &VmSelector) -> &str {
 }
 
 pub(super) const DATASTORE_SPECIFIED: Rule = Rule {
-    info: RuleInfo {
-        id: "datastore-specified",
-        severity: Blocking,
-        description: "A datastore for the recovered disks is specified (ASR ignores it when the disks exist, but a value is still required).",
-        remedy: "Set the datastore in the spec: one of the master target's VMFS/vSAN datastores (for an alternate location, the datastore configured for the master target).",
-        source: src::STEPS,
-    },
+    info: RuleInfo::new(
+        RuleId::DatastoreSpecified,
+        Blocking,
+        "A datastore for the recovered disks is specified (ASR ignores it when the disks exist, but a value is still required).",
+        "Set the datastore in the spec: one of the master target's VMFS/vSAN datastores (for an alternate location, the datastore configured for the master target).",
+        src::STEPS,
+    ),
     eval: |c| match datastore(c) {
         Some(ds) => Outcome::pass(format!("datastore {ds} specified for {}", c.d.machine_name)),
         None => Outcome::fail(format!("no datastore specified for {}", c.d.machine_name)),
@@ -51,42 +50,74 @@ fn host_datastore<'a>(c: &Ctx<'a>, ds: &str) -> Option<&'a DatastoreFacts> {
 }
 
 pub(super) const DATASTORE_TYPE: Rule = Rule {
-    info: RuleInfo {
-        id: "datastore-type",
-        severity: Blocking,
-        description: "The chosen datastore is VMFS or vSAN; NFS datastores are not supported for failback.",
-        remedy: "Choose a VMFS or vSAN datastore; if there is none, create a VMFS datastore on-premises and fail back to it (this causes a full download of the VMDK).",
-        source: src::FAQ_DATASTORE,
-    },
+    info: RuleInfo::new(
+        RuleId::DatastoreType,
+        Blocking,
+        "The chosen datastore is VMFS or vSAN; NFS datastores (NFS, NFS41) are not supported for failback, and any other type is not known to work.",
+        "Choose a VMFS or vSAN datastore; if there is none, create a VMFS datastore on-premises and fail back to it (this causes a full download of the VMDK).",
+        src::FAQ_DATASTORE,
+    ),
     eval: |c| {
         let Some(ds) = datastore(c) else {
             return Outcome::unknown("no datastore specified, so its type cannot be checked");
         };
         // vCenter's summary.type first, then the type the configuration server reports.
-        let asr_type = || c.mt_asr.found()?.datastores.iter().find(|d| d.symbolic_name.eq_ignore_ascii_case(ds))?.datastore_type.as_deref();
+        let asr_type = || c.mt_asr.found()?.datastore(ds)?.datastore_type.as_deref();
         let (kind, seen_by) = match host_datastore(c, ds) {
             Some(d) => (Some(d.datastore_type.as_str()), "vCenter"),
             None => (asr_type(), "the configuration server"),
         };
-        match kind {
-            Some(t) if is_vmfs_or_vsan(t) => Outcome::pass(format!("datastore {ds} is {t} ({seen_by})")),
-            Some(t) => Outcome::fail(format!("datastore {ds} is {t} ({seen_by}); only VMFS and vSAN are supported")),
-            None => Outcome::unknown(format!(
+        let Some(t) = kind else {
+            return Outcome::unknown(format!(
                 "type of datastore {ds} unknown: not seen on host {} nor reported by the configuration server",
                 c.mt_host_name()
-            )),
+            ));
+        };
+        match DatastoreKind::classify(t) {
+            k if k.is_supported() => Outcome::pass(format!("datastore {ds} is {t} ({seen_by})")),
+            DatastoreKind::Nfs => Outcome::fail(format!("datastore {ds} is {t} ({seen_by}): NFS is not supported for failback")),
+            _ => Outcome::unknown(format!("datastore {ds} is of type {t:?} ({seen_by}), which is not known to support failback"))
+                .remedy("Choose a VMFS or vSAN datastore: only those are supported for failback."),
+        }
+    },
+};
+
+pub(super) const DATASTORE_WRITABLE: Rule = Rule {
+    info: RuleInfo::new(
+        RuleId::DatastoreWritable,
+        Blocking,
+        "The chosen datastore is mounted, accessible and writable on the master target's ESXi host (otherwise reprotect fails with error 8061).",
+        "Mount the chosen datastore with read/write access on the master target's ESXi host and make sure it is accessible (not in maintenance, not disconnected), or choose another datastore of that host.",
+        src::MT_CHECKS,
+    ),
+    eval: |c| {
+        let Some(ds) = datastore(c) else {
+            return Outcome::unknown("no datastore specified, so its access cannot be checked");
+        };
+        let Some(host) = c.mt_host else {
+            return Outcome::unknown(format!("ESXi host of master target {} not observed; datastore {ds} unverified", c.mt_name()));
+        };
+        let Some(d) = host_datastore(c, ds) else {
+            return Outcome::fail(format!("datastore {ds} is not attached to host {} of master target {}", host.name, c.mt_name()));
+        };
+        match d.writable() {
+            Ok(Some(())) => Outcome::pass(format!("datastore {} is mounted read/write and accessible on host {}", d.name, host.name)),
+            Ok(None) => Outcome::unknown(format!("access mode of datastore {} on host {} not reported", d.name, host.name)),
+            Err(problem) => {
+                Outcome::fail(format!("datastore {} on host {} of master target {}: {problem}", d.name, host.name, c.mt_name()))
+            }
         }
     },
 };
 
 pub(super) const DATASTORE_VISIBLE: Rule = Rule {
-    info: RuleInfo {
-        id: "datastore-visible",
-        severity: Blocking,
-        description: "The chosen datastore is listed for the master target by the configuration server (what the Reprotect dialog offers).",
-        remedy: "If no datastores are listed, update the vCenter credentials on the configuration server with an account that has the required permissions (a read-only discovery hides them), make sure the (alternate) vCenter and master target are discovered and VMware Tools run on the master target; NFS datastores are never listed.",
-        source: src::PROBLEMS,
-    },
+    info: RuleInfo::new(
+        RuleId::DatastoreVisible,
+        Blocking,
+        "The chosen datastore is listed for the master target by the configuration server (what the Reprotect dialog offers).",
+        "If no datastores are listed, update the vCenter credentials on the configuration server with an account that has the required permissions (a read-only discovery hides them), make sure the (alternate) vCenter and master target are discovered and VMware Tools run on the master target; NFS datastores are never listed.",
+        src::PROBLEMS,
+    ),
     eval: |c| {
         let Some(ds) = datastore(c) else {
             return Outcome::unknown("no datastore specified, so its visibility cannot be checked");
@@ -98,8 +129,8 @@ pub(super) const DATASTORE_VISIBLE: Rule = Rule {
                 return Outcome::unknown(format!("master target {} is not registered, so its datastores are unknown", c.mt_name()));
             }
         };
-        if mt.datastores.iter().any(|d| d.symbolic_name.eq_ignore_ascii_case(ds)) {
-            Outcome::pass(format!("datastore {ds} is listed for master target {}", mt.name))
+        if let Some(listed) = mt.datastore(ds) {
+            Outcome::pass(format!("datastore {} is listed for master target {}", listed.symbolic_name, mt.name))
         } else if mt.datastores.is_empty() {
             Outcome::fail(format!(
                 "the configuration server lists no datastores for master target {} (read-only vCenter discovery?)",
@@ -113,13 +144,13 @@ pub(super) const DATASTORE_VISIBLE: Rule = Rule {
 };
 
 pub(super) const VM_DATASTORE_ACCESS: Rule = Rule {
-    info: RuleInfo {
-        id: "vm-datastore-access",
-        severity: Blocking,
-        description: "The existing on-premises VM's datastores are mounted read/write and accessible on the master target's ESXi host.",
-        remedy: "Mount the on-premises VM's datastores with read/write access on the master target's ESXi host.",
-        source: src::MT_CHECKS,
-    },
+    info: RuleInfo::new(
+        RuleId::VmDatastoreAccess,
+        Blocking,
+        "The existing on-premises VM's datastores are mounted read/write and accessible on the master target's ESXi host.",
+        "Mount the on-premises VM's datastores with read/write access on the master target's ESXi host.",
+        src::MT_CHECKS,
+    ),
     eval: |c| {
         with_existing_vm(c, "no existing VMDK to write to", |vm| {
             let Some(host) = c.mt_host else {
@@ -133,13 +164,10 @@ pub(super) const VM_DATASTORE_ACCESS: Rule = Rule {
             for moref in &vm.datastores {
                 match host.datastores.iter().find(|d| &d.moref == moref) {
                     None => problems.push(format!("{moref} not mounted")),
-                    Some(d) if d.mounted == Some(false) || d.accessible == Some(false) => {
-                        problems.push(format!("{} not accessible", d.name))
-                    }
-                    Some(d) => match d.access_mode.as_deref() {
-                        Some(m) if m.eq_ignore_ascii_case("readWrite") => {}
-                        Some(m) => problems.push(format!("{} mounted {m}", d.name)),
-                        None => unknown.push(d.name.as_str()),
+                    Some(d) => match d.writable() {
+                        Ok(Some(())) => {}
+                        Ok(None) => unknown.push(d.name.as_str()),
+                        Err(problem) => problems.push(format!("{} {problem}", d.name)),
                     },
                 }
             }
@@ -155,13 +183,13 @@ pub(super) const VM_DATASTORE_ACCESS: Rule = Rule {
 };
 
 pub(super) const ALTERNATE_LOCATION: Rule = Rule {
-    info: RuleInfo {
-        id: "alternate-location",
-        severity: Info,
-        description: "Where the failed-back VM lands: the existing VM, or a new VM on the master target's ESXi host and datastore.",
-        remedy: "Create the master target on the ESXi host where the failed-back VM should run; to recover into an existing VM, check its name in the spec.",
-        source: src::MT_CHECKS,
-    },
+    info: RuleInfo::new(
+        RuleId::AlternateLocation,
+        Info,
+        "Where the failed-back VM lands: the existing VM, or a new VM on the master target's ESXi host and datastore.",
+        "Create the master target on the ESXi host where the failed-back VM should run; to recover into an existing VM, check its name in the spec.",
+        src::MT_CHECKS,
+    ),
     eval: |c| {
         let ds = datastore(c).unwrap_or("(no datastore specified)");
         match c.target {
@@ -197,13 +225,13 @@ fn uuid_key(u: &str) -> String {
 }
 
 pub(super) const DISK_UUID_UNIQUE: Rule = Rule {
-    info: RuleInfo {
-        id: "disk-uuid-unique",
-        severity: Blocking,
-        description: "The on-premises VM's disk UUIDs differ from the master target's (VMs cloned from the same template clash).",
-        remedy: "Deploy another master target that was not created from the same template as the on-premises VM.",
-        source: src::PROBLEMS,
-    },
+    info: RuleInfo::new(
+        RuleId::DiskUuidUnique,
+        Blocking,
+        "The on-premises VM's disk UUIDs differ from the master target's (VMs cloned from the same template clash).",
+        "Deploy another master target that was not created from the same template as the on-premises VM.",
+        src::PROBLEMS,
+    ),
     eval: |c| {
         with_existing_vm(c, "no disk UUIDs to compare", |vm| {
             let Some(mt) = c.mt_vm.found() else {
@@ -230,13 +258,13 @@ pub(super) const DISK_UUID_UNIQUE: Rule = Rule {
 };
 
 pub(super) const VM_SNAPSHOTS_MERGED: Rule = Rule {
-    info: RuleInfo {
-        id: "vm-snapshots-merged",
-        severity: Info,
-        description: "Snapshots on the existing on-premises VM are merged automatically during reprotect.",
-        remedy: "Nothing to do: the reprotect job merges the on-premises VM's snapshots; delete them first if you want to keep control.",
-        source: src::PREREQUISITES,
-    },
+    info: RuleInfo::new(
+        RuleId::VmSnapshotsMerged,
+        Info,
+        "Snapshots on the existing on-premises VM are merged automatically during reprotect.",
+        "Nothing to do: the reprotect job merges the on-premises VM's snapshots; delete them first if you want to keep control.",
+        src::PREREQUISITES,
+    ),
     eval: |c| {
         with_existing_vm(c, "no snapshots to merge", |vm| match vm.snapshot_count {
             Some(0) => Outcome::pass(format!("on-premises VM {} has no snapshots", vm.name)),
@@ -247,13 +275,13 @@ pub(super) const VM_SNAPSHOTS_MERGED: Rule = Rule {
 };
 
 pub(super) const VM_POWERED_OFF: Rule = Rule {
-    info: RuleInfo {
-        id: "vm-powered-off",
-        severity: Info,
-        description: "The on-premises VM is turned off during reprotect and must stay off afterwards (data consistency).",
-        remedy: "Let reprotect turn the on-premises VM off and do not turn it on after reprotection finishes.",
-        source: src::STEPS,
-    },
+    info: RuleInfo::new(
+        RuleId::VmPoweredOff,
+        Info,
+        "The on-premises VM is turned off during reprotect and must stay off afterwards (data consistency).",
+        "Let reprotect turn the on-premises VM off and do not turn it on after reprotection finishes.",
+        src::STEPS,
+    ),
     eval: |c| {
         with_existing_vm(c, "no VM to turn off", |vm| match &vm.power_state {
             Some(PowerState::PoweredOff) => Outcome::pass(format!("on-premises VM {} is powered off", vm.name)),

@@ -2,9 +2,11 @@
 
 use super::{Outcome, Rule, list, src};
 use crate::preflight::Severity::{Blocking, Info, Warning};
-use crate::preflight::catalog::RuleInfo;
+use crate::preflight::chosen_failback_policy;
 use crate::preflight::context::Ctx;
+use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::input::OsType;
+use reprotect_facts::{ChosenFailbackPolicy, FailbackPolicyError};
 
 /// The item's replication group, when it has one.
 fn item_group<'a>(c: &Ctx<'a>) -> Option<&'a str> {
@@ -21,13 +23,13 @@ fn in_group(c: &Ctx<'_>) -> Option<bool> {
 }
 
 pub(super) const GROUP_RECOVERY_PLAN: Rule = Rule {
-    info: RuleInfo {
-        id: "group-recovery-plan",
-        severity: Blocking,
-        description: "A machine in a replication group is reprotected through a recovery plan with values for every protected machine of the group.",
-        remedy: "Declare the replication group and every member machine (with its master target, process server, datastore and retention drive) so the group is reprotected together through a recovery plan.",
-        source: src::STEPS,
-    },
+    info: RuleInfo::new(
+        RuleId::GroupRecoveryPlan,
+        Blocking,
+        "A machine in a replication group is reprotected through a recovery plan with values for every protected machine of the group.",
+        "Declare the replication group and every member machine (with its master target, process server, datastore and retention drive) so the group is reprotected together through a recovery plan.",
+        src::STEPS,
+    ),
     eval: |c| match (c.d.replication_group.as_deref(), item_group(c)) {
         (None, None) if c.item.is_none() => {
             Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.d.machine_name))
@@ -47,13 +49,13 @@ pub(super) const GROUP_RECOVERY_PLAN: Rule = Rule {
 };
 
 pub(super) const GROUP_SAME_MASTER_TARGET: Rule = Rule {
-    info: RuleInfo {
-        id: "group-same-master-target",
-        severity: Blocking,
-        description: "Every machine of a replication group uses the same master target (otherwise there is no common point in time).",
-        remedy: "Use the same master target for every machine of the replication group.",
-        source: src::STEPS,
-    },
+    info: RuleInfo::new(
+        RuleId::GroupSameMasterTarget,
+        Blocking,
+        "Every machine of a replication group uses the same master target (otherwise there is no common point in time).",
+        "Use the same master target for every machine of the replication group.",
+        src::STEPS,
+    ),
     eval: |c| {
         match in_group(c) {
             None => {
@@ -69,30 +71,34 @@ pub(super) const GROUP_SAME_MASTER_TARGET: Rule = Rule {
         if c.d.group_members.is_empty() {
             return Outcome::unknown(format!("members of replication group {group} not declared, so their master targets are unknown"));
         }
-        let mt = c.mt_name();
-        let others: Vec<String> = c
-            .d
-            .group_members
-            .iter()
-            .filter(|m| !m.master_target_name.eq_ignore_ascii_case(mt))
-            .map(|m| format!("{} uses {}", m.machine_name, if m.master_target_name.is_empty() { "(unset)" } else { &m.master_target_name }))
-            .collect();
-        if others.is_empty() {
-            Outcome::pass(format!("all {} member(s) of group {group} use master target {mt}", c.d.group_members.len()))
+        let mt = c.d.master_target.name_in_asr.as_str();
+        let unresolved: Vec<&str> =
+            c.d.group_members.iter().filter(|m| m.master_target_asr_name.trim().is_empty()).map(|m| m.machine_name.as_str()).collect();
+        let others: Vec<String> =
+            c.d.group_members
+                .iter()
+                .filter(|m| !m.master_target_asr_name.trim().is_empty() && !m.master_target_asr_name.trim().eq_ignore_ascii_case(mt))
+                .map(|m| format!("{} uses MasterTarget {} (ASR name {})", m.machine_name, m.master_target_name, m.master_target_asr_name))
+                .collect();
+        if !others.is_empty() {
+            Outcome::fail(format!("group {group} must use master target {mt} (ASR name) throughout: {}", list(&others, 4)))
+        } else if !unresolved.is_empty() {
+            Outcome::unknown(format!("the master target of group member(s) {} could not be resolved to its ASR name", list(&unresolved, 4)))
+                .remedy("Make sure every member's MasterTarget exists in the namespace (spec.masterTargetRef or the policy default).")
         } else {
-            Outcome::fail(format!("group {group} must use master target {mt} throughout: {}", list(&others, 4)))
+            Outcome::pass(format!("all {} member(s) of group {group} use master target {mt} (ASR name)", c.d.group_members.len()))
         }
     },
 };
 
 pub(super) const GROUP_OS_MATCH: Rule = Rule {
-    info: RuleInfo {
-        id: "group-os-match",
-        severity: Blocking,
-        description: "Every member of the replication group has the master target's OS family (one master target serves the whole group).",
-        remedy: "Split Windows and Linux machines into separate replication groups, each with a master target of its OS family.",
-        source: src::FAQ_MASTER_TARGET,
-    },
+    info: RuleInfo::new(
+        RuleId::GroupOsMatch,
+        Blocking,
+        "Every member of the replication group has the master target's OS family (one master target serves the whole group).",
+        "Split Windows and Linux machines into separate replication groups, each with a master target of its OS family.",
+        src::FAQ_MASTER_TARGET,
+    ),
     eval: |c| {
         match in_group(c) {
             None => {
@@ -108,12 +114,15 @@ pub(super) const GROUP_OS_MATCH: Rule = Rule {
             return Outcome::unknown(format!("OS of master target {} unknown", c.mt_name()));
         };
         let mismatched: Vec<String> =
-            c.d.group_members.iter().filter(|m| m.os_type.is_some_and(|os| os != mt_os)).map(|m| m.machine_name.clone()).collect();
-        let unknown: Vec<&str> = c.d.group_members.iter().filter(|m| m.os_type.is_none()).map(|m| m.machine_name.as_str()).collect();
+            c.d.group_members
+                .iter()
+                .filter_map(|m| m.os().filter(|os| *os != mt_os).map(|os| format!("{} ({})", m.machine_name, os.as_str())))
+                .collect();
+        let unknown: Vec<&str> = c.d.group_members.iter().filter(|m| m.os().is_none()).map(|m| m.machine_name.as_str()).collect();
         if !mismatched.is_empty() {
             Outcome::fail(format!("master target {} is {} but group members {} are not", c.mt_name(), mt_os.as_str(), list(&mismatched, 4)))
         } else if !unknown.is_empty() {
-            Outcome::unknown(format!("OS of group members {} not declared", list(&unknown, 4)))
+            Outcome::unknown(format!("OS of group members {} neither declared nor reported by Azure", list(&unknown, 4)))
         } else {
             Outcome::pass(format!("all group members are {} like master target {}", mt_os.as_str(), c.mt_name()))
         }
@@ -121,22 +130,27 @@ pub(super) const GROUP_OS_MATCH: Rule = Rule {
 };
 
 pub(super) const FAILBACK_POLICY: Rule = Rule {
-    info: RuleInfo {
-        id: "failback-policy",
-        severity: Blocking,
-        description: "An InMage failback policy exists (auto-created with the forward policy, associated with the configuration server) with RPO threshold 15 min, retention 24 h, app-consistent snapshots every 60 min.",
-        remedy: "Create a forward replication policy for the configuration server: the failback policy is created and associated automatically and cannot be edited.",
-        source: src::FAILBACK_POLICY,
-    },
+    info: RuleInfo::new(
+        RuleId::FailbackPolicy,
+        Blocking,
+        "The InMage failback policy that the reprotect request will use (created with the item's forward policy and associated with the configuration server) exists, with RPO threshold 15 min, retention 24 h, app-consistent snapshots every 60 min.",
+        "Create a forward replication policy for the configuration server: the failback policy is created and associated automatically and cannot be edited.",
+        src::FAILBACK_POLICY,
+    ),
     eval: |c| {
-        let Some(policies) = c.o.policies.as_deref() else {
+        let Some(chosen) = chosen_failback_policy(c.o) else {
             return Outcome::unknown("replication policies not observed");
         };
-        let is_inmage = |p: &&reprotect_facts::PolicyFacts| p.provider.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("InMage"));
-        let Some(policy) = policies.iter().find(is_inmage) else {
-            return Outcome::fail(format!("no InMage failback policy among {} policies", policies.len()));
+        let ChosenFailbackPolicy { policy, basis } = match chosen {
+            Ok(chosen) => chosen,
+            Err(e @ FailbackPolicyError::Ambiguous { .. }) => {
+                return Outcome::fail(e.to_string())
+                    .remedy("Make sure the item's forward policy has its failback policy (<forward>-failback); the request cannot tell which InMage policy belongs to this configuration server.");
+            }
+            Err(e) => return Outcome::fail(e.to_string()),
         };
         let name = policy.friendly_name.as_deref().unwrap_or(&policy.name);
+        let name = format!("{name} ({})", basis.describe());
         let e = c.d.expected_failback_policy;
         let values = [
             ("RPO threshold", policy.rpo_threshold_minutes, e.rpo_threshold_minutes),
@@ -164,13 +178,13 @@ pub(super) const FAILBACK_POLICY: Rule = Rule {
 };
 
 pub(super) const LINUX_FAILBACK_NOTES: Rule = Rule {
-    info: RuleInfo {
-        id: "linux-failback-notes",
-        severity: Info,
-        description: "After failback a Linux VM lacks the Network Manager package (removed in Azure) and keeps using DHCP instead of its static IP.",
-        remedy: "After failback, sign in to the Linux VM, reinstall Network Manager if you need it and set the static IP address again.",
-        source: src::PROBLEMS,
-    },
+    info: RuleInfo::new(
+        RuleId::LinuxFailbackNotes,
+        Info,
+        "After failback a Linux VM lacks the Network Manager package (removed in Azure) and keeps using DHCP instead of its static IP.",
+        "After failback, sign in to the Linux VM, reinstall Network Manager if you need it and set the static IP address again.",
+        src::PROBLEMS,
+    ),
     eval: |c| match c.machine_os {
         Some(OsType::Linux) => Outcome::fail(format!(
             "{} is Linux: after failback Network Manager is uninstalled and the IP address comes from DHCP",

@@ -2,19 +2,19 @@
 
 use super::{Outcome, Rule, list, src};
 use crate::preflight::Severity::{Blocking, Info, Warning};
-use crate::preflight::catalog::RuleInfo;
 use crate::preflight::context::{Seen, Target, human};
+use crate::preflight::ids::{RuleId, RuleInfo};
 use crate::preflight::input::{NetworkKind, ProcessServerLocation};
-use reprotect_facts::HostFacts;
+use reprotect_facts::{DiscoveredVcenterFacts, HostFacts, ServerAddress};
 
 pub(super) const CS_HEARTBEAT: Rule = Rule {
-    info: RuleInfo {
-        id: "cs-heartbeat",
-        severity: Blocking,
-        description: "The on-premises configuration server is connected to the vault with a fresh heartbeat.",
-        remedy: "Bring the on-premises configuration server back online and check its connectivity to Azure; if it was lost, restore it from backup with the same IP address (take regularly scheduled backups).",
-        source: src::PREREQUISITES,
-    },
+    info: RuleInfo::new(
+        RuleId::CsHeartbeat,
+        Blocking,
+        "The on-premises configuration server is connected to the vault with a fresh heartbeat.",
+        "Bring the on-premises configuration server back online and check its connectivity to Azure; if it was lost, restore it from backup with the same IP address (take regularly scheduled backups).",
+        src::PREREQUISITES,
+    ),
     eval: |c| {
         let Some(fabric) = c.fabric else {
             return Outcome::unknown("configuration server fabric not observed");
@@ -32,13 +32,13 @@ pub(super) const CS_HEARTBEAT: Rule = Rule {
 };
 
 pub(super) const PS_HEARTBEAT: Rule = Rule {
-    info: RuleInfo {
-        id: "ps-heartbeat",
-        severity: Blocking,
-        description: "The process server is registered with the configuration server, has a fresh heartbeat and is not in Critical health.",
-        remedy: "Check that the process server reaches the configuration server on port 443 (telnet, ping) and that its services run; fix the health errors it reports.",
-        source: src::PROBLEMS,
-    },
+    info: RuleInfo::new(
+        RuleId::PsHeartbeat,
+        Blocking,
+        "The process server is registered with the configuration server, has a fresh heartbeat and is not in Critical health.",
+        "Check that the process server reaches the configuration server on port 443 (telnet, ping) and that its services run; fix the health errors it reports.",
+        src::PROBLEMS,
+    ),
     eval: |c| {
         let ps = match c.ps {
             Seen::Found(ps) => ps,
@@ -73,13 +73,13 @@ pub(super) const PS_HEARTBEAT: Rule = Rule {
 };
 
 pub(super) const PS_PLACEMENT: Rule = Rule {
-    info: RuleInfo {
-        id: "ps-placement",
-        severity: Info,
-        description: "With only a S2S VPN, the process server should run in Azure (low latency to the failed-over VM); an on-premises one suits ExpressRoute.",
-        remedy: "Deploy a process server in the Azure network of the failed-over VM and use it for reprotect; keep the on-premises process server for ExpressRoute private peering or a proof of concept.",
-        source: src::FAQ_PROCESS_SERVER,
-    },
+    info: RuleInfo::new(
+        RuleId::PsPlacement,
+        Info,
+        "With only a S2S VPN, the process server should run in Azure (low latency to the failed-over VM); an on-premises one suits ExpressRoute.",
+        "Deploy a process server in the Azure network of the failed-over VM and use it for reprotect; keep the on-premises process server for ExpressRoute private peering or a proof of concept.",
+        src::FAQ_PROCESS_SERVER,
+    ),
     eval: |c| match (c.d.network, c.d.process_server_location) {
         (Some(NetworkKind::SiteToSiteVpn), Some(ProcessServerLocation::OnPremises)) => Outcome::fail(format!(
             "process server {} is on-premises and the network is a S2S VPN: replication latency will be high",
@@ -97,13 +97,13 @@ pub(super) const PS_PLACEMENT: Rule = Rule {
 };
 
 pub(super) const REPLICATION_NETWORK: Rule = Rule {
-    info: RuleInfo {
-        id: "replication-network",
-        severity: Blocking,
-        description: "Reprotect and failback replicate over a S2S VPN or ExpressRoute private peering (not the Internet or public peering), so the Azure VM reaches the configuration server.",
-        remedy: "Provide a S2S VPN or ExpressRoute private peering between the Azure network and on-premises with enough bandwidth, so the failed-over VM and the process server reach the configuration server.",
-        source: src::FAQ_NETWORK,
-    },
+    info: RuleInfo::new(
+        RuleId::ReplicationNetwork,
+        Blocking,
+        "Reprotect and failback replicate over a S2S VPN or ExpressRoute private peering (not the Internet or public peering), so the Azure VM reaches the configuration server.",
+        "Provide a S2S VPN or ExpressRoute private peering between the Azure network and on-premises with enough bandwidth, so the failed-over VM and the process server reach the configuration server.",
+        src::FAQ_NETWORK,
+    ),
     eval: |c| match c.d.network {
         Some(net) if net.carries_failback() => {
             Outcome::pass(format!("replication back to on-premises goes over {}; make sure it has enough bandwidth", net.describe()))
@@ -117,60 +117,81 @@ pub(super) const REPLICATION_NETWORK: Rule = Rule {
 };
 
 pub(super) const VCENTER_DISCOVERED: Rule = Rule {
-    info: RuleInfo {
-        id: "vcenter-discovered",
-        severity: Blocking,
-        description: "The target vCenter (also an alternate one) is discovered by the configuration server.",
-        remedy: "Add the vCenter to the configuration server (with an account that has the required permissions) and wait for discovery; also make sure the master target is discovered.",
-        source: src::PROBLEMS,
-    },
+    info: RuleInfo::new(
+        RuleId::VcenterDiscovered,
+        Blocking,
+        "The target vCenter (also an alternate one) is discovered by the configuration server (by name, FQDN or IP, on the same port) and its discovery reports no failure or health error.",
+        "Add the vCenter to the configuration server (with an account that has the required permissions) and wait for discovery; also make sure the master target is discovered.",
+        src::PROBLEMS,
+    ),
     eval: |c| {
         let Some(vcenters) = c.o.discovered_vcenters.as_deref() else {
             return Outcome::unknown("the configuration server's discovered vCenters were not observed");
         };
-        let wanted = c.d.vcenter_server.trim();
-        if wanted.is_empty() {
-            return Outcome::unknown("no target vCenter server in the spec").remedy("Set the vCenter server to fail back to in the spec.");
-        }
-        let matches = |v: &&reprotect_facts::DiscoveredVcenterFacts| {
-            v.name.eq_ignore_ascii_case(wanted)
-                || v.friendly_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(wanted))
-                || v.ip_address.as_deref().is_some_and(|ip| ip == wanted)
+        let spelled = c.d.vcenter_server.trim();
+        let Some(wanted) = ServerAddress::parse(spelled) else {
+            return Outcome::unknown(format!("no usable target vCenter server in the spec ({spelled:?})"))
+                .remedy("Set the vCenter server to fail back to in the spec: host, host:port or https://host/sdk.");
         };
-        match vcenters.iter().find(matches) {
-            Some(v) => {
-                let status = v.discovery_status.as_deref().unwrap_or("status unreported");
-                Outcome::pass(format!(
-                    "vCenter {wanted} is discovered by the configuration server as {} ({status})",
-                    v.friendly_name.as_deref().unwrap_or(&v.name)
-                ))
+        let Some(v) = vcenters.iter().find(|v| v.is_server(&wanted)) else {
+            let known: Vec<String> = vcenters.iter().map(describe).collect();
+            return Outcome::fail(format!(
+                "vCenter {wanted} is not discovered by the configuration server (discovered: {})",
+                list(&known, 5)
+            ));
+        };
+        let shown = describe(v);
+        if let Some(problem) = v.discovery_problem() {
+            return Outcome::fail(format!("vCenter {wanted} is discovered as {shown} but its discovery is unhealthy: {problem}")).remedy(
+                "Fix the vCenter discovery on the configuration server: update the vCenter credentials (an account with the required permissions, not read-only), check the configuration server reaches the vCenter, then refresh the configuration server.",
+            );
+        }
+        match v.discovery_status.as_deref().map(str::trim) {
+            Some(s) if s.eq_ignore_ascii_case("Pending") || s.eq_ignore_ascii_case("InProgress") => {
+                Outcome::unknown(format!("vCenter {wanted} is being discovered as {shown} (status {s})"))
+                    .remedy("Wait for the configuration server to finish discovering the vCenter, then check again.")
             }
-            None => {
-                let known: Vec<&str> = vcenters.iter().map(|v| v.friendly_name.as_deref().unwrap_or(&v.name)).collect();
-                Outcome::fail(format!("vCenter {wanted} is not discovered by the configuration server (discovered: {})", list(&known, 5)))
-            }
+            status => Outcome::pass(format!(
+                "vCenter {wanted} is discovered by the configuration server as {shown} ({})",
+                status.unwrap_or("status unreported")
+            )),
         }
     },
 };
 
+/// A discovered vCenter for messages: `name (ip:port)`.
+fn describe(v: &DiscoveredVcenterFacts) -> String {
+    let name = v.friendly_name.as_deref().unwrap_or(&v.name);
+    match (v.ip_address.as_deref(), v.port) {
+        (Some(ip), Some(port)) => format!("{name} ({ip}:{port})"),
+        (Some(ip), None) => format!("{name} ({ip})"),
+        (None, _) => name.to_owned(),
+    }
+}
+
 pub(super) const VCENTER_PERMISSIONS: Rule = Rule {
-    info: RuleInfo {
-        id: "vcenter-permissions",
-        severity: Blocking,
-        description: "The vCenter account has the permissions needed to discover VMs and the master target host's datastores (a read-only account fails reprotect).",
-        remedy: "Update the vCenter credentials on the configuration server with an account that has the required discovery permissions (not read-only), then retry.",
-        source: src::PROBLEMS,
-    },
+    info: RuleInfo::new(
+        RuleId::VcenterPermissions,
+        Blocking,
+        "The controller's own vCenter account (the policy's vCenter credentials) can list the master target host's datastores and holds the datastore privileges reprotect needs; the configuration server's discovery account is judged by vcenter-discovered and datastore-visible.",
+        "Grant the controller's vCenter account (the policy's vCenter credentials Secret) read access to the master target's ESXi host and its datastores, including the missing privileges named in the message. If datastores are missing in the Reprotect dialog, also update the configuration server's vCenter discovery account (not read-only).",
+        src::PROBLEMS,
+    ),
     eval: |c| {
         let Some(perms) = c.vcenter.and_then(|v| v.permissions.as_ref()) else {
-            return Outcome::unknown(format!("permissions of the vCenter {} account not observed", c.d.vcenter_server));
+            return Outcome::unknown(format!("permissions of the controller's account on vCenter {} not observed", c.d.vcenter_server));
         };
         if perms.can_see_host_datastores && perms.missing_privileges.is_empty() {
-            Outcome::pass(format!("vCenter {} account can see the master target host's datastores", c.d.vcenter_server))
+            Outcome::pass(format!(
+                "the controller's account on vCenter {} can list the datastores of host {} and holds the checked privileges",
+                c.d.vcenter_server,
+                c.mt_host_name()
+            ))
         } else {
             Outcome::fail(format!(
-                "vCenter {} account: host datastores {}visible, missing privileges: {}",
+                "the controller's account on vCenter {}: datastores of host {} {}visible, missing privileges: {}",
                 c.d.vcenter_server,
+                c.mt_host_name(),
                 if perms.can_see_host_datastores { "" } else { "not " },
                 list(&perms.missing_privileges, 5)
             ))
@@ -178,14 +199,43 @@ pub(super) const VCENTER_PERMISSIONS: Rule = Rule {
     },
 };
 
-pub(super) const ESXI_EDITION: Rule = Rule {
-    info: RuleInfo {
-        id: "esxi-edition",
-        severity: Blocking,
-        description: "The ESXi hosts involved are not ESXi 5.5 free edition or vSphere 6 Hypervisor free edition (failback fails there).",
-        remedy: "Upgrade the ESXi host to an evaluation or paid licence; free editions cannot be failed back to.",
-        source: src::PROBLEMS,
+pub(super) const RUN_AS_ACCOUNT: Rule = Rule {
+    info: RuleInfo::new(
+        RuleId::RunAsAccount,
+        Blocking,
+        "A run-as account named in the spec is known to the configuration server (otherwise the request would be sent without it).",
+        "Use the name or id of an account the configuration server lists (Manage accounts on the configuration server), or remove the run-as account from the spec.",
+        src::STEPS,
+    ),
+    eval: |c| {
+        let Some(want) = c.d.run_as_account.as_deref().map(str::trim).filter(|a| !a.is_empty()) else {
+            return Outcome::pass("no run-as account requested");
+        };
+        let Some(fabric) = c.fabric else {
+            return Outcome::unknown(format!("configuration server fabric not observed; run-as account {want} unverified"));
+        };
+        match fabric.run_as_account(want) {
+            Some(a) => Outcome::pass(format!("run-as account {want} is {} (id {})", a.account_name, a.account_id)),
+            None => {
+                let known: Vec<&str> = fabric.run_as_accounts.iter().map(|a| a.account_name.as_str()).collect();
+                Outcome::fail(format!(
+                    "run-as account {want} is not known to configuration server {} (known: {})",
+                    fabric.host_name.as_deref().unwrap_or(&fabric.name),
+                    list(&known, 5)
+                ))
+            }
+        }
     },
+};
+
+pub(super) const ESXI_EDITION: Rule = Rule {
+    info: RuleInfo::new(
+        RuleId::EsxiEdition,
+        Blocking,
+        "The ESXi hosts involved are not ESXi 5.5 free edition or vSphere 6 Hypervisor free edition (failback fails there).",
+        "Upgrade the ESXi host to an evaluation or paid licence; free editions cannot be failed back to.",
+        src::PROBLEMS,
+    ),
     eval: |c| {
         let Some(mt_host) = c.mt_host else {
             return Outcome::unknown(format!("ESXi host of master target {} not observed", c.mt_name()));

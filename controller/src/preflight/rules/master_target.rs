@@ -2,17 +2,18 @@
 
 use super::{Outcome, Rule, list, src, with_mt_vm};
 use crate::preflight::Severity::{Blocking, Info, Warning};
-use crate::preflight::catalog::RuleInfo;
 use crate::preflight::context::{Ctx, Seen, human};
+use crate::preflight::ids::{RuleId, RuleInfo};
+use reprotect_facts::is_vmfs_or_vsan;
 
 pub(super) const MT_HEARTBEAT: Rule = Rule {
-    info: RuleInfo {
-        id: "mt-heartbeat",
-        severity: Blocking,
-        description: "The master target is registered with the configuration server and its heartbeat is fresh.",
-        remedy: "Install or re-register the master target with the configuration server and make sure its services run; on an alternate vCenter, make sure the master target is discovered.",
-        source: src::PREREQUISITES,
-    },
+    info: RuleInfo::new(
+        RuleId::MtHeartbeat,
+        Blocking,
+        "The master target is registered with the configuration server and its heartbeat is fresh.",
+        "Install or re-register the master target with the configuration server and make sure its services run; on an alternate vCenter, make sure the master target is discovered.",
+        src::PREREQUISITES,
+    ),
     eval: mt_heartbeat,
 };
 
@@ -43,13 +44,13 @@ fn mt_heartbeat(c: &Ctx<'_>) -> Outcome {
 }
 
 pub(super) const MT_ASR_HEALTH: Rule = Rule {
-    info: RuleInfo {
-        id: "mt-asr-health",
-        severity: Warning,
-        description: "The configuration server reports no validation or health errors for the master target (they mirror the master target prerequisites).",
-        remedy: "Follow the recommended action of the error the configuration server reports for the master target.",
-        source: src::MT_CHECKS,
-    },
+    info: RuleInfo::new(
+        RuleId::MtAsrHealth,
+        Warning,
+        "The configuration server reports no validation or health errors for the master target (they mirror the master target prerequisites).",
+        "Follow the recommended action of the error the configuration server reports for the master target.",
+        src::MT_CHECKS,
+    ),
     eval: |c| {
         let mt = match c.mt_asr {
             Seen::Found(mt) => mt,
@@ -72,13 +73,13 @@ pub(super) const MT_ASR_HEALTH: Rule = Rule {
 };
 
 pub(super) const MT_VM_FOUND: Rule = Rule {
-    info: RuleInfo {
-        id: "mt-vm-found",
-        severity: Blocking,
-        description: "The master target VM exists in the target vCenter (every other master target check needs it).",
-        remedy: "Check the master target's VM name in the spec and that the vCenter account can see it.",
-        source: src::MT_CHECKS,
-    },
+    info: RuleInfo::new(
+        RuleId::MtVmFound,
+        Blocking,
+        "The master target VM exists in the target vCenter (every other master target check needs it).",
+        "Check the master target's VM name in the spec and that the vCenter account can see it.",
+        src::MT_CHECKS,
+    ),
     eval: |c| match c.mt_vm {
         Seen::Found(vm) => Outcome::pass(format!("master target VM {} is {} in vCenter {}", vm.name, vm.moref, c.d.vcenter_server)),
         Seen::Missing => {
@@ -89,13 +90,13 @@ pub(super) const MT_VM_FOUND: Rule = Rule {
 };
 
 pub(super) const MT_VMWARE_TOOLS: Rule = Rule {
-    info: RuleInfo {
-        id: "mt-vmware-tools",
-        severity: Blocking,
-        description: "VMware Tools are installed and running on the master target (without them its host's datastores cannot be detected).",
-        remedy: "Install VMware Tools on the master target VM and make sure they are running.",
-        source: src::MT_CHECKS,
-    },
+    info: RuleInfo::new(
+        RuleId::MtVmwareTools,
+        Blocking,
+        "VMware Tools are installed and running on the master target (without them its host's datastores cannot be detected).",
+        "Install VMware Tools on the master target VM and make sure they are running.",
+        src::MT_CHECKS,
+    ),
     eval: |c| {
         with_mt_vm(c, |vm| {
             let status = vm.tools.status.as_deref().unwrap_or("unreported");
@@ -113,13 +114,13 @@ pub(super) const MT_VMWARE_TOOLS: Rule = Rule {
 };
 
 pub(super) const MT_DISK_ENABLE_UUID: Rule = Rule {
-    info: RuleInfo {
-        id: "mt-disk-enable-uuid",
-        severity: Blocking,
-        description: "disk.EnableUUID=true is set in the master target VM's configuration parameters, so VMDKs get a consistent UUID and mount correctly.",
-        remedy: "In vCenter, edit the master target VM's configuration parameters: add or set disk.EnableUUID = TRUE (or allow the controller to do it).",
-        source: src::PREREQUISITES,
-    },
+    info: RuleInfo::new(
+        RuleId::MtDiskEnableUuid,
+        Blocking,
+        "disk.EnableUUID=true is set in the master target VM's configuration parameters, so VMDKs get a consistent UUID and mount correctly.",
+        "In vCenter, edit the master target VM's configuration parameters: add or set disk.EnableUUID = TRUE (or allow the controller to do it).",
+        src::PREREQUISITES,
+    ),
     eval: |c| {
         with_mt_vm(c, |vm| {
             let observed = match vm.disk_enable_uuid {
@@ -141,13 +142,13 @@ pub(super) const MT_DISK_ENABLE_UUID: Rule = Rule {
 };
 
 pub(super) const MT_NO_SNAPSHOTS: Rule = Rule {
-    info: RuleInfo {
-        id: "mt-no-snapshots",
-        severity: Blocking,
-        description: "The master target VM has no snapshots (with snapshots, reprotect and failback fail).",
-        remedy: "Delete all snapshots of the master target VM in vCenter, then retry.",
-        source: src::MT_CHECKS,
-    },
+    info: RuleInfo::new(
+        RuleId::MtNoSnapshots,
+        Blocking,
+        "The master target VM has no snapshots (with snapshots, reprotect and failback fail).",
+        "Delete all snapshots of the master target VM in vCenter, then retry.",
+        src::MT_CHECKS,
+    ),
     eval: |c| {
         with_mt_vm(c, |vm| match vm.snapshot_count {
             Some(0) => Outcome::pass(format!("master target VM {} has no snapshots", vm.name)),
@@ -158,13 +159,13 @@ pub(super) const MT_NO_SNAPSHOTS: Rule = Rule {
 };
 
 pub(super) const MT_SCSI_CONTROLLER: Rule = Rule {
-    info: RuleInfo {
-        id: "mt-scsi-controller",
-        severity: Blocking,
-        description: "The master target has an LSI Logic SCSI controller and no Paravirtual one.",
-        remedy: "Replace the master target's Paravirtual SCSI controller with an LSI Logic (or LSI Logic SAS) controller.",
-        source: src::MT_CHECKS,
-    },
+    info: RuleInfo::new(
+        RuleId::MtScsiController,
+        Blocking,
+        "The master target has an LSI Logic SCSI controller and no Paravirtual one.",
+        "Replace the master target's Paravirtual SCSI controller with an LSI Logic (or LSI Logic SAS) controller.",
+        src::MT_CHECKS,
+    ),
     eval: |c| {
         with_mt_vm(c, |vm| {
             let Some(controllers) = vm.scsi_controllers.as_deref() else {
@@ -184,23 +185,27 @@ pub(super) const MT_SCSI_CONTROLLER: Rule = Rule {
 };
 
 pub(super) const MT_VMFS_DATASTORE: Rule = Rule {
-    info: RuleInfo {
-        id: "mt-vmfs-datastore",
-        severity: Blocking,
-        description: "At least one VMFS or vSAN datastore is attached to the master target's ESXi host (else the Datastore input stays empty).",
-        remedy: "Attach a VMFS (or vSAN) datastore to the master target's ESXi host; NFS datastores cannot be used for failback.",
-        source: src::MT_CHECKS,
-    },
+    info: RuleInfo::new(
+        RuleId::MtVmfsDatastore,
+        Blocking,
+        "At least one accessible, mounted VMFS or vSAN datastore is attached to the master target's ESXi host (else the Datastore input stays empty).",
+        "Attach a VMFS (or vSAN) datastore to the master target's ESXi host and make sure it is mounted and accessible; NFS datastores cannot be used for failback.",
+        src::MT_CHECKS,
+    ),
     eval: |c| {
         // Prefer vCenter's view of the host; fall back to what the configuration server lists for the master target.
         if let Some(host) = c.mt_host {
-            let usable = host.datastores.iter().filter(|d| d.mounted != Some(false) && d.is_vmfs_or_vsan()).count();
-            let types: Vec<String> = host.datastores.iter().map(|d| format!("{} ({})", d.name, d.datastore_type)).collect();
+            let usable = host.datastores.iter().filter(|d| d.is_usable() && d.is_vmfs_or_vsan()).count();
+            let types: Vec<String> = host
+                .datastores
+                .iter()
+                .map(|d| format!("{} ({}{})", d.name, d.datastore_type, if d.is_usable() { "" } else { ", inaccessible" }))
+                .collect();
             return if usable > 0 {
-                Outcome::pass(format!("host {}: {usable} VMFS/vSAN datastore(s) of {}", host.name, host.datastores.len()))
+                Outcome::pass(format!("host {}: {usable} accessible VMFS/vSAN datastore(s) of {}", host.name, host.datastores.len()))
             } else {
                 Outcome::fail(format!(
-                    "host {} of master target {} has no VMFS/vSAN datastore: {}",
+                    "host {} of master target {} has no accessible VMFS/vSAN datastore: {}",
                     host.name,
                     c.mt_name(),
                     list(&types, 5)
@@ -216,18 +221,14 @@ pub(super) const MT_VMFS_DATASTORE: Rule = Rule {
     },
 };
 
-pub(crate) fn is_vmfs_or_vsan(t: &str) -> bool {
-    t.eq_ignore_ascii_case("vmfs") || t.eq_ignore_ascii_case("vsan")
-}
-
 pub(super) const MT_STORAGE_VMOTION: Rule = Rule {
-    info: RuleInfo {
-        id: "mt-storage-vmotion",
-        severity: Blocking,
-        description: "The master target still uses the datastores recorded at reprotect time (no Storage vMotion of the master target).",
-        remedy: "Exclude the master target from Storage vMotion/Storage DRS. If it was moved, migrate it back to the recorded datastores before failback, or find the protected VM's disks manually and attach them to the on-premises VM.",
-        source: src::MT_CHECKS,
-    },
+    info: RuleInfo::new(
+        RuleId::MtStorageVmotion,
+        Blocking,
+        "The master target still uses the datastores recorded at reprotect time (no Storage vMotion of the master target).",
+        "Exclude the master target from Storage vMotion/Storage DRS. If it was moved, migrate it back to the recorded datastores before failback, or find the protected VM's disks manually and attach them to the on-premises VM.",
+        src::MT_CHECKS,
+    ),
     eval: |c| {
         let Some(recorded) = c.d.recorded_master_target_datastores.as_deref().filter(|r| !r.is_empty()) else {
             return Outcome::pass(format!(

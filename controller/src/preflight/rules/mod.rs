@@ -7,14 +7,11 @@ mod machine;
 mod master_target;
 mod retention;
 
-use super::catalog::RuleInfo;
 use super::context::{Ctx, Seen};
+use super::ids::RuleInfo;
 use super::{CheckResult, Severity, Status};
 use reprotect_facts::VmFacts;
 use std::borrow::Cow;
-
-#[cfg(test)]
-pub(crate) use retention::same_volume;
 
 /// Source-document sections cited by the rules.
 pub(crate) mod src {
@@ -47,7 +44,7 @@ impl Rule {
             (_, None) => Cow::Borrowed(self.info.remedy),
         };
         CheckResult {
-            id: Cow::Borrowed(self.info.id),
+            id: Cow::Borrowed(self.info.id.as_str()),
             severity: out.severity.unwrap_or(self.info.severity),
             status: out.status,
             message: out.message,
@@ -133,9 +130,12 @@ pub(crate) static ALL: &[Rule] = &[
     infrastructure::REPLICATION_NETWORK,
     infrastructure::VCENTER_DISCOVERED,
     infrastructure::VCENTER_PERMISSIONS,
+    infrastructure::RUN_AS_ACCOUNT,
     infrastructure::ESXI_EDITION,
+    machine::ITEM_UNIQUE,
     machine::FAILBACK_POSSIBLE,
     machine::FAILED_OVER,
+    machine::SUPPORTED_PROVIDER,
     machine::CS_KNOWS_VM,
     machine::AGENT_REGISTERED,
     machine::UNSUPPORTED_SOURCE,
@@ -153,6 +153,7 @@ pub(crate) static ALL: &[Rule] = &[
     datastore::DATASTORE_SPECIFIED,
     datastore::DATASTORE_TYPE,
     datastore::DATASTORE_VISIBLE,
+    datastore::DATASTORE_WRITABLE,
     datastore::VM_DATASTORE_ACCESS,
     datastore::ALTERNATE_LOCATION,
     datastore::DISK_UUID_UNIQUE,

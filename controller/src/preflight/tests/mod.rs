@@ -1,6 +1,8 @@
 //! Preflight tests: the rule table, determinism, the healthy fixture, severities, summary and rendering.
 
+mod request;
 mod table;
+mod table_issue15;
 mod table_storage;
 
 use super::fixtures::*;
@@ -9,7 +11,7 @@ use super::*;
 use std::collections::BTreeSet;
 
 fn rows() -> impl Iterator<Item = &'static table::Row> {
-    table::ROWS.iter().chain(table_storage::ROWS)
+    table::ROWS.iter().chain(table_storage::ROWS).chain(table_issue15::ROWS)
 }
 
 fn run(mutate: fn(&mut Desired, &mut Observed)) -> Vec<CheckResult> {
@@ -39,11 +41,12 @@ fn each_table_row_gives_its_rule_the_expected_status() {
 fn every_rule_has_failing_and_unknown_rows_and_passes_on_the_healthy_fixture() {
     let healthy = evaluate(&healthy_desired(), &healthy_observed(), now());
     for rule in catalog() {
-        assert_eq!(find(&healthy, rule.id).status, Status::Pass, "{} on the healthy fixture", rule.id);
-        assert!(rows().any(|r| r.2 == rule.id && r.3 == Status::Fail), "no failing row for {}", rule.id);
+        let id = rule.id.as_str();
+        assert_eq!(find(&healthy, id).status, Status::Pass, "{id} on the healthy fixture");
+        assert!(rows().any(|r| r.2 == id && r.3 == Status::Fail), "no failing row for {id}");
         // Whether a datastore was specified is a fact of the spec alone: it cannot be unknown.
-        if rule.id != "datastore-specified" {
-            assert!(rows().any(|r| r.2 == rule.id && r.3 == Status::Unknown), "no unknown row for {}", rule.id);
+        if rule.id != RuleId::DatastoreSpecified {
+            assert!(rows().any(|r| r.2 == id && r.3 == Status::Unknown), "no unknown row for {id}");
         }
     }
 }
@@ -60,7 +63,7 @@ fn a_fully_healthy_machine_passes_every_check_and_nothing_blocks() {
 
 #[test]
 fn results_are_deterministic_and_in_catalog_order() {
-    let ids: Vec<&str> = catalog().iter().map(|r| r.id).collect();
+    let ids: Vec<&str> = catalog().iter().map(|r| r.id.as_str()).collect();
     for (name, mutate, ..) in rows() {
         let first = run(*mutate);
         assert_eq!(first, run(*mutate), "{name} is not deterministic");
@@ -88,8 +91,16 @@ fn an_empty_observation_is_incomplete_never_passing_or_failing_what_needs_data()
         results.iter().filter(|r| r.status == Status::Fail).collect::<Vec<_>>()
     );
     // Only rules that read nothing but the spec may pass.
-    let spec_only: BTreeSet<&str> =
-        ["ps-placement", "replication-network", "os-match", "mt-storage-vmotion", "datastore-specified", "linux-failback-notes"].into();
+    let spec_only: BTreeSet<&str> = [
+        "ps-placement",
+        "replication-network",
+        "run-as-account",
+        "os-match",
+        "mt-storage-vmotion",
+        "datastore-specified",
+        "linux-failback-notes",
+    ]
+    .into();
     for r in &results {
         assert!(r.status == Status::Unknown || spec_only.contains(r.id.as_ref()), "{} is {:?} without observation", r.id, r.status);
     }
@@ -253,7 +264,7 @@ fn os_strings_from_asr_and_guests_are_classified() {
 
 #[test]
 fn volume_names_compare_drive_letters_loosely_and_paths_exactly() {
-    use super::rules::same_volume;
+    use reprotect_facts::same_volume;
     for (a, b) in [("R:", "r"), ("R:\\", "R"), ("r:/", "R:"), ("/mnt/retention/", "/mnt/retention")] {
         assert!(same_volume(a, b), "{a} vs {b}");
     }

@@ -5,11 +5,11 @@ use super::observe::{Observation, existing_vm};
 use crate::context::Settings;
 use crate::crd::{Connectivity, MasterTarget, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types, paused_by_annotation};
 use crate::lifecycle::{self, Gate, GroupGate, Watchdog};
-use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, OnPremisesTarget, OsType, Status};
+use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, OnPremisesTarget, OsType, RuleId, Status};
 use crate::reconcile::master_target_name;
 use jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
-use reprotect_facts::{FabricFacts, PolicyFacts, PowerState, ReprotectRequest, VmSelector};
+use reprotect_facts::{FabricFacts, PowerState, ReprotectRequest, VmSelector};
 use std::sync::Arc;
 
 /// The preflight view of the machine and its results.
@@ -21,7 +21,7 @@ pub struct Evaluation {
 
 /// Run every preflight check against the observation.
 pub fn evaluate(pm: &ProtectedMachine, lookup: &Lookup, obs: &Observation, now: Timestamp) -> Evaluation {
-    let desired = desired(pm, &lookup.policy, &lookup.master_target, &lookup.peers);
+    let desired = desired(pm, lookup, obs);
     let results = preflight::evaluate(&desired, &obs.facts, now);
     Evaluation { desired, results }
 }
@@ -60,7 +60,7 @@ pub fn lifecycle_input<'a>(
         powered_on_vm: powered_on_vm(pm, obs),
         group: group_gate(&lookup.peers),
         watchdog: watchdog(pm, obs, &eval.results),
-        reprotect: reprotect_request(&eval.desired, policy, obs),
+        reprotect: reprotect_request(&eval.desired, obs),
         agent_causes: agent_causes(&eval.results),
         reprotect_description: describe(&eval.desired),
         max_attempts: policy.spec.retry.max_attempts,
@@ -68,23 +68,30 @@ pub fn lifecycle_input<'a>(
 }
 
 /// Checks that `decide` handles itself rather than as gates.
-const HANDLED_BY_DECIDE: &[&str] = &["agent-registered", "failed-over"];
+const HANDLED_BY_DECIDE: &[RuleId] = &[RuleId::AgentRegistered, RuleId::FailedOver];
 
 /// The agent registration window (the schema guarantees the format; 15 minutes if it still fails).
 pub fn parse_window(s: &str) -> SignedDuration {
     s.parse::<SignedDuration>().unwrap_or(SignedDuration::from_mins(15))
 }
 
-/// The preflight view of what the user asked for (the group: this machine and its peers).
-pub fn desired(pm: &ProtectedMachine, policy: &ReprotectPolicy, mt: &MasterTarget, peers: &[Arc<ProtectedMachine>]) -> Desired {
+/// The preflight view of what the user asked for (the group: this machine and its peers, each with
+/// its master target's ASR name and the OS Azure reports for it).
+pub fn desired(pm: &ProtectedMachine, lookup: &Lookup, obs: &Observation) -> Desired {
+    let (policy, mt) = (lookup.policy.as_ref(), lookup.master_target.as_ref());
     let defaults = &policy.spec.defaults;
-    let member = |m: &ProtectedMachine| GroupMember {
-        machine_name: m.name_any(),
-        master_target_name: master_target_name(m, policy).unwrap_or_default(),
-        os_type: m.spec.os_type.map(OsType::from),
+    let member = |m: &ProtectedMachine| {
+        let mt_name = master_target_name(m, policy).unwrap_or_default();
+        GroupMember {
+            machine_name: m.name_any(),
+            master_target_asr_name: lookup.master_target_asr_names.get(&mt_name).cloned().unwrap_or_default(),
+            master_target_name: mt_name,
+            os_type: m.spec.os_type.map(OsType::from),
+            reported_os: obs.reported_os.get(&m.name_any()).copied(),
+        }
     };
     let group_members = match &pm.spec.replication_group {
-        Some(_) => std::iter::once(member(pm)).chain(peers.iter().map(|p| member(p))).collect(),
+        Some(_) => std::iter::once(member(pm)).chain(lookup.peers.iter().map(|p| member(p))).collect(),
         None => Vec::new(),
     };
     let fb = &policy.spec.failback_policy;
@@ -95,12 +102,11 @@ pub fn desired(pm: &ProtectedMachine, policy: &ReprotectPolicy, mt: &MasterTarge
             name_in_asr: mt.spec.asr_name.clone(),
             vcenter_vm_name: mt.spec.vcenter_vm_name.clone(),
             os_type: Some(mt.spec.os_type.into()),
-            retention_volume: Some(
-                pm.spec
-                    .retention_volume
-                    .clone()
-                    .or_else(|| defaults.retention_volume.clone())
-                    .unwrap_or_else(|| mt.spec.effective_retention_volume()),
+            retention_volume: preflight::effective_retention_volume(
+                pm.spec.retention_volume.as_deref(),
+                defaults.retention_volume.as_deref(),
+                mt.spec.retention_volume.as_deref(),
+                Some(mt.spec.os_type.into()),
             ),
             allow_enable_disk_uuid: mt.spec.remediation.enable_disk_uuid,
         },
@@ -129,6 +135,7 @@ pub fn desired(pm: &ProtectedMachine, policy: &ReprotectPolicy, mt: &MasterTarge
             Connectivity::SiteToSiteVpn => NetworkKind::SiteToSiteVpn,
             Connectivity::ExpressRoutePrivatePeering => NetworkKind::ExpressRoutePrivatePeering,
         }),
+        run_as_account: defaults.run_as_account.clone(),
         ..Desired::default()
     }
 }
@@ -145,7 +152,7 @@ fn datastore(pm: &ProtectedMachine, policy: &ReprotectPolicy) -> Option<String> 
 /// Blocking results that stop the machine, except those `decide` interprets itself and remediable ones.
 pub fn gates(results: &[CheckResult]) -> Vec<Gate> {
     preflight::blocking(results)
-        .filter(|r| !HANDLED_BY_DECIDE.contains(&r.id.as_ref()) && !r.remediable)
+        .filter(|r| !HANDLED_BY_DECIDE.iter().any(|id| r.is(*id)) && !r.remediable)
         .map(|r| Gate { id: r.id.to_string(), message: r.message.clone(), remedy: r.remedy.to_string() })
         .collect()
 }
@@ -153,7 +160,7 @@ pub fn gates(results: &[CheckResult]) -> Vec<Gate> {
 pub fn remediation(results: &[CheckResult], mt: &MasterTarget) -> Option<VmSelector> {
     results
         .iter()
-        .any(|r| r.id == "mt-disk-enable-uuid" && r.status == Status::Fail && r.remediable)
+        .any(|r| r.is(RuleId::MtDiskEnableUuid) && r.status == Status::Fail && r.remediable)
         .then(|| VmSelector::Name(mt.spec.vcenter_vm_name.clone()))
 }
 
@@ -166,7 +173,7 @@ pub fn powered_on_vm(pm: &ProtectedMachine, obs: &Observation) -> Option<VmSelec
 pub fn watchdog(pm: &ProtectedMachine, obs: &Observation, results: &[CheckResult]) -> Watchdog {
     let risks = results
         .iter()
-        .filter(|r| (r.id == "mt-no-snapshots" || r.id == "mt-storage-vmotion") && r.status == Status::Fail)
+        .filter(|r| (r.is(RuleId::MtNoSnapshots) || r.is(RuleId::MtStorageVmotion)) && r.status == Status::Fail)
         .map(|r| format!("[{}] {}", r.id, r.message))
         .collect();
     Watchdog { on_premises_vm_powered_on: powered_on_vm(pm, obs).is_some(), master_target_risks: risks }
@@ -186,35 +193,25 @@ pub fn member_ready(m: &ProtectedMachine) -> bool {
             && crate::conditions::is_true(&status.conditions, condition_types::PREFLIGHT_PASSED))
 }
 
-fn failback_policy(policies: &[PolicyFacts]) -> Option<&PolicyFacts> {
-    let inmage = |p: &&PolicyFacts| p.provider.as_deref().is_some_and(|x| x.eq_ignore_ascii_case("InMage"));
-    let named =
-        |p: &&PolicyFacts| format!("{} {}", p.name, p.friendly_name.as_deref().unwrap_or("")).to_ascii_lowercase().contains("failback");
-    policies.iter().filter(inmage).find(named).or_else(|| policies.iter().find(inmage))
-}
-
-/// The InMage reprotect input, when every id could be resolved from the fabric and policies.
-pub fn reprotect_request(desired: &Desired, policy: &ReprotectPolicy, obs: &Observation) -> Option<ReprotectRequest> {
-    let item = obs.facts.item.as_ref()?;
-    let fabric: &FabricFacts = obs.facts.fabric.as_ref()?;
+/// The InMage reprotect input, when every id could be resolved: the values sent are ASR's own
+/// spellings of what the checks verified (retention volume, datastore), the failback policy the
+/// `failback-policy` check validated, and a named run-as account only when it exists.
+pub fn reprotect_request(desired: &Desired, obs: &Observation) -> Option<ReprotectRequest> {
+    let facts = &obs.facts;
+    let item = facts.item.as_ref()?;
+    let fabric: &FabricFacts = facts.fabric.as_ref()?;
     let mt = fabric.master_target(&desired.master_target.name_in_asr)?;
     let ps = fabric.process_server(&desired.process_server)?;
-    let profile = failback_policy(obs.facts.policies.as_deref()?)?;
-    let run_as = policy.spec.defaults.run_as_account.as_ref().and_then(|want| {
-        fabric
-            .run_as_accounts
-            .iter()
-            .find(|a| a.account_name.eq_ignore_ascii_case(want) || a.account_id.eq_ignore_ascii_case(want))
-            .map(|a| a.account_id.clone())
-    });
+    let profile = preflight::chosen_failback_policy(facts)?.ok()?;
+    let run_as = preflight::run_as_account_id(desired, facts).ok()?;
     Some(ReprotectRequest {
         item_name: item.name.clone(),
         master_target_id: mt.id.clone(),
         process_server_id: ps.id.clone(),
-        retention_drive: desired.master_target.retention_volume.clone()?,
-        profile_id: profile.id.clone(),
-        run_as_account_id: run_as,
-        datastore_name: desired.datastore.clone()?,
+        retention_drive: preflight::retention_drive_as_listed(desired, facts)?.to_string(),
+        profile_id: profile.policy.id.clone(),
+        run_as_account_id: run_as.map(str::to_string),
+        datastore_name: preflight::datastore_as_listed(desired, facts)?.to_string(),
     })
 }
 
@@ -234,7 +231,7 @@ pub fn describe(desired: &Desired) -> String {
 pub fn agent_causes(results: &[CheckResult]) -> String {
     results
         .iter()
-        .find(|r| r.id == "agent-registered")
+        .find(|r| r.is(RuleId::AgentRegistered))
         .map(|r| format!("{} {}", r.message, r.remedy))
         .unwrap_or_else(|| "no site-to-site VPN or ExpressRoute private peering; configuration server port 443 unreachable from Azure; process server heartbeat missing".into())
 }

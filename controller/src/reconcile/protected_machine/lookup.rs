@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::reasons;
 use crate::reconcile::{find_master_target, find_policy, master_target_name};
 use kube::ResourceExt;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The objects a machine refers to.
@@ -15,6 +16,8 @@ pub struct Lookup {
     pub master_target: Arc<MasterTarget>,
     /// The other members of the machine's replication group (same namespace), from the store.
     pub peers: Vec<Arc<ProtectedMachine>>,
+    /// `spec.asrName` of the MasterTargets of the namespace, by Kubernetes name (group checks compare ASR names).
+    pub master_target_asr_names: BTreeMap<String, String>,
 }
 
 /// A reference that does not resolve: only a person (or a new object) can fix it.
@@ -46,7 +49,19 @@ pub async fn lookup(ctx: &Context, pm: &ProtectedMachine) -> Result<Result<Looku
         }));
     };
     let peers = peers(ctx.stores.machines.state(), pm);
-    Ok(Ok(Lookup { policy, master_target, peers }))
+    let master_target_asr_names = if pm.spec.replication_group.is_some() {
+        ctx.stores
+            .master_targets
+            .state()
+            .iter()
+            .filter(|m| m.namespace().as_deref() == Some(ns.as_str()))
+            .map(|m| (m.name_any(), m.spec.asr_name.clone()))
+            .chain([(master_target.name_any(), master_target.spec.asr_name.clone())])
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    Ok(Ok(Lookup { policy, master_target, peers, master_target_asr_names }))
 }
 
 /// The other members of `pm`'s replication group among `machines`.

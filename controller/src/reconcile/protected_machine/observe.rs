@@ -8,8 +8,10 @@ use crate::error::Error;
 use crate::preflight;
 use crate::reconcile::Connection;
 use jiff::{SignedDuration, Timestamp};
+use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use reprotect_facts::{AsrErrorClass, JobErrorFacts, JobFacts, ObserveRequest, ProtectedItemFacts, SiteRecoveryError, VmSelector, arm_name};
+use kube::ResourceExt;
+use reprotect_facts::{AmbiguousItem, AsrErrorClass, JobErrorFacts, JobFacts, ObserveRequest, ProtectedItemFacts, SiteRecoveryError, VmSelector, arm_name};
 
 /// How long a job we just submitted may stay unreadable (404) before that means something:
 /// ASR creates the job asynchronously after the 202.
@@ -22,6 +24,8 @@ pub struct Observation {
     pub facts: preflight::Observed,
     /// The reprotect job this machine follows, with its latest facts.
     pub tracked: Option<TrackedJob>,
+    /// The OS Azure reports for each replication-group member's item, by machine name.
+    pub reported_os: BTreeMap<String, preflight::OsType>,
 }
 
 /// A job the machine follows: from its status, from this process's submissions, or adopted from the item.
@@ -38,12 +42,9 @@ pub fn existing_vm(pm: &ProtectedMachine) -> Option<VmSelector> {
     vm.name.clone().map(VmSelector::Name).or_else(|| vm.managed_object_id.clone().map(VmSelector::MoRef))
 }
 
-fn item_matches(pm: &ProtectedMachine, item: &ProtectedItemFacts) -> bool {
-    match (&pm.spec.item.name, &pm.spec.item.friendly_name) {
-        (Some(name), _) => item.name.eq_ignore_ascii_case(name),
-        (None, Some(friendly)) => item.friendly_name.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(friendly)),
-        (None, None) => false,
-    }
+/// The machine's protected item: by name, else by friendly name (several matches are ambiguous).
+fn find_item<'a>(pm: &ProtectedMachine, items: &'a [ProtectedItemFacts]) -> Result<Option<&'a ProtectedItemFacts>, AmbiguousItem> {
+    preflight::match_item(pm.spec.item.name.as_deref(), pm.spec.item.friendly_name.as_deref(), items)
 }
 
 /// Transient errors abort the pass (backoff); other errors leave the fact unobserved.
@@ -79,7 +80,18 @@ pub async fn observe(
         sr.list_vcenters(vault),
         conn.vcenter.observe(&request)
     );
-    let item = items?.into_iter().find(|i| item_matches(pm, i));
+    let items = items?;
+    let (item, ambiguous_item) = match find_item(pm, &items) {
+        Ok(item) => (item.cloned(), None),
+        Err(ambiguous) => (None, Some(ambiguous)),
+    };
+    let group = std::iter::once(pm).chain(lookup.peers.iter().map(|p| p.as_ref())).filter(|m| m.spec.replication_group.is_some());
+    let reported_os = group
+        .filter_map(|m| {
+            let os = find_item(m, &items).ok().flatten()?.os_type.as_deref().and_then(preflight::OsType::parse)?;
+            Some((m.name_any(), os))
+        })
+        .collect();
     // A vCenter that answers but rejects us leaves the facts unobserved: the checks say Unknown.
     let vcenter = match vcenter {
         Ok(f) => Some(f),
@@ -103,8 +115,9 @@ pub async fn observe(
         item,
         policies: tolerate(policies)?,
         discovered_vcenters: tolerate(vcenters)?,
+        ambiguous_item,
     };
-    Ok(Observation { facts, tracked })
+    Ok(Observation { facts, tracked, reported_os })
 }
 
 /// Scenario names ASR uses for a reprotect job.

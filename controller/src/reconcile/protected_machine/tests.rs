@@ -78,7 +78,13 @@ impl World {
 
     /// One pass; its status is recorded on the machine as the apply step would.
     async fn pass(&mut self) -> Outcome {
-        let lookup = Lookup { policy: Arc::new(self.policy.clone()), master_target: Arc::new(self.mt.clone()), peers: self.peers.clone() };
+        let master_target_asr_names = [(self.mt.name_any(), self.mt.spec.asr_name.clone())].into();
+        let lookup = Lookup {
+            policy: Arc::new(self.policy.clone()),
+            master_target: Arc::new(self.mt.clone()),
+            peers: self.peers.clone(),
+            master_target_asr_names,
+        };
         let conn = Connection { vault: crate::reconcile::vault_ref(&self.policy), site_recovery: self.sr.clone(), vcenter: self.vc.clone() };
         let pass = Pass { pm: &self.pm, lookup: &lookup, conn: &conn, submitted: &self.submitted, settings: &self.settings, metrics: &self.metrics };
         let outcome = run_pass(&pass, self.now).await;
