@@ -22,11 +22,11 @@ mod tasks;
 use std::sync::Arc;
 
 pub use connect::{ConnectionConfig, PoolOptions};
+pub use faults::{RawFault, fault_from_task_error_xml};
 pub use log_filter::{REDACTED_LOG_TARGETS, redacted_log_filter};
 pub use pool::VcenterPool;
-pub use secrecy::SecretString;
-pub use faults::{RawFault, fault_from_task_error_xml};
 pub use reprotect_facts::vcenter::{ObserveRequest, Vcenter, VcenterError, VcenterFacts, VmSelector};
+pub use secrecy::SecretString;
 use session::Session;
 pub use tasks::empty_config_spec;
 

@@ -10,12 +10,8 @@ pub const REDACTED_LOG_TARGETS: &[&str] = &["vim_rs", "reqwest", "hyper", "hyper
 /// `filter` (tracing `EnvFilter` syntax) with every directive for a redacted target removed and
 /// `<target>=info` appended for each, so `trace` or `vim_rs=trace` cannot turn secret-bearing logs on.
 pub fn redacted_log_filter(filter: &str) -> String {
-    let mut directives: Vec<String> = filter
-        .split(',')
-        .map(str::trim)
-        .filter(|d| !d.is_empty() && !targets_redacted(d))
-        .map(str::to_string)
-        .collect();
+    let mut directives: Vec<String> =
+        filter.split(',').map(str::trim).filter(|d| !d.is_empty() && !targets_redacted(d)).map(str::to_string).collect();
     directives.extend(REDACTED_LOG_TARGETS.iter().map(|t| format!("{t}=info")));
     directives.join(",")
 }

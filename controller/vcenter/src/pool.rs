@@ -42,7 +42,10 @@ enum SlotState {
     Empty,
     Connected(VimVcenter),
     /// The last attempt failed at `at`; callers that were already waiting get the same error.
-    Failed { at: Instant, error: VcenterError },
+    Failed {
+        at: Instant,
+        error: VcenterError,
+    },
 }
 
 struct Slot {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use reprotect_facts::vcenter::VcenterError;
+use secrecy::ExposeSecret;
 use tokio::sync::{Mutex, RwLock, Semaphore, SemaphorePermit};
 use vim_rs::core::client::{Client, ClientBuilder, Error as VimError, VimClient};
 use vim_rs::mo::SessionManager;
-use secrecy::ExposeSecret;
 use vim_rs::types::structs::{ManagedObjectReference, UserSession};
 
 use crate::connect::{ConnectionConfig, PoolOptions, http_client};
