@@ -57,6 +57,20 @@ pub struct CheckArgs {
     pub output: CheckOutput,
 }
 
+/// What ReprotectPolicies may do with credentials (see README "Security model"); both deny by default.
+/// Flattened into `run`; `check` can flatten it too.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CredentialArgs {
+    /// Namespaces whose policies may use the pod's workload identity when they omit `credentialsSecretRef`
+    /// (comma separated; `*` = every namespace). Empty (default): no policy may use it.
+    #[arg(long, env = "REPROTECT_WORKLOAD_IDENTITY_NAMESPACES", value_delimiter = ',')]
+    pub workload_identity_namespaces: Vec<String>,
+    /// Hosts a `cloud: Custom` policy may use as `authorityHost` / `armEndpoint` (comma separated
+    /// `host`, `host:port` or `https://host[:port]`). Empty (default): no custom cloud.
+    #[arg(long, env = "REPROTECT_ALLOWED_CUSTOM_CLOUD_ENDPOINTS", value_delimiter = ',')]
+    pub allowed_custom_cloud_endpoints: Vec<String>,
+}
+
 /// Output format of `check`.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum CheckOutput {
@@ -118,6 +132,8 @@ pub struct RunArgs {
     /// Maximum concurrent reconciles per kind.
     #[arg(long, env = "REPROTECT_CONCURRENCY", default_value_t = 16)]
     pub concurrency: u16,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
 }
 
 /// Parse `15m`, `30s`, `1h30m`, `250ms`.
@@ -183,6 +199,19 @@ mod tests {
         let good = Cli::try_parse_from(["reprotect-controller", "run", "--log-level", "debug"]).expect("valid");
         let Command::Run(args) = good.command else { panic!("not run") };
         assert_eq!(args.log_level, "debug");
+    }
+
+    #[test]
+    fn credential_flags_are_off_by_default_and_take_comma_separated_lists() {
+        let run = |args: &[&str]| match Cli::try_parse_from([&["reprotect-controller", "run"], args].concat()).unwrap().command {
+            Command::Run(r) => r.credentials,
+            other => panic!("{other:?}"),
+        };
+        let none = run(&[]);
+        assert!(none.workload_identity_namespaces.is_empty() && none.allowed_custom_cloud_endpoints.is_empty());
+        let some = run(&["--workload-identity-namespaces", "a,b", "--allowed-custom-cloud-endpoints", "login.x:8443,https://arm.x"]);
+        assert_eq!(some.workload_identity_namespaces, ["a", "b"]);
+        assert_eq!(some.allowed_custom_cloud_endpoints, ["login.x:8443", "https://arm.x"]);
     }
 
     #[test]

@@ -4,17 +4,32 @@ use crate::crd::{AzureCloudName, CaBundleReference, ReprotectPolicy};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client, ResourceExt};
 use reprotect_facts::{SiteRecovery, Vcenter};
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
-/// A string that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sensitive(pub String);
+mod credential_policy;
+pub use credential_policy::{AllowedEndpoint, CredentialPolicy, InvalidEndpoint};
 
-impl std::fmt::Debug for Sensitive {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
+/// A secret string ([`secrecy::SecretString`]: never printed, zeroed on drop), comparable so settings can be diffed.
+#[derive(Clone, Debug)]
+pub struct Sensitive(pub SecretString);
+
+impl Sensitive {
+    pub fn new(value: impl Into<String>) -> Sensitive {
+        Sensitive(SecretString::from(value.into()))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
     }
 }
+
+impl PartialEq for Sensitive {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for Sensitive {}
 
 /// How to authenticate to Azure.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +41,8 @@ pub enum AzureCredentials {
 /// Everything needed to build a Site Recovery client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AzureSettings {
+    /// Namespace of the policy (workload identity is allowed per namespace).
+    pub namespace: String,
     pub cloud: AzureCloudName,
     pub arm_endpoint: Option<String>,
     pub authority_host: Option<String>,
@@ -64,6 +81,12 @@ pub enum ConnectError {
     },
     #[error("cannot build the {service} client: {message}")]
     Build { service: &'static str, message: String },
+    #[error(
+        "policies in namespace {namespace} may not use the controller's workload identity; set credentialsSecretRef or ask the operator to allow the namespace"
+    )]
+    WorkloadIdentityNotAllowed { namespace: String },
+    #[error("{field} {origin} is not among the custom cloud endpoints the operator allowed")]
+    EndpointNotAllowed { field: &'static str, origin: String },
     #[error(transparent)]
     Vcenter(#[from] reprotect_facts::VcenterError),
 }
@@ -75,6 +98,8 @@ impl ConnectError {
             ConnectError::CaBundleMissing { .. } => "ca-bundle",
             ConnectError::Read { .. } => "kubernetes",
             ConnectError::Build { .. } => "client-build",
+            ConnectError::WorkloadIdentityNotAllowed { .. } => "workload-identity-not-allowed",
+            ConnectError::EndpointNotAllowed { .. } => "endpoint-not-allowed",
             ConnectError::Vcenter(e) => e.category(),
         }
     }
@@ -144,7 +169,7 @@ pub async fn azure_settings(client: &Client, policy: &ReprotectPolicy) -> Result
             let creds = AzureCredentials::ClientSecret {
                 tenant_id: key(&s, &r.name, "tenantId")?,
                 client_id: key(&s, &r.name, "clientId")?,
-                client_secret: Sensitive(key(&s, &r.name, "clientSecret")?),
+                client_secret: Sensitive::new(key(&s, &r.name, "clientSecret")?),
             };
             (creds, format!("{}@{}", r.name, s.resource_version().unwrap_or_default()))
         }
@@ -155,6 +180,7 @@ pub async fn azure_settings(client: &Client, policy: &ReprotectPolicy) -> Result
         None => None,
     };
     Ok(AzureSettings {
+        namespace: ns,
         cloud: sr.cloud,
         arm_endpoint: sr.arm_endpoint.clone(),
         authority_host: sr.authority_host.clone(),
@@ -178,10 +204,37 @@ pub async fn vcenter_settings(client: &Client, policy: &ReprotectPolicy) -> Resu
     Ok(VcenterSettings {
         server: vc.server.clone(),
         username: key(&s, name, "username")?,
-        password: Sensitive(key(&s, name, "password")?),
+        password: Sensitive::new(key(&s, name, "password")?),
         ca_pem,
         insecure_skip_verify: vc.tls.insecure_skip_verify,
         credentials_version: format!("{name}@{}", s.resource_version().unwrap_or_default()),
+    })
+}
+
+/// Objects a policy reads, as (kind, name) in the policy's namespace: `("Secret", n)` / `("ConfigMap", n)`.
+/// For a watch that re-reconciles the policy (and its machines) when one of them changes, so a corrected
+/// Secret is used at once instead of at the next periodic recheck.
+pub fn referenced_objects(policy: &ReprotectPolicy) -> Vec<(&'static str, String)> {
+    let sr = &policy.spec.site_recovery;
+    let vc = &policy.spec.vcenter;
+    let mut out = vec![("Secret", vc.credentials_secret_ref.name.clone())];
+    out.extend(sr.credentials_secret_ref.as_ref().map(|r| ("Secret", r.name.clone())));
+    for ca in [&sr.ca_bundle, &vc.tls.ca_bundle].into_iter().flatten() {
+        out.extend(ca.secret_name.clone().map(|n| ("Secret", n)));
+        out.extend(ca.config_map_name.clone().map(|n| ("ConfigMap", n)));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Message for a `Warning` condition on the policy when it turns TLS verification off for vCenter, else `None`.
+pub fn insecure_tls_warning(policy: &ReprotectPolicy) -> Option<String> {
+    policy.spec.vcenter.tls.insecure_skip_verify.then(|| {
+        format!(
+            "vcenter.tls.insecureSkipVerify is set: the certificate of {} is not verified, so anyone on the path can read the vCenter password; set tls.caBundle instead",
+            policy.spec.vcenter.server
+        )
     })
 }
 
@@ -190,11 +243,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_policy_references_its_credential_and_ca_objects_and_skipping_tls_verification_warns() {
+        let policy: ReprotectPolicy = serde_json::from_value(serde_json::json!({
+            "apiVersion": "reprotect.io/v1alpha1", "kind": "ReprotectPolicy", "metadata": {"name": "p", "namespace": "ns"},
+            "spec": {
+                "siteRecovery": {"subscriptionId": "00000000-0000-0000-0000-000000000001", "resourceGroup": "rg", "vaultName": "v",
+                    "fabricName": "f", "protectionContainer": "c", "credentialsSecretRef": {"name": "azure-sp"},
+                    "caBundle": {"configMapName": "sim-ca"}},
+                "vcenter": {"server": "vc", "credentialsSecretRef": {"name": "vc-creds"}, "tls": {"caBundle": {"secretName": "vc-ca"}}},
+                "defaults": {"masterTargetRef": "mt", "processServer": "ps", "datastore": "ds"},
+                "network": {"connectivity": "SiteToSiteVpn", "processServerLocation": "Azure"}
+            }
+        }))
+        .unwrap();
+        assert_eq!(insecure_tls_warning(&policy), None);
+        let got = referenced_objects(&policy);
+        let want = [("ConfigMap", "sim-ca"), ("Secret", "azure-sp"), ("Secret", "vc-ca"), ("Secret", "vc-creds")];
+        assert_eq!(got, want.map(|(k, n)| (k, n.to_string())));
+        let mut insecure = policy.clone();
+        insecure.spec.vcenter.tls.insecure_skip_verify = true;
+        assert!(insecure_tls_warning(&insecure).is_some_and(|m| m.contains("insecureSkipVerify")));
+    }
+
+    #[test]
     fn sensitive_values_never_print() {
         let s = VcenterSettings {
             server: "vc".into(),
             username: "u".into(),
-            password: Sensitive("hunter2".into()),
+            password: Sensitive::new("hunter2"),
             ca_pem: None,
             insecure_skip_verify: false,
             credentials_version: "v".into(),

@@ -1,6 +1,6 @@
 //! The real connector: Site Recovery clients from reprotect-azure, vCenter sessions from reprotect-vcenter, both pooled.
 
-use crate::connections::{AzureCredentials, AzureSettings, ConnectError, Connector, VcenterSettings};
+use crate::connections::{AzureCredentials, AzureSettings, ConnectError, Connector, CredentialPolicy, VcenterSettings};
 use crate::crd::AzureCloudName;
 use reprotect_azure::{ArmClientConfig, ArmClientPool, AzureAuth, AzureCloud, BudgetConfig, CloudConfig};
 use reprotect_facts::{SiteRecovery, Vcenter};
@@ -8,17 +8,36 @@ use reprotect_vcenter::{ConnectionConfig, PoolOptions, VcenterPool};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Pools one ARM client per (cloud, identity, credentials version) and one vCenter session per (server, credentials version).
+/// Pools one ARM client per (cloud, identity, credentials version) and one vCenter session per
+/// (server, user, credentials version, TLS settings). Enforces the operator's [`CredentialPolicy`] before any
+/// Azure client is built, so a refused policy sends nothing.
 pub struct RealConnector {
     arm: ArmClientPool,
     vcenters: VcenterPool,
     fabric_cache_ttl: Duration,
+    credential_policy: CredentialPolicy,
 }
 
 impl RealConnector {
     pub fn new(fabric_cache_ttl: Duration, arm_requests_per_second: f64) -> Self {
         let budget = BudgetConfig { rate_per_second: arm_requests_per_second, burst: (arm_requests_per_second * 2.0).max(1.0) as u32 };
-        RealConnector { arm: ArmClientPool::new(budget), vcenters: VcenterPool::new(PoolOptions::default()), fabric_cache_ttl }
+        RealConnector {
+            arm: ArmClientPool::new(budget),
+            vcenters: VcenterPool::new(PoolOptions::default()),
+            fabric_cache_ttl,
+            credential_policy: CredentialPolicy::default(),
+        }
+    }
+
+    /// Allow what the operator allowed (default: no workload identity, no custom cloud endpoint).
+    pub fn with_credential_policy(mut self, policy: CredentialPolicy) -> Self {
+        self.credential_policy = policy;
+        self
+    }
+
+    /// Login requests sent to vCenters so far (a rejected identity is retried only after a backoff).
+    pub fn vcenter_login_attempts(&self) -> u64 {
+        self.vcenters.login_attempts()
     }
 
     /// Requests made so far, by (operation, HTTP status).
@@ -48,11 +67,12 @@ fn cloud_config(s: &AzureSettings) -> Result<CloudConfig, ConnectError> {
 #[async_trait::async_trait]
 impl Connector for RealConnector {
     async fn site_recovery(&self, settings: &AzureSettings) -> Result<Arc<dyn SiteRecovery>, ConnectError> {
+        self.credential_policy.check(settings)?;
         let auth = match &settings.credentials {
             AzureCredentials::ClientSecret { tenant_id, client_id, client_secret } => AzureAuth::ClientSecret {
                 tenant_id: tenant_id.clone(),
                 client_id: client_id.clone(),
-                client_secret: client_secret.0.as_str().into(),
+                client_secret: client_secret.expose().into(),
             },
             AzureCredentials::WorkloadIdentity => AzureAuth::WorkloadIdentity { tenant_id: None, client_id: None, token_file: None },
         };

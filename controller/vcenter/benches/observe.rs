@@ -25,7 +25,7 @@ async fn main() {
     let cfg = ConnectionConfig {
         server: sim.server.clone(),
         username: sim.username.clone(),
-        password: sim.password.clone(),
+        password: sim.password.clone().into(),
         ca_bundle_pem: Some(sim.ca_pem.clone()),
         insecure_skip_verify: false,
         credentials_version: "bench".into(),

@@ -1,26 +1,23 @@
-//! Connection settings, the TLS/HTTP client, and the pool that shares one session per vCenter identity.
+//! Connection settings and the TLS/HTTP client of one vCenter connection.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reprotect_facts::vcenter::{Vcenter, VcenterError};
+use reprotect_facts::vcenter::VcenterError;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use tokio::sync::Mutex;
+use secrecy::SecretString;
 
-use crate::VimVcenter;
-
-/// How to reach and log in to one vCenter. The password is never logged (see the `Debug` impl).
-#[derive(Clone)]
+/// How to reach and log in to one vCenter. The password is a [`SecretString`]: `Debug` prints it redacted.
+#[derive(Clone, Debug)]
 pub struct ConnectionConfig {
     /// `host`, `host:port` or `https://host[:port]/sdk`; reduced to `host[:port]` by [`ConnectionConfig::soap_server`]
     /// before connecting, since the SOAP endpoint is `https://{server}/sdk`.
     pub server: String,
     pub username: String,
-    pub password: String,
+    pub password: SecretString,
     /// PEM bundle of CAs to trust instead of the platform roots.
     pub ca_bundle_pem: Option<String>,
     /// Opt-in: skip certificate and hostname verification.
@@ -34,19 +31,6 @@ impl ConnectionConfig {
     /// (the same normalisation the vcenter-discovered check compares with).
     pub fn soap_server(&self) -> String {
         reprotect_facts::vcenter_soap_server(&self.server)
-    }
-}
-
-impl std::fmt::Debug for ConnectionConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectionConfig")
-            .field("server", &self.server)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .field("ca_bundle_pem", &self.ca_bundle_pem.as_ref().map(|_| "<pem>"))
-            .field("insecure_skip_verify", &self.insecure_skip_verify)
-            .field("credentials_version", &self.credentials_version)
-            .finish()
     }
 }
 
@@ -65,6 +49,12 @@ pub struct PoolOptions {
     pub task_poll_interval: Duration,
     /// How long a host's licence edition is cached (it changes rarely and costs a call).
     pub license_cache_ttl: Duration,
+    /// No login is sent for this long after vCenter rejected the credentials (doubling per rejection).
+    pub login_backoff_initial: Duration,
+    /// Upper bound of the login backoff.
+    pub login_backoff_max: Duration,
+    /// A pooled connection unused for this long is dropped.
+    pub idle_timeout: Duration,
 }
 
 impl Default for PoolOptions {
@@ -76,57 +66,10 @@ impl Default for PoolOptions {
             task_timeout: Duration::from_secs(300),
             task_poll_interval: Duration::from_millis(200),
             license_cache_ttl: Duration::from_secs(600),
+            login_backoff_initial: Duration::from_secs(30),
+            login_backoff_max: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(1800),
         }
-    }
-}
-
-/// Shares one logged-in [`VimVcenter`] per (server, credentials version).
-#[derive(Default)]
-pub struct VcenterPool {
-    options: PoolOptions,
-    connections: Mutex<HashMap<(String, String), VimVcenter>>,
-}
-
-impl VcenterPool {
-    pub fn new(options: PoolOptions) -> VcenterPool {
-        VcenterPool { options, connections: Mutex::new(HashMap::new()) }
-    }
-
-    /// Return the cached connection for (server, credentials_version) or log in a new one.
-    /// A new credentials version replaces (and logs out) the older connection to the same server.
-    pub async fn connect(&self, config: ConnectionConfig) -> Result<Arc<dyn Vcenter>, VcenterError> {
-        Ok(Arc::new(self.connect_vim(config).await?))
-    }
-
-    /// Like [`VcenterPool::connect`] but returns the concrete type.
-    pub async fn connect_vim(&self, mut config: ConnectionConfig) -> Result<VimVcenter, VcenterError> {
-        // `https://host/sdk` would otherwise become `https://https//host/sdk/sdk`.
-        config.server = config.soap_server();
-        let key = (config.server.clone(), config.credentials_version.clone());
-        let mut map = self.connections.lock().await;
-        if let Some(vc) = map.get(&key) {
-            return Ok(vc.clone());
-        }
-        let vc = VimVcenter::connect(config, self.options.clone()).await?;
-        map.retain(|(server, _), _| server != &key.0);
-        map.insert(key, vc.clone());
-        Ok(vc)
-    }
-
-    /// Forget a server's connection (e.g. its CR was deleted); any spelling of the server works.
-    pub async fn evict(&self, server: &str) {
-        let server = reprotect_facts::vcenter_soap_server(server);
-        self.connections.lock().await.retain(|(s, _), _| *s != server);
-    }
-
-    /// Number of cached connections.
-    pub async fn len(&self) -> usize {
-        self.connections.lock().await.len()
-    }
-
-    /// Whether no connection is cached.
-    pub async fn is_empty(&self) -> bool {
-        self.len().await == 0
     }
 }
 
@@ -202,17 +145,17 @@ impl ServerCertVerifier for NoVerify {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod server_spelling_tests {
+    use super::ConnectionConfig;
 
     fn config(server: &str) -> ConnectionConfig {
         ConnectionConfig {
             server: server.into(),
             username: "u".into(),
-            password: "p".into(),
+            password: "p".to_string().into(),
             ca_bundle_pem: None,
-            insecure_skip_verify: true,
-            credentials_version: "1".into(),
+            insecure_skip_verify: false,
+            credentials_version: "v".into(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! vim_rs (SOAP) implementation of [`reprotect_facts::Vcenter`]: one shared, self-healing session per vCenter.
 //!
-//! Entry points: [`VcenterPool::connect`] (cached by server + credentials version) or [`VimVcenter::connect`].
+//! Entry points: [`VcenterPool::connect`] (cached per server, user, credentials version and TLS settings, with a
+//! shared login backoff after `InvalidLogin`) or [`VimVcenter::connect`].
 //! Observation reads everything in two `RetrievePropertiesEx` round trips (name resolution through a
 //! per-session container view, then one batched read of VMs, hosts and datastores); see [`observe`].
 //! `VcenterFacts::round_trips` counts every HTTP request an observation made: steady state is 2 (names + batch);
@@ -10,16 +11,22 @@
 
 mod connect;
 mod faults;
+mod log_filter;
+mod login_gate;
 mod observe;
 mod observe_map;
+mod pool;
 mod session;
 mod tasks;
 
 use std::sync::Arc;
 
-pub use connect::{ConnectionConfig, PoolOptions, VcenterPool};
+pub use connect::{ConnectionConfig, PoolOptions};
 pub use faults::{RawFault, fault_from_task_error_xml};
+pub use log_filter::{REDACTED_LOG_TARGETS, redacted_log_filter};
+pub use pool::VcenterPool;
 pub use reprotect_facts::vcenter::{ObserveRequest, Vcenter, VcenterError, VcenterFacts, VmSelector};
+pub use secrecy::SecretString;
 use session::Session;
 pub use tasks::empty_config_spec;
 
@@ -38,7 +45,17 @@ impl std::fmt::Debug for VimVcenter {
 impl VimVcenter {
     /// Connect and log in without a pool (tests, one-off tools). Errors: `Tls`, `InvalidLogin`, `Connect`.
     pub async fn connect(config: ConnectionConfig, options: PoolOptions) -> Result<VimVcenter, VcenterError> {
-        let session = Session::connect(config, options).await?;
+        let gate = Arc::new(login_gate::LoginGate::new(options.login_backoff_initial, options.login_backoff_max, Arc::default()));
+        Self::connect_gated(config, options, gate).await
+    }
+
+    /// Connect through a login gate shared with other sessions of the same identity (see [`VcenterPool`]).
+    pub(crate) async fn connect_gated(
+        config: ConnectionConfig,
+        options: PoolOptions,
+        gate: Arc<login_gate::LoginGate>,
+    ) -> Result<VimVcenter, VcenterError> {
+        let session = Session::connect(config, options, gate).await?;
         Ok(VimVcenter { session: Arc::new(session) })
     }
 

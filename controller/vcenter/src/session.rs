@@ -5,13 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use reprotect_facts::vcenter::VcenterError;
+use secrecy::ExposeSecret;
 use tokio::sync::{Mutex, RwLock, Semaphore, SemaphorePermit};
 use vim_rs::core::client::{Client, ClientBuilder, Error as VimError, VimClient};
 use vim_rs::mo::SessionManager;
-use vim_rs::types::structs::ManagedObjectReference;
+use vim_rs::types::structs::{ManagedObjectReference, UserSession};
 
 use crate::connect::{ConnectionConfig, PoolOptions, http_client};
 use crate::faults::{call_error, connect_error, is_not_authenticated, maybe_not_authenticated};
+use crate::login_gate::LoginGate;
 
 /// Per-login state that dies with the vSphere session (container views are session-scoped).
 #[derive(Default)]
@@ -29,6 +31,8 @@ pub(crate) struct Session {
     generation: AtomicU64,
     logins: AtomicU64,
     permits: Semaphore,
+    /// Shared with every session of the same identity: no login while vCenter's last rejection is backing off.
+    gate: Arc<LoginGate>,
     /// Container view over all VMs (root folder, recursive) and the login generation it belongs to.
     pub(crate) vm_view: Mutex<Option<(u64, ManagedObjectReference)>>,
     /// Host moref -> (fetched at, licence edition).
@@ -38,9 +42,12 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) async fn connect(config: ConnectionConfig, options: PoolOptions) -> Result<Session, VcenterError> {
+    pub(crate) async fn connect(config: ConnectionConfig, options: PoolOptions, gate: Arc<LoginGate>) -> Result<Session, VcenterError> {
+        // Checked before connecting at all: a rejected identity sends nothing until its backoff ends.
+        gate.check(&config.server)?;
         let client = build_client(&config, &options).await?;
         let session = Session {
+            gate,
             permits: Semaphore::new(options.max_concurrent_operations.max(1)),
             config,
             options,
@@ -92,25 +99,44 @@ impl Session {
         if self.generation() != seen_generation {
             return Ok(());
         }
-        let client = self.client().await;
-        let sm = Self::session_manager(&client).map_err(|e| connect_error(&self.config.server, e))?;
-        let user = match sm.login(&self.config.username, &self.config.password, None).await {
+        let user = match self.try_login(&self.client().await).await? {
             Ok(u) => u,
             Err(e) if is_not_authenticated(&e) || matches!(e, VimError::ReqwestError(_)) => {
                 // A broken client (e.g. connection reset): rebuild it once from scratch.
                 let fresh = build_client(&self.config, &self.options).await?;
                 *self.client.write().await = fresh.clone();
-                let sm = Self::session_manager(&fresh).map_err(|e| connect_error(&self.config.server, e))?;
-                sm.login(&self.config.username, &self.config.password, None).await.map_err(|e| connect_error(&self.config.server, e))?
+                self.try_login(&fresh).await?.map_err(|e| self.login_failed(e))?
             }
-            Err(e) => return Err(connect_error(&self.config.server, e)),
+            Err(e) => return Err(self.login_failed(e)),
         };
+        self.gate.accepted();
         tracing::debug!(server = %self.config.server, user = %self.config.username, "vCenter login");
         state.key = Some(user.key);
         state.user_name = user.user_name;
         state.generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         self.logins.fetch_add(1, Ordering::AcqRel);
         Ok(())
+    }
+
+    /// One Login request; the outer error is a closed gate (`InvalidLogin` without sending anything).
+    async fn try_login(&self, client: &Arc<Client>) -> Result<Result<UserSession, VimError>, VcenterError> {
+        self.gate.check(&self.config.server)?;
+        let sm = match Self::session_manager(client) {
+            Ok(sm) => sm,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.gate.attempt();
+        Ok(sm.login(&self.config.username, self.config.password.expose_secret(), None).await)
+    }
+
+    /// Map a failed login; a rejection closes the gate for every session of this identity.
+    fn login_failed(&self, e: VimError) -> VcenterError {
+        let err = connect_error(&self.config.server, e);
+        if matches!(err, VcenterError::InvalidLogin { .. }) {
+            self.gate.rejected();
+            tracing::warn!(server = %self.config.server, user = %self.config.username, "vCenter rejected the credentials; not retrying before the backoff ends");
+        }
+        err
     }
 
     /// Is the session still alive? A cheap method call: method faults are typed (`NotAuthenticated`),

@@ -15,7 +15,7 @@ pub fn config(sim: &Vcsim) -> ConnectionConfig {
     ConnectionConfig {
         server: sim.server.clone(),
         username: sim.username.clone(),
-        password: sim.password.clone(),
+        password: sim.password.clone().into(),
         ca_bundle_pem: Some(sim.ca_pem.clone()),
         insecure_skip_verify: false,
         credentials_version: "1".into(),

@@ -156,6 +156,11 @@ spec:
 
     /// Run the controller in this process with short caches, as `reprotect-controller run` would.
     pub fn start_controller(&mut self) {
+        self.start_controller_with(self.credential_policy());
+    }
+
+    /// Like [`Env::start_controller`], with what the operator allows policies to do with credentials.
+    pub fn start_controller_with(&mut self, credential_policy: reprotect_controller::connections::CredentialPolicy) {
         let client = self.client.clone();
         let ns = self.ns.clone();
         let settings = Settings {
@@ -163,7 +168,7 @@ spec:
             max_backoff: Duration::from_secs(5),
             ..Settings::default()
         };
-        let connector = Arc::new(RealConnector::new(Duration::from_secs(1), 200.0));
+        let connector = Arc::new(RealConnector::new(Duration::from_secs(1), 200.0).with_credential_policy(credential_policy));
         self.metrics = Arc::new(Metrics::default());
         let metrics = self.metrics.clone();
         self.controller = Some(tokio::spawn(async move {
@@ -172,6 +177,22 @@ spec:
                 .await;
             tracing::error!(?r, "controllers ended");
         }));
+    }
+
+    /// The simulator's authority and ARM origins, as `--allowed-custom-cloud-endpoints` takes them.
+    pub fn allowed_custom_cloud_endpoints(&self) -> String {
+        format!("{},{}", self.sim.base_url, self.sim.authority_url)
+    }
+
+    /// Flags a controller process needs to talk to the simulator (`cloud: Custom`).
+    pub fn credential_flags(&self) -> Vec<String> {
+        vec!["--allowed-custom-cloud-endpoints".into(), self.allowed_custom_cloud_endpoints()]
+    }
+
+    /// What the in-process controller allows: the simulator's endpoints, no workload identity.
+    pub fn credential_policy(&self) -> reprotect_controller::connections::CredentialPolicy {
+        let endpoints = [self.sim.base_url.to_string(), self.sim.authority_url.to_string()];
+        reprotect_controller::connections::CredentialPolicy::new(&[], &endpoints).expect("the simulator's URLs are https origins")
     }
 
     /// Stop the in-process controller (simulates a crash: nothing is flushed).
@@ -224,7 +245,7 @@ spec:
             .connect(reprotect_vcenter::ConnectionConfig {
                 server: self.vcsim.server.clone(),
                 username: self.vcsim.username.clone(),
-                password: self.vcsim.password.clone(),
+                password: self.vcsim.password.clone().into(),
                 ca_bundle_pem: Some(self.vcsim.ca_pem.clone()),
                 insecure_skip_verify: false,
                 credentials_version: "e2e".into(),

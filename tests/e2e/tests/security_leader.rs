@@ -1,0 +1,103 @@
+//! Leader lease against the real API server, two replicas in-process: a leader whose Lease is deleted behind its
+//! back stops acting within seconds and someone leads again; on shutdown the leader releases the Lease, returns at
+//! once and the standby takes over without waiting for the lease to expire.
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::{Api, DeleteParams};
+use reprotect_controller::leader::{LEASE_SECONDS, LeaderGuard, LeaseConfig, run_as_leader};
+use reprotect_e2e::process::eventually;
+use reprotect_test_support::test_namespace;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// One replica: its current guard (while its work runs) and a way to shut it down.
+struct Replica {
+    guard: Arc<Mutex<Option<LeaderGuard>>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Clears the replica's guard slot when its work is dropped (the controllers stopped).
+struct ClearOnDrop(Arc<Mutex<Option<LeaderGuard>>>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() = None;
+    }
+}
+
+impl Replica {
+    fn start(client: kube::Client, ns: &str, identity: &str) -> Replica {
+        let guard = Arc::new(Mutex::new(None));
+        let (tx, rx) = oneshot::channel::<()>();
+        let config = LeaseConfig { name: "security-leader".into(), namespace: ns.into(), identity: identity.into() };
+        let slot = guard.clone();
+        let task = tokio::spawn(run_as_leader(
+            client,
+            config,
+            async move {
+                let _ = rx.await;
+            },
+            move |g: LeaderGuard| {
+                let slot = slot.clone();
+                async move {
+                    *slot.lock().unwrap() = Some(g);
+                    let _clear = ClearOnDrop(slot);
+                    std::future::pending::<anyhow::Result<()>>().await
+                }
+            },
+        ));
+        Replica { guard, shutdown: Some(tx), task }
+    }
+
+    /// Acting: its work runs and its lease is known valid.
+    fn acting(&self) -> bool {
+        self.guard.lock().unwrap().as_ref().is_some_and(|g| g.is_valid_now())
+    }
+}
+
+async fn leader<'a>(replicas: &'a [&'a Replica], within: Duration) -> Option<usize> {
+    eventually(within, || async { replicas.iter().position(|r| r.acting()) }).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leader_whose_lease_is_deleted_stops_acting_and_someone_leads_again() -> anyhow::Result<()> {
+    let ns = test_namespace().await;
+    let client = reprotect_test_support::client().await;
+    let a = Replica::start(client.clone(), ns.name(), "replica-a");
+    leader(&[&a], Duration::from_secs(20)).await.expect("a leads");
+    let b = Replica::start(client.clone(), ns.name(), "replica-b");
+
+    let leases: Api<Lease> = Api::namespaced(client.clone(), ns.name());
+    leases.delete("security-leader", &DeleteParams::default()).await?;
+    let deleted = Instant::now();
+    let stopped = eventually(Duration::from_secs(LEASE_SECONDS), || async { (!a.acting()).then_some(()) }).await;
+    assert!(stopped.is_some(), "the old leader stops acting within the lease duration");
+    let who = leader(&[&a, &b], Duration::from_secs(30)).await;
+    assert!(who.is_some(), "someone leads again within 30 s of the deletion ({:?})", deleted.elapsed());
+    a.task.abort();
+    b.task.abort();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_shutdown_the_leader_releases_the_lease_returns_at_once_and_the_standby_takes_over() -> anyhow::Result<()> {
+    let ns = test_namespace().await;
+    let client = reprotect_test_support::client().await;
+    let mut a = Replica::start(client.clone(), ns.name(), "replica-a");
+    leader(&[&a], Duration::from_secs(20)).await.expect("a leads");
+    let b = Replica::start(client.clone(), ns.name(), "replica-b");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(a.acting() && !b.acting(), "one leader");
+
+    let stop = Instant::now();
+    let _ = a.shutdown.take().unwrap().send(());
+    tokio::time::timeout(Duration::from_secs(10), &mut a.task).await.expect("the leader exits within 10 s")??;
+    assert!(!a.acting());
+    let took_over = leader(&[&b], Duration::from_secs(LEASE_SECONDS)).await;
+    assert!(took_over.is_some(), "the standby leads");
+    assert!(stop.elapsed() < Duration::from_secs(6), "without waiting for the lease to expire: {:?}", stop.elapsed());
+    b.task.abort();
+    Ok(())
+}
