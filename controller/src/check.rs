@@ -104,7 +104,8 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
         None => Vec::new(),
     };
     let peers = lookup::peers(others.into_iter().map(Arc::new).collect(), &pm);
-    let connector = RealConnector::new(Duration::from_secs(30), 20.0);
+    let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
+    let connector = RealConnector::new(Duration::from_secs(30), 20.0).with_credential_policy(credential_policy);
     let conn = connect(&client, &connector, &policy).await?;
     let master_target_asr_names = [(mt.name_any(), mt.spec.asr_name.clone())].into();
     let lookup = lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers, master_target_asr_names };

@@ -55,6 +55,9 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = CheckOutput::Table)]
     pub output: CheckOutput,
+    /// The same credential limits as `run` (a check sends the policy's credentials too).
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
 }
 
 /// What ReprotectPolicies may do with credentials (see README "Security model"); both deny by default.

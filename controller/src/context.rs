@@ -61,6 +61,8 @@ pub struct Context {
     pub settings: Settings,
     /// The namespace this controller set watches (`None`: all), for per-scope metrics.
     pub scope: Option<String>,
+    /// Whether this replica may write to Azure and vCenter right now (checked before every action).
+    pub leader: crate::leader::LeaderGuard,
     /// Reprotects submitted by this process, so a failed status write can never lead to a second POST.
     pub submitted: SubmittedJobs,
     /// Consecutive transient failures per object, for backoff.
@@ -78,6 +80,7 @@ impl Context {
             stores,
             settings,
             scope: None,
+            leader: crate::leader::LeaderGuard::unconditional(),
             submitted: SubmittedJobs::default(),
             failures: Mutex::new(HashMap::new()),
         }
@@ -86,6 +89,12 @@ impl Context {
     /// The same context, for the controller set of one namespace (`None`: all namespaces).
     pub fn with_scope(mut self, scope: Option<String>) -> Self {
         self.scope = scope;
+        self
+    }
+
+    /// The same context, acting only while `guard` says this replica leads.
+    pub fn with_leader(mut self, guard: crate::leader::LeaderGuard) -> Self {
+        self.leader = guard;
         self
     }
 

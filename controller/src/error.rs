@@ -15,6 +15,9 @@ pub enum Error {
     Vcenter(#[from] VcenterError),
     #[error("invalid spec: {0}")]
     InvalidSpec(String),
+    /// This replica is not (or no longer known to be) the leader: no write is sent.
+    #[error("not the leader (or the lease could not be confirmed); no action sent")]
+    NotLeader,
     /// A reconcile panicked; contained by the reconcile wrapper and reported on the object.
     #[error("internal error (a bug; please report it): {0}")]
     Panicked(String),
@@ -36,6 +39,7 @@ impl Error {
             Error::Vcenter(e) => e.category(),
             Error::InvalidSpec(_) => "invalid-spec",
             Error::Panicked(_) => "internal-error",
+            Error::NotLeader => "not-leader",
         }
     }
 
@@ -47,7 +51,7 @@ impl Error {
     /// Transient faults requeue with backoff; everything else waits for a change (plus a slow recheck).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Kube(_) => true,
+            Error::Kube(_) | Error::NotLeader => true,
             Error::Connection(e) => e.is_transient(),
             Error::SiteRecovery(e) => matches!(e.class(), AsrErrorClass::Transient),
             Error::Vcenter(e) => e.is_transient(),

@@ -5,6 +5,7 @@ use crate::connections::Connector;
 use crate::context::{Context, Settings, Stores};
 use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
 use crate::http::{self, Readiness};
+use crate::leader::LeaderGuard;
 use crate::metrics::Metrics;
 use crate::reconcile::{self, error_policy, master_target_name};
 use futures::{FutureExt, StreamExt, TryStreamExt};
@@ -14,9 +15,11 @@ use kube::runtime::{Predicate, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, ResourceExt};
 use std::sync::Arc;
 
-/// Set up logging from the flags.
+/// Set up logging from the flags (already validated by the CLI). Targets that would log request
+/// bodies (vim_rs logs the SOAP `Login` with its password at trace) are always capped at `info`.
 pub fn init_tracing(format: LogFormat, filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_new(reprotect_vcenter::redacted_log_filter(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
@@ -28,8 +31,10 @@ pub fn init_tracing(format: LogFormat, filter: &str) {
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format, &args.log_level);
     let client = Client::try_default().await?;
-    let connector: Arc<dyn Connector> =
-        Arc::new(crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second));
+    let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
+    let connector: Arc<dyn Connector> = Arc::new(
+        crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second).with_credential_policy(credential_policy),
+    );
     let metrics = Arc::new(Metrics::default());
     let ready = Readiness::default();
     let shutdown = shutdown_signal().shared();
@@ -39,9 +44,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // watched namespaces is simply one controller set per namespace.
     let scopes: Vec<Option<String>> =
         if args.namespaces.is_empty() { vec![None] } else { args.namespaces.iter().cloned().map(Some).collect() };
-    let all = || {
-        futures::future::try_join_all(scopes.iter().map(|ns| {
-            run_controllers_in(
+    let all = |guard: LeaderGuard| {
+        futures::future::try_join_all(scopes.iter().map(move |ns| {
+            run_controllers_guarded(
                 client.clone(),
                 ns.clone(),
                 connector.clone(),
@@ -49,19 +54,33 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 settings.clone(),
                 args.concurrency,
                 ready.clone(),
+                guard.clone(),
             )
         }))
     };
-    let controllers = async {
-        if args.leader_election {
-            crate::leader::run_when_leader(client.clone(), &args, || async { all().await.map(|_| ()) }).await
-        } else {
-            all().await.map(|_| ())
+    if args.leader_election {
+        // The leader loop owns shutdown: it stops the controllers, then releases the Lease so a
+        // standby takes over at once (racing it here could skip the release).
+        let lease = crate::leader::LeaseConfig::from_args(&client, &args);
+        let (ready_standby, metrics_leader) = (ready.clone(), metrics.clone());
+        crate::leader::run_as_leader(client.clone(), lease, shutdown.clone(), |guard| {
+            metrics_leader.set_leader(true);
+            let work = all(guard);
+            let (ready, metrics) = (ready_standby.clone(), metrics_leader.clone());
+            async move {
+                let r = work.await.map(|_| ());
+                metrics.set_leader(false);
+                ready.set_standby();
+                r
+            }
+        })
+        .await?;
+    } else {
+        metrics.set_leader(true);
+        tokio::select! {
+            r = all(LeaderGuard::unconditional()) => { r?; }
+            _ = shutdown.clone() => tracing::info!("shutting down"),
         }
-    };
-    tokio::select! {
-        r = controllers => r?,
-        _ = shutdown.clone() => tracing::info!("shutting down"),
     }
     ready.set(false);
     server.abort();
@@ -69,10 +88,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("install SIGTERM handler");
+    // Without a SIGTERM handler (never seen on Linux) Ctrl-C still works; Kubernetes then kills after the grace period.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
-        _ = term.recv() => {},
+        _ = term => {},
     }
 }
 
@@ -101,7 +129,7 @@ async fn crds_present(client: &Client, namespace: &Option<String>) -> bool {
     missing.is_empty()
 }
 
-/// Run the three controllers for one namespace (`None`: all namespaces).
+/// Run the three controllers for one namespace (`None`: all namespaces), acting unconditionally.
 pub async fn run_controllers_in(
     client: Client,
     namespace: Option<String>,
@@ -110,6 +138,21 @@ pub async fn run_controllers_in(
     settings: Settings,
     concurrency: u16,
     ready: Readiness,
+) -> anyhow::Result<()> {
+    run_controllers_guarded(client, namespace, connector, metrics, settings, concurrency, ready, LeaderGuard::unconditional()).await
+}
+
+/// Run the three controllers for one namespace, writing to Azure and vCenter only while `leader` is valid.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_controllers_guarded(
+    client: Client,
+    namespace: Option<String>,
+    connector: Arc<dyn Connector>,
+    metrics: Arc<Metrics>,
+    settings: Settings,
+    concurrency: u16,
+    ready: Readiness,
+    leader: LeaderGuard,
 ) -> anyhow::Result<()> {
     while !crds_present(&client, &namespace).await {
         ready.set(false);
@@ -121,7 +164,7 @@ pub async fn run_controllers_in(
     let masters = controller_for(api::<MasterTarget>(&client, &namespace), wc.clone()).with_config(config.clone());
     let policies = controller_for(api::<ReprotectPolicy>(&client, &namespace), wc.clone()).with_config(config);
     let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store() };
-    let ctx = Arc::new(Context::new(client.clone(), connector, metrics, stores.clone(), settings).with_scope(namespace.clone()));
+    let ctx = Arc::new(Context::new(client.clone(), connector, metrics, stores.clone(), settings).with_scope(namespace.clone()).with_leader(leader));
 
     // A change to a policy or master target re-evaluates every machine that uses it, so fixing a
     // cause unblocks machines without a restart.

@@ -31,6 +31,10 @@ async fn run_check(env: &Env, dir: &tempfile::TempDir, file: &str, manifest: &st
         kubeconfig: Some(shared().kubeconfig_path().to_path_buf()),
         namespace: Some(env.ns.clone()),
         output: CheckOutput::Table,
+        credentials: reprotect_controller::cli::CredentialArgs {
+            allowed_custom_cloud_endpoints: vec![env.sim.base_url.to_string(), env.sim.authority_url.to_string()],
+            ..Default::default()
+        },
     };
     check::run(&args).await
 }

@@ -57,8 +57,12 @@ async fn the_controller_runs_as_the_charts_service_account_reaches_protected_and
     // The chart's identity, as its pod would have it (context namespace = release namespace, so
     // the Lease lands there without --lease-namespace).
     let kubeconfig = shared().service_account_kubeconfig(&release_ns, "rp-ctl").await?;
-    let controller =
-        ControllerProcess::spawn(&kubeconfig, "rp-ctl-0", &["--namespaces", ns, "--leader-election", "--lease-name", "rp-ctl"])?;
+    let endpoints = env.allowed_custom_cloud_endpoints();
+    let controller = ControllerProcess::spawn(
+        &kubeconfig,
+        "rp-ctl-0",
+        &["--namespaces", ns, "--leader-election", "--lease-name", "rp-ctl", "--allowed-custom-cloud-endpoints", &endpoints],
+    )?;
     let phases = env.wait_for_phases(&MACHINES, &[Phase::Protected, Phase::Blocked], Duration::from_secs(180)).await;
     let phases = phases.unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", controller.log_tail(40)));
     assert!(phases.iter().all(|(_, p)| *p == Phase::Protected), "{phases:?}\n{}", controller.log_tail(40));
@@ -91,7 +95,8 @@ async fn two_replicas_elect_one_leader_that_alone_reconciles_and_a_standby_takes
     let ns = ns.name();
     let env = environment(ns).await?;
     let kubeconfig = shared().kubeconfig_path().to_path_buf();
-    let args = ["--namespaces", ns, "--leader-election", "--lease-namespace", ns, "--lease-name", "rc"];
+    let endpoints = env.allowed_custom_cloud_endpoints();
+    let args = ["--namespaces", ns, "--leader-election", "--lease-namespace", ns, "--lease-name", "rc", "--allowed-custom-cloud-endpoints", &endpoints];
     let mut a = ControllerProcess::spawn(&kubeconfig, "replica-a", &args)?;
     let held = eventually(Duration::from_secs(30), || async { lease_holder(ns, "rc").await.filter(|h| h == "replica-a") }).await;
     assert!(held.is_some(), "replica-a never took the Lease:\n{}", a.log_tail(30));

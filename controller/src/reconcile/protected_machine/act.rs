@@ -17,6 +17,8 @@ pub struct ActContext<'a> {
     pub metrics: &'a Metrics,
     /// The item `decide` judged (a reprotect is only chosen for an observed item).
     pub item: Option<&'a ProtectedItemFacts>,
+    /// Checked right before each write: only a replica whose lease is known valid acts.
+    pub leader: &'a crate::leader::LeaderGuard,
     /// The job the machine already knows (a failed one being retried): never adopted again.
     pub known: Option<&'a JobStatus>,
 }
@@ -25,6 +27,10 @@ pub struct ActContext<'a> {
 pub async fn act(cx: &ActContext<'_>, action: Option<Action>, now: Timestamp) -> (Result<Acted, Error>, Option<Note>) {
     let Some(action) = action else { return (Ok(Acted::Done), None) };
     let kind = action.kind();
+    if cx.leader.ensure_valid().is_err() {
+        tracing::warn!(action = kind, "lease not known valid; action not sent");
+        return (Err(Error::NotLeader), None);
+    }
     let vc = &cx.conn.vcenter;
     let outcome = match action {
         Action::EnableDiskUuid(vm) => vc.enable_disk_uuid(&vm).await.map(|_| Acted::Done).map_err(Error::from),

@@ -52,7 +52,7 @@ async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action,
         }
     };
     let conn = connect(&ctx.client, ctx.connector.as_ref(), &lookup.policy).await?;
-    let pass = Pass { pm, lookup: &lookup, conn: &conn, submitted: &ctx.submitted, settings: &ctx.settings, metrics: &ctx.metrics };
+    let pass = Pass { pm, lookup: &lookup, conn: &conn, submitted: &ctx.submitted, settings: &ctx.settings, metrics: &ctx.metrics, leader: &ctx.leader };
     let outcome = run_pass(&pass, now).await;
     apply(ctx, pm, outcome).await
 }
@@ -65,6 +65,7 @@ pub struct Pass<'a> {
     pub submitted: &'a SubmittedJobs,
     pub settings: &'a Settings,
     pub metrics: &'a Metrics,
+    pub leader: &'a crate::leader::LeaderGuard,
 }
 
 /// What a pass concluded, to be applied.
@@ -89,7 +90,7 @@ pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
     let decision = lifecycle::decide(&evaluate::lifecycle_input(p.pm, p.lookup, &obs, &eval, p.settings, now));
     let item = obs.facts.item.as_ref();
     let known = obs.tracked.as_ref().map(|t| &t.status);
-    let cx = act::ActContext { conn: p.conn, submitted: p.submitted, metrics: p.metrics, item, known };
+    let cx = act::ActContext { conn: p.conn, submitted: p.submitted, metrics: p.metrics, item, known, leader: p.leader };
     let (acted, note) = act::act(&cx, decision.action.clone(), now).await;
     let mut notes: Vec<Note> = note.into_iter().collect();
     let acted = match acted {

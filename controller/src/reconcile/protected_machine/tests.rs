@@ -86,7 +86,16 @@ impl World {
             master_target_asr_names,
         };
         let conn = Connection { vault: crate::reconcile::vault_ref(&self.policy), site_recovery: self.sr.clone(), vcenter: self.vc.clone() };
-        let pass = Pass { pm: &self.pm, lookup: &lookup, conn: &conn, submitted: &self.submitted, settings: &self.settings, metrics: &self.metrics };
+        let leader = crate::leader::LeaderGuard::unconditional();
+        let pass = Pass {
+            pm: &self.pm,
+            lookup: &lookup,
+            conn: &conn,
+            submitted: &self.submitted,
+            settings: &self.settings,
+            metrics: &self.metrics,
+            leader: &leader,
+        };
         let outcome = run_pass(&pass, self.now).await;
         if let Some(status) = &outcome.status {
             self.pm.status = Some(status.clone());

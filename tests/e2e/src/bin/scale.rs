@@ -101,6 +101,7 @@ vaults:
     let machines: Api<ProtectedMachine> = Api::namespaced(client.clone(), NS);
     let mut controller = tokio::process::Command::new(&controller_bin)
         .args(["run", "--http-addr", "127.0.0.1:0", "--log-format", "text", "--log-level", "warn", "--namespaces", NS])
+        .args(["--allowed-custom-cloud-endpoints", &format!("{},{}", sim.base_url, sim.authority_url)])
         .env("KUBECONFIG", cp.kubeconfig_path())
         .kill_on_drop(true)
         .spawn()?;
