@@ -109,7 +109,8 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
     let protected = protected_item();
     let not_failed_over = not_failed_over_item();
     let running = job("InProgress", None);
-    let agent_failed = job("Failed", Some("95226"));
+    let mut agent_failed = job("Failed", Some("95226"));
+    agent_failed.end_time = Some(t(90)); // after the agent's last heartbeat (t(60))
     let other_failed = job("Failed", Some("78052"));
     let vm = VmSelector::Name("app-01-onprem".into());
 
@@ -267,6 +268,7 @@ fn a_job_failed_for_the_agent_is_classified_by_any_of_its_codes() {
     let registered = failed_over_item(true);
     let mut failed = job("Failed", Some("78052"));
     failed.errors.push(JobErrorFacts { code: Some("95226".into()), message: Some("agent not registered".into()), ..Default::default() });
+    failed.end_time = Some(t(90));
     let mut i = input(Some(&registered), t(60));
     i.job = Some(TrackedJob { name: "job-1", generation: Some(1), observed: Some(&failed), attempt: 1, submitted_at: Some(t(0)) });
     let d = decide(&i);

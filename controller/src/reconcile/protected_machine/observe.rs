@@ -168,7 +168,7 @@ pub fn is_history(started: Option<Timestamp>, item: Option<&ProtectedItemFacts>)
 
 /// The latest facts about a tracked job, reading the job itself only when the item can't tell us.
 async fn job_facts(conn: &Connection, item: Option<&ProtectedItemFacts>, job: &JobStatus, now: Timestamp) -> Result<Option<JobFacts>, Error> {
-    if job.name == status::REJECTED_JOB && job.state.as_deref() == Some(status::REJECTED_STATE) {
+    if job.name == status::REJECTED_JOB {
         // ASR refused the POST: there is no job to read; what it said is the failure to classify.
         let error = JobErrorFacts { code: job.error_code.clone(), message: job.error.clone(), ..Default::default() };
         return Ok(Some(JobFacts { name: job.name.clone(), state: Some("Failed".into()), errors: vec![error], end_time: job.submitted_at.as_ref().map(|t| t.0), ..Default::default() }));

@@ -82,7 +82,7 @@ fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
     }
     let tracked = input.tracked?;
     let mut status = tracked.status.clone();
-    if let Some(facts) = &tracked.facts {
+    if let Some(facts) = tracked.facts.as_ref().filter(|_| status.name != REJECTED_JOB) {
         status.state = facts.state.clone().or(status.state);
         status.progress = progress(facts).or(status.progress);
         if facts.is_finished() && !facts.succeeded() {
