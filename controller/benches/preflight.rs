@@ -2,6 +2,7 @@
 //!
 //! Run with `cargo bench -p reprotect-controller --bench preflight`. Plain `std::time::Instant`, no harness:
 //! each machine is timed on its own so the percentiles describe one reconcile's preflight cost.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 use jiff::{SignedDuration, Timestamp};
 use reprotect_controller::preflight::{

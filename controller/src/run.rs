@@ -33,7 +33,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = Client::try_default().await?;
     let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
     let connector: Arc<dyn Connector> = Arc::new(
-        crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second).with_credential_policy(credential_policy),
+        crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second)
+            .with_credential_policy(credential_policy),
     );
     let metrics = Arc::new(Metrics::default());
     let ready = Readiness::default();
@@ -45,18 +46,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let scopes: Vec<Option<String>> =
         if args.namespaces.is_empty() { vec![None] } else { args.namespaces.iter().cloned().map(Some).collect() };
     let all = |guard: LeaderGuard| {
-        futures::future::try_join_all(scopes.iter().map(move |ns| {
-            run_controllers_guarded(
-                client.clone(),
-                ns.clone(),
-                connector.clone(),
-                metrics.clone(),
-                settings.clone(),
-                args.concurrency,
-                ready.clone(),
-                guard.clone(),
-            )
-        }))
+        let runs: Vec<_> = scopes
+            .iter()
+            .map(|ns| {
+                run_controllers_guarded(
+                    client.clone(),
+                    ns.clone(),
+                    connector.clone(),
+                    metrics.clone(),
+                    settings.clone(),
+                    args.concurrency,
+                    ready.clone(),
+                    guard.clone(),
+                )
+            })
+            .collect();
+        futures::future::try_join_all(runs)
     };
     if args.leader_election {
         // The leader loop owns shutdown: it stops the controllers, then releases the Lease so a
@@ -164,7 +169,9 @@ pub async fn run_controllers_guarded(
     let masters = controller_for(api::<MasterTarget>(&client, &namespace), wc.clone()).with_config(config.clone());
     let policies = controller_for(api::<ReprotectPolicy>(&client, &namespace), wc.clone()).with_config(config);
     let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store() };
-    let ctx = Arc::new(Context::new(client.clone(), connector, metrics, stores.clone(), settings).with_scope(namespace.clone()).with_leader(leader));
+    let ctx = Arc::new(
+        Context::new(client.clone(), connector, metrics, stores.clone(), settings).with_scope(namespace.clone()).with_leader(leader),
+    );
 
     // A change to a policy or master target re-evaluates every machine that uses it, so fixing a
     // cause unblocks machines without a restart.

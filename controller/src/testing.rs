@@ -88,7 +88,8 @@ impl SiteRecovery for FakeSiteRecovery {
         Ok(self.with(|v| v.items.clone()))
     }
     async fn get_protected_item(&self, _vault: &VaultRef, item_name: &str) -> Result<ProtectedItemFacts, SiteRecoveryError> {
-        self.with(|v| v.items.iter().find(|i| i.name.eq_ignore_ascii_case(item_name)).cloned()).ok_or_else(|| not_found("getItem", item_name))
+        self.with(|v| v.items.iter().find(|i| i.name.eq_ignore_ascii_case(item_name)).cloned())
+            .ok_or_else(|| not_found("getItem", item_name))
     }
     async fn reprotect(&self, _vault: &VaultRef, request: &ReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
         self.with(|v| {
@@ -97,10 +98,17 @@ impl SiteRecovery for FakeSiteRecovery {
                 return Err(e);
             }
             let name = format!("job-{}", v.posts.len());
-            let item = v.items.iter_mut().find(|i| i.name.eq_ignore_ascii_case(&request.item_name)).ok_or_else(|| not_found("reProtect", &request.item_name))?;
+            let item = v
+                .items
+                .iter_mut()
+                .find(|i| i.name.eq_ignore_ascii_case(&request.item_name))
+                .ok_or_else(|| not_found("reProtect", &request.item_name))?;
             item.allowed_operations.clear();
-            item.current_scenario =
-                Some(CurrentScenarioFacts { scenario_name: Some("Reprotect".into()), job_id: Some(format!("/jobs/{name}")), start_time: v.now });
+            item.current_scenario = Some(CurrentScenarioFacts {
+                scenario_name: Some("Reprotect".into()),
+                job_id: Some(format!("/jobs/{name}")),
+                start_time: v.now,
+            });
             let job = JobFacts {
                 id: format!("/jobs/{name}"),
                 name: name.clone(),

@@ -2,6 +2,7 @@
 //!
 //! Types, enums and bounds are checked with a JSON-schema validator; CEL rules with kube's
 //! client-side CEL evaluator. The real API server is the final word (see tests/support).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 use kube::CustomResourceExt;
 use reprotect_controller::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, crd_files};

@@ -1,4 +1,5 @@
 //! Client overhead per call: get_protected_item through ArmClient vs. a bare reqwest GET against asr-sim, and pure parse+mapping time.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 use std::time::{Duration, Instant};
 

@@ -154,7 +154,9 @@ impl TokenSource {
         if let Some(t) = &self.fixed {
             return Ok(t.expose().to_string());
         }
-        let cred = self.credential.as_ref().expect("credential or fixed token");
+        let Some(cred) = self.credential.as_ref() else {
+            return Err(SiteRecoveryError::Auth("no credential configured".into()));
+        };
         match cred.get_token(&[self.scope.as_str()], None).await {
             Ok(token) => Ok(token.token.secret().to_string()),
             Err(e) => Err(map_identity_error(&e)),

@@ -183,7 +183,7 @@ impl ArmClient {
         if let Some(c) = v.container_name.as_deref().filter(|c| !c.is_empty()) {
             return Ok(c.to_string());
         }
-        if let Some(c) = self.containers.lock().expect("containers lock").get(&key(v)) {
+        if let Some(c) = self.containers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key(v)) {
             return Ok(c.clone());
         }
         let find = |items: &[models::ProtectedItem]| items.iter().find_map(|i| container_of(i.id.as_deref()?, &v.fabric_name));
@@ -195,7 +195,7 @@ impl ArmClient {
                 v.fabric_name
             ))
         })?;
-        self.containers.lock().expect("containers lock").insert(key(v), found.clone());
+        self.containers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key(v), found.clone());
         Ok(found)
     }
 
@@ -214,9 +214,13 @@ impl ArmClient {
 /// `.../replicationFabrics/{fabric}/replicationProtectionContainers/{container}/...` → container.
 pub(crate) fn container_of(id: &str, fabric: &str) -> Option<String> {
     let segs: Vec<&str> = id.split('/').collect();
-    let f = segs.windows(2).position(|w| w[0].eq_ignore_ascii_case("replicationFabrics") && w[1].eq_ignore_ascii_case(fabric))?;
-    let rest = &segs[f + 2..];
-    (rest.len() >= 2 && rest[0].eq_ignore_ascii_case("replicationProtectionContainers")).then(|| rest[1].to_string())
+    let f = segs
+        .windows(2)
+        .position(|w| matches!(w, [a, b] if a.eq_ignore_ascii_case("replicationFabrics") && b.eq_ignore_ascii_case(fabric)))?;
+    match segs.get(f + 2..)? {
+        [kind, container, ..] if kind.eq_ignore_ascii_case("replicationProtectionContainers") => Some(container.to_string()),
+        _ => None,
+    }
 }
 
 #[async_trait::async_trait]

@@ -27,6 +27,8 @@ pub enum AzureCloud {
     AzureChinaCloud,
 }
 
+// Only called with the preset clouds' literal URLs below, which are valid.
+#[allow(clippy::expect_used)]
 fn url(s: &str) -> Url {
     Url::parse(s).expect("static URL")
 }

@@ -59,10 +59,11 @@ pub struct RequestStats {
 impl RequestStats {
     fn record(&self, operation: &str, status: u16) {
         self.total.fetch_add(1, Ordering::Relaxed);
-        *self.by_operation.lock().expect("stats lock").entry((operation.to_string(), status)).or_default() += 1;
+        *self.by_operation.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry((operation.to_string(), status)).or_default() +=
+            1;
     }
     pub fn snapshot(&self) -> BTreeMap<(String, u16), u64> {
-        self.by_operation.lock().expect("stats lock").clone()
+        self.by_operation.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
     pub fn total(&self) -> u64 {
         self.total.load(Ordering::Relaxed)

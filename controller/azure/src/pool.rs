@@ -39,7 +39,7 @@ impl ArmClientPool {
     /// The client for this configuration, created on first use or when `credentials_version` changed.
     pub fn client(&self, config: ArmClientConfig, credentials_version: &str) -> Result<Arc<ArmClient>, SiteRecoveryError> {
         let key = PoolKey { cloud: config.cloud.clone(), identity: config.auth.identity(), ca: config.extra_ca_pem.clone() };
-        let mut clients = self.clients.lock().expect("pool lock");
+        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((version, client)) = clients.get(&key)
             && version == credentials_version
         {
@@ -56,7 +56,7 @@ impl ArmClientPool {
     }
 
     pub fn len(&self) -> usize {
-        self.clients.lock().expect("pool lock").len()
+        self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -65,7 +65,8 @@ impl ArmClientPool {
 
     /// Request counters summed over all pooled clients, by (operation, status).
     pub fn stats(&self) -> BTreeMap<(String, u16), u64> {
-        let clients: Vec<_> = self.clients.lock().expect("pool lock").values().map(|(_, c)| c.clone()).collect();
+        let clients: Vec<_> =
+            self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().map(|(_, c)| c.clone()).collect();
         let mut out = BTreeMap::new();
         for c in clients {
             for (k, v) in c.stats() {

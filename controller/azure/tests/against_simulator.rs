@@ -1,4 +1,5 @@
 //! The ARM client against the asr-sim simulator: real azure_identity token flow over the sim's CA, paging, LRO, faults.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 use std::{
     sync::Arc,

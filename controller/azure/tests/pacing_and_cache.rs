@@ -1,5 +1,6 @@
 //! The ARM client against a throttling simulator (Azure's figures unless a test says otherwise):
 //! reprotect bursts paced without a 429, learning from ARM's headers, and the one cache layer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 use std::{
     sync::Arc,

@@ -14,7 +14,6 @@ pub enum OsType {
     Linux,
 }
 
-
 impl std::fmt::Display for OsType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -5,7 +5,10 @@ use crate::crd::condition_types as ct;
 use crate::crd::{Mode, Phase};
 use crate::reasons;
 use jiff::{SignedDuration, Timestamp};
-use reprotect_facts::{AsrErrorClass, JobErrorFacts, JobFacts, JobRef, ProtectedItemFacts, ReprotectRequest, VmSelector, classify_job_error, classify_job_errors};
+use reprotect_facts::{
+    AsrErrorClass, JobErrorFacts, JobFacts, JobRef, ProtectedItemFacts, ReprotectRequest, VmSelector, classify_job_error,
+    classify_job_errors,
+};
 use std::time::Duration;
 
 /// A blocking prerequisite that failed (or could not be verified).
@@ -142,7 +145,8 @@ fn decision(phase: Phase, reason: &str, message: impl Into<String>, requeue_afte
 pub fn decide(input: &Input<'_>) -> Decision {
     // Checked: the window comes from a user's spec, and an overflow must not panic the process
     // (no deadline is representable, so the agent is simply waited for until the item changes).
-    let deadline = input.item.and_then(|i| i.last_successful_failover_time).and_then(|t| t.checked_add(input.agent_registration_window).ok());
+    let deadline =
+        input.item.and_then(|i| i.last_successful_failover_time).and_then(|t| t.checked_add(input.agent_registration_window).ok());
     let mut d = decide_phase(input, deadline);
     d.agent_window_deadline = deadline;
     d
@@ -215,8 +219,12 @@ fn decide_ready_item(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Opt
 }
 
 fn protected(input: &Input<'_>, item: &ProtectedItemFacts) -> Decision {
-    let mut d =
-        decision(Phase::Protected, reasons::PROTECTED, format!("{} is replicating from Azure to on-premises", item.name), input.watchdog_interval);
+    let mut d = decision(
+        Phase::Protected,
+        reasons::PROTECTED,
+        format!("{} is replicating from Azure to on-premises", item.name),
+        input.watchdog_interval,
+    );
     let mut risks = input.watchdog.master_target_risks.clone();
     if input.watchdog.on_premises_vm_powered_on {
         risks.push("the on-premises VM is powered on while protected; it must stay off until failback".into());
@@ -313,7 +321,10 @@ fn follow_job(input: &Input<'_>, item: &ProtectedItemFacts, job: &TrackedJob<'_>
         return Some(decision(
             Phase::Blocked,
             reasons::RETRIES_EXHAUSTED,
-            format!("reprotect failed {} time(s) because the mobility agent was not registered (last: job {}, {asr}); change the spec to try again", job.attempt, job.name),
+            format!(
+                "reprotect failed {} time(s) because the mobility agent was not registered (last: job {}, {asr}); change the spec to try again",
+                job.attempt, job.name
+            ),
             BLOCKED_RECHECK,
         ));
     }
@@ -349,9 +360,9 @@ fn blocked_by_gates(gates: &[Gate]) -> Decision {
 const FRESH_AGENT_HEARTBEAT: SignedDuration = SignedDuration::from_mins(15);
 
 fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option<Timestamp>) -> Option<Decision> {
-    let registered = item.agent_registered_after_failover().unwrap_or_else(|| {
-        item.agent_last_heartbeat.is_some_and(|hb| input.now.duration_since(hb) <= FRESH_AGENT_HEARTBEAT)
-    });
+    let registered = item
+        .agent_registered_after_failover()
+        .unwrap_or_else(|| item.agent_last_heartbeat.is_some_and(|hb| input.now.duration_since(hb) <= FRESH_AGENT_HEARTBEAT));
     if registered {
         return None;
     }
@@ -443,8 +454,14 @@ pub fn after_act(decision: Decision, acted: &Acted) -> Decision {
         Acted::Done | Acted::Submitted { .. } => decision,
         Acted::Adopted(job) => {
             let state = job.state.as_deref().unwrap_or("Unknown");
-            let message = format!("adopted reprotect job {} ({state}) that an earlier attempt submitted for the item, instead of submitting another", job.name);
-            Decision { conditions: kstatus(KState::Reconciling, reasons::JOB_ADOPTED, &message), ..decision_with(Phase::Reprotecting, JOB_POLL, decision) }
+            let message = format!(
+                "adopted reprotect job {} ({state}) that an earlier attempt submitted for the item, instead of submitting another",
+                job.name
+            );
+            Decision {
+                conditions: kstatus(KState::Reconciling, reasons::JOB_ADOPTED, &message),
+                ..decision_with(Phase::Reprotecting, JOB_POLL, decision)
+            }
         }
         Acted::Rejected(error) => {
             let message = format!(
@@ -452,11 +469,17 @@ pub fn after_act(decision: Decision, acted: &Acted) -> Decision {
                 error.code.as_deref().unwrap_or("unknown"),
                 error.message.as_deref().unwrap_or("")
             );
-            Decision { conditions: kstatus(KState::Reconciling, reasons::REPROTECT_REJECTED, &message), ..decision_with(Phase::Validating, SOON, decision) }
+            Decision {
+                conditions: kstatus(KState::Reconciling, reasons::REPROTECT_REJECTED, &message),
+                ..decision_with(Phase::Validating, SOON, decision)
+            }
         }
         Acted::AlreadyProtected => {
             let message = "Azure already reports the item protected in reverse; confirming";
-            Decision { conditions: kstatus(KState::Reconciling, reasons::ALREADY_PROTECTED, message), ..decision_with(Phase::Reprotecting, SOON, decision) }
+            Decision {
+                conditions: kstatus(KState::Reconciling, reasons::ALREADY_PROTECTED, message),
+                ..decision_with(Phase::Reprotecting, SOON, decision)
+            }
         }
     }
 }

@@ -4,7 +4,9 @@
 use super::decide::*;
 use crate::crd::{Mode, Phase};
 use jiff::{SignedDuration, Timestamp};
-use reprotect_facts::{CurrentScenarioFacts, JobErrorFacts, JobFacts, JobRef, JobTaskFacts, ProtectedItemFacts, ReprotectRequest, VmSelector};
+use reprotect_facts::{
+    CurrentScenarioFacts, JobErrorFacts, JobFacts, JobRef, JobTaskFacts, ProtectedItemFacts, ReprotectRequest, VmSelector,
+};
 
 fn t(s: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + s).unwrap()
@@ -242,9 +244,25 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
     let suspended = job("Suspended", None);
     let job_cases: Vec<(&str, &JobFacts, Timestamp, Option<i64>, u32, Phase, &str)> = vec![
         ("running job reports progress", &running, t(0), Some(1), 1, Phase::Reprotecting, "JobRunning"),
-        ("agent failure inside the window waits for the agent", &agent_failed, t(60), Some(1), 1, Phase::WaitingForAgent, "AgentNotRegistered"),
+        (
+            "agent failure inside the window waits for the agent",
+            &agent_failed,
+            t(60),
+            Some(1),
+            1,
+            Phase::WaitingForAgent,
+            "AgentNotRegistered",
+        ),
         ("agent failure after the window stalls", &agent_failed, t(20 * 60), Some(1), 1, Phase::Blocked, "AgentNotRegistered"),
-        ("agent failure is retried once the agent registered since", &agent_failed_earlier, t(20 * 60), Some(1), 1, Phase::Reprotecting, "Acting"),
+        (
+            "agent failure is retried once the agent registered since",
+            &agent_failed_earlier,
+            t(20 * 60),
+            Some(1),
+            1,
+            Phase::Reprotecting,
+            "Acting",
+        ),
         ("agent failure retries are bounded", &agent_failed_earlier, t(20 * 60), Some(1), 3, Phase::Blocked, "RetriesExhausted"),
         ("other failure blocks with the ASR code", &other_failed, t(0), Some(1), 1, Phase::Blocked, "ReprotectJobFailed"),
         ("failure followed by a spec change retries", &other_failed, t(0), Some(0), 1, Phase::Reprotecting, "Acting"),
@@ -253,7 +271,8 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
     ];
     for (name, job, now, submitted_generation, attempt, phase, reason) in job_cases {
         let mut i = input(Some(&registered), now);
-        i.job = Some(TrackedJob { name: "job-1", generation: submitted_generation, observed: Some(job), attempt, submitted_at: Some(t(0)) });
+        i.job =
+            Some(TrackedJob { name: "job-1", generation: submitted_generation, observed: Some(job), attempt, submitted_at: Some(t(0)) });
         let d = decide(&i);
         assert_eq!(d.phase, phase, "{name}");
         assert_eq!(condition(&d, "Ready").reason, reason, "{name}");
@@ -317,7 +336,8 @@ fn after_act_follows_an_adopted_job_and_rechecks_an_item_found_protected_at_once
     let planned = decide(&input(Some(&registered), t(60)));
     assert!(matches!(planned.action, Some(Action::Reprotect(_))));
 
-    let unchanged = after_act(planned.clone(), &Acted::Submitted { job: JobRef { job_name: "j".into(), retry_after_seconds: None }, at: t(61) });
+    let unchanged =
+        after_act(planned.clone(), &Acted::Submitted { job: JobRef { job_name: "j".into(), retry_after_seconds: None }, at: t(61) });
     assert_eq!(unchanged, planned, "a submission changes nothing the decision said");
 
     let adopted = after_act(planned.clone(), &Acted::Adopted(job("InProgress", None)));

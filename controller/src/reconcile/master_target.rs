@@ -6,8 +6,8 @@ use crate::conditions::{self, KState, kstatus};
 use crate::context::{Context, Stores};
 use crate::crd::{DatastoreStatus, MasterTarget, MasterTargetStatus, RetentionVolumeStatus, RetryBounds};
 use crate::error::Error;
-use crate::reasons;
 use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, Observed, OsType, Subject};
+use crate::reasons;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
@@ -79,15 +79,20 @@ async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Err
         ..Desired::default()
     };
     let observed = Observed { vcenter: Some(vcenter.clone()), fabric: Some(fabric.clone()), ..Observed::default() };
-    let results: Vec<CheckResult> =
-        preflight::evaluate(&desired, &observed, now).into_iter().filter(is_master_target_check).collect();
+    let results: Vec<CheckResult> = preflight::evaluate(&desired, &observed, now).into_iter().filter(is_master_target_check).collect();
     let status = build_status(mt, &fabric, &vcenter, &results, now);
     apply_status_if_changed(&ctx.client, mt, mt.status.as_ref(), &status).await?;
     Ok(Action::requeue(RECHECK))
 }
 
 /// The master target's status from what was observed (pure).
-pub fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFacts, results: &[CheckResult], now: Timestamp) -> MasterTargetStatus {
+pub fn build_status(
+    mt: &MasterTarget,
+    fabric: &FabricFacts,
+    vcenter: &VcenterFacts,
+    results: &[CheckResult],
+    now: Timestamp,
+) -> MasterTargetStatus {
     let old = mt.status.clone().unwrap_or_default();
     let record = fabric.master_target(&mt.spec.asr_name);
     let blocking: Vec<&CheckResult> = preflight::blocking(results).filter(|r| !r.remediable).collect();
@@ -97,8 +102,12 @@ pub fn build_status(mt: &MasterTarget, fabric: &FabricFacts, vcenter: &VcenterFa
             reasons::NOT_REGISTERED.to_string(),
             format!("master target {} is not registered with configuration server {}", mt.spec.asr_name, fabric.name),
         ),
-        (Some(_), Some(first)) => (false, reasons::CHECK_FAILED.to_string(), format!("[{}] {} Remedy: {}", first.id, first.message, first.remedy)),
-        (Some(_), None) => (true, reasons::USABLE.to_string(), "master target is registered, heartbeating and passes its checks".to_string()),
+        (Some(_), Some(first)) => {
+            (false, reasons::CHECK_FAILED.to_string(), format!("[{}] {} Remedy: {}", first.id, first.message, first.remedy))
+        }
+        (Some(_), None) => {
+            (true, reasons::USABLE.to_string(), "master target is registered, heartbeating and passes its checks".to_string())
+        }
     };
     let desired = kstatus(if ready { KState::Ready } else { KState::Stalled }, &reason, &message);
     let datastores = vcenter

@@ -29,7 +29,13 @@ pub const STALLED_RECHECK: Duration = Duration::from_secs(300);
 
 /// What the shared wrapper needs to know about a kind.
 pub trait Reconciled:
-    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
 {
     type Status: Serialize + Send + Sync;
     /// Status for an object that cannot be evaluated: Stalled with this reason and message, the rest kept.

@@ -4,7 +4,9 @@ use super::{Reconciled, apply_status_if_changed, reconcile_with, stalled_conditi
 use crate::conditions::{self, ConditionSpec, KState, kstatus};
 use crate::connections;
 use crate::context::{Context, Stores};
-use crate::crd::{GroupSummary, Phase, PhaseCounts, ProtectedMachine, ReprotectPolicy, ReprotectPolicyStatus, RetryBounds, condition_types as ct};
+use crate::crd::{
+    GroupSummary, Phase, PhaseCounts, ProtectedMachine, ReprotectPolicy, ReprotectPolicyStatus, RetryBounds, condition_types as ct,
+};
 use crate::error::Error;
 use crate::reasons;
 use jiff::Timestamp;

@@ -1,5 +1,6 @@
 //! Round trips and wall time of `observe` for 1 MT + 1 VM and 1 MT + 100 VMs against vcsim on loopback.
 //! Run: `REPROTECT_TOOLS_BIN=<dir with vcsim> cargo bench -p reprotect-vcenter --bench observe`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 use std::time::{Duration, Instant};
 

@@ -84,6 +84,7 @@ impl Session {
     }
 
     /// Wait for a slot: at most `max_concurrent_operations` operations run against this vCenter at once.
+    #[allow(clippy::expect_used)] // the semaphore is owned here and never closed
     pub(crate) async fn permit(&self) -> SemaphorePermit<'_> {
         self.permits.acquire().await.expect("semaphore never closed")
     }

@@ -1,5 +1,5 @@
 //! Shared setup for the vcsim-backed tests: one vcsim per test, a fixture session and the session under test.
-
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 #![allow(dead_code)]
 
 use reprotect_vcenter::{ConnectionConfig, PoolOptions, VimVcenter};

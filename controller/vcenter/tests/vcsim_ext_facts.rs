@@ -1,6 +1,7 @@
 //! Facts the vSphere API cannot set on vcsim, set through `vcsim-ext` flags (tests/tools/vmware/vcsim-ext) and read
 //! back through `Vcenter::observe`: free-edition licence, read-only / inaccessible datastore mounts, denied privileges.
 //! Each has its counterpart on plain vcsim (eval licence, readWrite + accessible, everything granted).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 mod common;
 

@@ -17,6 +17,7 @@
 //!   given exactly; the fixtures use a plain user name.
 //! - Storage vMotion of the master target: vcsim's relocate is cosmetic; not observed by this crate.
 //! - Wrong password: vcsim with fixed credentials (our main / vcsim-ext) does reject it, tested in `vcsim_session.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 mod common;
 

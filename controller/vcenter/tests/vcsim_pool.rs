@@ -1,6 +1,7 @@
 //! The pool against vcsim: a wrong password is tried once per backoff however many callers ask (no account
 //! lockout), a new credentials version is tried at once, an unreachable vCenter does not hold up another one,
 //! and the TLS settings are part of the connection identity.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 mod common;
 

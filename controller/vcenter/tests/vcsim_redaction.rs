@@ -1,6 +1,7 @@
 //! No password in the logs: vim_rs logs SOAP bodies (the `Login` body carries the password) at `trace`;
 //! with [`redacted_log_filter`] applied, a `trace`-level run never prints the password.
 //! One test per binary: it installs the process-wide subscriber (and the `log` bridge vim_rs needs).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 mod common;
 

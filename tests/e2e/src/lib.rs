@@ -163,11 +163,7 @@ spec:
     pub fn start_controller_with(&mut self, credential_policy: reprotect_controller::connections::CredentialPolicy) {
         let client = self.client.clone();
         let ns = self.ns.clone();
-        let settings = Settings {
-            initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(5),
-            ..Settings::default()
-        };
+        let settings = Settings { initial_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(5), ..Settings::default() };
         let connector = Arc::new(RealConnector::new(Duration::from_secs(1), 200.0).with_credential_policy(credential_policy));
         self.metrics = Arc::new(Metrics::default());
         let metrics = self.metrics.clone();

@@ -96,7 +96,17 @@ async fn two_replicas_elect_one_leader_that_alone_reconciles_and_a_standby_takes
     let env = environment(ns).await?;
     let kubeconfig = shared().kubeconfig_path().to_path_buf();
     let endpoints = env.allowed_custom_cloud_endpoints();
-    let args = ["--namespaces", ns, "--leader-election", "--lease-namespace", ns, "--lease-name", "rc", "--allowed-custom-cloud-endpoints", &endpoints];
+    let args = [
+        "--namespaces",
+        ns,
+        "--leader-election",
+        "--lease-namespace",
+        ns,
+        "--lease-name",
+        "rc",
+        "--allowed-custom-cloud-endpoints",
+        &endpoints,
+    ];
     let mut a = ControllerProcess::spawn(&kubeconfig, "replica-a", &args)?;
     let held = eventually(Duration::from_secs(30), || async { lease_holder(ns, "rc").await.filter(|h| h == "replica-a") }).await;
     assert!(held.is_some(), "replica-a never took the Lease:\n{}", a.log_tail(30));

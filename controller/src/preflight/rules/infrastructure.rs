@@ -23,9 +23,10 @@ pub(super) const CS_HEARTBEAT: Rule = Rule {
         let ip = fabric.ip_address.as_deref().unwrap_or("unknown IP");
         match fabric.last_heartbeat {
             None => Outcome::fail(format!("configuration server {name} ({ip}) has no heartbeat")),
-            Some(hb) if !c.fresh(hb) => {
-                Outcome::fail(format!("configuration server {name} ({ip}) last heartbeat {hb} is older than {}", human(c.d.heartbeat_max_age)))
-            }
+            Some(hb) if !c.fresh(hb) => Outcome::fail(format!(
+                "configuration server {name} ({ip}) last heartbeat {hb} is older than {}",
+                human(c.d.heartbeat_max_age)
+            )),
             Some(hb) => Outcome::pass(format!("configuration server {name} ({ip}) last heartbeat {hb}")),
         }
     },

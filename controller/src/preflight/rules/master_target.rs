@@ -34,11 +34,9 @@ fn mt_heartbeat(c: &Ctx<'_>) -> Outcome {
     };
     match mt.last_heartbeat {
         None => Outcome::fail(format!("master target {} has no heartbeat recorded by the configuration server", mt.name)),
-        Some(hb) if !c.fresh(hb) => Outcome::fail(format!(
-            "master target {} last heartbeat {hb} is older than {}",
-            mt.name,
-            human(c.d.heartbeat_max_age)
-        )),
+        Some(hb) if !c.fresh(hb) => {
+            Outcome::fail(format!("master target {} last heartbeat {hb} is older than {}", mt.name, human(c.d.heartbeat_max_age)))
+        }
         Some(hb) => Outcome::pass(format!("master target {} last heartbeat {hb}", mt.name)),
     }
 }

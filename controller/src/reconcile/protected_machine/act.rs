@@ -2,12 +2,12 @@
 
 use super::observe::{is_history, is_reprotect_scenario};
 use crate::context::SubmittedJobs;
+use crate::crd::JobStatus;
 use crate::error::Error;
 use crate::lifecycle::{Acted, Action};
 use crate::metrics::Metrics;
 use crate::reconcile::{Connection, Note};
 use jiff::Timestamp;
-use crate::crd::JobStatus;
 use reprotect_facts::{AsrErrorClass, JobErrorFacts, JobFacts, ProtectedItemFacts, ReprotectRequest, SiteRecoveryError, arm_name};
 
 /// What acting needs besides the action.
@@ -41,7 +41,9 @@ pub async fn act(cx: &ActContext<'_>, action: Option<Action>, now: Timestamp) ->
     let (reason, message) = match &outcome {
         Ok(Acted::Adopted(j)) => ("ReprotectAdopted", format!("adopted existing reprotect job {} instead of submitting another", j.name)),
         Ok(Acted::Submitted { job, .. }) => ("ReprotectStarted", format!("submitted reprotect; ASR job {}", job.job_name)),
-        Ok(Acted::AlreadyProtected) => ("AlreadyProtected", "Azure already reports the item protected in reverse; nothing submitted".into()),
+        Ok(Acted::AlreadyProtected) => {
+            ("AlreadyProtected", "Azure already reports the item protected in reverse; nothing submitted".into())
+        }
         Ok(Acted::Rejected(e)) => (
             "ReprotectRejected",
             format!("ASR rejected the reprotect: {} {}", e.code.as_deref().unwrap_or("unknown"), e.message.as_deref().unwrap_or("")),
@@ -89,7 +91,7 @@ async fn reprotect(cx: &ActContext<'_>, request: ReprotectRequest, now: Timestam
     let latest = jobs
         .into_iter()
         .filter(|j| is_reprotect_scenario(j.scenario_name.as_deref()) && !is_history(j.start_time, Some(&fresh)))
-        .filter(|j| !is_known(j) && !(failed(j) && j.start_time.zip(known_since).is_some_and(|(start, since)| start <= since)))
+        .filter(|j| !(is_known(j) || (failed(j) && j.start_time.zip(known_since).is_some_and(|(start, since)| start <= since))))
         .max_by_key(|j| j.start_time);
     if let Some(job) = latest {
         return Ok(Acted::Adopted(job));
@@ -102,9 +104,12 @@ async fn reprotect(cx: &ActContext<'_>, request: ReprotectRequest, now: Timestam
         }
         // A refusal that is not transient is remembered like a failed job of the same class, so
         // it is retried only when that class allows (never every few minutes).
-        Err(SiteRecoveryError::Service(e)) if matches!(SiteRecoveryError::Service(e.clone()).class(), AsrErrorClass::Blocking | AsrErrorClass::AgentNotRegistered) => {
+        Err(SiteRecoveryError::Service(e))
+            if matches!(SiteRecoveryError::Service(e.clone()).class(), AsrErrorClass::Blocking | AsrErrorClass::AgentNotRegistered) =>
+        {
             Ok(Acted::Rejected(JobErrorFacts {
-                code: Some(e.inner_code.clone().unwrap_or_else(|| e.code.clone())),
+                code: Some(e.code.clone()),
+                provider_code: e.inner_code.clone(),
                 message: Some(e.message.clone()),
                 possible_causes: e.possible_causes.clone(),
                 recommended_action: e.recommended_action.clone(),

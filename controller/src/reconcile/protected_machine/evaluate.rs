@@ -3,9 +3,13 @@
 use super::lookup::Lookup;
 use super::observe::{Observation, existing_vm};
 use crate::context::Settings;
-use crate::crd::{Connectivity, MasterTarget, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types, paused_by_annotation};
+use crate::crd::{
+    Connectivity, MasterTarget, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types, paused_by_annotation,
+};
 use crate::lifecycle::{self, Gate, GroupGate, Watchdog};
-use crate::preflight::{self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, OnPremisesTarget, OsType, RuleId, Status};
+use crate::preflight::{
+    self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, OnPremisesTarget, OsType, RuleId, Status,
+};
 use crate::reconcile::master_target_name;
 use jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;

@@ -52,7 +52,15 @@ async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action,
         }
     };
     let conn = connect(&ctx.client, ctx.connector.as_ref(), &lookup.policy).await?;
-    let pass = Pass { pm, lookup: &lookup, conn: &conn, submitted: &ctx.submitted, settings: &ctx.settings, metrics: &ctx.metrics, leader: &ctx.leader };
+    let pass = Pass {
+        pm,
+        lookup: &lookup,
+        conn: &conn,
+        submitted: &ctx.submitted,
+        settings: &ctx.settings,
+        metrics: &ctx.metrics,
+        leader: &ctx.leader,
+    };
     let outcome = run_pass(&pass, now).await;
     apply(ctx, pm, outcome).await
 }
@@ -110,12 +118,7 @@ pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
         now,
     });
     notes.extend(phase_change(p.pm, &new_status));
-    Outcome {
-        status: Some(new_status),
-        notes,
-        requeue_after: decision.requeue_after,
-        error: None,
-    }
+    Outcome { status: Some(new_status), notes, requeue_after: decision.requeue_after, error: None }
 }
 
 impl Outcome {
@@ -163,7 +166,8 @@ fn record_metrics(metrics: &Metrics, pm: &ProtectedMachine, st: &ProtectedMachin
         metrics.machine_condition(&ns, &name, condition, crate::conditions::is_true(&st.conditions, condition));
     }
     let was = pm.status.as_ref().map(|s| s.phase);
-    if st.phase == Phase::Protected && was == Some(Phase::Reprotecting)
+    if st.phase == Phase::Protected
+        && was == Some(Phase::Reprotecting)
         && let Some(at) = st.job.as_ref().and_then(|j| j.submitted_at.as_ref())
     {
         metrics.reprotect_finished(now.duration_since(at.0).as_secs_f64().max(0.0));

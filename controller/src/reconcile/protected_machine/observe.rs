@@ -8,10 +8,12 @@ use crate::error::Error;
 use crate::preflight;
 use crate::reconcile::Connection;
 use jiff::{SignedDuration, Timestamp};
-use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
-use reprotect_facts::{AmbiguousItem, AsrErrorClass, JobErrorFacts, JobFacts, ObserveRequest, ProtectedItemFacts, SiteRecoveryError, VmSelector, arm_name};
+use reprotect_facts::{
+    AmbiguousItem, AsrErrorClass, JobErrorFacts, JobFacts, ObserveRequest, ProtectedItemFacts, SiteRecoveryError, VmSelector, arm_name,
+};
+use std::collections::BTreeMap;
 
 /// How long a job we just submitted may stay unreadable (404) before that means something:
 /// ASR creates the job asynchronously after the 202.
@@ -167,11 +169,22 @@ pub fn is_history(started: Option<Timestamp>, item: Option<&ProtectedItemFacts>)
 }
 
 /// The latest facts about a tracked job, reading the job itself only when the item can't tell us.
-async fn job_facts(conn: &Connection, item: Option<&ProtectedItemFacts>, job: &JobStatus, now: Timestamp) -> Result<Option<JobFacts>, Error> {
+async fn job_facts(
+    conn: &Connection,
+    item: Option<&ProtectedItemFacts>,
+    job: &JobStatus,
+    now: Timestamp,
+) -> Result<Option<JobFacts>, Error> {
     if job.name == status::REJECTED_JOB {
         // ASR refused the POST: there is no job to read; what it said is the failure to classify.
         let error = JobErrorFacts { code: job.error_code.clone(), message: job.error.clone(), ..Default::default() };
-        return Ok(Some(JobFacts { name: job.name.clone(), state: Some("Failed".into()), errors: vec![error], end_time: job.submitted_at.as_ref().map(|t| t.0), ..Default::default() }));
+        return Ok(Some(JobFacts {
+            name: job.name.clone(),
+            state: Some("Failed".into()),
+            errors: vec![error],
+            end_time: job.submitted_at.as_ref().map(|t| t.0),
+            ..Default::default()
+        }));
     }
     let Some(item) = item else { return Ok(None) };
     if item.is_protected_in_reverse() {

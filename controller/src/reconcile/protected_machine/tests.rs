@@ -85,7 +85,8 @@ impl World {
             peers: self.peers.clone(),
             master_target_asr_names,
         };
-        let conn = Connection { vault: crate::reconcile::vault_ref(&self.policy), site_recovery: self.sr.clone(), vcenter: self.vc.clone() };
+        let conn =
+            Connection { vault: crate::reconcile::vault_ref(&self.policy), site_recovery: self.sr.clone(), vcenter: self.vc.clone() };
         let leader = crate::leader::LeaderGuard::unconditional();
         let pass = Pass {
             pm: &self.pm,
