@@ -67,12 +67,18 @@ pub fn build_status(
     let ready = azure.status && vcenter.status;
     let transient = azure.reason == reasons::TRANSIENT || vcenter.reason == reasons::TRANSIENT;
     let (state, reason, message) = if ready {
-        (KState::Ready, reasons::CONNECTIONS_VERIFIED, "Site Recovery and vCenter connections work".to_string())
+        (KState::Ready, reasons::CONNECTIONS_VERIFIED.to_string(), "Site Recovery and vCenter connections work".to_string())
     } else {
-        let message = [&azure, &vcenter].iter().filter(|c| !c.status).map(|c| c.message.clone()).collect::<Vec<_>>().join("; ");
-        (if transient { KState::Reconciling } else { KState::Stalled }, reasons::CONNECTION_FAILED, message)
+        let failing: Vec<&ConditionSpec> = [&azure, &vcenter].into_iter().filter(|c| !c.status).collect();
+        let message = failing.iter().map(|c| c.message.clone()).collect::<Vec<_>>().join("; ");
+        // A permanent failure carries its own reason (e.g. EndpointNotAllowed) on Ready and Stalled.
+        let permanent = failing.iter().find(|c| c.reason != reasons::TRANSIENT).map(|c| c.reason.clone());
+        match (transient, permanent) {
+            (false, Some(reason)) => (KState::Stalled, reason, message),
+            _ => (KState::Reconciling, reasons::CONNECTION_FAILED.to_string(), message),
+        }
     };
-    let mut desired = kstatus(state, reason, &message);
+    let mut desired = kstatus(state, &reason, &message);
     desired.extend([azure, vcenter]);
     let old = policy.status.clone().unwrap_or_default();
     ReprotectPolicyStatus {
@@ -146,4 +152,65 @@ pub fn group_summaries(machines: &[Arc<ProtectedMachine>]) -> Vec<GroupSummary> 
 fn update_phase_gauges(ctx: &Context) {
     let machines = ctx.stores.machines.state();
     ctx.metrics.set_machine_phases(ctx.scope.as_deref(), machines.iter().map(|m| m.as_ref()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::ProtectedMachineStatus;
+
+    fn policy() -> ReprotectPolicy {
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(include_str!("../../../examples/01-policy.yaml")).unwrap();
+        serde_json::from_value(docs[0].clone()).unwrap()
+    }
+
+    fn machine(phase: Option<Phase>, group: Option<&str>) -> Arc<ProtectedMachine> {
+        let mut pm: ProtectedMachine = serde_json::from_value(serde_json::json!({
+            "apiVersion": "reprotect.io/v1alpha1", "kind": "ProtectedMachine",
+            "metadata": {"name": "m", "namespace": "dr"},
+            "spec": {"policyRef": "dr-failback", "item": {"name": "m"}, "replicationGroup": group},
+        }))
+        .unwrap();
+        pm.status = phase.map(|phase| ProtectedMachineStatus { phase, ..Default::default() });
+        Arc::new(pm)
+    }
+
+    fn reason(status: &ReprotectPolicyStatus, type_: &str) -> (String, String) {
+        let c = status.conditions.iter().find(|c| c.type_ == type_).unwrap();
+        (c.status.clone(), c.reason.clone())
+    }
+
+    #[test]
+    fn a_refused_endpoint_stalls_the_policy_with_that_reason_and_a_transient_fault_only_reconciles() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let ok = || ConditionSpec::new(ct::VCENTER_CONNECTED, true, reasons::CONNECTED, "ok");
+        let refused = ConditionSpec::new(ct::AZURE_CONNECTED, false, "EndpointNotAllowed", "authorityHost not allowed");
+        let st = build_status(&policy(), refused, ok(), &[], now);
+        assert_eq!(reason(&st, ct::STALLED), ("True".into(), "EndpointNotAllowed".into()));
+        assert_eq!(reason(&st, ct::READY), ("False".into(), "EndpointNotAllowed".into()));
+
+        let flaky = ConditionSpec::new(ct::AZURE_CONNECTED, false, reasons::TRANSIENT, "503");
+        let st = build_status(&policy(), flaky, ok(), &[], now);
+        assert_eq!(reason(&st, ct::STALLED).0, "False");
+        assert_eq!(reason(&st, ct::RECONCILING).0, "True");
+
+        let azure = ConditionSpec::new(ct::AZURE_CONNECTED, true, reasons::CONNECTED, "ok");
+        let st = build_status(&policy(), azure, ok(), &[], now);
+        assert_eq!(reason(&st, ct::READY), ("True".into(), reasons::CONNECTIONS_VERIFIED.into()));
+    }
+
+    #[test]
+    fn machines_are_counted_per_phase_and_per_group() {
+        let machines = [
+            machine(None, Some("g")),
+            machine(Some(Phase::Protected), Some("g")),
+            machine(Some(Phase::Blocked), None),
+            machine(Some(Phase::WaitingForAgent), None),
+        ];
+        let c = count_phases(&machines);
+        assert_eq!((c.total, c.pending, c.protected, c.blocked, c.waiting_for_agent), (4, 1, 1, 1, 1));
+        let groups = group_summaries(&machines);
+        assert_eq!(groups.len(), 1);
+        assert_eq!((groups[0].members, groups[0].protected, groups[0].blocked), (2, 1, 0));
+    }
 }
