@@ -48,7 +48,6 @@ pub const CONNECTIONS_VERIFIED: &str = "ConnectionsVerified";
 pub const CONNECTION_FAILED: &str = "ConnectionFailed";
 pub const CONNECTED: &str = "Connected";
 pub const TRANSIENT: &str = "Transient";
-pub const RETRYING: &str = "Retrying";
 
 /// Kubernetes-style reason from an error category (`asr-credentials` → `AsrCredentials`).
 pub fn from_category(category: &str) -> String {

@@ -10,7 +10,6 @@ use crate::connections;
 use crate::context::{Context, FIELD_MANAGER, Stores};
 use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, RetryBounds};
 use crate::error::Error;
-use crate::reasons;
 use futures::FutureExt;
 use jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
@@ -230,9 +229,4 @@ impl From<crate::crd::OsType> for crate::preflight::OsType {
             crate::crd::OsType::Linux => crate::preflight::OsType::Linux,
         }
     }
-}
-
-/// Kubernetes-style reason from an error category; kept for callers outside the reconcilers.
-pub fn reason_from_category(category: &str) -> String {
-    reasons::from_category(category)
 }
