@@ -161,6 +161,7 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         on_premises_vms: BTreeMap::from([(selector.key(), on_prem)]),
         hosts: BTreeMap::from([(host.moref.clone(), host)]),
         permissions: Some(PermissionFacts { can_see_host_datastores: !n.is_multiple_of(89), missing_privileges: Vec::new() }),
+        ambiguous_vms: BTreeMap::new(),
         round_trips: 2,
     };
     let policies = vec![PolicyFacts {
@@ -180,6 +181,7 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         policies: Some(policies),
         discovered_vcenters: Some(vcenters),
         ambiguous_item: None,
+        earlier_owner: None,
     };
     (desired, observed)
 }

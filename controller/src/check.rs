@@ -108,7 +108,9 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
     let connector = RealConnector::new(Duration::from_secs(30), 20.0).with_credential_policy(credential_policy);
     let conn = connect(&client, &connector, &policy).await?;
     let master_target_asr_names = [(mt.name_any(), mt.spec.asr_name.clone())].into();
-    let lookup = lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers, master_target_asr_names };
+    // One-shot: the other machines that could own the item are not listed (the reconciler checks `item-owner`).
+    let lookup =
+        lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers, master_target_asr_names, claimants: Vec::new() };
     let results = check_once(&pm, &lookup, &conn).await?;
     let blocked = preflight::blocks_reprotect(&results);
     Ok(CheckReport { machine: format!("{ns}/{}", pm.name_any()), master_target: mt_name, results, blocked })

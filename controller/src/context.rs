@@ -64,7 +64,9 @@ pub struct Context {
     /// Whether this replica may write to Azure and vCenter right now (checked before every action).
     pub leader: crate::leader::LeaderGuard,
     /// Reprotects submitted by this process, so a failed status write can never lead to a second POST.
-    pub submitted: SubmittedJobs,
+    pub submitted: Arc<SubmittedJobs>,
+    /// The stores of every watched scope (this one included), for checks that span namespaces.
+    pub scopes: AllScopes,
     /// Consecutive transient failures per object, for backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -77,11 +79,12 @@ impl Context {
             client,
             connector,
             metrics,
-            stores,
+            stores: stores.clone(),
             settings,
             scope: None,
             leader: crate::leader::LeaderGuard::unconditional(),
-            submitted: SubmittedJobs::default(),
+            submitted: Arc::default(),
+            scopes: AllScopes::of(&stores),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -93,6 +96,15 @@ impl Context {
     }
 
     /// The same context, acting only while `guard` says this replica leads.
+    /// Share what spans scopes with the other scopes of this process: the item owners' stores and the submitted
+    /// jobs (an item named in two namespaces is still POSTed once).
+    pub fn with_shared(mut self, shared: &Shared) -> Self {
+        shared.scopes.add(self.stores.clone());
+        self.scopes = shared.scopes.clone();
+        self.submitted = shared.submitted.clone();
+        self
+    }
+
     pub fn with_leader(mut self, guard: crate::leader::LeaderGuard) -> Self {
         self.leader = guard;
         self
@@ -134,6 +146,43 @@ impl Context {
 
 /// Reprotects this process submitted, by protected item id (ARM ids differ in case between
 /// answers, so keys are compared case-insensitively here and nowhere else).
+/// What the contexts of all watched scopes share.
+#[derive(Clone, Default)]
+pub struct Shared {
+    pub scopes: AllScopes,
+    pub submitted: Arc<SubmittedJobs>,
+}
+
+/// The stores of every watched scope of this process.
+#[derive(Clone, Default)]
+pub struct AllScopes(Arc<std::sync::RwLock<Vec<Stores>>>);
+
+impl AllScopes {
+    fn of(stores: &Stores) -> AllScopes {
+        let all = AllScopes::default();
+        all.add(stores.clone());
+        all
+    }
+
+    fn add(&self, stores: Stores) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).push(stores);
+    }
+
+    /// Every ProtectedMachine of every scope, with its policy when that is in the store.
+    pub fn machines_with_policies(&self) -> Vec<(Arc<ProtectedMachine>, Option<Arc<ReprotectPolicy>>)> {
+        let scopes = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let mut seen = std::collections::HashSet::new();
+        scopes
+            .iter()
+            .flat_map(|s| s.machines.state().into_iter().map(move |m| (m.clone(), crate::reconcile::find_policy_in(s, &m))))
+            // A scope registered twice (tests) must not list a machine twice.
+            .filter(|(m, _)| {
+                seen.insert(m.metadata.uid.clone().unwrap_or_else(|| format!("{:?}/{:?}", m.metadata.namespace, m.metadata.name)))
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct SubmittedJobs(Mutex<HashMap<String, (JobRef, Timestamp)>>);
 

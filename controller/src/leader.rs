@@ -125,7 +125,7 @@ where
     let LeaseConfig { name, namespace, identity } = config;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
     tokio::pin!(shutdown);
-    loop {
+    'term: loop {
         // A fresh manager per term: after we stopped acting, its "was leader" flag must not hide that we
         // still (or again) hold the lease.
         let manager = LeaseManagerBuilder::new(client.clone(), &name)
@@ -139,8 +139,9 @@ where
         loop {
             tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                // The library sleeps until the old holder's expiry; a released Lease is taken at once instead.
-                _ = wait_until_free(&leases, &name) => {}
+                // The library caches the old holder's expiry and sleeps until it, even after a release or a
+                // deletion; a fresh manager reads the Lease as it is now and takes a free one at once.
+                _ = wait_until_free(&leases, &name) => continue 'term,
                 r = manager.changed() => match r {
                     Ok(true) => break,
                     Ok(false) => {}
@@ -151,10 +152,15 @@ where
                 },
             }
         }
+        // The term is bound to this Lease object: one deleted and created again (by anyone) ends it.
+        let Some((term, until)) = read_term(&leases, &name, &identity).await else {
+            release(&manager, &identity).await;
+            continue 'term;
+        };
         let guard = LeaderGuard::closed();
-        guard.set(read_validity(&leases, &name, &identity).await);
+        guard.set(Some(until));
         tracing::info!(%identity, "acquired leadership; starting controllers");
-        let tracker = tokio::spawn(track_validity(leases.clone(), name.clone(), identity.clone(), guard.clone()));
+        let tracker = tokio::spawn(track_validity(leases.clone(), name.clone(), term, guard.clone()));
         // Boxed so that dropping it below really drops the controllers (a pinned reference would not).
         let mut work_done = Box::pin(work(guard.clone()));
         let outcome = loop {
@@ -219,28 +225,42 @@ async fn wait_until_free(leases: &Api<Lease>, name: &str) {
     }
 }
 
+/// Who holds which Lease object: the holder identity and the Lease's uid at acquisition.
+#[derive(Clone, Debug, PartialEq)]
+struct TermId {
+    identity: String,
+    uid: Option<String>,
+}
+
 /// Keep extending the guard from the Lease as stored; a failed read leaves the deadline to run out.
-async fn track_validity(leases: Api<Lease>, name: String, identity: String, guard: LeaderGuard) {
+async fn track_validity(leases: Api<Lease>, name: String, term: TermId, guard: LeaderGuard) {
     loop {
         tokio::time::sleep(CHECK_EVERY).await;
         match tokio::time::timeout(CHECK_EVERY, leases.get_opt(&name)).await {
-            Ok(Ok(lease)) => guard.set(lease.and_then(|l| validity(&l, &identity, SystemTime::now()))),
+            Ok(Ok(lease)) => guard.set(lease.and_then(|l| validity(&l, &term, SystemTime::now()))),
             Ok(Err(e)) => tracing::debug!(error = %e, "cannot read the leader lease; its validity runs out unless renewed"),
             Err(_) => tracing::debug!("reading the leader lease timed out"),
         }
     }
 }
 
-async fn read_validity(leases: &Api<Lease>, name: &str, identity: &str) -> Option<Instant> {
+/// The term just acquired and until when it is valid, read back from the Lease as stored.
+async fn read_term(leases: &Api<Lease>, name: &str, identity: &str) -> Option<(TermId, Instant)> {
     let lease = tokio::time::timeout(CHECK_EVERY, leases.get_opt(name)).await.ok()?.ok()??;
-    validity(&lease, identity, SystemTime::now())
+    let term = TermId { identity: identity.to_string(), uid: lease.metadata.uid.clone() };
+    let until = validity(&lease, &term, SystemTime::now())?;
+    Some((term, until))
 }
 
-/// Until when the Lease keeps `identity` leader: renewTime + duration - margin, mapped onto the monotonic clock.
-/// The holder wrote renewTime with its own clock, the same clock that reads it here.
-fn validity(lease: &Lease, identity: &str, now: SystemTime) -> Option<Instant> {
+/// Until when the Lease keeps the term's holder leader: renewTime + duration - margin, mapped onto the monotonic
+/// clock; `None` when another holds it or the Lease is another object than the one acquired (deleted and created
+/// again). The holder wrote renewTime with its own clock, the same clock that reads it here.
+fn validity(lease: &Lease, term: &TermId, now: SystemTime) -> Option<Instant> {
+    if term.uid.is_some() && lease.metadata.uid != term.uid {
+        return None;
+    }
     let spec = lease.spec.as_ref()?;
-    if spec.holder_identity.as_deref() != Some(identity) {
+    if spec.holder_identity.as_deref() != Some(term.identity.as_str()) {
         return None;
     }
     let renewed = SystemTime::from(spec.renew_time.as_ref()?.0);
@@ -256,9 +276,14 @@ mod tests {
     use k8s_openapi::api::coordination::v1::LeaseSpec;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 
+    fn term(identity: &str) -> TermId {
+        TermId { identity: identity.into(), uid: Some("uid-1".into()) }
+    }
+
     fn lease(holder: &str, renewed_secs_ago: u64, now: SystemTime) -> Lease {
         let renewed = now - Duration::from_secs(renewed_secs_ago);
         Lease {
+            metadata: kube::api::ObjectMeta { uid: Some("uid-1".into()), ..Default::default() },
             spec: Some(LeaseSpec {
                 holder_identity: Some(holder.into()),
                 lease_duration_seconds: Some(15),
@@ -272,12 +297,20 @@ mod tests {
     #[test]
     fn the_guard_is_valid_until_renew_time_plus_duration_minus_the_margin_and_only_for_the_holder() {
         let now = SystemTime::now();
-        let until = validity(&lease("me", 2, now), "me", now).expect("valid");
+        let until = validity(&lease("me", 2, now), &term("me"), now).expect("valid");
         let left = until - Instant::now();
         assert!(left <= Duration::from_secs(10) && left > Duration::from_secs(9), "{left:?}");
-        assert_eq!(validity(&lease("other", 0, now), "me", now), None, "another holder");
-        assert_eq!(validity(&lease("me", 13, now), "me", now), None, "inside the safety margin");
-        assert_eq!(validity(&Lease::default(), "me", now), None, "no spec");
+        assert_eq!(validity(&lease("other", 0, now), &term("me"), now), None, "another holder");
+        assert_eq!(validity(&lease("me", 13, now), &term("me"), now), None, "inside the safety margin");
+        assert_eq!(validity(&Lease::default(), &term("me"), now), None, "no spec");
+    }
+
+    #[test]
+    fn a_lease_deleted_and_created_again_ends_the_term_even_when_it_names_the_same_holder() {
+        let now = SystemTime::now();
+        let mut recreated = lease("me", 0, now);
+        recreated.metadata.uid = Some("uid-2".into());
+        assert_eq!(validity(&recreated, &term("me"), now), None);
     }
 
     #[tokio::test]

@@ -3,9 +3,19 @@
 use clap::Parser;
 use reprotect_controller::cli::{Cli, Command, Output};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// After the work returns (shutdown, Lease released), tasks still stuck in I/O (a half-closed vCenter socket,
+/// a DNS lookup on a blocking thread) get this long before the process exits anyway.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = runtime.block_on(run(Cli::parse()));
+    // Dropping a runtime waits for every blocking task without bound; a controller told to stop must stop.
+    runtime.shutdown_timeout(EXIT_GRACE);
+    result
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Crd { output_dir: None } => print!("{}", reprotect_controller::crd::all_crds_yaml()),
         Command::Crd { output_dir: Some(dir) } => {

@@ -27,6 +27,10 @@ pub const JOB_ADOPTED: &str = "JobAdopted";
 pub const AGENT_NOT_REGISTERED: &str = "AgentNotRegistered";
 pub const REPROTECT_JOB_FAILED: &str = "ReprotectJobFailed";
 pub const PREFLIGHT_FAILED: &str = "PreflightFailed";
+/// Blocked by `vm-unambiguous`: a VM name matches several VMs in vCenter.
+pub const AMBIGUOUS_VM: &str = "AmbiguousVm";
+/// Blocked by `item-owner`: an older ProtectedMachine names the same protected item.
+pub const DUPLICATE_ITEM: &str = "DuplicateItem";
 pub const PREFLIGHT_PASSED: &str = "PreflightPassed";
 pub const PREFLIGHT_INCOMPLETE: &str = "PreflightIncomplete";
 pub const WAITING_FOR_AGENT: &str = "WaitingForAgent";
@@ -50,6 +54,19 @@ pub const CONNECTED: &str = "Connected";
 pub const TRANSIENT: &str = "Transient";
 
 /// Kubernetes-style reason from an error category (`asr-credentials` → `AsrCredentials`).
+/// The reason for a machine blocked by these failing checks: a specific one when a check has its own (a person
+/// searching events for `DuplicateItem` finds it), else `PreflightFailed`.
+pub fn for_blocking_checks<'a>(ids: impl IntoIterator<Item = &'a str>) -> &'static str {
+    let ids: Vec<&str> = ids.into_iter().collect();
+    if ids.contains(&"item-owner") {
+        DUPLICATE_ITEM
+    } else if ids.contains(&"vm-unambiguous") {
+        AMBIGUOUS_VM
+    } else {
+        PREFLIGHT_FAILED
+    }
+}
+
 pub fn from_category(category: &str) -> String {
     category
         .split('-')

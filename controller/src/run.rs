@@ -2,7 +2,7 @@
 
 use crate::cli::{LogFormat, RunArgs};
 use crate::connections::Connector;
-use crate::context::{Context, Settings, Stores};
+use crate::context::{Context, Settings, Shared, Stores};
 use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
 use crate::http::{self, Readiness};
 use crate::leader::LeaderGuard;
@@ -41,6 +41,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().shared();
     let server = tokio::spawn(http::serve(args.http_addr, metrics.clone(), ready.clone(), shutdown.clone()));
     let settings = Settings { watchdog_interval: args.watchdog_interval, ..Settings::default() };
+    // One item, one owner and one POST across every watched namespace.
+    let shared = Shared::default();
     // Every reference (policy, master target, Secret) stays inside one namespace, so a set of
     // watched namespaces is simply one controller set per namespace.
     let scopes: Vec<Option<String>> =
@@ -58,6 +60,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                     args.concurrency,
                     ready.clone(),
                     guard.clone(),
+                    shared.clone(),
                 )
             })
             .collect();
@@ -144,7 +147,8 @@ pub async fn run_controllers_in(
     concurrency: u16,
     ready: Readiness,
 ) -> anyhow::Result<()> {
-    run_controllers_guarded(client, namespace, connector, metrics, settings, concurrency, ready, LeaderGuard::unconditional()).await
+    let (guard, shared) = (LeaderGuard::unconditional(), Shared::default());
+    run_controllers_guarded(client, namespace, connector, metrics, settings, concurrency, ready, guard, shared).await
 }
 
 /// Run the three controllers for one namespace, writing to Azure and vCenter only while `leader` is valid.
@@ -158,6 +162,7 @@ pub async fn run_controllers_guarded(
     concurrency: u16,
     ready: Readiness,
     leader: LeaderGuard,
+    shared: Shared,
 ) -> anyhow::Result<()> {
     while !crds_present(&client, &namespace).await {
         ready.set(false);
@@ -170,7 +175,10 @@ pub async fn run_controllers_guarded(
     let policies = controller_for(api::<ReprotectPolicy>(&client, &namespace), wc.clone()).with_config(config);
     let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store() };
     let ctx = Arc::new(
-        Context::new(client.clone(), connector, metrics, stores.clone(), settings).with_scope(namespace.clone()).with_leader(leader),
+        Context::new(client.clone(), connector, metrics, stores.clone(), settings)
+            .with_scope(namespace.clone())
+            .with_leader(leader)
+            .with_shared(&shared),
     );
 
     // A change to a policy or master target re-evaluates every machine that uses it, so fixing a

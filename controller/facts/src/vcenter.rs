@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum VmSelector {
-    /// VM name (unique per datacenter in practice; the first match wins).
+    /// VM name. vCenter allows the same name twice (in other folders or datacenters): a name that matches
+    /// several VMs selects none (see [`VcenterFacts::ambiguous_vms`], [`VcenterError::AmbiguousVm`]).
     Name(String),
     /// Managed object id, e.g. `vm-42`.
     MoRef(String),
@@ -234,6 +235,10 @@ pub struct VcenterFacts {
     /// Hosts of the on-premises VMs, keyed by host moref.
     pub hosts: BTreeMap<String, HostFacts>,
     pub permissions: Option<PermissionFacts>,
+    /// Selectors (by [`VmSelector::key`]) that matched more than one VM, with the morefs they matched. Such a
+    /// selector has no facts: acting on one of the VMs would be a guess.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ambiguous_vms: BTreeMap<String, Vec<String>>,
     /// Number of property-collector round trips the observation took (for benchmarks).
     pub round_trips: u32,
 }
@@ -249,6 +254,8 @@ pub enum VcenterError {
     InvalidLogin { server: String },
     #[error("VM {0} not found in vCenter")]
     VmNotFound(String),
+    #[error("VM {selector} is ambiguous: {} VMs match ({}); select it by managed object id", morefs.len(), morefs.join(", "))]
+    AmbiguousVm { selector: String, morefs: Vec<String> },
     #[error("vCenter task {task} failed: {fault}: {message}")]
     TaskFailed { task: String, fault: String, message: String },
     #[error("vCenter task {task} did not finish within {seconds}s")]
@@ -265,6 +272,7 @@ impl VcenterError {
             VcenterError::Tls { .. } => "vcenter-tls",
             VcenterError::InvalidLogin { .. } => "vcenter-credentials",
             VcenterError::VmNotFound(_) => "vcenter-not-found",
+            VcenterError::AmbiguousVm { .. } => "vcenter-ambiguous-vm",
             VcenterError::TaskFailed { .. } => "vcenter-task-failed",
             VcenterError::TaskTimeout { .. } => "vcenter-timeout",
             VcenterError::Call { .. } => "vcenter-call",

@@ -55,10 +55,10 @@ pub struct Input<'a> {
     pub job: Option<TrackedJob<'a>>,
     /// Blocking preflight results other than agent registration and failover state.
     pub gates: Vec<Gate>,
-    /// Failing checks that the controller may remediate itself (only `mt-disk-enable-uuid`).
-    pub remediate_disk_uuid: Option<VmSelector>,
+    /// Failing checks that the controller may remediate itself (only `mt-disk-enable-uuid`): the master target VM.
+    pub remediate_disk_uuid: Option<VmTarget>,
     /// The existing on-premises VM when it is powered on.
-    pub powered_on_vm: Option<VmSelector>,
+    pub powered_on_vm: Option<VmTarget>,
     pub group: GroupGate,
     pub watchdog: Watchdog,
     /// The reprotect input, when every value could be resolved.
@@ -229,7 +229,7 @@ fn protected(input: &Input<'_>, item: &ProtectedItemFacts) -> Decision {
     if input.watchdog.on_premises_vm_powered_on {
         risks.push("the on-premises VM is powered on while protected; it must stay off until failback".into());
         if input.power_off_on_premises_vm && input.mode == Mode::Apply {
-            d.action = input.powered_on_vm.clone().map(Action::PowerOff);
+            d.action = input.powered_on_vm.as_ref().map(|vm| Action::PowerOff(vm.selector()));
         }
     }
     d.conditions.push(if risks.is_empty() {
@@ -353,7 +353,8 @@ fn follow_job(input: &Input<'_>, item: &ProtectedItemFacts, job: &TrackedJob<'_>
 fn blocked_by_gates(gates: &[Gate]) -> Decision {
     let ids: Vec<&str> = gates.iter().map(|g| g.id.as_str()).collect();
     let details: Vec<String> = gates.iter().map(|g| format!("[{}] {} Remedy: {}", g.id, g.message, g.remedy)).collect();
-    decision(Phase::Blocked, reasons::PREFLIGHT_FAILED, format!("blocked by {}: {}", ids.join(", "), details.join(" | ")), BLOCKED_RECHECK)
+    let reason = reasons::for_blocking_checks(ids.iter().copied());
+    decision(Phase::Blocked, reason, format!("blocked by {}: {}", ids.join(", "), details.join(" | ")), BLOCKED_RECHECK)
 }
 
 /// A heartbeat this recent means the agent is registered when the item has no failover time.
@@ -394,12 +395,12 @@ fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option
 fn act(input: &Input<'_>) -> Decision {
     let mut steps: Vec<(Action, String)> = Vec::new();
     if let Some(vm) = &input.remediate_disk_uuid {
-        steps.push((Action::EnableDiskUuid(vm.clone()), format!("set disk.EnableUUID=TRUE on master target VM {}", display(vm))));
+        steps.push((Action::EnableDiskUuid(vm.selector()), format!("set disk.EnableUUID=TRUE on master target VM {vm}")));
     }
     if input.power_off_on_premises_vm
         && let Some(vm) = &input.powered_on_vm
     {
-        steps.push((Action::PowerOff(vm.clone()), format!("power off on-premises VM {}", display(vm))));
+        steps.push((Action::PowerOff(vm.selector()), format!("power off on-premises VM {vm}")));
     }
     let Some(request) = &input.reprotect else {
         return decision(
@@ -425,9 +426,28 @@ fn act(input: &Input<'_>) -> Decision {
     d
 }
 
-fn display(vm: &VmSelector) -> String {
-    match vm {
-        VmSelector::Name(n) | VmSelector::MoRef(n) => n.clone(),
+/// A VM the controller may write to: the identity observed in vCenter (its moref, which cannot collide as a
+/// name can) and its name for messages. Actions select it by moref, so a write lands on the VM that was judged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmTarget {
+    pub moref: String,
+    pub name: String,
+}
+
+impl VmTarget {
+    pub fn new(moref: impl Into<String>, name: impl Into<String>) -> VmTarget {
+        VmTarget { moref: moref.into(), name: name.into() }
+    }
+
+    /// How the action selects it in vCenter.
+    pub fn selector(&self) -> VmSelector {
+        VmSelector::MoRef(self.moref.clone())
+    }
+}
+
+impl std::fmt::Display for VmTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.moref)
     }
 }
 

@@ -163,8 +163,8 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
             Some(&registered),
             t(0),
             Box::new(move |i| {
-                i.remediate_disk_uuid = Some(VmSelector::Name("mt".into()));
-                i.powered_on_vm = Some(VmSelector::Name("x".into()));
+                i.remediate_disk_uuid = Some(VmTarget::new("vm-3", "mt"));
+                i.powered_on_vm = Some(VmTarget::new("vm-7", "x"));
             }),
             Phase::Validating,
             Some("enable-disk-uuid"),
@@ -174,7 +174,7 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
             "power off before reprotect",
             Some(&registered),
             t(0),
-            Box::new(|i| i.powered_on_vm = Some(VmSelector::Name("x".into()))),
+            Box::new(|i| i.powered_on_vm = Some(VmTarget::new("vm-7", "x"))),
             Phase::Validating,
             Some("power-off"),
             "Acting",
@@ -184,7 +184,7 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
             Some(&registered),
             t(0),
             Box::new(|i| {
-                i.powered_on_vm = Some(VmSelector::Name("x".into()));
+                i.powered_on_vm = Some(VmTarget::new("vm-7", "x"));
                 i.power_off_on_premises_vm = false;
             }),
             Phase::Reprotecting,
@@ -209,7 +209,7 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
             t(0),
             Box::new(move |i| {
                 i.watchdog.on_premises_vm_powered_on = true;
-                i.powered_on_vm = Some(VmSelector::Name("x".into()));
+                i.powered_on_vm = Some(VmTarget::new("vm-7", "x"));
             }),
             Phase::Protected,
             Some("power-off"),
@@ -222,7 +222,7 @@ fn decide_chooses_the_phase_and_action_for_every_situation() {
             Box::new(move |i| {
                 i.mode = Mode::Plan;
                 i.watchdog.on_premises_vm_powered_on = true;
-                i.powered_on_vm = Some(VmSelector::Name("x".into()));
+                i.powered_on_vm = Some(VmTarget::new("vm-7", "x"));
             }),
             Phase::Protected,
             None,

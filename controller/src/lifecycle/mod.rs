@@ -3,5 +3,6 @@
 pub mod decide;
 #[cfg(test)]
 mod decide_tests;
+pub mod owner;
 
 pub use decide::*;

@@ -69,8 +69,12 @@ impl<'a> Ctx<'a> {
             Some(f) => f.process_server(&d.process_server).map_or(Seen::Missing, Seen::Found),
         };
         // The reconciler always asks vCenter for the master target, so an observation without it means "not found".
+        // A name that matches several VMs selects none: unobserved (the `vm-unambiguous` rule says why), not missing.
+        let ambiguous = |v: &VcenterFacts, sel: &VmSelector| v.ambiguous_vms.contains_key(&sel.key());
+        let mt_selector = VmSelector::Name(d.master_target.vcenter_vm_name.clone());
         let mt_vm = match vcenter {
             None => Seen::Unobserved,
+            Some(v) if ambiguous(v, &mt_selector) => Seen::Unobserved,
             Some(v) => v.master_target.as_ref().map_or(Seen::Missing, Seen::Found),
         };
         let mt_host = vcenter.and_then(|v| v.master_target_host.as_ref());
@@ -78,10 +82,10 @@ impl<'a> Ctx<'a> {
             OnPremisesTarget::AlternateLocation => Target::Alternate,
             OnPremisesTarget::ExistingVm(selector) => {
                 // Key absent: not asked for; key present with `None`: vCenter has no such VM.
-                let vm = match vcenter.map(|v| v.on_premises_vms.get(&selector.key())) {
-                    None | Some(None) => Seen::Unobserved,
-                    Some(Some(None)) => Seen::Missing,
-                    Some(Some(Some(vm))) => Seen::Found(vm),
+                let vm = match vcenter.map(|v| (ambiguous(v, selector), v.on_premises_vms.get(&selector.key()))) {
+                    None | Some((true, _)) | Some((false, None)) => Seen::Unobserved,
+                    Some((false, Some(None))) => Seen::Missing,
+                    Some((false, Some(Some(vm)))) => Seen::Found(vm),
                 };
                 Target::Existing { selector, vm }
             }

@@ -56,7 +56,7 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
     ("the master target server needs access to the on-premises virtual machine's VMDK", &["vm-datastore-access"]),
     (
         "Ensure that the on-premises virtual machine's datastore is mounted on the master target's host with read/write access",
-        &["vm-datastore-access"],
+        &["vm-datastore-access", "vm-unambiguous"],
     ),
     ("the Site Recovery service needs to create a new virtual machine during reprotection", &["alternate-location"]),
     ("Choose the ESX host carefully", &["alternate-location"]),
@@ -84,7 +84,7 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
     ("RPO Threshold = 15 Mins, Recovery Point Retention = 24 Hours, App Consistency Snapshot Frequency = 60 Mins", &["failback-policy"]),
     // Steps to reprotect
     ("it takes some time for the agent to register back to the configuration server (up to 15 minutes)", &["agent-registered"]),
-    ("right-click the virtual machine that's been failed over", &["failed-over", "item-unique"]),
+    ("right-click the virtual machine that's been failed over", &["failed-over", "item-unique", "item-owner"]),
     ("select the on-premises master target server and the process server", &["mt-heartbeat", "ps-heartbeat"]),
     ("This option is ignored if the disks already exist, but you still need to specify a value", &["datastore-specified"]),
     ("Choose the retention drive", &["retention-volume"]),

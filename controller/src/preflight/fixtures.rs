@@ -183,6 +183,7 @@ pub(crate) fn healthy_observed() -> Observed {
         on_premises_vms: BTreeMap::from([("name:app-01".to_owned(), Some(on_premises_vm()))]),
         hosts: BTreeMap::from([("host-10".to_owned(), host())]),
         permissions: Some(PermissionFacts { can_see_host_datastores: true, missing_privileges: Vec::new() }),
+        ambiguous_vms: BTreeMap::new(),
         round_trips: 2,
     };
     Observed {
@@ -197,6 +198,7 @@ pub(crate) fn healthy_observed() -> Observed {
             ..DiscoveredVcenterFacts::default()
         }]),
         ambiguous_item: None,
+        earlier_owner: None,
     }
 }
 

@@ -59,6 +59,8 @@ rule_ids! {
     RunAsAccount = "run-as-account", Infrastructure;
     EsxiEdition = "esxi-edition", MasterTarget;
     ItemUnique = "item-unique", Machine;
+    ItemOwner = "item-owner", Machine;
+    VmUnambiguous = "vm-unambiguous", Machine;
     FailbackPossible = "failback-possible", Machine;
     FailedOver = "failed-over", Machine;
     SupportedProvider = "supported-provider", Machine;

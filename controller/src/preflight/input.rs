@@ -266,4 +266,6 @@ pub struct Observed {
     pub discovered_vcenters: Option<Vec<DiscoveredVcenterFacts>>,
     /// The spec's friendly name matched several protected items (then `item` is `None`).
     pub ambiguous_item: Option<AmbiguousItem>,
+    /// Another ProtectedMachine (`namespace/name`), created earlier, that names the same protected item.
+    pub earlier_owner: Option<String>,
 }

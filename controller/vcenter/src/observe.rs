@@ -75,12 +75,12 @@ async fn observe_once(session: &Session, request: &ObserveRequest) -> Result<Vce
     let mut trips = 0u32;
     let names = resolve_all(session, &mut trips).await?;
 
-    let find = |sel: &VmSelector| -> Option<&VmName> {
-        match sel {
-            VmSelector::Name(n) => names.iter().find(|v| &v.name == n),
-            VmSelector::MoRef(m) => names.iter().find(|v| &v.id.value == m),
+    let find = |sel: &VmSelector| -> Option<&VmName> { matching(&names, sel).ok().flatten() };
+    for sel in request.master_target_vm.iter().chain(&request.on_premises_vms) {
+        if let Err(morefs) = matching(&names, sel) {
+            facts.ambiguous_vms.insert(sel.key(), morefs);
         }
-    };
+    }
     let master = request.master_target_vm.as_ref().and_then(find);
     let on_prem: Vec<(String, Option<&VmName>)> = request.on_premises_vms.iter().map(|s| (s.key(), find(s))).collect();
 
@@ -249,13 +249,30 @@ fn conv_err(e: vim_rs::core::error::Error) -> VcenterError {
     VcenterError::Call { call: "RetrievePropertiesEx".into(), message: format!("cannot convert result: {e}") }
 }
 
-/// Resolve one selector to a VM moref value (`VmNotFound` when absent).
+/// The one VM a selector names: `Ok(None)` when none, `Err(morefs)` when a name matches several VMs.
+fn matching<'a>(names: &'a [VmName], sel: &VmSelector) -> Result<Option<&'a VmName>, Vec<String>> {
+    let mut found = names.iter().filter(|v| match sel {
+        VmSelector::Name(n) => &v.name == n,
+        VmSelector::MoRef(m) => &v.id.value == m,
+    });
+    let first = found.next();
+    let rest: Vec<&VmName> = found.collect();
+    if rest.is_empty() {
+        return Ok(first);
+    }
+    let mut morefs: Vec<String> = first.into_iter().chain(rest).map(|v| v.id.value.clone()).collect();
+    morefs.sort();
+    Err(morefs)
+}
+
+/// Resolve one selector to a VM moref value, re-read right now (`VmNotFound` when absent, `AmbiguousVm` when a
+/// name matches several VMs: a write never guesses).
 pub(crate) async fn resolve_one(session: &Session, sel: &VmSelector) -> Result<String, VcenterError> {
     let mut trips = 0;
     let names = resolve_all(session, &mut trips).await?;
-    let found = match sel {
-        VmSelector::Name(n) => names.iter().find(|v| &v.name == n),
-        VmSelector::MoRef(m) => names.iter().find(|v| &v.id.value == m),
-    };
-    found.map(|v| v.id.value.clone()).ok_or_else(|| VcenterError::VmNotFound(sel.key()))
+    match matching(&names, sel) {
+        Ok(Some(v)) => Ok(v.id.value.clone()),
+        Ok(None) => Err(VcenterError::VmNotFound(sel.key())),
+        Err(morefs) => Err(VcenterError::AmbiguousVm { selector: sel.key(), morefs }),
+    }
 }

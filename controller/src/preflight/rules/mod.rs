@@ -2,6 +2,7 @@
 
 mod datastore;
 mod group;
+mod identity;
 mod infrastructure;
 mod machine;
 mod master_target;
@@ -133,6 +134,8 @@ pub(crate) static ALL: &[Rule] = &[
     infrastructure::RUN_AS_ACCOUNT,
     infrastructure::ESXI_EDITION,
     machine::ITEM_UNIQUE,
+    identity::ITEM_OWNER,
+    identity::VM_UNAMBIGUOUS,
     machine::FAILBACK_POSSIBLE,
     machine::FAILED_OVER,
     machine::SUPPORTED_PROVIDER,

@@ -101,6 +101,29 @@ pub(super) const ROWS: &[Row] = &[
         Fail,
     ),
     ("item not observed", |_, o| o.item = None, "item-unique", Unknown),
+    // One item, one owner; one VM per name.
+    ("an older ProtectedMachine names the same item", |_, o| o.earlier_owner = Some("team-a/app-01".into()), "item-owner", Fail),
+    ("item not observed, so no owner", |_, o| o.item = None, "item-owner", Unknown),
+    (
+        "on-premises VM name shared by two VMs",
+        |_, o| {
+            let vc = o.vcenter.as_mut().expect("fixture observes vCenter");
+            vc.on_premises_vms.insert("name:app-01".into(), None);
+            vc.ambiguous_vms.insert("name:app-01".into(), vec!["vm-11".into(), "vm-12".into()]);
+        },
+        "vm-unambiguous",
+        Fail,
+    ),
+    (
+        "master target VM name shared by two VMs",
+        |d, o| {
+            let key = reprotect_facts::VmSelector::Name(d.master_target.vcenter_vm_name.clone()).key();
+            o.vcenter.as_mut().expect("fixture observes vCenter").ambiguous_vms.insert(key, vec!["vm-20".into(), "vm-21".into()]);
+        },
+        "vm-unambiguous",
+        Fail,
+    ),
+    ("vCenter not observed, so VM names unchecked", |_, o| o.vcenter = None, "vm-unambiguous", Unknown),
     ("item on a newer replication provider", |_, o| it(o).provider = Some("InMageRcm".into()), "supported-provider", Fail),
     ("item provider unreported", |_, o| it(o).provider = None, "supported-provider", Unknown),
     (

@@ -3,17 +3,15 @@
 use super::lookup::Lookup;
 use super::observe::{Observation, existing_vm};
 use crate::context::Settings;
-use crate::crd::{
-    Connectivity, MasterTarget, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types, paused_by_annotation,
-};
-use crate::lifecycle::{self, Gate, GroupGate, Watchdog};
+use crate::crd::{Connectivity, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types, paused_by_annotation};
+use crate::lifecycle::{self, Gate, GroupGate, VmTarget, Watchdog};
 use crate::preflight::{
     self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, OnPremisesTarget, OsType, RuleId, Status,
 };
 use crate::reconcile::master_target_name;
 use jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
-use reprotect_facts::{FabricFacts, PowerState, ReprotectRequest, VmSelector};
+use reprotect_facts::{FabricFacts, PowerState, ReprotectRequest};
 use std::sync::Arc;
 
 /// The preflight view of the machine and its results.
@@ -60,7 +58,7 @@ pub fn lifecycle_input<'a>(
             submitted_at: j.status.submitted_at.as_ref().map(|t| t.0),
         }),
         gates: gates(&eval.results),
-        remediate_disk_uuid: remediation(&eval.results, mt),
+        remediate_disk_uuid: remediation(&eval.results, obs),
         powered_on_vm: powered_on_vm(pm, obs),
         group: group_gate(&lookup.peers),
         watchdog: watchdog(pm, obs, &eval.results),
@@ -161,17 +159,18 @@ pub fn gates(results: &[CheckResult]) -> Vec<Gate> {
         .collect()
 }
 
-pub fn remediation(results: &[CheckResult], mt: &MasterTarget) -> Option<VmSelector> {
-    results
-        .iter()
-        .any(|r| r.is(RuleId::MtDiskEnableUuid) && r.status == Status::Fail && r.remediable)
-        .then(|| VmSelector::Name(mt.spec.vcenter_vm_name.clone()))
+/// The master target VM to set `disk.EnableUUID` on, by the identity observed (never by a name alone).
+pub fn remediation(results: &[CheckResult], obs: &Observation) -> Option<VmTarget> {
+    let remediable = results.iter().any(|r| r.is(RuleId::MtDiskEnableUuid) && r.status == Status::Fail && r.remediable);
+    let vm = obs.facts.vcenter.as_ref()?.master_target.as_ref()?;
+    remediable.then(|| VmTarget::new(&vm.moref, &vm.name))
 }
 
-pub fn powered_on_vm(pm: &ProtectedMachine, obs: &Observation) -> Option<VmSelector> {
+/// The existing on-premises VM when it is powered on, by the identity observed (an ambiguous name has no facts).
+pub fn powered_on_vm(pm: &ProtectedMachine, obs: &Observation) -> Option<VmTarget> {
     let selector = existing_vm(pm)?;
     let facts = obs.facts.vcenter.as_ref()?.on_premises_vms.get(&selector.key())?.as_ref()?;
-    (facts.power_state == Some(PowerState::PoweredOn)).then_some(selector)
+    (facts.power_state == Some(PowerState::PoweredOn)).then(|| VmTarget::new(&facts.moref, &facts.name))
 }
 
 pub fn watchdog(pm: &ProtectedMachine, obs: &Observation, results: &[CheckResult]) -> Watchdog {

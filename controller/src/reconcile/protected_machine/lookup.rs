@@ -3,6 +3,7 @@
 use crate::context::Context;
 use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
 use crate::error::Error;
+use crate::lifecycle::owner::Claimant;
 use crate::reasons;
 use crate::reconcile::{find_master_target, find_policy, master_target_name};
 use kube::ResourceExt;
@@ -18,6 +19,20 @@ pub struct Lookup {
     pub peers: Vec<Arc<ProtectedMachine>>,
     /// `spec.asrName` of the MasterTargets of the namespace, by Kubernetes name (group checks compare ASR names).
     pub master_target_asr_names: BTreeMap<String, String>,
+    /// Every other ProtectedMachine of every watched scope, as a possible owner of the same item.
+    pub claimants: Vec<Claimant>,
+}
+
+/// How a machine claims its item (see [`crate::lifecycle::owner`]).
+pub fn claimant(pm: &ProtectedMachine, policy: Option<&ReprotectPolicy>) -> Claimant {
+    Claimant {
+        key: format!("{}/{}", pm.namespace().unwrap_or_default(), pm.name_any()),
+        created: pm.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        vault: policy.map(crate::reconcile::vault_ref),
+        item_name: pm.spec.item.name.clone(),
+        friendly_name: pm.spec.item.friendly_name.clone(),
+        status_item_id: pm.status.as_ref().and_then(|s| s.protected_item_id.clone()),
+    }
 }
 
 /// A reference that does not resolve: only a person (or a new object) can fix it.
@@ -61,7 +76,10 @@ pub async fn lookup(ctx: &Context, pm: &ProtectedMachine) -> Result<Result<Looku
     } else {
         BTreeMap::new()
     };
-    Ok(Ok(Lookup { policy, master_target, peers, master_target_asr_names }))
+    let me = claimant(pm, None).key;
+    let claimants =
+        ctx.scopes.machines_with_policies().into_iter().map(|(m, p)| claimant(&m, p.as_deref())).filter(|c| c.key != me).collect();
+    Ok(Ok(Lookup { policy, master_target, peers, master_target_asr_names, claimants }))
 }
 
 /// The other members of `pm`'s replication group among `machines`.

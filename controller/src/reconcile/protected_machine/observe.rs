@@ -111,6 +111,8 @@ pub async fn observe(
         }
         None => None,
     };
+    let me = super::lookup::claimant(pm, Some(&lookup.policy));
+    let earlier_owner = item.as_ref().and_then(|it| crate::lifecycle::owner::earlier_owner(&me, vault, it, &lookup.claimants));
     let facts = preflight::Observed {
         vcenter,
         fabric: tolerate(fabric)?,
@@ -118,6 +120,7 @@ pub async fn observe(
         policies: tolerate(policies)?,
         discovered_vcenters: tolerate(vcenters)?,
         ambiguous_item,
+        earlier_owner,
     };
     Ok(Observation { facts, tracked, reported_os })
 }

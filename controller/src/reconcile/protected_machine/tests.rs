@@ -1,10 +1,11 @@
 //! Whole-pass tests of the ProtectedMachine reconciler: the objects from `examples/`, fakes of Site
 //! Recovery and vCenter, and the status each pass would apply (no cluster needed).
 
-use super::lookup::Lookup;
+use super::lookup::{Lookup, claimant};
 use super::{Outcome, Pass, run_pass};
 use crate::context::{Settings, SubmittedJobs};
 use crate::crd::{MasterTarget, Mode, Phase, ProtectedMachine, ProtectedMachineStatus, ReprotectPolicy};
+use crate::lifecycle::owner::Claimant;
 use crate::metrics::Metrics;
 use crate::preflight::fixtures;
 use crate::reconcile::Connection;
@@ -31,6 +32,8 @@ struct World {
     mt: MasterTarget,
     pm: ProtectedMachine,
     peers: Vec<Arc<ProtectedMachine>>,
+    /// Other ProtectedMachines of the watched scopes.
+    claimants: Vec<Claimant>,
     now: Timestamp,
 }
 
@@ -65,6 +68,7 @@ impl World {
             mt,
             pm,
             peers: Vec::new(),
+            claimants: Vec::new(),
             now: fixtures::now(),
         }
     }
@@ -84,6 +88,7 @@ impl World {
             master_target: Arc::new(self.mt.clone()),
             peers: self.peers.clone(),
             master_target_asr_names,
+            claimants: self.claimants.clone(),
         };
         let conn =
             Connection { vault: crate::reconcile::vault_ref(&self.policy), site_recovery: self.sr.clone(), vcenter: self.vc.clone() };
@@ -354,4 +359,55 @@ async fn a_job_from_an_earlier_disaster_is_history_on_the_next_failover() {
     assert_eq!(w.status().phase, Phase::Reprotecting, "reason {}", w.reason());
     assert_eq!(w.sr.posts(), 2);
     assert_eq!(w.status().job.as_ref().map(|j| j.name.as_str()), Some("job-2"));
+}
+
+#[tokio::test]
+async fn a_machine_naming_an_item_that_an_older_machine_owns_is_blocked_as_duplicate_and_never_posts() {
+    let mut w = World::single();
+    let mut older = w.pm.clone();
+    older.metadata.namespace = Some("team-a".into());
+    older.metadata.creation_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(fixtures::now() - SignedDuration::from_hours(1)));
+    w.pm.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(fixtures::now()));
+    w.claimants = vec![claimant(&older, Some(&w.policy))];
+    w.pass().await;
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "DuplicateItem"));
+    let ready = w.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
+    assert!(ready.contains("team-a/app-01"), "names the owner: {ready}");
+    assert_eq!(w.sr.posts(), 0);
+
+    // The older one is deleted: the item has one owner again and this machine goes ahead.
+    w.claimants.clear();
+    w.pass().await;
+    assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 1));
+}
+
+#[tokio::test]
+async fn an_on_premises_vm_name_shared_by_two_vms_blocks_as_ambiguous_and_nothing_is_powered_off() {
+    let mut w = World::single();
+    w.policy.spec.power_off_on_premises_vm = true;
+    w.vc.with(|f| {
+        let key = f.on_premises_vms.keys().next().cloned().expect("fixture has the on-premises VM");
+        f.on_premises_vms.insert(key.clone(), None);
+        f.ambiguous_vms.insert(key, vec!["vm-11".into(), "vm-12".into()]);
+    });
+    w.pass().await;
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "AmbiguousVm"));
+    let ready = w.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
+    assert!(ready.contains("vm-11") && ready.contains("vm-12"), "{ready}");
+    assert_eq!(w.sr.posts(), 0);
+    assert!(w.vc.powered_off.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_power_off_selects_the_vm_by_the_identity_observed_not_by_its_name() {
+    let mut w = World::single();
+    w.policy.spec.power_off_on_premises_vm = true;
+    let moref = w.vc.with(|f| {
+        let vm = f.on_premises_vms.values_mut().flatten().next().expect("fixture has the on-premises VM");
+        vm.power_state = Some(PowerState::PoweredOn);
+        vm.moref.clone()
+    });
+    w.pass().await;
+    assert_eq!(*w.vc.powered_off.lock().unwrap(), vec![reprotect_facts::VmSelector::MoRef(moref)]);
 }
