@@ -17,7 +17,7 @@ use crate::{
     cloud::CloudConfig,
     config::ArmClientConfig,
     http::{Http, RequestStats, Resend, error_chain},
-    mapping::{self, job_name_from_location, parse_retry_after},
+    mapping::{self, job_name_from_async_operation, job_name_from_location, parse_retry_after},
     models::{self, ArmList},
 };
 
@@ -45,6 +45,10 @@ pub struct ArmClient {
     jobs: TtlCache<(VaultKey, u64), Arc<Vec<JobFacts>>>,
     writes: Generations<VaultKey>,
     containers: Mutex<HashMap<FabricKey, String>>,
+    /// Jobs this client's reProtects started (lowercased name) and when: a 404 on one of them
+    /// within `job_visibility_grace` means "not readable yet".
+    submitted: Mutex<HashMap<String, std::time::Instant>>,
+    job_visibility_grace: std::time::Duration,
 }
 
 fn key(v: &VaultRef) -> FabricKey {
@@ -81,10 +85,17 @@ impl ArmClient {
             }
         }
         let client = builder.build().map_err(|e| SiteRecoveryError::Invalid(format!("HTTP client: {}", error_chain(&e))))?;
-        let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries)?;
+        let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries, config.token_backoff)?;
         let ttl = config.fabric_cache_ttl;
         Ok(Self {
-            http: Http { client, tokens, retry: config.retry, stats: Arc::default(), observer: config.observer },
+            http: Http {
+                client,
+                max_body: config.max_response_bytes,
+                tokens,
+                retry: config.retry,
+                stats: Arc::default(),
+                observer: config.observer,
+            },
             cloud: config.cloud,
             budgets,
             identity: config.auth.identity(),
@@ -95,7 +106,22 @@ impl ArmClient {
             jobs: TtlCache::new(config.jobs_cache_ttl),
             writes: Generations::default(),
             containers: Mutex::default(),
+            submitted: Mutex::default(),
+            job_visibility_grace: config.job_visibility_grace,
         })
+    }
+
+    fn remember_submitted(&self, job_name: &str) {
+        let now = std::time::Instant::now();
+        let mut m = self.submitted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.retain(|_, at| now.duration_since(*at) < self.job_visibility_grace);
+        m.insert(job_name.to_ascii_lowercase(), now);
+    }
+
+    /// Was this job started by this client's reProtect within the visibility grace?
+    fn recently_submitted(&self, job_name: &str) -> Option<std::time::Instant> {
+        let m = self.submitted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.get(&job_name.to_ascii_lowercase()).copied().filter(|at| at.elapsed() < self.job_visibility_grace)
     }
 
     /// Requests sent, by (operation, HTTP status); status 0 = no response.
@@ -277,27 +303,52 @@ impl SiteRecovery for ArmClient {
         self.writes.bump(&vkey);
         let reply = reply?;
         let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
-        if let Some(job_name) = reply.header("location").and_then(job_name_from_location) {
-            return Ok(JobRef { job_name, retry_after_seconds });
-        }
+        // Azure answers 202 with `Location` and/or `Azure-AsyncOperation` (its own example has only
+        // the latter; recorded traffic names the job in both), and `x-ms-request-id` naming the job.
+        let from_headers = reply
+            .header("location")
+            .and_then(job_name_from_location)
+            .or_else(|| reply.header("azure-asyncoperation").and_then(job_name_from_async_operation))
+            .or_else(|| reply.header("x-ms-request-id").filter(|v| v.contains('/')).and_then(job_name_from_location));
         // A synchronous 200 carries the item; its current scenario names the job.
-        let job = reply
-            .json::<models::ProtectedItem>("reprotect")
-            .ok()
-            .map(mapping::protected_item_facts)
-            .and_then(|i| i.current_scenario?.job_id);
-        match job.map(|j| arm_name(&j).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None")) {
-            Some(job_name) => Ok(JobRef { job_name, retry_after_seconds }),
+        let job = from_headers.or_else(|| {
+            let item = reply.json::<models::ProtectedItem>("reprotect").ok().map(mapping::protected_item_facts)?;
+            let id = item.current_scenario?.job_id?;
+            Some(arm_name(&id).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None"))
+        });
+        match job {
+            Some(job_name) => {
+                self.remember_submitted(&job_name);
+                Ok(JobRef { job_name, retry_after_seconds })
+            }
             None => Err(SiteRecoveryError::Decode {
                 operation: "reprotect".into(),
-                message: format!("HTTP {} without a Location header naming the job", reply.status),
+                message: format!("HTTP {} without a Location or Azure-AsyncOperation header naming the job", reply.status),
             }),
         }
     }
 
+    /// A job this client just started may answer 404 for some seconds: then ask again with
+    /// backoff, and if it is still not readable answer a transient error (not "not found").
     async fn get_job(&self, vault: &VaultRef, job_name: &str) -> Result<JobFacts, SiteRecoveryError> {
         let url = self.vault_url(vault, &["replicationJobs", arm_name(job_name)]);
-        Ok(mapping::job_facts(self.get("get_job", vault, &url).await?))
+        let mut delays = self.http.retry_delays();
+        loop {
+            let err = match self.get("get_job", vault, &url).await {
+                Ok(job) => return Ok(mapping::job_facts(job)),
+                Err(SiteRecoveryError::Service(e)) if e.status == 404 && self.recently_submitted(job_name).is_some() => e,
+                Err(e) => return Err(e),
+            };
+            match delays.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => {
+                    return Err(SiteRecoveryError::Decode {
+                        operation: "get_job".into(),
+                        message: format!("job {job_name} was accepted but is not readable yet (HTTP 404 {})", err.code),
+                    });
+                }
+            }
+        }
     }
 
     /// Lists the vault's jobs and filters client-side: the spec documents `$filter` only as
