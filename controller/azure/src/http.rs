@@ -190,12 +190,11 @@ impl Http {
             let (retry_after, err) = match self.attempt(operation, method.clone(), url, body, lane, resend).await {
                 Attempt::Done(r) => return r,
                 Attempt::Unauthorized { err, token } => {
-                    if renewed || !self.tokens.can_refresh() {
+                    if renewed || !self.tokens.reject(&token) {
                         return Err(err);
                     }
                     renewed = true;
-                    tracing::info!(operation, error = %err, "ARM refused the bearer token; renewing it");
-                    self.tokens.reject(&token);
+                    tracing::info!(operation, error = %err, "ARM refused the bearer token; sending again with a new one");
                     continue;
                 }
                 Attempt::Retry { retry_after, err } => (retry_after, err),

@@ -26,6 +26,7 @@ pub mod mapping;
 pub mod models;
 pub mod pool;
 pub mod token_backoff;
+mod token_source;
 
 pub use auth::{AzureAuth, SecretString, UserAssigned};
 pub use budget::{ArmLimits, BudgetConfig, Budgets, Kind, Lane};

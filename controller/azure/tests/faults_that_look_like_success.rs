@@ -205,7 +205,9 @@ async fn a_reprotect_refused_with_401_is_sent_once_more_with_a_new_token_and_sta
 #[tokio::test]
 async fn a_second_401_in_a_row_is_a_credentials_error_without_a_third_request() {
     let sim = start(scenario()).await;
-    let c = ArmClient::new(config(&sim)).unwrap();
+    let mut cfg = config(&sim);
+    cfg.token_backoff.min_delay = Duration::from_secs(1); // also the least time between two renewals
+    let c = ArmClient::new(cfg).unwrap();
     let req = request_for(&c, "app-02").await;
     sim.inject_fault(FaultRule::new("/reProtect", FaultKind::ExpireToken).method("POST").times(2));
     let err = c.reprotect(&dr(), &req).await.unwrap_err();
@@ -213,6 +215,11 @@ async fn a_second_401_in_a_row_is_a_credentials_error_without_a_third_request() 
     assert!(err.to_string().contains("ExpiredAuthenticationToken"), "{err}");
     assert_eq!(sim.count("POST", "/reProtect"), 2);
     assert!(sim_jobs(&sim, "app-02").is_empty(), "a refused POST starts nothing");
+    let tokens = sim.count("POST", TOKEN);
+    let err = c.reprotect(&dr(), &req).await.unwrap_err();
+    assert_eq!(err.class(), AsrErrorClass::Credentials, "{err}");
+    assert_eq!((sim.count("POST", "/reProtect"), sim.count("POST", TOKEN)), (3, tokens), "no renewal storm: not renewed again so soon");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let job = c.reprotect(&dr(), &req).await.unwrap();
     assert_eq!(sim_jobs(&sim, "app-02"), [job.job_name], "the next call renews the token again");
 }
