@@ -11,13 +11,14 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::{
+    accepted::{JobSource, RecentJobs, job_from_headers},
     auth::TokenSource,
     budget::{Budgets, Kind, Lane},
     cache::{Generations, TtlCache},
     cloud::CloudConfig,
     config::ArmClientConfig,
     http::{Http, RequestStats, Resend, error_chain},
-    mapping::{self, job_name_from_async_operation, job_name_from_location, parse_retry_after},
+    mapping::{self, parse_retry_after},
     models::{self, ArmList},
 };
 
@@ -45,10 +46,8 @@ pub struct ArmClient {
     jobs: TtlCache<(VaultKey, u64), Arc<Vec<JobFacts>>>,
     writes: Generations<VaultKey>,
     containers: Mutex<HashMap<FabricKey, String>>,
-    /// Jobs this client's reProtects started (lowercased name) and when: a 404 on one of them
-    /// within `job_visibility_grace` means "not readable yet".
-    submitted: Mutex<HashMap<String, std::time::Instant>>,
-    job_visibility_grace: std::time::Duration,
+    /// Jobs this client's reProtects started: a 404 on one of them means "not readable yet".
+    recent_jobs: RecentJobs,
 }
 
 fn key(v: &VaultRef) -> FabricKey {
@@ -106,22 +105,23 @@ impl ArmClient {
             jobs: TtlCache::new(config.jobs_cache_ttl),
             writes: Generations::default(),
             containers: Mutex::default(),
-            submitted: Mutex::default(),
-            job_visibility_grace: config.job_visibility_grace,
+            recent_jobs: RecentJobs::new(config.job_visibility_grace),
         })
     }
 
-    fn remember_submitted(&self, job_name: &str) {
-        let now = std::time::Instant::now();
-        let mut m = self.submitted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        m.retain(|_, at| now.duration_since(*at) < self.job_visibility_grace);
-        m.insert(job_name.to_ascii_lowercase(), now);
-    }
-
-    /// Was this job started by this client's reProtect within the visibility grace?
-    fn recently_submitted(&self, job_name: &str) -> Option<std::time::Instant> {
-        let m = self.submitted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        m.get(&job_name.to_ascii_lowercase()).copied().filter(|at| at.elapsed() < self.job_visibility_grace)
+    /// The job of an accepted reProtect named only by `Azure-AsyncOperation`. Recorded traffic uses
+    /// the job name as the operation id; Azure's examples a separate id. When the id is no job,
+    /// the item's unfinished job is the one (ASR runs one operation per item at a time).
+    async fn job_of_operation(&self, vault: &VaultRef, item: &str, operation_id: String) -> String {
+        let url = self.vault_url(vault, &["replicationJobs", &operation_id]);
+        match self.get::<models::Job>("get_job", vault, &url).await {
+            Err(SiteRecoveryError::Service(e)) if e.status == 404 => {}
+            _ => return operation_id,
+        }
+        match self.list_jobs_for(vault, item).await {
+            Ok(jobs) => jobs.into_iter().find(|j| !j.is_finished()).map(|j| j.name).unwrap_or(operation_id),
+            Err(_) => operation_id,
+        }
     }
 
     /// Requests sent, by (operation, HTTP status); status 0 = no response.
@@ -304,21 +304,20 @@ impl SiteRecovery for ArmClient {
         let reply = reply?;
         let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
         // Azure answers 202 with `Location` and/or `Azure-AsyncOperation` (its own example has only
-        // the latter; recorded traffic names the job in both), and `x-ms-request-id` naming the job.
-        let from_headers = reply
-            .header("location")
-            .and_then(job_name_from_location)
-            .or_else(|| reply.header("azure-asyncoperation").and_then(job_name_from_async_operation))
-            .or_else(|| reply.header("x-ms-request-id").filter(|v| v.contains('/')).and_then(job_name_from_location));
-        // A synchronous 200 carries the item; its current scenario names the job.
-        let job = from_headers.or_else(|| {
-            let item = reply.json::<models::ProtectedItem>("reprotect").ok().map(mapping::protected_item_facts)?;
-            let id = item.current_scenario?.job_id?;
-            Some(arm_name(&id).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None"))
-        });
+        // the latter), recorded traffic also with `x-ms-request-id` naming the job.
+        let named = job_from_headers(reply.header("location"), reply.header("azure-asyncoperation"), reply.header("x-ms-request-id"));
+        let job = match named {
+            Some((op, JobSource::AsyncOperation)) => Some(self.job_of_operation(vault, &request.item_name, op).await),
+            Some((job, _)) => Some(job),
+            // A synchronous 200 carries the item; its current scenario names the job.
+            None => reply.json::<models::ProtectedItem>("reprotect").ok().map(mapping::protected_item_facts).and_then(|item| {
+                let id = item.current_scenario?.job_id?;
+                Some(arm_name(&id).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None"))
+            }),
+        };
         match job {
             Some(job_name) => {
-                self.remember_submitted(&job_name);
+                self.recent_jobs.remember(&job_name);
                 Ok(JobRef { job_name, retry_after_seconds })
             }
             None => Err(SiteRecoveryError::Decode {
@@ -336,7 +335,7 @@ impl SiteRecovery for ArmClient {
         loop {
             let err = match self.get("get_job", vault, &url).await {
                 Ok(job) => return Ok(mapping::job_facts(job)),
-                Err(SiteRecoveryError::Service(e)) if e.status == 404 && self.recently_submitted(job_name).is_some() => e,
+                Err(SiteRecoveryError::Service(e)) if e.status == 404 && self.recent_jobs.is_recent(job_name) => e,
                 Err(e) => return Err(e),
             };
             match delays.next() {

@@ -15,6 +15,7 @@
 // `SiteRecoveryError` (owned by reprotect-facts) is large; boxing it is the lead's call.
 #![allow(clippy::result_large_err)]
 
+pub mod accepted;
 pub mod auth;
 pub mod budget;
 pub mod cache;

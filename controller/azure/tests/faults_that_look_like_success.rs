@@ -306,3 +306,15 @@ async fn after_the_token_endpoint_recovers_a_call_succeeds_once_the_backoff_has_
     }
     assert_eq!(sim.count("POST", TOKEN), 2);
 }
+
+#[tokio::test]
+async fn a_202_naming_a_separate_operation_id_as_in_azures_example_still_yields_the_job() {
+    let mut sc = scenario();
+    sc.defaults.lro_headers = LroHeaders::AsyncOperation;
+    sc.defaults.async_operation_id = asr_sim::AsyncOperationId::Distinct;
+    let sim = start(sc).await;
+    let c = ArmClient::new(config(&sim)).unwrap();
+    let job = c.reprotect(&dr(), &request_for(&c, "app-01").await).await.unwrap();
+    assert_eq!(sim_jobs(&sim, "app-01"), std::slice::from_ref(&job.job_name), "found through the item's unfinished job");
+    assert_eq!(c.get_job(&dr(), &job.job_name).await.unwrap().state.as_deref(), Some("InProgress"));
+}
