@@ -1,24 +1,17 @@
 //! Entra ID authentication with azure_identity: credential choice, SDK transport over our reqwest client, error mapping.
 
-use std::{fmt, path::PathBuf, sync::Arc};
+use std::{fmt, path::PathBuf};
 
 use azure_core::{
-    cloud::{CloudConfiguration, CustomConfiguration},
-    credentials::{Secret, TokenCredential},
     error::ErrorKind,
     http::{
-        AsyncRawResponse, Body, ClientOptions, ExponentialRetryOptions, HttpClient, Method, Request, RetryOptions, Transport,
+        AsyncRawResponse, Body, HttpClient, Method, Request,
         headers::{HeaderName, HeaderValue, Headers},
     },
-    time::Duration as SdkDuration,
-};
-use azure_identity::{
-    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
-    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 use reprotect_facts::SiteRecoveryError;
 
-use crate::cloud::CloudConfig;
+pub(crate) use crate::token_source::TokenSource;
 
 /// A secret string whose `Debug`/`Display` never shows the value.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -81,85 +74,6 @@ impl AzureAuth {
             AzureAuth::ManagedIdentity { user_assigned: None } => "managed-identity:system".to_string(),
             AzureAuth::ManagedIdentity { user_assigned: Some(u) } => format!("managed-identity:{u:?}"),
             AzureAuth::StaticToken(_) => "static-token".to_string(),
-        }
-    }
-}
-
-/// Where bearer tokens for ARM come from.
-pub(crate) struct TokenSource {
-    credential: Option<Arc<dyn TokenCredential>>,
-    fixed: Option<SecretString>,
-    scope: String,
-}
-
-impl fmt::Debug for TokenSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenSource").field("scope", &self.scope).finish_non_exhaustive()
-    }
-}
-
-impl TokenSource {
-    /// Build the credential. Its HTTP goes through `http` (so a custom CA applies) with at most
-    /// `sdk_retries` quick retries, instead of the SDK default (8 retries, up to a minute).
-    pub(crate) fn new(auth: &AzureAuth, cloud: &CloudConfig, http: reqwest::Client, sdk_retries: u32) -> Result<Self, SiteRecoveryError> {
-        let scope = cloud.token_scope.clone();
-        let options = || {
-            let mut custom = CustomConfiguration::default();
-            custom.authority_host = cloud.authority_origin();
-            ClientOptions {
-                transport: Some(Transport::new(Arc::new(SdkHttp(http.clone())))),
-                retry: RetryOptions::exponential(ExponentialRetryOptions {
-                    initial_delay: SdkDuration::milliseconds(200),
-                    max_retries: sdk_retries,
-                    max_total_elapsed: SdkDuration::seconds(10),
-                    max_delay: SdkDuration::seconds(2),
-                }),
-                cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
-                ..Default::default()
-            }
-        };
-        let credential: Arc<dyn TokenCredential> = match auth {
-            AzureAuth::StaticToken(t) => return Ok(Self { credential: None, fixed: Some(t.clone()), scope }),
-            AzureAuth::ClientSecret { tenant_id, client_id, client_secret } => ClientSecretCredential::new(
-                tenant_id,
-                client_id.clone(),
-                Secret::new(client_secret.expose().to_string()),
-                Some(ClientSecretCredentialOptions { client_options: options() }),
-            )
-            .map_err(|e| SiteRecoveryError::Auth(format!("client secret credential: {e}")))?,
-            AzureAuth::WorkloadIdentity { tenant_id, client_id, token_file } => {
-                WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
-                    credential_options: ClientAssertionCredentialOptions { client_options: options() },
-                    client_id: client_id.clone(),
-                    tenant_id: tenant_id.clone(),
-                    token_file_path: token_file.clone(),
-                }))
-                .map_err(|e| SiteRecoveryError::Auth(format!("workload identity credential: {e}")))?
-            }
-            AzureAuth::ManagedIdentity { user_assigned } => {
-                let user_assigned_id = user_assigned.as_ref().map(|u| match u {
-                    UserAssigned::ClientId(v) => UserAssignedId::ClientId(v.clone()),
-                    UserAssigned::ObjectId(v) => UserAssignedId::ObjectId(v.clone()),
-                    UserAssigned::ResourceId(v) => UserAssignedId::ResourceId(v.clone()),
-                });
-                ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions { user_assigned_id, client_options: options() }))
-                    .map_err(|e| SiteRecoveryError::Auth(format!("managed identity credential: {e}")))?
-            }
-        };
-        Ok(Self { credential: Some(credential), fixed: None, scope })
-    }
-
-    /// A bearer token (cached by azure_identity, refreshed within 300 s of expiry).
-    pub(crate) async fn bearer(&self) -> Result<String, SiteRecoveryError> {
-        if let Some(t) = &self.fixed {
-            return Ok(t.expose().to_string());
-        }
-        let Some(cred) = self.credential.as_ref() else {
-            return Err(SiteRecoveryError::Auth("no credential configured".into()));
-        };
-        match cred.get_token(&[self.scope.as_str()], None).await {
-            Ok(token) => Ok(token.token.secret().to_string()),
-            Err(e) => Err(map_identity_error(&e)),
         }
     }
 }

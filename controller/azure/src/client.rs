@@ -1,5 +1,7 @@
 //! `ArmClient`: the `SiteRecovery` trait over Azure Resource Manager.
 
+mod jobs;
+
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
@@ -11,13 +13,14 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::{
+    accepted::RecentJobs,
     auth::TokenSource,
     budget::{Budgets, Kind, Lane},
     cache::{Generations, TtlCache},
     cloud::CloudConfig,
     config::ArmClientConfig,
     http::{Http, RequestStats, Resend, error_chain},
-    mapping::{self, job_name_from_location, parse_retry_after},
+    mapping,
     models::{self, ArmList},
 };
 
@@ -45,6 +48,8 @@ pub struct ArmClient {
     jobs: TtlCache<(VaultKey, u64), Arc<Vec<JobFacts>>>,
     writes: Generations<VaultKey>,
     containers: Mutex<HashMap<FabricKey, String>>,
+    /// Jobs this client's reProtects started: a 404 on one of them means "not readable yet".
+    recent_jobs: RecentJobs,
 }
 
 fn key(v: &VaultRef) -> FabricKey {
@@ -81,10 +86,17 @@ impl ArmClient {
             }
         }
         let client = builder.build().map_err(|e| SiteRecoveryError::Invalid(format!("HTTP client: {}", error_chain(&e))))?;
-        let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries)?;
+        let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries, config.token_backoff)?;
         let ttl = config.fabric_cache_ttl;
         Ok(Self {
-            http: Http { client, tokens, retry: config.retry, stats: Arc::default(), observer: config.observer },
+            http: Http {
+                client,
+                max_body: config.max_response_bytes,
+                tokens,
+                retry: config.retry,
+                stats: Arc::default(),
+                observer: config.observer,
+            },
             cloud: config.cloud,
             budgets,
             identity: config.auth.identity(),
@@ -95,6 +107,7 @@ impl ArmClient {
             jobs: TtlCache::new(config.jobs_cache_ttl),
             writes: Generations::default(),
             containers: Mutex::default(),
+            recent_jobs: RecentJobs::new(config.job_visibility_grace),
         })
     }
 
@@ -257,65 +270,15 @@ impl SiteRecovery for ArmClient {
     }
 
     async fn reprotect(&self, vault: &VaultRef, request: &ReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
-        for (field, value) in [
-            ("masterTargetId", &request.master_target_id),
-            ("processServerId", &request.process_server_id),
-            ("retentionDrive", &request.retention_drive),
-            ("profileId", &request.profile_id),
-            ("datastoreName", &request.datastore_name),
-        ] {
-            if value.trim().is_empty() {
-                return Err(SiteRecoveryError::Invalid(format!("reprotect of {}: {field} is empty", request.item_name)));
-            }
-        }
-        let url = self.item_url(vault, &request.item_name, Some("reProtect")).await?;
-        let body = serde_json::to_vec(&mapping::reprotect_body(request)).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))?;
-        let vkey = vault_key(vault);
-        self.writes.bump(&vkey);
-        let reply =
-            self.http.send("reprotect", Method::POST, &url, Some(&body), &self.lane(vault, Kind::Write), Resend::NotAfterSent).await;
-        self.writes.bump(&vkey);
-        let reply = reply?;
-        let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
-        if let Some(job_name) = reply.header("location").and_then(job_name_from_location) {
-            return Ok(JobRef { job_name, retry_after_seconds });
-        }
-        // A synchronous 200 carries the item; its current scenario names the job.
-        let job = reply
-            .json::<models::ProtectedItem>("reprotect")
-            .ok()
-            .map(mapping::protected_item_facts)
-            .and_then(|i| i.current_scenario?.job_id);
-        match job.map(|j| arm_name(&j).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None")) {
-            Some(job_name) => Ok(JobRef { job_name, retry_after_seconds }),
-            None => Err(SiteRecoveryError::Decode {
-                operation: "reprotect".into(),
-                message: format!("HTTP {} without a Location header naming the job", reply.status),
-            }),
-        }
+        self.submit_reprotect(vault, request).await
     }
 
     async fn get_job(&self, vault: &VaultRef, job_name: &str) -> Result<JobFacts, SiteRecoveryError> {
-        let url = self.vault_url(vault, &["replicationJobs", arm_name(job_name)]);
-        Ok(mapping::job_facts(self.get("get_job", vault, &url).await?))
+        self.read_job(vault, job_name).await
     }
 
-    /// Lists the vault's jobs and filters client-side: the spec documents `$filter` only as
-    /// "OData filter options", without the field names.
     async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
-        let vkey = vault_key(vault);
-        let generation = self.writes.current(&vkey);
-        let all = self
-            .jobs
-            .get_or_fetch((vkey, generation), || async {
-                let url = self.vault_url(vault, &["replicationJobs"]);
-                let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
-                Ok::<_, SiteRecoveryError>(Arc::new(jobs.into_iter().map(mapping::job_facts).collect::<Vec<_>>()))
-            })
-            .await?;
-        let mut jobs: Vec<JobFacts> = all.iter().filter(|j| mapping::job_targets(j, target_object_id)).cloned().collect();
-        jobs.sort_by_key(|j| std::cmp::Reverse(j.start_time));
-        Ok(jobs)
+        self.jobs_for(vault, target_object_id).await
     }
 
     async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError> {

@@ -7,6 +7,7 @@ use crate::{
     budget::ArmLimits,
     cloud::CloudConfig,
     http::{RequestObserver, RetryConfig},
+    token_backoff::TokenBackoffConfig,
 };
 
 /// Everything an [`ArmClient`](crate::ArmClient) needs. `Debug` never shows secrets.
@@ -30,6 +31,13 @@ pub struct ArmClientConfig {
     pub request_timeout: Duration,
     /// Quick retries azure_identity makes for a token request (its default of 8 over a minute is too slow).
     pub token_retries: u32,
+    /// After a failed token request, how long until Entra ID is asked again (calls fail fast meanwhile).
+    pub token_backoff: TokenBackoffConfig,
+    /// Cap of one ARM response body; a larger one is a decode error, not read to the end.
+    pub max_response_bytes: usize,
+    /// For this long after this client's reProtect was accepted, a 404 on its job means "not
+    /// readable yet": `get_job` waits and asks again, then answers a transient error.
+    pub job_visibility_grace: Duration,
     pub observer: Option<Arc<dyn RequestObserver>>,
 }
 
@@ -42,6 +50,8 @@ impl std::fmt::Debug for ArmClientConfig {
             .field("retry", &self.retry)
             .field("limits", &self.limits)
             .field("fabric_cache_ttl", &self.fabric_cache_ttl)
+            .field("token_backoff", &self.token_backoff)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -58,7 +68,10 @@ impl ArmClientConfig {
             jobs_cache_ttl: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
-            token_retries: 2,
+            token_retries: 1,
+            token_backoff: TokenBackoffConfig::default(),
+            max_response_bytes: 8 * 1024 * 1024,
+            job_visibility_grace: Duration::from_secs(120),
             observer: None,
         }
     }

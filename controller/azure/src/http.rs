@@ -1,4 +1,5 @@
-//! Sending ARM requests: budget lane (and what ARM says about it), bearer token, retries with backon, error mapping, per-operation counters.
+//! Sending ARM requests: budget lane (and what ARM says about it), bearer token (renewed once on a
+//! 401), retries with backon, a capped body read, error mapping, per-operation counters.
 
 use std::{
     collections::BTreeMap,
@@ -97,8 +98,35 @@ impl Reply {
     }
 }
 
+/// Why a response body could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// More than the configured cap (`ArmClientConfig::max_response_bytes`): not read further.
+    #[error("response body larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("reading the response body")]
+    Read(#[source] reqwest::Error),
+}
+
+/// Read at most `limit` bytes of a body (checked against `Content-Length` first, then per chunk).
+async fn read_capped(mut rsp: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if rsp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut buf = Vec::new();
+    while let Some(chunk) = rsp.chunk().await.map_err(BodyError::Read)? {
+        if buf.len().saturating_add(chunk.len()) > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
 pub(crate) struct Http {
     pub client: reqwest::Client,
+    /// Cap of one response body.
+    pub max_body: usize,
     pub tokens: TokenSource,
     pub retry: RetryConfig,
     pub stats: Arc<RequestStats>,
@@ -134,6 +162,16 @@ impl Http {
         }
     }
 
+    /// The backoff delays of one call's retries.
+    pub fn retry_delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        ExponentialBuilder::default()
+            .with_jitter()
+            .with_min_delay(self.retry.min_delay)
+            .with_max_delay(self.retry.max_delay)
+            .with_max_times(self.retry.max_retries)
+            .build()
+    }
+
     /// Send with budget, auth and retries. Returns 2xx replies; everything else is an error.
     pub async fn send(
         &self,
@@ -144,15 +182,21 @@ impl Http {
         lane: &Lane,
         resend: Resend,
     ) -> Result<Reply, SiteRecoveryError> {
-        let mut delays = ExponentialBuilder::default()
-            .with_jitter()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries)
-            .build();
+        let mut delays = self.retry_delays();
+        // A 401 means ARM did not execute the request (a POST included): renew the token and
+        // send once more; a second 401 is a credentials problem.
+        let mut renewed = false;
         loop {
             let (retry_after, err) = match self.attempt(operation, method.clone(), url, body, lane, resend).await {
                 Attempt::Done(r) => return r,
+                Attempt::Unauthorized { err, token } => {
+                    if renewed || !self.tokens.reject(&token) {
+                        return Err(err);
+                    }
+                    renewed = true;
+                    tracing::info!(operation, error = %err, "ARM refused the bearer token; sending again with a new one");
+                    continue;
+                }
                 Attempt::Retry { retry_after, err } => (retry_after, err),
             };
             let Some(backoff) = delays.next() else { return Err(err) };
@@ -163,14 +207,15 @@ impl Http {
     }
 
     async fn attempt(&self, operation: &str, method: Method, url: &Url, body: Option<&[u8]>, lane: &Lane, resend: Resend) -> Attempt {
+        // Token failures are not retried here: the token source backs off on its own (Entra ID
+        // throttles clients that loop) and answers with the last failure meanwhile.
         let token = match self.tokens.bearer().await {
             Ok(t) => t,
-            Err(e @ SiteRecoveryError::Transport { .. }) => return Attempt::Retry { retry_after: None, err: e },
             Err(e) => return Attempt::Done(Err(e)),
         };
         lane.acquire().await;
         let started = Instant::now();
-        let mut req = self.client.request(method, url.clone()).bearer_auth(token).header("x-ms-client-request-id", request_id());
+        let mut req = self.client.request(method, url.clone()).bearer_auth(&token).header("x-ms-client-request-id", request_id());
         if let Some(b) = body {
             req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.to_vec());
         }
@@ -193,16 +238,20 @@ impl Http {
         let remaining = header_u64(lane.kind().remaining_header()).map(|r| u32::try_from(r).unwrap_or(u32::MAX));
         let retry_after = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
         lane.learn(status, remaining, retry_after.map(Duration::from_secs));
-        let body = rsp.bytes().await;
+        let body = read_capped(rsp, self.max_body).await;
         self.observe(operation, status, started);
+        let accepted = (200..300).contains(&status);
         let body = match body {
-            Ok(b) => b.to_vec(),
-            Err(e) if resend == Resend::NotAfterSent && (200..300).contains(&status) => {
-                // Accepted but the body was lost: headers are enough for a 202.
-                tracing::debug!(operation, error = %e, "response body lost");
+            Ok(b) => b,
+            Err(e) if resend == Resend::NotAfterSent && accepted => {
+                // Accepted but the body was lost or is absurd: headers are enough for a 202.
+                tracing::debug!(operation, error = %error_chain(&e), "response body dropped");
                 Vec::new()
             }
-            Err(e) => {
+            Err(e @ BodyError::TooLarge { .. }) => {
+                return Attempt::Done(Err(SiteRecoveryError::Decode { operation: operation.into(), message: e.to_string() }));
+            }
+            Err(BodyError::Read(e)) => {
                 let err = transport(&e);
                 return if resend == Resend::Idempotent { Attempt::Retry { retry_after: None, err } } else { Attempt::Done(Err(err)) };
             }
@@ -211,6 +260,9 @@ impl Http {
             return Attempt::Done(Ok(Reply { status, headers, body }));
         }
         let err = service_error(operation, status, &body);
+        if status == 401 {
+            return Attempt::Unauthorized { err: err.into(), token };
+        }
         let retryable = match status {
             429 => true,
             408 | 500..=599 => resend == Resend::Idempotent,
@@ -222,5 +274,13 @@ impl Http {
 
 enum Attempt {
     Done(Result<Reply, SiteRecoveryError>),
-    Retry { retry_after: Option<u64>, err: SiteRecoveryError },
+    /// ARM refused the bearer token (401): the request was not executed.
+    Unauthorized {
+        err: SiteRecoveryError,
+        token: String,
+    },
+    Retry {
+        retry_after: Option<u64>,
+        err: SiteRecoveryError,
+    },
 }

@@ -4,6 +4,8 @@
 //! * [`ArmClientPool`] hands out one client per (cloud, identity, credentials version).
 //! * Retries use backon (5xx/connection faults: capped exponential backoff with jitter; 429:
 //!   `Retry-After`; 4xx: never; the reprotect POST is never resent once it may have been sent).
+//!   A 401 renews the token and sends once more (ARM executed nothing); a failing token request
+//!   backs off per credential ([`TokenBackoffConfig`]); bodies are capped.
 //! * Read and write token buckets per subscription and identity ([`ArmLimits`], Azure's figures by
 //!   default, governor) pace requests to ARM's real limits and learn from its
 //!   `x-ms-ratelimit-remaining-*` headers and 429s; a reprotect never waits behind polling reads.
@@ -13,6 +15,7 @@
 // `SiteRecoveryError` (owned by reprotect-facts) is large; boxing it is the lead's call.
 #![allow(clippy::result_large_err)]
 
+pub mod accepted;
 pub mod auth;
 pub mod budget;
 pub mod cache;
@@ -23,14 +26,17 @@ pub mod http;
 pub mod mapping;
 pub mod models;
 pub mod pool;
+pub mod token_backoff;
+mod token_source;
 
 pub use auth::{AzureAuth, SecretString, UserAssigned};
 pub use budget::{ArmLimits, BudgetConfig, Budgets, Kind, Lane};
 pub use client::ArmClient;
 pub use cloud::{AzureCloud, CloudConfig, DEFAULT_API_VERSION};
 pub use config::ArmClientConfig;
-pub use http::{RequestObserver, RequestStats, RetryConfig};
+pub use http::{BodyError, RequestObserver, RequestStats, RetryConfig};
 pub use pool::ArmClientPool;
+pub use token_backoff::TokenBackoffConfig;
 
 #[cfg(test)]
 mod tests;

@@ -278,6 +278,18 @@ pub fn job_name_from_location(location: &str) -> Option<String> {
     segs.get(i + 1).filter(|s| !s.is_empty()).map(|s| s.to_string())
 }
 
+/// The job name from an `Azure-AsyncOperation` header (`.../replicationOperationStatus/{id}?...`,
+/// or a job / operation-results URL). Recorded reProtect traffic uses the job name as the
+/// operation id (see the spec README), so the id is taken as the job.
+pub fn job_name_from_async_operation(url: &str) -> Option<String> {
+    let path = url.split(['?', '#']).next()?.trim_end_matches('/');
+    let segs: Vec<&str> = path.split('/').collect();
+    match segs.iter().rposition(|s| s.eq_ignore_ascii_case("replicationOperationStatus")) {
+        Some(i) => segs.get(i + 1).filter(|s| !s.is_empty()).map(|s| s.to_string()),
+        None => job_name_from_location(url),
+    }
+}
+
 /// `Retry-After` as seconds (delta-seconds, or an HTTP date in the future).
 pub fn parse_retry_after(v: &str) -> Option<u64> {
     let v = v.trim();

@@ -206,6 +206,17 @@ fn the_job_name_comes_from_the_location_header() {
 }
 
 #[test]
+fn the_job_name_comes_from_an_azure_asyncoperation_header_too() {
+    // Azure's own reProtect example: only this header.
+    let aao = "https://management.azure.com/Subscriptions/c183865e/resourceGroups/resourceGroupPS1/providers/Microsoft.RecoveryServices/vaults/vault1/replicationOperationStatus/a93f3cd5-9035-4b1e-a2c9-b16df6d5d34b?api-version=2026-07-01";
+    assert_eq!(job_name_from_async_operation(aao).as_deref(), Some("a93f3cd5-9035-4b1e-a2c9-b16df6d5d34b"));
+    assert_eq!(job_name_from_async_operation("https://x/ReplicationOperationStatus/op1/").as_deref(), Some("op1"));
+    assert_eq!(job_name_from_async_operation("https://x/vaults/v/replicationJobs/j2?a=b").as_deref(), Some("j2"));
+    assert_eq!(job_name_from_async_operation("https://x/replicationOperationStatus/"), None);
+    assert_eq!(job_name_from_async_operation("not a url"), None);
+}
+
+#[test]
 fn ids_match_case_insensitively_and_by_name() {
     let job = JobFacts {
         target_object_id: Some("/Subscriptions/S/resourceGroups/RG/providers/x/replicationProtectedItems/App-01".into()),

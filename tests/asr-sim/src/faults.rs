@@ -1,4 +1,6 @@
-//! Fault injection: per-route rules (429, 5xx, slow, dropped connection) by count or fraction.
+//! Fault injection: per-route rules (429, 5xx, slow, dropped connection, and faults that look like
+//! success: accepted-then-5xx, expired token, huge or malformed bodies, token endpoint errors) by
+//! count or fraction. The responses themselves are built in [`crate::fault_responses`].
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::Mutex;
@@ -28,6 +30,30 @@ pub enum FaultKind {
     SlowResponse(#[serde(deserialize_with = "de_secs", serialize_with = "ser_secs")] Duration),
     /// Close the connection without any response.
     DropConnection,
+    /// The request takes effect (a reProtect POST creates its job) but the answer is this 5xx
+    /// with ARM's error body: "accepted, answer lost". Non-2xx answers pass unchanged.
+    AcceptThenFail(u16),
+    /// The bearer token presented expires now: the request (and any later one with that token)
+    /// answers 401 `ExpiredAuthenticationToken` with `WWW-Authenticate`. A client must get a new
+    /// token; a request refused with 401 was not executed.
+    ExpireToken,
+    /// Answer normally, padded to this many MiB (still valid JSON), streamed without `Content-Length`.
+    HugeResponse(u32),
+    /// Answer 200 with a body that is not what the spec says.
+    MalformedJson(Malformed),
+    /// The Entra ID token endpoint answers this status with Entra's error body (400/401:
+    /// `invalid_client`, 429/5xx: `temporarily_unavailable`) instead of a token.
+    TokenError(u16),
+}
+
+/// How [`FaultKind::MalformedJson`] spoils the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Malformed {
+    /// The real body cut in the middle.
+    Truncated,
+    /// Valid JSON with the wrong types (`properties` a string, `value` an object, `name` a number).
+    WrongType,
 }
 
 /// A rule: requests whose path contains `route_contains` (case-insensitive) and whose method
@@ -116,7 +142,7 @@ impl Faults {
             break;
         }
         let (i, kind) = hit?;
-        if rules[i].remaining == Some(0) {
+        if rules.get(i).is_some_and(|r| r.remaining == Some(0)) {
             rules.remove(i);
         }
         Some(kind)

@@ -15,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod conformance;
+pub mod fault_responses;
 pub mod faults;
 pub mod json;
 pub mod json_items;
@@ -26,8 +27,8 @@ pub mod throttle;
 pub mod tls;
 pub mod validate;
 
-pub use faults::{FaultKind, FaultRule};
-pub use scenario::Scenario;
+pub use faults::{FaultKind, FaultRule, Malformed};
+pub use scenario::{AsyncOperationId, LroHeaders, Scenario};
 pub use server::Shared;
 pub use state::World;
 pub use throttle::{BucketSpec, ThrottlingSpec};

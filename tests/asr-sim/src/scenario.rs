@@ -93,7 +93,55 @@ pub struct Defaults {
     /// `Retry-After` seconds on the 202 of reProtect (before time scaling).
     pub retry_after_s: u64,
     pub missing_fabric: MissingFabricMode,
+    /// Which long-running-operation headers the reProtect 202 carries.
+    pub lro_headers: LroHeaders,
+    /// What the `Azure-AsyncOperation` URL names.
+    pub async_operation_id: AsyncOperationId,
+    /// A new job answers 404 (GET and list) for this long after it was created.
+    #[serde(deserialize_with = "de_duration")]
+    pub job_visible_after: SignedDuration,
 }
+
+/// The headers of the reProtect 202. Real traffic carries both (REC-FB, REC-RP); Azure's own
+/// example only `Azure-AsyncOperation`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LroHeaders {
+    /// `Location` and `Azure-AsyncOperation`.
+    Both,
+    /// `Location` only.
+    Location,
+    /// `Azure-AsyncOperation` only.
+    AsyncOperation,
+    /// Both, then `Azure-AsyncOperation` only, then `Location` only, round robin over the
+    /// simulator's accepted reProtects (the first answer carries both).
+    #[default]
+    Rotate,
+}
+
+impl LroHeaders {
+    /// (with `Location`, with `Azure-AsyncOperation`) for the `n`-th accepted POST (from 0).
+    pub fn pick(self, n: u64) -> (bool, bool) {
+        match self {
+            LroHeaders::Both => (true, true),
+            LroHeaders::Location => (true, false),
+            LroHeaders::AsyncOperation => (false, true),
+            LroHeaders::Rotate => [(true, true), (false, true), (true, false)].get((n % 3) as usize).copied().unwrap_or((true, true)),
+        }
+    }
+}
+
+/// The id at the end of the `Azure-AsyncOperation` URL (`.../replicationOperationStatus/{id}`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsyncOperationId {
+    /// The job name, as recorded real traffic shows (REC-FB, REC-RP).
+    #[default]
+    JobName,
+    /// A separate GUID, as in Azure's examples.
+    Distinct,
+}
+
 impl Default for Defaults {
     fn default() -> Self {
         Defaults {
@@ -103,6 +151,9 @@ impl Default for Defaults {
             page_size: d_page(),
             retry_after_s: d_retry(),
             missing_fabric: MissingFabricMode::default(),
+            lro_headers: LroHeaders::default(),
+            async_operation_id: AsyncOperationId::default(),
+            job_visible_after: SignedDuration::ZERO,
         }
     }
 }

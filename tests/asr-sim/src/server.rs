@@ -90,6 +90,16 @@ impl Shared {
     pub fn token_valid(&self, tok: &str) -> bool {
         self.token_client(tok).is_some()
     }
+    /// Expire an issued token now (ARM then answers 401 `ExpiredAuthenticationToken`).
+    pub fn expire_token(&self, tok: &str) {
+        if let Some(e) = self.tokens.lock().unwrap().get_mut(tok) {
+            e.0 = Instant::now();
+        }
+    }
+    /// Was this token issued here (valid or expired)?
+    pub fn token_known(&self, tok: &str) -> bool {
+        self.tokens.lock().unwrap().contains_key(tok)
+    }
     /// The client a valid token was issued to.
     pub fn token_client(&self, tok: &str) -> Option<String> {
         self.tokens.lock().unwrap().get(tok).filter(|(exp, _)| *exp > Instant::now()).map(|(_, c)| c.clone())
@@ -127,15 +137,23 @@ async fn handle(sh: Arc<Shared>, router: axum::Router, req: Request<hyper::body:
             "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
             Some(retry_after_s),
         ),
-        Some(FaultKind::ServerError(code)) => {
-            let c = if code == 503 {
-                "ServiceUnavailable"
-            } else if code == 504 {
-                "GatewayTimeout"
-            } else {
-                "InternalServerError"
-            };
-            crate::routes::fault_response(code, c, "The server encountered an internal error. Please retry the request.", None)
+        Some(FaultKind::ServerError(code)) => crate::fault_responses::server_error(code),
+        Some(FaultKind::TokenError(code)) => crate::fault_responses::entra_error(code),
+        Some(FaultKind::AcceptThenFail(code)) => {
+            crate::fault_responses::accept_then_fail(router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}), code)
+        }
+        Some(FaultKind::ExpireToken) => {
+            let bearer = req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+            if let Some(tok) = bearer.as_deref().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))) {
+                sh.expire_token(tok);
+            }
+            router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})
+        }
+        Some(FaultKind::HugeResponse(mib)) => {
+            crate::fault_responses::huge(router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}), mib).await
+        }
+        Some(FaultKind::MalformedJson(how)) => {
+            crate::fault_responses::malformed(router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}), how).await
         }
         Some(FaultKind::Slow(d)) => {
             tokio::time::sleep(d).await;

@@ -146,6 +146,10 @@ impl Vault {
     pub fn job(&self, name: &str) -> Option<&Job> {
         self.jobs.iter().find(|j| j.name.eq_ignore_ascii_case(name) || j.operation_id.eq_ignore_ascii_case(name))
     }
+    /// Jobs that ASR lets clients read at `now` (a new job can stay invisible for a while).
+    pub fn visible_jobs(&self, now: Timestamp, delay: SignedDuration) -> impl DoubleEndedIterator<Item = &Job> {
+        self.jobs.iter().filter(move |j| now >= j.start + delay)
+    }
     pub fn policy(&self, name: &str) -> Option<&PolicySpec> {
         self.policies.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
@@ -182,6 +186,8 @@ pub struct World {
     pub api_versions: Vec<String>,
     /// (vault, job) indices of jobs still in progress.
     running: Vec<(usize, usize)>,
+    /// Reprotects accepted so far (picks the 202's headers when they rotate).
+    pub accepted: u64,
 }
 
 fn vault_from_spec(v: VaultSpec, d: &Defaults, start: Timestamp) -> Vault {
@@ -256,6 +262,7 @@ impl World {
             credentials: sc.credentials.clone(),
             api_versions: sc.api_versions.clone(),
             running: vec![],
+            accepted: 0,
         }
     }
 
@@ -283,9 +290,15 @@ impl World {
         let duration = self.defaults.job_duration;
         let v = &mut self.vaults[vi];
         let it = &mut v.items[ii];
+        let name = new_guid();
+        let operation_id = match self.defaults.async_operation_id {
+            crate::scenario::AsyncOperationId::JobName => name.clone(),
+            crate::scenario::AsyncOperationId::Distinct => new_guid(),
+        };
+        self.accepted += 1;
         let job = Job {
-            name: new_guid(),
-            operation_id: new_guid(),
+            name,
+            operation_id,
             activity_id: format!("{} ActivityId: {}", new_guid(), new_guid()),
             item: it.name.clone(),
             item_friendly: it.friendly_name.clone(),

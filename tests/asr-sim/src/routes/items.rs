@@ -72,22 +72,27 @@ pub fn reprotect(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str, item: &s
     let now = c.sh.clock.now();
     let r = {
         let mut w = c.sh.world.write().unwrap();
-        let retry = w.defaults.retry_after_s;
+        let (retry, lro) = (w.defaults.retry_after_s, w.defaults.lro_headers);
+        let n = w.accepted;
         w.reprotect(vi, fabric, container, item, &body, now).map(|job| {
             let v = &w.vaults[vi];
-            (crate::json::item_id(v, &job.fabric, &job.container, &job.item), crate::json::vault_id(v), job, retry)
+            (crate::json::item_id(v, &job.fabric, &job.container, &job.item), crate::json::vault_id(v), job, retry, lro.pick(n))
         })
     };
     match r {
         Err(e) => asr_error_response(&e, c.headers),
-        Ok((item_id, vault_id, job, retry)) => {
+        Ok((item_id, vault_id, job, retry, (with_location, with_aao))) => {
             let base = c.sh.base_url.as_str().trim_end_matches('/');
-            let loc = format!("{base}{item_id}/operationresults/{}?api-version={}", job.name, c.api_version);
-            let aao = format!("{base}{vault_id}/replicationOperationStatus/{}?api-version={}", job.operation_id, c.api_version);
-            let mut resp = Response::builder()
-                .status(202)
-                .header(header::LOCATION, loc)
-                .header("Azure-AsyncOperation", aao)
+            let mut resp = Response::builder().status(202);
+            if with_location {
+                resp =
+                    resp.header(header::LOCATION, format!("{base}{item_id}/operationresults/{}?api-version={}", job.name, c.api_version));
+            }
+            if with_aao {
+                let aao = format!("{base}{vault_id}/replicationOperationStatus/{}?api-version={}", job.operation_id, c.api_version);
+                resp = resp.header("Azure-AsyncOperation", aao);
+            }
+            resp = resp
                 .header(header::RETRY_AFTER, c.sh.clock.scaled_secs(retry).to_string())
                 .header("x-ms-request-id", crate::state::new_guid())
                 .header(header::CONTENT_LENGTH, "0");
@@ -106,7 +111,7 @@ pub fn operation_result(c: &Ctx<'_>, vi: usize, job_name: &str) -> Response {
     c.sh.read_world(|w| {
         let retry = w.defaults.retry_after_s;
         let v = &w.vaults[vi];
-        let Some(job) = v.job(job_name) else {
+        let Some(job) = v.job(job_name).filter(|j| now >= j.start + w.defaults.job_visible_after) else {
             return asr_error_response(&AsrError::not_found("Job", job_name), c.headers);
         };
         match job.state {

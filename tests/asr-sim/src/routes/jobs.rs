@@ -48,7 +48,14 @@ pub fn list(c: &Ctx<'_>, vi: usize) -> Response {
     let (vals, ps) = c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         // Newest first, as ASR lists jobs.
-        (v.jobs.iter().rev().filter(|j| job_matches(v, j, &filter)).map(|j| json_items::job(v, j, now)).collect(), w.defaults.page_size)
+        (
+            v.visible_jobs(now, w.defaults.job_visible_after)
+                .rev()
+                .filter(|j| job_matches(v, j, &filter))
+                .map(|j| json_items::job(v, j, now))
+                .collect(),
+            w.defaults.page_size,
+        )
     });
     c.paged(vals, ps)
 }
@@ -57,7 +64,7 @@ pub fn get(c: &Ctx<'_>, vi: usize, name: &str) -> Response {
     let now = c.sh.clock.now();
     c.sh.read_world(|w| {
         let v = &w.vaults[vi];
-        match v.jobs.iter().find(|j| j.name.eq_ignore_ascii_case(name)) {
+        match v.visible_jobs(now, w.defaults.job_visible_after).find(|j| j.name.eq_ignore_ascii_case(name)) {
             Some(j) => json_response(200, json_items::job(v, j, now)),
             None => asr_error_response(&AsrError::not_found("Job", name), c.headers),
         }
@@ -66,9 +73,10 @@ pub fn get(c: &Ctx<'_>, vi: usize, name: &str) -> Response {
 
 /// `replicationOperationStatus/{id}`: the Azure-AsyncOperation resource.
 pub fn operation_status(c: &Ctx<'_>, vi: usize, op: &str) -> Response {
+    let now = c.sh.clock.now();
     c.sh.read_world(|w| {
         let v = &w.vaults[vi];
-        let Some(j) = v.jobs.iter().find(|j| j.operation_id.eq_ignore_ascii_case(op)) else {
+        let Some(j) = v.visible_jobs(now, w.defaults.job_visible_after).find(|j| j.operation_id.eq_ignore_ascii_case(op)) else {
             return asr_error_response(&AsrError::not_found("Operation", op), c.headers);
         };
         let status = match j.state {

@@ -135,6 +135,7 @@ async fn arm(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, headers: H
             }
             match sh.token_client(tok) {
                 Some(client) => client,
+                None if sh.token_known(tok) => return crate::fault_responses::expired_token(),
                 None => return unauthorized("InvalidAuthenticationToken", "The access token is invalid."),
             }
         }

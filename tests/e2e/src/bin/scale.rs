@@ -224,13 +224,15 @@ async fn sequential_baseline(base: String, ca_pem: String, token: String, k: usi
             "{vault}/replicationFabrics/cs-fabric-01/replicationProtectionContainers/cs-container-01/replicationProtectedItems/seq-{i:04}/reProtect?{api}"
         );
         let rsp = http.post(url).bearer_auth(&token).json(&body).send().await?.error_for_status()?;
-        let job = rsp
-            .headers()
-            .get("location")
+        // The simulator's 202 carries `Location`, `Azure-AsyncOperation` or both (as Azure does);
+        // either URL ends with the job name.
+        let job = ["location", "azure-asyncoperation"]
+            .into_iter()
+            .find_map(|h| rsp.headers().get(h))
             .and_then(|l| l.to_str().ok())
             .and_then(|l| l.split('?').next()?.rsplit('/').next())
             .map(str::to_string)
-            .context("Location")?;
+            .context("Location or Azure-AsyncOperation")?;
         loop {
             tokio::time::sleep(Duration::from_secs(30)).await;
             let j = get(format!("{vault}/replicationJobs/{job}?{api}")).await?;
