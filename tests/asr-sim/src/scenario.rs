@@ -64,6 +64,38 @@ pub enum MissingFabricMode {
     NotFound,
 }
 
+/// Which headers accept a long-running POST (both seen in the wild).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LroHeaders {
+    /// `Location` (`.../operationresults/{job}`) and `Azure-AsyncOperation` with a separate operation id.
+    #[default]
+    Both,
+    /// Only `Azure-AsyncOperation`, whose last segment is the job name (Azure's recovery-plan examples
+    /// carry no `Location`; recorded traffic shows the operation id equal to the job name).
+    AsyncOperationOnly,
+}
+
+/// A job of this scenario on this item fails once (consumed by the next such job).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct JobFailureSpec {
+    /// Job scenario name: `UnplannedFailover`, `CommitFailover`, `SwitchReplicationGroupProtection`, `ReverseReplicate`.
+    pub scenario: String,
+    /// ASR error code, e.g. `8038` (no host memory to boot the VM at failback).
+    pub code: String,
+    pub message: Option<String>,
+}
+
+/// A recovery plan: a named set of items that fail over and commit together.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RecoveryPlanSpec {
+    pub name: String,
+    /// Item names.
+    pub items: Vec<String>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct Credentials {
@@ -93,6 +125,15 @@ pub struct Defaults {
     /// `Retry-After` seconds on the 202 of reProtect (before time scaling).
     pub retry_after_s: u64,
     pub missing_fabric: MissingFabricMode,
+    /// After a failback commit, how long the on-premises VM's mobility agent takes to register with the
+    /// configuration server again (a forward reprotect before that fails with the agent-not-registered error).
+    #[serde(deserialize_with = "de_duration")]
+    pub forward_agent_registration_delay: SignedDuration,
+    /// Where real ASR's state names are unknown ("inferred" in the spec README), answer with one of
+    /// several plausible spellings per item (stable per item name). `false`: always the documented one.
+    pub state_variants: bool,
+    /// Headers of the 202 that accepts a failover, commit or reprotect.
+    pub lro_headers: LroHeaders,
 }
 impl Default for Defaults {
     fn default() -> Self {
@@ -103,6 +144,9 @@ impl Default for Defaults {
             page_size: d_page(),
             retry_after_s: d_retry(),
             missing_fabric: MissingFabricMode::default(),
+            forward_agent_registration_delay: d_reg(),
+            state_variants: true,
+            lro_headers: LroHeaders::default(),
         }
     }
 }
@@ -319,6 +363,11 @@ pub struct ItemSpec {
     pub ip_address: Option<String>,
     /// Forward policy name.
     pub policy: Option<String>,
+    /// Per-item override of `defaults.forward_agent_registration_delay`.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub forward_agent_registration_delay: Option<SignedDuration>,
+    /// Jobs that fail once each, in order.
+    pub fail_jobs: Vec<JobFailureSpec>,
 }
 impl Default for ItemSpec {
     fn default() -> Self {
@@ -338,6 +387,8 @@ impl Default for ItemSpec {
             vm_id: None,
             ip_address: None,
             policy: None,
+            forward_agent_registration_delay: None,
+            fail_jobs: vec![],
         }
     }
 }
@@ -373,6 +424,8 @@ pub struct VaultSpec {
     pub policies: Option<Vec<PolicySpec>>,
     pub items: Vec<ItemSpec>,
     pub generate: Option<GenerateItems>,
+    /// Default (absent): one plan per replication group, named after the group.
+    pub recovery_plans: Option<Vec<RecoveryPlanSpec>>,
 }
 impl Default for VaultSpec {
     fn default() -> Self {
@@ -385,6 +438,7 @@ impl Default for VaultSpec {
             policies: None,
             items: vec![],
             generate: None,
+            recovery_plans: None,
         }
     }
 }

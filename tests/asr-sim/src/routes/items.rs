@@ -80,23 +80,30 @@ pub fn reprotect(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str, item: &s
     };
     match r {
         Err(e) => asr_error_response(&e, c.headers),
-        Ok((item_id, vault_id, job, retry)) => {
-            let base = c.sh.base_url.as_str().trim_end_matches('/');
-            let loc = format!("{base}{item_id}/operationresults/{}?api-version={}", job.name, c.api_version);
-            let aao = format!("{base}{vault_id}/replicationOperationStatus/{}?api-version={}", job.operation_id, c.api_version);
-            let mut resp = Response::builder()
-                .status(202)
-                .header(header::LOCATION, loc)
-                .header("Azure-AsyncOperation", aao)
-                .header(header::RETRY_AFTER, c.sh.clock.scaled_secs(retry).to_string())
-                .header("x-ms-request-id", crate::state::new_guid())
-                .header(header::CONTENT_LENGTH, "0");
-            if let Some(id) = c.headers.get("x-ms-client-request-id") {
-                resp = resp.header("x-ms-client-request-id", id);
-            }
-            resp.body(axum::body::Body::empty()).unwrap()
-        }
+        Ok((item_id, vault_id, job, retry)) => accepted(c, &item_id, &vault_id, &job, retry),
     }
+}
+
+/// The 202 that accepts a long-running POST on `target_id` (an item or a recovery plan), headers as the
+/// scenario's `lro_headers` say.
+pub fn accepted(c: &Ctx<'_>, target_id: &str, vault_id: &str, job: &crate::state::Job, retry: u64) -> Response {
+    let base = c.sh.base_url.as_str().trim_end_matches('/');
+    let loc = format!("{base}{target_id}/operationresults/{}?api-version={}", job.name, c.api_version);
+    let aao = format!("{base}{vault_id}/replicationOperationStatus/{}?api-version={}", job.operation_id, c.api_version);
+    let mode = c.sh.read_world(|w| w.defaults.lro_headers);
+    let mut resp = Response::builder()
+        .status(202)
+        .header("Azure-AsyncOperation", aao)
+        .header(header::RETRY_AFTER, c.sh.clock.scaled_secs(retry).to_string())
+        .header("x-ms-request-id", crate::state::new_guid())
+        .header(header::CONTENT_LENGTH, "0");
+    if mode == crate::scenario::LroHeaders::Both {
+        resp = resp.header(header::LOCATION, loc);
+    }
+    if let Some(id) = c.headers.get("x-ms-client-request-id") {
+        resp = resp.header("x-ms-client-request-id", id);
+    }
+    resp.body(axum::body::Body::empty()).unwrap()
 }
 
 /// `GET .../operationresults/{jobName}`: 202 while the job runs, 200 + item when it succeeded,
@@ -124,9 +131,13 @@ pub fn operation_result(c: &Ctx<'_>, vi: usize, job_name: &str) -> Response {
                 }
                 r.body(axum::body::Body::empty()).unwrap()
             }
-            JobState::Succeeded => match v.item_index(&job.item) {
-                Some(i) => json_response(200, json_items::item(v, &v.items[i], now)),
-                None => json_response(204, Value::Null),
+            JobState::Succeeded => match (&job.plan, v.item_index(&job.item)) {
+                (Some(p), _) => match v.plan(p) {
+                    Some(p) => json_response(200, crate::plans::plan_json(v, p)),
+                    None => json_response(204, Value::Null),
+                },
+                (None, Some(i)) => json_response(200, json_items::item(v, &v.items[i], now)),
+                (None, None) => json_response(204, Value::Null),
             },
             JobState::Failed => asr_error_response(job.error.as_ref().expect("failed job has error"), c.headers),
         }
