@@ -73,7 +73,9 @@ impl JobKind {
 pub fn take_failure(it: &mut Item, kind: JobKind) -> Option<AsrError> {
     let i = it.fail_jobs.iter().position(|f| f.scenario.eq_ignore_ascii_case(kind.scenario()))?;
     let f = it.fail_jobs.remove(i);
-    let message = f.message.unwrap_or_else(|| format!("The {} job failed for the virtual machine '{}' (error {}).", kind.friendly(), it.friendly_name, f.code));
+    let message = f.message.unwrap_or_else(|| {
+        format!("The {} job failed for the virtual machine '{}' (error {}).", kind.friendly(), it.friendly_name, f.code)
+    });
     Some(AsrError::new(400, &f.code, &f.code, message, "Scripted by the simulator scenario.", "Fix the cause and retry the operation."))
 }
 
@@ -122,7 +124,7 @@ pub fn fail_job(v: &mut Vault, ji: usize, err: AsrError, at: Timestamp) {
 
 /// A stable pick among spellings for this item (the first when variants are off).
 fn pick<'a>(item: &str, variants: bool, options: &[&'a str]) -> &'a str {
-    let i = if variants { (crate::state::stable_id(item).bytes().map(usize::from).sum::<usize>()) % options.len().max(1) } else { 0 };
+    let i = if variants { item.bytes().map(usize::from).sum::<usize>() % options.len().max(1) } else { 0 };
     options.get(i).or(options.first()).copied().unwrap_or_default()
 }
 
@@ -149,8 +151,12 @@ pub fn succeed_job(v: &mut Vault, ji: usize, end: Timestamp, variants: bool) {
             }
             JobKind::Failback => {
                 // Not recorded for InMage: the HyperVReplicaAzure example's names, and variants.
-                it.protection_state =
-                    pick(&it.name, variants, &["UnplannedFailoverCommitPendingStatesBegin", "FailoverCompleted", "UnplannedFailoverCompleted"]).into();
+                it.protection_state = pick(
+                    &it.name,
+                    variants,
+                    &["UnplannedFailoverCommitPendingStatesBegin", "FailoverCompleted", "UnplannedFailoverCompleted"],
+                )
+                .into();
                 it.active_location = "Recovery".into();
                 it.allowed_operations = match pick(&it.name, variants, &["a", "b", "c"]) {
                     "a" => ops(&["CompleteMigration", "Commit", "DisableProtection", "ChangePit"]),
@@ -161,7 +167,8 @@ pub fn succeed_job(v: &mut Vault, ji: usize, end: Timestamp, variants: bool) {
             }
             JobKind::Commit => {
                 // Observed (REC-RP): UnplannedFailoverCommitted, Recovery, SwitchProtection offered.
-                it.protection_state = pick(&it.name, variants, &["UnplannedFailoverCommitted", "FailoverCommitted", "unplannedFailoverCommitted"]).into();
+                it.protection_state =
+                    pick(&it.name, variants, &["UnplannedFailoverCommitted", "FailoverCommitted", "unplannedFailoverCommitted"]).into();
                 it.active_location = "Recovery".into();
                 it.allowed_operations = ops(&["CompleteMigration", "DisableProtection", "SwitchProtection"]);
                 it.azure_vm_present = false;
@@ -241,7 +248,15 @@ pub(crate) fn start_job(w: &mut World, vi: usize, kind: JobKind, plan: Option<St
 
 impl World {
     /// Item-level `unplannedFailover`: the failback of a reprotected (`InMage`) item.
-    pub fn unplanned_failover(&mut self, vi: usize, fabric: &str, container: &str, item: &str, body: &Value, now: Timestamp) -> Result<Job, AsrError> {
+    pub fn unplanned_failover(
+        &mut self,
+        vi: usize,
+        fabric: &str,
+        container: &str,
+        item: &str,
+        body: &Value,
+        now: Timestamp,
+    ) -> Result<Job, AsrError> {
         self.advance(now);
         let v = &self.vaults[vi];
         let it = crate::validate_failback::item_for_action(v, fabric, container, item, self.defaults.missing_fabric)?;
@@ -265,7 +280,15 @@ impl World {
     }
 
     /// `reProtect` with `InMageAzureV2` input on a committed failback: protect to Azure again.
-    pub fn forward_reprotect(&mut self, vi: usize, fabric: &str, container: &str, item: &str, body: &Value, now: Timestamp) -> Result<Job, AsrError> {
+    pub fn forward_reprotect(
+        &mut self,
+        vi: usize,
+        fabric: &str,
+        container: &str,
+        item: &str,
+        body: &Value,
+        now: Timestamp,
+    ) -> Result<Job, AsrError> {
         let v = &self.vaults[vi];
         let it = crate::validate_failback::item_for_action(v, fabric, container, item, self.defaults.missing_fabric)?;
         let input = crate::validate_failback::check_forward_reprotect(v, it, body)?;

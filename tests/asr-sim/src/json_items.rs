@@ -86,7 +86,9 @@ pub fn item(v: &Vault, it: &Item, now: Timestamp) -> Value {
 /// A `Job` as ASR returns it at `now`.
 pub fn job(v: &Vault, j: &Job, now: Timestamp) -> Value {
     let affected = match &j.plan {
-        Some(p) => json!({"RecoveryPlanName": p, "RecoveryPlanId": crate::plans::plan_id(v, p), "PrimaryFabricProviderId": "VMware", "RecoveryFabricProviderId": "Azure"}),
+        Some(p) => {
+            json!({"RecoveryPlanName": p, "RecoveryPlanId": crate::plans::plan_id(v, p), "PrimaryFabricProviderId": "VMware", "RecoveryFabricProviderId": "Azure"})
+        }
         None => json!({
             "PrimaryFabricProviderId": "VMware", "PrimaryFabricName": j.fabric, "ProtectionContainerName": j.container,
             "RecoveryFabricProviderId": "Azure", "ReplicatedItemId": item_id(v, &j.fabric, &j.container, &j.item),

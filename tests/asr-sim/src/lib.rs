@@ -137,7 +137,8 @@ impl RunningSim {
     }
     /// Does the failed-over Azure VM of `item` still exist (a failback commit removes it)?
     pub fn azure_vm_exists(&self, item: &str) -> Option<bool> {
-        self.shared.with_world(|w| w.vaults.iter().flat_map(|v| &v.items).find(|i| i.name.eq_ignore_ascii_case(item)).map(|i| i.azure_vm_present))
+        self.shared
+            .with_world(|w| w.vaults.iter().flat_map(|v| &v.items).find(|i| i.name.eq_ignore_ascii_case(item)).map(|i| i.azure_vm_present))
     }
     /// Jump simulated time forward.
     pub fn advance_time(&self, by: Duration) {

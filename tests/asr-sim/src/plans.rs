@@ -107,7 +107,14 @@ fn plan_or_404<'v>(v: &'v Vault, name: &str) -> Result<&'v Plan, AsrError> {
 /// Every member must allow `op`, be `InMage` and idle; else 400 naming the members that are not ready.
 fn members_ready(v: &Vault, p: &Plan, op: &str) -> Result<Vec<String>, AsrError> {
     if let Some((job, _)) = &p.current_job {
-        return Err(AsrError::new(409, "Conflict", "RecoveryPlanOperationInProgress", format!("Another operation (job '{job}') is in progress on the recovery plan '{}'.", p.name), "A job is already running for this recovery plan.", "Wait for the running job to finish, then retry."));
+        return Err(AsrError::new(
+            409,
+            "Conflict",
+            "RecoveryPlanOperationInProgress",
+            format!("Another operation (job '{job}') is in progress on the recovery plan '{}'.", p.name),
+            "A job is already running for this recovery plan.",
+            "Wait for the running job to finish, then retry.",
+        ));
     }
     let members = v.plan_members(p);
     for m in &members {
@@ -121,7 +128,11 @@ fn members_ready(v: &Vault, p: &Plan, op: &str) -> Result<Vec<String>, AsrError>
     if members.is_empty() || !not_ready.is_empty() {
         return Err(AsrError::bad(
             "RecoveryPlanOperationNotAllowed",
-            format!("The operation '{op}' is not allowed on the recovery plan '{}': not every virtual machine allows it: {}.", p.name, not_ready.join(", ")),
+            format!(
+                "The operation '{op}' is not allowed on the recovery plan '{}': not every virtual machine allows it: {}.",
+                p.name,
+                not_ready.join(", ")
+            ),
             "Every virtual machine of the plan must be in a state that allows the operation.",
             "Wait until every virtual machine of the plan is ready, then retry.",
         ));
@@ -141,9 +152,15 @@ impl World {
         vf::direction(props, "RecoveryToPrimary", &p.name)?;
         vf::source_site_operations(props, true)?;
         let inputs = props.get("providerSpecificDetails").and_then(Value::as_array).cloned().unwrap_or_default();
-        let inmage = inputs.iter().find(|i| i.get("instanceType").and_then(Value::as_str).is_some_and(|k| k.eq_ignore_ascii_case("InMage")));
+        let inmage =
+            inputs.iter().find(|i| i.get("instanceType").and_then(Value::as_str).is_some_and(|k| k.eq_ignore_ascii_case("InMage")));
         let Some(inmage) = inmage else {
-            return Err(AsrError::bad("InvalidProviderSpecificInput", format!("The recovery plan '{}' needs an InMage failover input for its InMage virtual machines.", p.name), "providerSpecificDetails has no entry with instanceType 'InMage'.", "Add {\"instanceType\": \"InMage\", \"recoveryPointType\": \"LatestTime\"}."));
+            return Err(AsrError::bad(
+                "InvalidProviderSpecificInput",
+                format!("The recovery plan '{}' needs an InMage failover input for its InMage virtual machines.", p.name),
+                "providerSpecificDetails has no entry with instanceType 'InMage'.",
+                "Add {\"instanceType\": \"InMage\", \"recoveryPointType\": \"LatestTime\"}.",
+            ));
         };
         let rp = vf::recovery_point_type(inmage)?;
         let name = p.name.clone();

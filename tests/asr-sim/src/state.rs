@@ -307,7 +307,11 @@ impl World {
         now: Timestamp,
     ) -> Result<Job, AsrError> {
         self.advance(now);
-        if crate::validate_failback::is_forward_reprotect(body) {
+        let inmage_item = self.vaults[vi]
+            .item_index(item)
+            .and_then(|i| self.vaults[vi].items.get(i))
+            .is_some_and(|i| i.provider.eq_ignore_ascii_case("InMage"));
+        if inmage_item && crate::validate_failback::is_forward_reprotect(body) {
             return self.forward_reprotect(vi, fabric, container, item, body, now);
         }
         let v = &self.vaults[vi];

@@ -31,7 +31,9 @@ fn missing(k: &str, what: &str) -> AsrError {
 
 /// Is this reProtect body the forward (`InMageAzureV2`) kind?
 pub fn is_forward_reprotect(body: &Value) -> bool {
-    body.pointer("/properties/providerSpecificDetails/instanceType").and_then(Value::as_str).is_some_and(|k| k.eq_ignore_ascii_case("InMageAzureV2"))
+    body.pointer("/properties/providerSpecificDetails/instanceType")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.eq_ignore_ascii_case("InMageAzureV2"))
 }
 
 /// The body must validate strictly against definition `def` of the failback extract.
@@ -80,7 +82,10 @@ fn allowed(it: &Item, ops: &[&str], op: &str, cause: &str, action: &str) -> Resu
     }
     Err(AsrError::bad(
         "OperationNotAllowedInCurrentState",
-        format!("The operation '{op}' is not allowed on the replicated item '{}' in its current state '{}'.", it.friendly_name, it.protection_state),
+        format!(
+            "The operation '{op}' is not allowed on the replicated item '{}' in its current state '{}'.",
+            it.friendly_name, it.protection_state
+        ),
         cause,
         action,
     ))
@@ -157,12 +162,18 @@ pub fn recovery_point_type(p: &Value) -> Result<String, AsrError> {
 }
 
 fn provider_input<'b>(props: &'b Value, kind: &str, it: &Item) -> Result<&'b Value, AsrError> {
-    let psd = props.get("providerSpecificDetails").filter(|p| p.is_object()).ok_or_else(|| missing("providerSpecificDetails", "the input properties"))?;
+    let psd = props
+        .get("providerSpecificDetails")
+        .filter(|p| p.is_object())
+        .ok_or_else(|| missing("providerSpecificDetails", "the input properties"))?;
     let got = field(psd, "instanceType").unwrap_or_default();
     if !got.eq_ignore_ascii_case(kind) {
         return Err(AsrError::bad(
             "InvalidProviderSpecificInput",
-            format!("The provider specific input '{got}' is not valid for the replicated item '{}' (provider {}).", it.friendly_name, it.provider),
+            format!(
+                "The provider specific input '{got}' is not valid for the replicated item '{}' (provider {}).",
+                it.friendly_name, it.provider
+            ),
             format!("This operation on this item takes the {kind} provider input."),
             format!("Set providerSpecificDetails.instanceType to '{kind}'."),
         ));
@@ -176,7 +187,10 @@ fn only_inmage(it: &Item, op: &str) -> Result<(), AsrError> {
     }
     Err(AsrError::bad(
         "OperationNotAllowedInCurrentState",
-        format!("The operation '{op}' is not allowed on the replicated item '{}' (provider {}, state {}).", it.friendly_name, it.provider, it.protection_state),
+        format!(
+            "The operation '{op}' is not allowed on the replicated item '{}' (provider {}, state {}).",
+            it.friendly_name, it.provider, it.protection_state
+        ),
         "Failback applies to items reprotected from Azure to on-premises (provider InMage).",
         "Reprotect the virtual machine from Azure to on-premises first.",
     ))
@@ -188,7 +202,13 @@ pub fn check_item_failback(it: &Item, body: &Value) -> Result<String, AsrError> 
     busy(it)?;
     group_refused(it, "unplanned failover")?;
     only_inmage(it, "UnplannedFailover")?;
-    allowed(it, &["UnplannedFailover"], "UnplannedFailover", "The item is not protected from Azure to on-premises, or a failover already happened.", "Wait until reprotect has finished and the item is Protected.")?;
+    allowed(
+        it,
+        &["UnplannedFailover"],
+        "UnplannedFailover",
+        "The item is not protected from Azure to on-premises, or a failover already happened.",
+        "Wait until reprotect has finished and the item is Protected.",
+    )?;
     let props = body.get("properties").unwrap_or(&Value::Null);
     direction(props, "PrimaryToRecovery", &it.friendly_name)?;
     source_site_operations(props, false)?;
@@ -199,7 +219,13 @@ pub fn check_item_failback(it: &Item, body: &Value) -> Result<String, AsrError> 
 pub fn check_item_commit(it: &Item) -> Result<(), AsrError> {
     busy(it)?;
     group_refused(it, "commit")?;
-    allowed(it, &["Commit"], "Commit", "There is no failover to commit: the item has not failed over, or the failover was already committed.", "Fail over (fail back) the item first.")
+    allowed(
+        it,
+        &["Commit"],
+        "Commit",
+        "There is no failover to commit: the item has not failed over, or the failover was already committed.",
+        "Fail over (fail back) the item first.",
+    )
 }
 
 /// Refusal of a planned failover for the classic VMware providers.
@@ -218,7 +244,13 @@ pub fn check_forward_reprotect(v: &Vault, it: &Item, body: &Value) -> Result<For
     busy(it)?;
     let props = body.get("properties").filter(|p| p.is_object()).ok_or_else(|| missing("properties", "the ReverseReplicationInput"))?;
     let psd = provider_input(props, if it.provider.eq_ignore_ascii_case("InMage") { "InMageAzureV2" } else { "InMage" }, it)?;
-    allowed(it, &["SwitchProtection", "ReverseReplicate"], "SwitchProtection", "The failback has not been committed yet.", "Commit the failback first.")?;
+    allowed(
+        it,
+        &["SwitchProtection", "ReverseReplicate"],
+        "SwitchProtection",
+        "The failback has not been committed yet.",
+        "Commit the failback first.",
+    )?;
     direction(props, "RecoveryToPrimary", &it.friendly_name)?;
     let req = |k: &str| field(psd, k).filter(|s| !s.trim().is_empty()).ok_or_else(|| missing(k, "the InMageAzureV2 reprotect input"));
     let input = ForwardReprotectInput {
@@ -231,20 +263,43 @@ pub fn check_forward_reprotect(v: &Vault, it: &Item, body: &Value) -> Result<For
     };
     let Some(fab) = v.fabric(&it.fabric) else { return Err(AsrError::not_found("Fabric", &it.fabric)) };
     let ps_ids: Vec<String> = fab.process_servers.iter().map(|p| crate::json::ps_id(fab, p)).collect();
-    let bad = |code: &str, msg: String, action: &str| AsrError::bad(code, msg, "The id does not name a server registered with the configuration server.", action);
+    let bad = |code: &str, msg: String, action: &str| {
+        AsrError::bad(code, msg, "The id does not name a server registered with the configuration server.", action)
+    };
     if !ps_ids.iter().any(|p| p.eq_ignore_ascii_case(&input.process_server_id)) {
-        return Err(bad("ProcessServerNotFound", format!("The process server '{}' is not registered with the configuration server '{}'.", input.process_server_id, fab.host_name), "Pick a process server from the fabric's processServers list."));
+        return Err(bad(
+            "ProcessServerNotFound",
+            format!(
+                "The process server '{}' is not registered with the configuration server '{}'.",
+                input.process_server_id, fab.host_name
+            ),
+            "Pick a process server from the fabric's processServers list.",
+        ));
     }
     let mt_ok = ps_ids.iter().any(|p| p.eq_ignore_ascii_case(&input.master_target_id))
         || fab.master_targets.iter().any(|m| mt_id(&fab.name, m).eq_ignore_ascii_case(&input.master_target_id));
     if !mt_ok {
-        return Err(bad("MasterTargetServerNotFound", format!("The master target server '{}' is not registered with the configuration server '{}'.", input.master_target_id, fab.host_name), "Use the process server's id (the configuration server's master target) or a master target's id."));
+        return Err(bad(
+            "MasterTargetServerNotFound",
+            format!(
+                "The master target server '{}' is not registered with the configuration server '{}'.",
+                input.master_target_id, fab.host_name
+            ),
+            "Use the process server's id (the configuration server's master target) or a master target's id.",
+        ));
     }
     if !fab.run_as_accounts.iter().any(|a| a.id.eq_ignore_ascii_case(&input.run_as_account_id)) {
-        return Err(bad("RunAsAccountNotFound", format!("The run-as account '{}' is not known to the configuration server.", input.run_as_account_id), "Pick an account from the fabric's runAsAccounts list."));
+        return Err(bad(
+            "RunAsAccountNotFound",
+            format!("The run-as account '{}' is not known to the configuration server.", input.run_as_account_id),
+            "Pick an account from the fabric's runAsAccounts list.",
+        ));
     }
     let pid = input.policy_id.to_ascii_lowercase();
-    let policy_ok = v.policies.iter().any(|p| p.provider == "InMageAzureV2" && (p.name.eq_ignore_ascii_case(&pid) || pid.ends_with(&format!("/replicationpolicies/{}", p.name.to_ascii_lowercase()))));
+    let policy_ok = v.policies.iter().any(|p| {
+        p.provider == "InMageAzureV2"
+            && (p.name.eq_ignore_ascii_case(&pid) || pid.ends_with(&format!("/replicationpolicies/{}", p.name.to_ascii_lowercase())))
+    });
     if !policy_ok {
         return Err(AsrError::bad(
             "InvalidPolicyId",
