@@ -16,8 +16,9 @@ use crate::{
     cache::{Generations, TtlCache},
     cloud::CloudConfig,
     config::ArmClientConfig,
+    failback,
     http::{Http, RequestStats, Resend, error_chain},
-    mapping::{self, job_name_from_location, parse_retry_after},
+    mapping::{self, parse_retry_after},
     models::{self, ArmList},
 };
 
@@ -211,6 +212,35 @@ impl ArmClient {
     }
 }
 
+fn to_body<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, SiteRecoveryError> {
+    serde_json::to_vec(v).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))
+}
+
+impl ArmClient {
+    /// POST a long-running operation once (never resent after it may have been sent) and return its job.
+    /// Every list read before it is retired (items, jobs), so nobody decides from a list older than the POST.
+    async fn post_lro(&self, op: &str, vault: &VaultRef, url: &Url, body: Option<Vec<u8>>) -> Result<JobRef, SiteRecoveryError> {
+        let vkey = vault_key(vault);
+        self.writes.bump(&vkey);
+        let reply = self.http.send(op, Method::POST, url, body.as_deref(), &self.lane(vault, Kind::Write), Resend::NotAfterSent).await;
+        self.writes.bump(&vkey);
+        let reply = reply?;
+        let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
+        if let Some(job_name) = failback::job_name_from_headers(reply.header("location"), reply.header("azure-asyncoperation")) {
+            return Ok(JobRef { job_name, retry_after_seconds });
+        }
+        // A synchronous 200 carries the item; its current scenario names the job.
+        let job = reply.json::<models::ProtectedItem>(op).ok().map(mapping::protected_item_facts).and_then(|i| i.current_scenario?.job_id);
+        match job.map(|j| arm_name(&j).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None")) {
+            Some(job_name) => Ok(JobRef { job_name, retry_after_seconds }),
+            None => Err(SiteRecoveryError::Decode {
+                operation: op.into(),
+                message: format!("HTTP {} without a Location or Azure-AsyncOperation header naming the job", reply.status),
+            }),
+        }
+    }
+}
+
 /// `.../replicationFabrics/{fabric}/replicationProtectionContainers/{container}/...` → container.
 pub(crate) fn container_of(id: &str, fabric: &str) -> Option<String> {
     let segs: Vec<&str> = id.split('/').collect();
@@ -270,29 +300,50 @@ impl SiteRecovery for ArmClient {
         }
         let url = self.item_url(vault, &request.item_name, Some("reProtect")).await?;
         let body = serde_json::to_vec(&mapping::reprotect_body(request)).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))?;
-        let vkey = vault_key(vault);
-        self.writes.bump(&vkey);
-        let reply =
-            self.http.send("reprotect", Method::POST, &url, Some(&body), &self.lane(vault, Kind::Write), Resend::NotAfterSent).await;
-        self.writes.bump(&vkey);
-        let reply = reply?;
-        let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
-        if let Some(job_name) = reply.header("location").and_then(job_name_from_location) {
-            return Ok(JobRef { job_name, retry_after_seconds });
-        }
-        // A synchronous 200 carries the item; its current scenario names the job.
-        let job = reply
-            .json::<models::ProtectedItem>("reprotect")
-            .ok()
-            .map(mapping::protected_item_facts)
-            .and_then(|i| i.current_scenario?.job_id);
-        match job.map(|j| arm_name(&j).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None")) {
-            Some(job_name) => Ok(JobRef { job_name, retry_after_seconds }),
-            None => Err(SiteRecoveryError::Decode {
-                operation: "reprotect".into(),
-                message: format!("HTTP {} without a Location header naming the job", reply.status),
-            }),
-        }
+        self.post_lro("reprotect", vault, &url, Some(body)).await
+    }
+
+    async fn fail_back(&self, vault: &VaultRef, request: &FailbackRequest) -> Result<JobRef, SiteRecoveryError> {
+        failback::require("fail_back", &request.item_name, &[("itemName", &request.item_name)])?;
+        let url = self.item_url(vault, &request.item_name, Some("unplannedFailover")).await?;
+        self.post_lro("fail_back", vault, &url, Some(to_body(&failback::failback_body(request))?)).await
+    }
+
+    async fn commit_failover(&self, vault: &VaultRef, item_name: &str) -> Result<JobRef, SiteRecoveryError> {
+        let url = self.item_url(vault, item_name, Some("failoverCommit")).await?;
+        self.post_lro("commit_failover", vault, &url, None).await
+    }
+
+    async fn forward_reprotect(&self, vault: &VaultRef, r: &ForwardReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
+        let fields =
+            [("processServerId", r.process_server_id.as_str()), ("runAsAccountId", &r.run_as_account_id), ("policyId", &r.policy_id)];
+        failback::require("forward_reprotect", &r.item_name, &fields)?;
+        let url = self.item_url(vault, &r.item_name, Some("reProtect")).await?;
+        self.post_lro("forward_reprotect", vault, &url, Some(to_body(&failback::forward_reprotect_body(r))?)).await
+    }
+
+    async fn list_recovery_plans(&self, vault: &VaultRef) -> Result<Vec<RecoveryPlanFacts>, SiteRecoveryError> {
+        let url = self.vault_url(vault, &["replicationRecoveryPlans"]);
+        let plans: Vec<models::RecoveryPlan> = self.get_all("list_recovery_plans", vault, url, |_| false).await?;
+        Ok(plans.into_iter().map(failback::recovery_plan_facts).collect())
+    }
+
+    async fn get_recovery_plan(&self, vault: &VaultRef, plan_name: &str) -> Result<RecoveryPlanFacts, SiteRecoveryError> {
+        failback::require("get_recovery_plan", plan_name, &[("planName", plan_name)])?;
+        let url = self.vault_url(vault, &["replicationRecoveryPlans", plan_name]);
+        Ok(failback::recovery_plan_facts(self.get("get_recovery_plan", vault, &url).await?))
+    }
+
+    async fn fail_back_plan(&self, vault: &VaultRef, request: &PlanFailbackRequest) -> Result<JobRef, SiteRecoveryError> {
+        failback::require("fail_back_plan", &request.plan_name, &[("planName", &request.plan_name)])?;
+        let url = self.vault_url(vault, &["replicationRecoveryPlans", &request.plan_name, "unplannedFailover"]);
+        self.post_lro("fail_back_plan", vault, &url, Some(to_body(&failback::plan_failback_body(request))?)).await
+    }
+
+    async fn commit_plan_failover(&self, vault: &VaultRef, plan_name: &str) -> Result<JobRef, SiteRecoveryError> {
+        failback::require("commit_plan_failover", plan_name, &[("planName", plan_name)])?;
+        let url = self.vault_url(vault, &["replicationRecoveryPlans", plan_name, "failoverCommit"]);
+        self.post_lro("commit_plan_failover", vault, &url, None).await
     }
 
     async fn get_job(&self, vault: &VaultRef, job_name: &str) -> Result<JobFacts, SiteRecoveryError> {

@@ -95,15 +95,15 @@ async fn a_replication_group_fails_back_and_commits_through_its_plan_all_members
 
     let (s, hd, _) = post_empty(&h, &format!("{}/failoverCommit", plan_url(&h, "web-group"))).await;
     assert_eq!(s, 202);
-    let (s, _, done) = h.get(&hd.get("location").unwrap().to_str().unwrap().to_string()).await;
+    let (s, _, done) = h.get(hd.get("location").unwrap().to_str().unwrap()).await;
     assert_eq!(s, 202, "the commit is still running: {done}");
     h.sim.advance_time(Duration::from_secs(11));
-    let (s, _, done) = h.get(&hd.get("location").unwrap().to_str().unwrap().to_string()).await;
+    let (s, _, done) = h.get(hd.get("location").unwrap().to_str().unwrap()).await;
     assert_eq!(s, 200);
     validate_strict("RecoveryPlan", &done).unwrap();
     for m in ["web-01", "web-02", "web-03"] {
         let (state, ops) = item_state(&h, m).await;
-        assert_eq!(state.to_ascii_lowercase().contains("committed"), true, "{m}: {state}");
+        assert!(state.to_ascii_lowercase().contains("committed"), "{m}: {state}");
         assert!(ops.contains(&"switchprotection".to_string()));
         assert_eq!(h.sim.azure_vm_exists(m), Some(false));
     }
