@@ -181,6 +181,7 @@ pub fn job_facts(j: Job) -> JobFacts {
         state_description: p.state_description,
         target_object_id: p.target_object_id,
         target_object_name: p.target_object_name,
+        target_instance_type: p.target_instance_type,
         start_time: parse_time(p.start_time.as_deref()),
         end_time: parse_time(p.end_time.as_deref()),
         tasks: tasks.into_iter().map(|t| JobTaskFacts { name: t.name, friendly_name: t.friendly_name, state: t.state }).collect(),

@@ -197,6 +197,7 @@ model!(JobProperties {
     end_time: String,
     target_object_id: String,
     target_object_name: String,
+    target_instance_type: String,
 });
 
 model!(AsrTask { name: String, friendly_name: String, state: String, errors: Vec<JobErrorDetails> });

@@ -81,6 +81,8 @@ async fn an_item_goes_the_whole_way_home_with_one_post_per_step_and_a_retry_insi
     assert_eq!((running.scenario_name.as_deref(), running.is_finished()), (Some("UnplannedFailover"), false));
     assert_eq!(c.get_protected_item(&dr(), "app-01").await.unwrap().failback_stage(), FailbackStage::Busy);
     assert!(finish(&sim, &c, &job).await.succeeded());
+    let adoptable = c.list_jobs_for(&dr(), &before.id).await.unwrap();
+    assert_eq!(adoptable.first().map(|j| j.name.as_str()), Some(job.job_name.as_str()), "the item's jobs list it (adoption after a crash)");
     let failed_back = c.get_protected_item(&dr(), "app-01").await.unwrap();
     assert_eq!((failed_back.failback_stage(), failed_back.running_site()), (FailbackStage::CommitPending, Some(Site::OnPremises)));
 
@@ -124,7 +126,20 @@ async fn a_replication_group_fails_back_and_commits_through_its_recovery_plan() 
     let request =
         PlanFailbackRequest { plan_name: "web-group".into(), recovery_point_type: RecoveryPointType::LatestTag, ..Default::default() };
     let job = c.fail_back_plan(&dr(), &request).await.unwrap();
-    assert!(c.get_recovery_plan(&dr(), "web-group").await.unwrap().is_busy());
+    let busy = c.get_recovery_plan(&dr(), "web-group").await.unwrap();
+    assert!(busy.is_busy());
+    assert_eq!(busy.current_scenario.and_then(|s| s.job_id).map(|j| arm_name(&j).to_string()), Some(job.job_name.clone()));
+    let member = c.get_protected_item(&dr(), "web-02").await.unwrap();
+    assert_eq!(
+        member.current_scenario.and_then(|s| s.job_id).map(|j| arm_name(&j).to_string()),
+        Some(job.job_name.clone()),
+        "members show the plan's job"
+    );
+    let jobs = c.list_jobs_for(&dr(), &plan.id).await.unwrap();
+    assert_eq!(
+        jobs.first().map(|j| (j.name.as_str(), j.target_instance_type.as_deref())),
+        Some((job.job_name.as_str(), Some("RecoveryPlan")))
+    );
     assert!(finish(&sim, &c, &job).await.succeeded());
     for m in ["web-01", "web-02", "web-03"] {
         assert_eq!(c.get_protected_item(&dr(), m).await.unwrap().failback_stage(), FailbackStage::CommitPending, "{m}");

@@ -275,6 +275,9 @@ pub struct JobFacts {
     pub state_description: Option<String>,
     pub target_object_id: Option<String>,
     pub target_object_name: Option<String>,
+    /// `targetInstanceType`: `ProtectionEntity` (an item) or `RecoveryPlan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_instance_type: Option<String>,
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
     pub tasks: Vec<JobTaskFacts>,
