@@ -91,6 +91,7 @@ async fn an_item_goes_the_whole_way_home_with_one_post_per_step_and_a_retry_insi
     assert!(finish(&sim, &c, &job).await.succeeded());
     let committed = c.get_protected_item(&dr(), "app-01").await.unwrap();
     assert_eq!(committed.failback_stage(), FailbackStage::ReadyForForwardReprotect);
+    assert_eq!(committed.agent_registered_after_failover(), Some(false), "the on-premises agent has not registered yet");
     assert_eq!(sim.azure_vm_exists("app-01"), Some(false));
 
     let request = forward_request(&c, "app-01").await;
@@ -100,6 +101,7 @@ async fn an_item_goes_the_whole_way_home_with_one_post_per_step_and_a_retry_insi
     assert_eq!(classify_job_errors(&failed.errors), AsrErrorClass::AgentNotRegistered, "{:?}", failed.errors);
     assert_eq!(c.get_protected_item(&dr(), "app-01").await.unwrap().failback_stage(), FailbackStage::ReadyForForwardReprotect);
     sim.advance_time(Duration::from_secs(60)); // the on-premises agent registers
+    assert_eq!(c.get_protected_item(&dr(), "app-01").await.unwrap().agent_registered_after_failover(), Some(true));
     let job = c.forward_reprotect(&dr(), &request).await.unwrap();
     assert!(finish(&sim, &c, &job).await.succeeded());
     let home = c.get_protected_item(&dr(), "app-01").await.unwrap();
