@@ -19,6 +19,7 @@ use crate::{
     cache::{Generations, TtlCache},
     cloud::CloudConfig,
     config::ArmClientConfig,
+    failback,
     http::{Http, RequestStats, Resend, error_chain},
     mapping,
     models::{self, ArmList},
@@ -224,6 +225,12 @@ impl ArmClient {
     }
 }
 
+fn to_body<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, SiteRecoveryError> {
+    serde_json::to_vec(v).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))
+}
+
+impl ArmClient {}
+
 /// `.../replicationFabrics/{fabric}/replicationProtectionContainers/{container}/...` → container.
 pub(crate) fn container_of(id: &str, fabric: &str) -> Option<String> {
     let segs: Vec<&str> = id.split('/').collect();
@@ -271,6 +278,49 @@ impl SiteRecovery for ArmClient {
 
     async fn reprotect(&self, vault: &VaultRef, request: &ReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
         self.submit_reprotect(vault, request).await
+    }
+
+    async fn fail_back(&self, vault: &VaultRef, request: &FailbackRequest) -> Result<JobRef, SiteRecoveryError> {
+        failback::require("fail_back", &request.item_name, &[("itemName", &request.item_name)])?;
+        let url = self.item_url(vault, &request.item_name, Some("unplannedFailover")).await?;
+        self.post_lro("fail_back", vault, &url, &request.item_name, Some(to_body(&failback::failback_body(request))?)).await
+    }
+
+    async fn commit_failover(&self, vault: &VaultRef, item_name: &str) -> Result<JobRef, SiteRecoveryError> {
+        let url = self.item_url(vault, item_name, Some("failoverCommit")).await?;
+        self.post_lro("commit_failover", vault, &url, item_name, None).await
+    }
+
+    async fn forward_reprotect(&self, vault: &VaultRef, r: &ForwardReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
+        let fields =
+            [("processServerId", r.process_server_id.as_str()), ("runAsAccountId", &r.run_as_account_id), ("policyId", &r.policy_id)];
+        failback::require("forward_reprotect", &r.item_name, &fields)?;
+        let url = self.item_url(vault, &r.item_name, Some("reProtect")).await?;
+        self.post_lro("forward_reprotect", vault, &url, &r.item_name, Some(to_body(&failback::forward_reprotect_body(r))?)).await
+    }
+
+    async fn list_recovery_plans(&self, vault: &VaultRef) -> Result<Vec<RecoveryPlanFacts>, SiteRecoveryError> {
+        let url = self.vault_url(vault, &["replicationRecoveryPlans"]);
+        let plans: Vec<models::RecoveryPlan> = self.get_all("list_recovery_plans", vault, url, |_| false).await?;
+        Ok(plans.into_iter().map(failback::recovery_plan_facts).collect())
+    }
+
+    async fn get_recovery_plan(&self, vault: &VaultRef, plan_name: &str) -> Result<RecoveryPlanFacts, SiteRecoveryError> {
+        failback::require("get_recovery_plan", plan_name, &[("planName", plan_name)])?;
+        let url = self.vault_url(vault, &["replicationRecoveryPlans", plan_name]);
+        Ok(failback::recovery_plan_facts(self.get("get_recovery_plan", vault, &url).await?))
+    }
+
+    async fn fail_back_plan(&self, vault: &VaultRef, request: &PlanFailbackRequest) -> Result<JobRef, SiteRecoveryError> {
+        failback::require("fail_back_plan", &request.plan_name, &[("planName", &request.plan_name)])?;
+        let url = self.vault_url(vault, &["replicationRecoveryPlans", &request.plan_name, "unplannedFailover"]);
+        self.post_lro("fail_back_plan", vault, &url, &request.plan_name, Some(to_body(&failback::plan_failback_body(request))?)).await
+    }
+
+    async fn commit_plan_failover(&self, vault: &VaultRef, plan_name: &str) -> Result<JobRef, SiteRecoveryError> {
+        failback::require("commit_plan_failover", plan_name, &[("planName", plan_name)])?;
+        let url = self.vault_url(vault, &["replicationRecoveryPlans", plan_name, "failoverCommit"]);
+        self.post_lro("commit_plan_failover", vault, &url, plan_name, None).await
     }
 
     async fn get_job(&self, vault: &VaultRef, job_name: &str) -> Result<JobFacts, SiteRecoveryError> {

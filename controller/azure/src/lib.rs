@@ -22,6 +22,7 @@ pub mod cache;
 pub mod client;
 pub mod cloud;
 pub mod config;
+pub mod failback;
 pub mod http;
 pub mod mapping;
 pub mod models;

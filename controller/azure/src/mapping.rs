@@ -139,6 +139,15 @@ pub fn protected_item_facts(i: ProtectedItem) -> ProtectedItemFacts {
         multi_vm_group_name: d.multi_vm_group_name,
         vm_id: d.vm_id,
         health_errors: issues(p.health_errors),
+        active_site_type: d.active_site_type,
+        multi_vm_group_id: d.multi_vm_group_id,
+        failover_health: p.failover_health,
+        vm_protection_state: d.vm_protection_state,
+        protection_stage: d.protection_stage,
+        rpo_seconds: d.rpo_in_seconds,
+        last_rpo_calculated_time: parse_time(d.last_rpo_calculated_time.as_deref()),
+        retention_window_start: parse_time(d.retention_window_start.as_deref()),
+        retention_window_end: parse_time(d.retention_window_end.as_deref()),
     }
 }
 
@@ -172,6 +181,7 @@ pub fn job_facts(j: Job) -> JobFacts {
         state_description: p.state_description,
         target_object_id: p.target_object_id,
         target_object_name: p.target_object_name,
+        target_instance_type: p.target_instance_type,
         start_time: parse_time(p.start_time.as_deref()),
         end_time: parse_time(p.end_time.as_deref()),
         tasks: tasks.into_iter().map(|t| JobTaskFacts { name: t.name, friendly_name: t.friendly_name, state: t.state }).collect(),

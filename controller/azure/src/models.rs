@@ -150,6 +150,7 @@ model!(ProtectedItemProperties {
     last_successful_failover_time: String,
     current_scenario: CurrentScenario,
     provider_specific_details: ProviderDetails,
+    failover_health: String,
 });
 
 model!(CurrentScenario { scenario_name: String, job_id: String, start_time: String });
@@ -170,6 +171,16 @@ model!(
     master_target_id: String,
     multi_vm_group_name: String,
     vm_id: String,
+    multi_vm_group_id: String,
+    /// `InMage`: `Azure` or `OnPrem`.
+    active_site_type: String,
+    vm_protection_state: String,
+    protection_stage: String,
+    #[serde(deserialize_with = "lenient_i64")]
+    rpo_in_seconds: i64,
+    last_rpo_calculated_time: String,
+    retention_window_start: String,
+    retention_window_end: String,
 });
 
 model!(AgentDetails { agent_version: String });
@@ -186,6 +197,7 @@ model!(JobProperties {
     end_time: String,
     target_object_id: String,
     target_object_name: String,
+    target_instance_type: String,
 });
 
 model!(AsrTask { name: String, friendly_name: String, state: String, errors: Vec<JobErrorDetails> });
@@ -244,6 +256,22 @@ model!(ErrorDetail {
     details: Vec<ErrorDetail>,
 });
 
+model!(RecoveryPlanProperties {
+    friendly_name: String,
+    primary_fabric_id: String,
+    recovery_fabric_id: String,
+    replication_providers: Vec<String>,
+    allowed_operations: Vec<String>,
+    current_scenario: CurrentScenario,
+    current_scenario_status: String,
+    last_unplanned_failover_time: String,
+    groups: Vec<RecoveryPlanGroup>,
+});
+
+model!(RecoveryPlanGroup { group_type: String, replication_protected_items: Vec<RecoveryPlanProtectedItem> });
+model!(RecoveryPlanProtectedItem { id: String, virtual_machine_id: String });
+
+pub type RecoveryPlan = Resource<RecoveryPlanProperties>;
 pub type Fabric = Resource<FabricProperties>;
 pub type ProtectedItem = Resource<ProtectedItemProperties>;
 pub type Job = Resource<JobProperties>;

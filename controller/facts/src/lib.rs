@@ -4,11 +4,13 @@
 //! these structs, the preflight module reads them. Every fact that an observation may fail to
 //! produce is an `Option`, so a partial observation is representable and checks can say `Unknown`.
 
+pub mod failback;
 pub mod names;
 pub mod resolve;
 pub mod site_recovery;
 pub mod vcenter;
 
+pub use failback::*;
 pub use names::*;
 pub use resolve::*;
 pub use site_recovery::*;

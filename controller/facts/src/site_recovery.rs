@@ -3,6 +3,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::failback::{FailbackRequest, ForwardReprotectRequest, PlanFailbackRequest, RecoveryPlanFacts};
+
 /// Which vault, configuration-server fabric and protection container to talk to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -176,6 +178,23 @@ pub struct ProtectedItemFacts {
     /// VM id in the configuration server database (absent: the CS does not know the VM).
     pub vm_id: Option<String>,
     pub health_errors: Vec<HealthIssue>,
+    /// `InMage` only: where the VM runs, `Azure` or `OnPrem` (see [`ProtectedItemFacts::running_site`]).
+    pub active_site_type: Option<String>,
+    /// `multiVmGroupId`: equal to the group name (a GUID) for an item-level group.
+    pub multi_vm_group_id: Option<String>,
+    /// `failoverHealth` (extensible: `Normal`, `Warning`, `Critical`).
+    pub failover_health: Option<String>,
+    /// Provider's `vmProtectionState` (free string).
+    pub vm_protection_state: Option<String>,
+    /// Provider's `protectionStage` (`DifferentialSync`, `Resynchronization`, ...).
+    pub protection_stage: Option<String>,
+    /// Current RPO in seconds (`rpoInSeconds`), when reported.
+    pub rpo_seconds: Option<i64>,
+    pub last_rpo_calculated_time: Option<Timestamp>,
+    /// `InMage` retention window: recovery points exist between these times (the spec extracts carry no
+    /// recovery-point list; this is the closest observable).
+    pub retention_window_start: Option<Timestamp>,
+    pub retention_window_end: Option<Timestamp>,
 }
 
 /// Replication providers whose items this controller can reprotect to on-premises (`InMageAzureV2`) or
@@ -256,6 +275,9 @@ pub struct JobFacts {
     pub state_description: Option<String>,
     pub target_object_id: Option<String>,
     pub target_object_name: Option<String>,
+    /// `targetInstanceType`: `ProtectionEntity` (an item) or `RecoveryPlan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_instance_type: Option<String>,
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
     pub tasks: Vec<JobTaskFacts>,
@@ -422,6 +444,41 @@ pub trait SiteRecovery: Send + Sync {
     async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError>;
     async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError>;
     async fn list_vcenters(&self, vault: &VaultRef) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError>;
+
+    // Failback and forward reprotect (issue 16). Defaults refuse, so other implementations keep compiling.
+
+    /// POST item `unplannedFailover` (`PrimaryToRecovery`, `InMage` input): fail a reprotected item back on-premises.
+    async fn fail_back(&self, _vault: &VaultRef, request: &FailbackRequest) -> Result<JobRef, SiteRecoveryError> {
+        Err(unsupported("fail_back", &request.item_name))
+    }
+    /// POST item `failoverCommit` (no body): commit the failback; removes the Azure VM.
+    async fn commit_failover(&self, _vault: &VaultRef, item_name: &str) -> Result<JobRef, SiteRecoveryError> {
+        Err(unsupported("commit_failover", item_name))
+    }
+    /// POST item `reProtect` with `InMageAzureV2` input: protect the failed-back VM to Azure again.
+    async fn forward_reprotect(&self, _vault: &VaultRef, request: &ForwardReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
+        Err(unsupported("forward_reprotect", &request.item_name))
+    }
+    /// The vault's recovery plans (follows `nextLink`).
+    async fn list_recovery_plans(&self, _vault: &VaultRef) -> Result<Vec<RecoveryPlanFacts>, SiteRecoveryError> {
+        Err(unsupported("list_recovery_plans", ""))
+    }
+    async fn get_recovery_plan(&self, _vault: &VaultRef, plan_name: &str) -> Result<RecoveryPlanFacts, SiteRecoveryError> {
+        Err(unsupported("get_recovery_plan", plan_name))
+    }
+    /// POST plan `unplannedFailover` (`RecoveryToPrimary`, `InMage` input): fail a whole replication group back.
+    async fn fail_back_plan(&self, _vault: &VaultRef, request: &PlanFailbackRequest) -> Result<JobRef, SiteRecoveryError> {
+        Err(unsupported("fail_back_plan", &request.plan_name))
+    }
+    /// POST plan `failoverCommit` (no body).
+    async fn commit_plan_failover(&self, _vault: &VaultRef, plan_name: &str) -> Result<JobRef, SiteRecoveryError> {
+        Err(unsupported("commit_plan_failover", plan_name))
+    }
+}
+
+/// The error of a [`SiteRecovery`] operation an implementation does not offer (class `Blocking`).
+pub fn unsupported(operation: &str, target: &str) -> SiteRecoveryError {
+    SiteRecoveryError::Invalid(format!("{operation} ({target}) is not supported by this Site Recovery client"))
 }
 
 #[cfg(test)]

@@ -233,6 +233,29 @@ pub fn spec() -> Result<&'static Spec, Vec<String>> {
     SPEC.get_or_init(|| Spec::load(&default_spec_path())).as_ref().map_err(|e| vec![e.clone()])
 }
 
+/// The failback extract (`failback.extract.json`, next to the service extract; `$ASR_FAILBACK_SPEC_PATH` overrides).
+pub fn failback_spec_path() -> PathBuf {
+    if let Ok(p) = std::env::var("ASR_FAILBACK_SPEC_PATH") {
+        return PathBuf::from(p);
+    }
+    default_spec_path().with_file_name("failback.extract.json")
+}
+
+static FAILBACK_SPEC: OnceLock<Result<Spec, String>> = OnceLock::new();
+
+/// The spec at [`failback_spec_path`], loaded once.
+pub fn failback_spec() -> Result<&'static Spec, Vec<String>> {
+    FAILBACK_SPEC.get_or_init(|| Spec::load(&failback_spec_path())).as_ref().map_err(|e| vec![e.clone()])
+}
+
+/// [`validate_strict`] against the failback extract (failover, commit and reprotect inputs, recovery plans).
+pub fn validate_failback_strict(definition_name: &str, value: &Value) -> Result<(), Vec<String>> {
+    let s = failback_spec()?;
+    let mut errs = s.validate(definition_name, value).err().unwrap_or_default();
+    errs.extend(s.unknown_fields(definition_name, value).into_iter().map(|p| format!("{p}: not declared in {definition_name}")));
+    if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
 /// Validate `value` against `definition_name` (e.g. `ReplicationProtectedItem`, `ReverseReplicationInput`).
 pub fn validate(definition_name: &str, value: &Value) -> Result<(), Vec<String>> {
     spec()?.validate(definition_name, value)

@@ -1,16 +1,16 @@
 //! Spec-shaped JSON for replication protected items and jobs.
 
 use crate::json::{T_ITEM, T_JOB, container_id, fabric_id, item_id, job_id, policy_id, ts};
-use crate::state::{Item, Job, JobState, REPROTECT_FRIENDLY, REPROTECT_SCENARIO, REPROTECT_TASKS, Vault, stable_id};
+use crate::state::{Item, Job, JobState, Vault, stable_id};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 fn state_description(s: &str) -> &str {
-    match s {
-        "UnplannedFailoverCommitted" | "PlannedFailoverCommitted" | "FailoverCommitted" => "Failover committed",
-        "Protected" => "Protected",
-        "UnplannedFailoverCompleted" => "Failover completed",
-        other => other,
+    match s.to_ascii_lowercase().as_str() {
+        "unplannedfailovercommitted" | "plannedfailovercommitted" | "failovercommitted" => "Failover committed",
+        "protected" | "protectedstatesbegin" => "Protected",
+        "unplannedfailovercompleted" | "failovercompleted" | "unplannedfailovercommitpendingstatesbegin" => "Failover completed",
+        _ => s,
     }
 }
 
@@ -22,16 +22,20 @@ pub fn item(v: &Vault, it: &Item, now: Timestamp) -> Value {
     let group_id = it.group.as_ref().map(|g| stable_id(&format!("group/{}/{g}", v.name)));
     let linux = it.os.eq_ignore_ascii_case("Linux");
     let current = match &it.current_job {
-        Some((job, start)) => json!({"scenarioName": REPROTECT_SCENARIO, "jobId": job_id(v, job), "startTime": ts(*start)}),
+        Some((job, start)) => {
+            let scenario = v.job(job).map(|j| j.kind.scenario()).unwrap_or(crate::state::REPROTECT_SCENARIO);
+            json!({"scenarioName": scenario, "jobId": job_id(v, job), "startTime": ts(*start)})
+        }
         None => json!({"scenarioName": "None", "jobId": job_id(v, "None"), "startTime": "1753-01-01T01:01:01Z"}),
     };
     let ps = fab.and_then(|f| f.process_servers.first().map(|p| (crate::json::ps_id(f, p), p.name.clone())));
+    let forward = it.forward.is_some();
     let psd = if it.provider == "InMage" {
         let rp = it.reprotect.clone();
         json!({
-            "instanceType": "InMage", "activeSiteType": "Recovery", "sourceVmCpuCount": 2, "sourceVmRamSizeInMB": 4096,
+            "instanceType": "InMage", "activeSiteType": if it.active_location.eq_ignore_ascii_case("Primary") { "Azure" } else { "OnPrem" }, "sourceVmCpuCount": 2, "sourceVmRamSizeInMB": 4096,
             "osDetails": {"osType": it.os, "vhdName": format!("{}-osdisk", it.name), "osVhdId": stable_id(&format!("osvhd/{}", it.name))},
-            "protectionStage": "Differential Sync", "vmId": it.vm_id, "vmProtectionState": "Protected", "vmProtectionStateDescription": "Protected",
+            "protectionStage": "DifferentialSync", "vmId": it.vm_id, "vmProtectionState": it.protection_state, "vmProtectionStateDescription": state_description(&it.protection_state),
             "resyncDetails": {"initialReplicationType": "InitialReplication", "initialReplicationProgressPercentage": "100"},
             "retentionWindowStart": ts(now - jiff::SignedDuration::from_hours(24)), "retentionWindowEnd": ts(now),
             "compressedDataRateInMB": 0.1, "uncompressedDataRateInMB": 0.3, "rpoInSeconds": 30, "protectedDisks": [],
@@ -46,15 +50,15 @@ pub fn item(v: &Vault, it: &Item, now: Timestamp) -> Value {
         json!({
             "instanceType": it.provider, "infrastructureVmId": stable_id(&format!("infra-vm/{}", it.name)),
             "vCenterInfrastructureId": stable_id("infra/vc-01"), "protectionStage": "Protected", "vmId": it.vm_id,
-            "vmProtectionState": "FailedOver", "vmProtectionStateDescription": "Failed over", "resyncProgressPercentage": 100,
+            "vmProtectionState": if forward { it.protection_state.as_str() } else { "FailedOver" }, "vmProtectionStateDescription": if forward { "Protected" } else { "Failed over" }, "resyncProgressPercentage": 100,
             "ipAddress": it.ip_address, "agentVersion": "9.60.0.0", "isAgentUpdateRequired": "false", "isRebootAfterUpdateRequired": "false",
-            "lastHeartbeat": heartbeat, "processServerId": ps.as_ref().map(|p| p.0.clone()), "processServerName": ps.as_ref().map(|p| p.1.clone()),
+            "lastHeartbeat": heartbeat, "processServerId": it.forward.as_ref().map(|f| f.process_server_id.clone()).or(ps.as_ref().map(|p| p.0.clone())), "processServerName": ps.as_ref().map(|p| p.1.clone()),
             "multiVmGroupId": group_id, "multiVmGroupName": it.group, "multiVmSyncStatus": if it.group.is_some() { "Enabled" } else { "Disabled" },
             "protectedDisks": [], "diskResized": "false", "sourceVmCpuCount": 2, "sourceVmRamSizeInMB": 4096, "osType": it.os,
             "vhdName": format!("{}-osdisk", it.name), "osDiskId": stable_id(&format!("osdisk/{}", it.name)),
             "recoveryAzureVMName": it.friendly_name, "recoveryAzureVMSize": "Standard_D2s_v3", "discoveryType": "vCenter",
             "enableRdpOnTargetOption": if linux { "Never" } else { "OnlyWhenFailover" }, "datastores": [],
-            "targetVmId": format!("/subscriptions/{}/resourceGroups/{}-asr/providers/Microsoft.Compute/virtualMachines/{}", v.subscription, v.resource_group, it.friendly_name),
+            "targetVmId": it.azure_vm_present.then(|| format!("/subscriptions/{}/resourceGroups/{}-asr/providers/Microsoft.Compute/virtualMachines/{}", v.subscription, v.resource_group, it.friendly_name)),
             "useManagedDisks": "true", "licenseType": "NoLicenseType", "validationErrors": [], "osVersion": it.os_name, "osName": it.os_name,
             "firmwareType": "BIOS", "azureVmGeneration": "1",
         })
@@ -81,6 +85,15 @@ pub fn item(v: &Vault, it: &Item, now: Timestamp) -> Value {
 
 /// A `Job` as ASR returns it at `now`.
 pub fn job(v: &Vault, j: &Job, now: Timestamp) -> Value {
+    let affected = match &j.plan {
+        Some(p) => {
+            json!({"RecoveryPlanName": p, "RecoveryPlanId": crate::plans::plan_id(v, p), "PrimaryFabricProviderId": "VMware", "RecoveryFabricProviderId": "Azure"})
+        }
+        None => json!({
+            "PrimaryFabricProviderId": "VMware", "PrimaryFabricName": j.fabric, "ProtectionContainerName": j.container,
+            "RecoveryFabricProviderId": "Azure", "ReplicatedItemId": item_id(v, &j.fabric, &j.container, &j.item),
+        }),
+    };
     let errors: Vec<Value> = j.error.iter().map(|e| {
         json!({
             "serviceErrorDetails": {"code": e.inner_code, "message": e.message, "possibleCauses": e.possible_causes, "recommendedAction": e.recommended_action, "activityId": j.activity_id},
@@ -88,7 +101,8 @@ pub fn job(v: &Vault, j: &Job, now: Timestamp) -> Value {
             "errorLevel": "Error", "creationTime": ts(j.end.unwrap_or(now)), "taskId": stable_id(&format!("{}/0", j.name)),
         })
     }).collect();
-    let tasks: Vec<Value> = REPROTECT_TASKS
+    let tasks: Vec<Value> = j
+        .tasks()
         .iter()
         .enumerate()
         .map(|(i, (name, friendly))| {
@@ -109,15 +123,13 @@ pub fn job(v: &Vault, j: &Job, now: Timestamp) -> Value {
         })
         .collect();
     let mut p = json!({
-        "activityId": j.activity_id, "scenarioName": REPROTECT_SCENARIO, "friendlyName": REPROTECT_FRIENDLY,
+        "activityId": j.activity_id, "scenarioName": j.kind.scenario(), "friendlyName": j.kind.friendly(),
         "state": j.state.as_str(), "stateDescription": match j.state { JobState::InProgress => "InProgress", JobState::Succeeded => "Completed", JobState::Failed => "Failed" },
         "tasks": tasks, "errors": errors, "startTime": ts(j.start),
         "allowedActions": match j.state { JobState::InProgress => vec!["Cancel"], JobState::Failed => vec!["Restart"], JobState::Succeeded => vec![] },
-        "targetObjectId": j.item, "targetObjectName": j.item_friendly, "targetInstanceType": "ProtectionEntity",
-        "customDetails": {"instanceType": "AsrJobDetails", "affectedObjectDetails": {
-            "PrimaryFabricProviderId": "VMware", "PrimaryFabricName": j.fabric, "ProtectionContainerName": j.container,
-            "RecoveryFabricProviderId": "Azure", "ReplicatedItemId": item_id(v, &j.fabric, &j.container, &j.item),
-        }},
+        "targetObjectId": j.item, "targetObjectName": j.item_friendly,
+        "targetInstanceType": if j.plan.is_some() { "RecoveryPlan" } else { "ProtectionEntity" },
+        "customDetails": {"instanceType": j.kind.details_type(), "affectedObjectDetails": affected},
     });
     if let Some(e) = j.end {
         p["endTime"] = json!(ts(e));

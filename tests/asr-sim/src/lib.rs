@@ -15,10 +15,12 @@
 #![allow(clippy::result_large_err)]
 
 pub mod conformance;
+pub mod failback;
 pub mod fault_responses;
 pub mod faults;
 pub mod json;
 pub mod json_items;
+pub mod plans;
 pub mod routes;
 pub mod scenario;
 mod server;
@@ -26,6 +28,7 @@ pub mod state;
 pub mod throttle;
 pub mod tls;
 pub mod validate;
+pub mod validate_failback;
 
 pub use faults::{FaultKind, FaultRule, Malformed};
 pub use scenario::{AsyncOperationId, LroHeaders, Scenario};
@@ -127,6 +130,16 @@ impl RunningSim {
     /// Back to time-based registration (failover time + delay).
     pub fn clear_agent_override(&self, item: &str) {
         self.shared.with_world(|w| w.set_agent_registered(item, None));
+    }
+    /// Script the next job of `scenario` (`UnplannedFailover`, `CommitFailover`, `SwitchReplicationGroupProtection`,
+    /// `ReverseReplicate`) on `item` to fail with ASR error `code`. Returns whether the item was found.
+    pub fn fail_next_job(&self, item: &str, scenario: &str, code: &str) -> bool {
+        self.shared.with_world(|w| w.fail_next_job(item, scenario, code))
+    }
+    /// Does the failed-over Azure VM of `item` still exist (a failback commit removes it)?
+    pub fn azure_vm_exists(&self, item: &str) -> Option<bool> {
+        self.shared
+            .with_world(|w| w.vaults.iter().flat_map(|v| &v.items).find(|i| i.name.eq_ignore_ascii_case(item)).map(|i| i.azure_vm_present))
     }
     /// Jump simulated time forward.
     pub fn advance_time(&self, by: Duration) {

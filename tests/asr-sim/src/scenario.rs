@@ -64,6 +64,26 @@ pub enum MissingFabricMode {
     NotFound,
 }
 
+/// A job of this scenario on this item fails once (consumed by the next such job).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct JobFailureSpec {
+    /// Job scenario name: `UnplannedFailover`, `CommitFailover`, `SwitchReplicationGroupProtection`, `ReverseReplicate`.
+    pub scenario: String,
+    /// ASR error code, e.g. `8038` (no host memory to boot the VM at failback).
+    pub code: String,
+    pub message: Option<String>,
+}
+
+/// A recovery plan: a named set of items that fail over and commit together.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RecoveryPlanSpec {
+    pub name: String,
+    /// Item names.
+    pub items: Vec<String>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct Credentials {
@@ -100,6 +120,13 @@ pub struct Defaults {
     /// A new job answers 404 (GET and list) for this long after it was created.
     #[serde(deserialize_with = "de_duration")]
     pub job_visible_after: SignedDuration,
+    /// After a failback commit, how long the on-premises VM's mobility agent takes to register with the
+    /// configuration server again (a forward reprotect before that fails with the agent-not-registered error).
+    #[serde(deserialize_with = "de_duration")]
+    pub forward_agent_registration_delay: SignedDuration,
+    /// Where real ASR's state names are unknown ("inferred" in the spec README), answer with one of
+    /// several plausible spellings per item (stable per item name). `false`: always the documented one.
+    pub state_variants: bool,
 }
 
 /// The headers of the reProtect 202. Real traffic carries both (REC-FB, REC-RP); Azure's own
@@ -111,7 +138,8 @@ pub enum LroHeaders {
     Both,
     /// `Location` only.
     Location,
-    /// `Azure-AsyncOperation` only.
+    /// `Azure-AsyncOperation` only (as in Azure's own examples).
+    #[serde(alias = "async_operation_only")]
     AsyncOperation,
     /// Both, then `Azure-AsyncOperation` only, then `Location` only, round robin over the
     /// simulator's accepted reProtects (the first answer carries both).
@@ -154,6 +182,8 @@ impl Default for Defaults {
             lro_headers: LroHeaders::default(),
             async_operation_id: AsyncOperationId::default(),
             job_visible_after: SignedDuration::ZERO,
+            forward_agent_registration_delay: d_reg(),
+            state_variants: true,
         }
     }
 }
@@ -370,6 +400,11 @@ pub struct ItemSpec {
     pub ip_address: Option<String>,
     /// Forward policy name.
     pub policy: Option<String>,
+    /// Per-item override of `defaults.forward_agent_registration_delay`.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub forward_agent_registration_delay: Option<SignedDuration>,
+    /// Jobs that fail once each, in order.
+    pub fail_jobs: Vec<JobFailureSpec>,
 }
 impl Default for ItemSpec {
     fn default() -> Self {
@@ -389,6 +424,8 @@ impl Default for ItemSpec {
             vm_id: None,
             ip_address: None,
             policy: None,
+            forward_agent_registration_delay: None,
+            fail_jobs: vec![],
         }
     }
 }
@@ -424,6 +461,8 @@ pub struct VaultSpec {
     pub policies: Option<Vec<PolicySpec>>,
     pub items: Vec<ItemSpec>,
     pub generate: Option<GenerateItems>,
+    /// Default (absent): one plan per replication group, named after the group.
+    pub recovery_plans: Option<Vec<RecoveryPlanSpec>>,
 }
 impl Default for VaultSpec {
     fn default() -> Self {
@@ -436,6 +475,7 @@ impl Default for VaultSpec {
             policies: None,
             items: vec![],
             generate: None,
+            recovery_plans: None,
         }
     }
 }

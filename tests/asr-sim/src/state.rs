@@ -2,7 +2,7 @@
 //!
 //! Nothing here reads a clock: every time-dependent call takes an explicit simulated `now`.
 
-use crate::scenario::{Credentials, Defaults, FabricSpec, MasterTargetSpec, PolicySpec, Scenario, VaultSpec};
+use crate::scenario::{Credentials, Defaults, FabricSpec, JobFailureSpec, MasterTargetSpec, PolicySpec, Scenario, VaultSpec};
 use jiff::{SignedDuration, Timestamp};
 
 pub use crate::validate::{AsrError, ReprotectInput};
@@ -42,6 +42,16 @@ pub struct Item {
     pub current_job: Option<(String, Timestamp)>,
     /// Reverse replication settings once reprotect was accepted.
     pub reprotect: Option<ReprotectInput>,
+    /// Forward replication settings once a forward reprotect was accepted.
+    pub forward: Option<crate::validate_failback::ForwardReprotectInput>,
+    /// Agent registration delay after a failback commit (anchored at the commit's end).
+    pub forward_registration_delay: SignedDuration,
+    /// The failed-over Azure VM still exists (a failback commit removes it).
+    pub azure_vm_present: bool,
+    /// Jobs that fail once each (first matching scenario consumed).
+    pub fail_jobs: Vec<JobFailureSpec>,
+    /// Recovery point type of the last failback (`LatestTime` / `LatestTag`).
+    pub last_recovery_point_type: Option<String>,
 }
 
 impl Item {
@@ -82,9 +92,14 @@ impl JobState {
     }
 }
 
-/// A reprotect job.
+/// A job: reprotect, failback (unplanned failover), commit or forward reprotect; of one item or of a recovery plan.
 #[derive(Clone, Debug)]
 pub struct Job {
+    pub kind: crate::failback::JobKind,
+    /// The recovery plan when the job is a plan's (then `members` lists its items).
+    pub plan: Option<String>,
+    /// Items the job moves (one for item-level jobs).
+    pub members: Vec<String>,
     pub name: String,
     pub operation_id: String,
     pub activity_id: String,
@@ -98,13 +113,20 @@ pub struct Job {
     pub end: Option<Timestamp>,
     /// Set when the job failed: (code, message, possible causes, recommended action).
     pub error: Option<AsrError>,
-    /// Item fields to restore on failure.
-    pub prev_allowed: Vec<String>,
+    /// Allowed operations to restore on failure, per member item name.
+    pub prev_allowed: Vec<(String, Vec<String>)>,
+    /// Fails at the end of its first task with this error (decided when accepted).
+    pub planned_error: Option<AsrError>,
 }
 
 impl Job {
+    /// (name, friendly name) of this job's tasks.
+    pub fn tasks(&self) -> &'static [(&'static str, &'static str)] {
+        self.kind.tasks()
+    }
+
     pub fn task_span(&self, i: usize) -> (Timestamp, Timestamp) {
-        let n = REPROTECT_TASKS.len() as i32;
+        let n = self.tasks().len().max(1) as i32;
         let piece = self.duration / n;
         (self.start + piece * i as i32, if i as i32 == n - 1 { self.start + self.duration } else { self.start + piece * (i as i32 + 1) })
     }
@@ -134,6 +156,7 @@ pub struct Vault {
     pub policies: Vec<PolicySpec>,
     pub items: Vec<Item>,
     pub jobs: Vec<Job>,
+    pub plans: Vec<crate::plans::Plan>,
 }
 
 impl Vault {
@@ -205,7 +228,7 @@ fn vault_from_spec(v: VaultSpec, d: &Defaults, start: Timestamp) -> Vault {
     });
     let fwd = policies.iter().find(|p| p.provider != "InMage").or(policies.first()).map(|p| p.name.clone()).unwrap_or_default();
     let first_fabric = v.fabrics.first().cloned().unwrap_or_default();
-    let items = v
+    let items: Vec<Item> = v
         .items
         .iter()
         .enumerate()
@@ -237,9 +260,15 @@ fn vault_from_spec(v: VaultSpec, d: &Defaults, start: Timestamp) -> Vault {
                 policy: s.policy.clone().unwrap_or_else(|| fwd.clone()),
                 current_job: None,
                 reprotect: None,
+                forward: None,
+                forward_registration_delay: s.forward_agent_registration_delay.unwrap_or(d.forward_agent_registration_delay),
+                azure_vm_present: true,
+                fail_jobs: s.fail_jobs.clone(),
+                last_recovery_point_type: None,
             }
         })
         .collect();
+    let plans = crate::plans::plans_from_spec(v.recovery_plans.as_deref(), &items);
     Vault {
         subscription: v.subscription,
         resource_group: v.resource_group,
@@ -249,6 +278,7 @@ fn vault_from_spec(v: VaultSpec, d: &Defaults, start: Timestamp) -> Vault {
         policies,
         items,
         jobs: vec![],
+        plans,
     }
 }
 
@@ -284,6 +314,13 @@ impl World {
         now: Timestamp,
     ) -> Result<Job, AsrError> {
         self.advance(now);
+        let inmage_item = self.vaults[vi]
+            .item_index(item)
+            .and_then(|i| self.vaults[vi].items.get(i))
+            .is_some_and(|i| i.provider.eq_ignore_ascii_case("InMage"));
+        if inmage_item && crate::validate_failback::is_forward_reprotect(body) {
+            return self.forward_reprotect(vi, fabric, container, item, body, now);
+        }
         let v = &self.vaults[vi];
         let input = crate::validate::check_reprotect(v, fabric, container, item, body, self.defaults.missing_fabric)?;
         let ii = v.item_index(item).expect("validated");
@@ -291,14 +328,16 @@ impl World {
         let v = &mut self.vaults[vi];
         let it = &mut v.items[ii];
         let name = new_guid();
-        let operation_id = match self.defaults.async_operation_id {
-            crate::scenario::AsyncOperationId::JobName => name.clone(),
-            crate::scenario::AsyncOperationId::Distinct => new_guid(),
-        };
-        self.accepted += 1;
+        let planned_error = crate::failback::take_failure(it, crate::failback::JobKind::Reprotect);
         let job = Job {
-            name,
-            operation_id,
+            kind: crate::failback::JobKind::Reprotect,
+            plan: None,
+            members: vec![it.name.clone()],
+            name: name.clone(),
+            operation_id: match self.defaults.async_operation_id {
+                crate::scenario::AsyncOperationId::JobName => name.clone(),
+                crate::scenario::AsyncOperationId::Distinct => new_guid(),
+            },
             activity_id: format!("{} ActivityId: {}", new_guid(), new_guid()),
             item: it.name.clone(),
             item_friendly: it.friendly_name.clone(),
@@ -309,7 +348,8 @@ impl World {
             state: JobState::InProgress,
             end: None,
             error: None,
-            prev_allowed: it.allowed_operations.clone(),
+            prev_allowed: vec![(it.name.clone(), it.allowed_operations.clone())],
+            planned_error,
         };
         it.allowed_operations.retain(|o| !o.eq_ignore_ascii_case("ReverseReplicate"));
         it.current_job = Some((job.name.clone(), now));
@@ -319,44 +359,49 @@ impl World {
         Ok(job)
     }
 
-    /// Move jobs forward to `now`: the prerequisites check decides on agent registration,
-    /// the end of the last task completes reprotect.
+    /// Move jobs forward to `now`: the end of the first task (the prerequisites check) decides on
+    /// agent registration and planned failures, the end of the last task applies the job's effect.
     pub fn advance(&mut self, now: Timestamp) {
         if self.running.is_empty() {
             return;
         }
         let running = std::mem::take(&mut self.running);
+        let variants = self.defaults.state_variants;
         for (vi, ji) in running {
             let v = &mut self.vaults[vi];
-            let job = &mut v.jobs[ji];
+            let Some(job) = v.jobs.get(ji) else { continue };
             let check_at = job.task_span(0).1;
             let end_at = job.start + job.duration;
-            let ii = v.items.iter().position(|i| i.name == job.item).expect("job item exists");
-            let it = &mut v.items[ii];
-            if now >= check_at && !it.agent_registered(check_at.max(job.start)) {
-                job.state = JobState::Failed;
-                job.end = Some(check_at);
-                job.error = Some(AsrError::agent_not_registered(&it.friendly_name, &it.ip_address));
-                it.allowed_operations = job.prev_allowed.clone();
-                it.current_job = None;
-                it.reprotect = None;
+            if now >= check_at
+                && let Some(err) = crate::failback::check_failure(v, ji, check_at)
+            {
+                crate::failback::fail_job(v, ji, err, check_at);
             } else if now >= end_at {
-                job.state = JobState::Succeeded;
-                job.end = Some(end_at);
-                it.provider = "InMage".into();
-                it.protection_state = "Protected".into();
-                it.active_location = "Recovery".into();
-                it.allowed_operations = vec!["UnplannedFailover".into(), "DisableProtection".into()];
-                it.current_job = None;
+                crate::failback::succeed_job(v, ji, end_at, variants);
             } else {
                 self.running.push((vi, ji));
             }
         }
     }
 
+    /// Register a newly accepted job as running.
+    pub(crate) fn push_running(&mut self, vi: usize, ji: usize) {
+        self.running.push((vi, ji));
+    }
+
     /// Are any jobs still in progress (so `advance` may change something)?
     pub fn has_running(&self) -> bool {
         !self.running.is_empty()
+    }
+
+    /// Script the next job of `scenario` on `item` (any vault) to fail with `code`. Returns whether it was found.
+    pub fn fail_next_job(&mut self, item: &str, scenario: &str, code: &str) -> bool {
+        let mut found = false;
+        for it in self.vaults.iter_mut().flat_map(|v| v.items.iter_mut()).filter(|i| i.name.eq_ignore_ascii_case(item)) {
+            it.fail_jobs.push(JobFailureSpec { scenario: scenario.into(), code: code.into(), message: None });
+            found = true;
+        }
+        found
     }
 
     /// Force the agent of `item` (in any vault) registered or not. Returns whether it was found.

@@ -35,7 +35,7 @@ impl AsrError {
             recommended_action: action.into(),
         }
     }
-    fn bad(inner: &str, message: impl Into<String>, causes: impl Into<String>, action: impl Into<String>) -> Self {
+    pub(crate) fn bad(inner: &str, message: impl Into<String>, causes: impl Into<String>, action: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", inner, message, causes, action)
     }
 
@@ -50,6 +50,22 @@ impl AsrError {
             ),
             "The Azure virtual machine cannot reach the on-premises configuration server, or the virtual machine booted recently and the Mobility service has not registered back with the configuration server yet (this can take up to 15 minutes after failover).",
             "Ensure the Azure virtual machine can reach the configuration server over the site-to-site VPN or ExpressRoute and that the Mobility service is running, wait for the agent to register (up to 15 minutes after the virtual machine boots), then retry the reprotect operation.",
+        )
+    }
+
+    /// The job error of a forward (on-premises -> Azure) reprotect before the on-premises VM's mobility agent
+    /// registered back with the configuration server: the docs say reprotect "returns an error message stating
+    /// that the agent isn't installed" (code 78093: the Mobility service cannot register).
+    pub fn forward_agent_not_registered(vm: &str, ip: &str) -> Self {
+        AsrError::new(
+            400,
+            "78093",
+            "78093",
+            format!(
+                "Reprotect failed for the virtual machine '{vm}': the agent is not installed on the virtual machine or it has not registered with the configuration server yet (IP {ip})."
+            ),
+            "After an on-premises virtual machine boots up, it takes some time (up to 15 minutes) for the Mobility service to register back to the configuration server.",
+            "Wait for a few minutes, then try reprotect again.",
         )
     }
 

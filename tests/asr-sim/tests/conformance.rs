@@ -27,24 +27,38 @@ fn examples() -> Vec<(String, Value)> {
     out
 }
 
-/// operationId -> (status -> definition name).
+fn failback_doc() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(format!("{SPECS}/2026-11-01/failback.extract.json")).unwrap()).unwrap()
+}
+
+/// operationId -> (status -> definition name), from the service extract or the failback extract.
 fn response_defs(op: &str) -> Vec<(String, String)> {
-    let doc = spec_doc();
-    for item in doc["paths"].as_object().unwrap().values() {
-        for o in item.as_object().unwrap().values() {
-            if o["operationId"] == op {
-                return o["responses"]
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .filter_map(|(code, r)| {
-                        r["schema"]["$ref"].as_str().map(|s| (code.clone(), s.trim_start_matches("#/definitions/").to_string()))
-                    })
-                    .collect();
-            }
+    for doc in [spec_doc(), failback_doc()] {
+        if let Some(found) = response_defs_in(&doc, op) {
+            return found;
         }
     }
     panic!("no operation {op}");
+}
+
+fn response_defs_in(doc: &Value, op: &str) -> Option<Vec<(String, String)>> {
+    for item in doc["paths"].as_object().unwrap().values() {
+        for o in item.as_object().unwrap().values() {
+            if o["operationId"] == op {
+                return Some(
+                    o["responses"]
+                        .as_object()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|(code, r)| {
+                            r["schema"]["$ref"].as_str().map(|s| (code.clone(), s.trim_start_matches("#/definitions/").to_string()))
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    None
 }
 
 #[test]
@@ -58,6 +72,17 @@ fn every_upstream_example_response_validates_with_the_validator() {
         }
         if let Some(input) = ex["parameters"].get("reprotectInput") {
             validate("ReverseReplicationInput", input).unwrap_or_else(|e| panic!("{path} input: {e:?}"));
+        }
+        let failback = conformance::failback_spec().unwrap();
+        let input_def = match op {
+            "ReplicationProtectedItems_UnplannedFailover" => Some("UnplannedFailoverInput"),
+            "ReplicationProtectedItems_PlannedFailover" => Some("PlannedFailoverInput"),
+            "ReplicationRecoveryPlans_UnplannedFailover" => Some("RecoveryPlanUnplannedFailoverInput"),
+            "ReplicationRecoveryPlans_PlannedFailover" => Some("RecoveryPlanPlannedFailoverInput"),
+            _ => None,
+        };
+        if let (Some(def), Some(input)) = (input_def, ex["parameters"].get("failoverInput").or(ex["parameters"].get("input"))) {
+            failback.validate(def, input).unwrap_or_else(|e| panic!("{path} input as {def}: {e:?}"));
         }
     }
 }

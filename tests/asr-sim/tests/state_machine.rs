@@ -70,7 +70,8 @@ fn a_reprotect_job_progresses_through_its_tasks_and_protects_the_item() {
     assert_eq!(j.state, JobState::Succeeded);
     assert_eq!(j.end, Some(t0() + SignedDuration::from_secs(120)));
     let it = &w.vaults[0].items[0];
-    assert_eq!((it.provider.as_str(), it.protection_state.as_str(), it.active_location.as_str()), ("InMage", "Protected", "Recovery"));
+    // As recorded (REC-FB): after Azure->on-premises reprotect the item reports Azure as its primary.
+    assert_eq!((it.provider.as_str(), it.protection_state.as_str(), it.active_location.as_str()), ("InMage", "Protected", "Primary"));
     assert!(it.current_job.is_none());
     assert!(it.allowed_operations.contains(&"UnplannedFailover".to_string()));
 }

@@ -62,7 +62,6 @@ async fn leader<'a>(replicas: &'a [&'a Replica], within: Duration) -> Option<usi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "fails today: after its Lease is deleted the old leader does not stop within the lease duration (issue 12 item 7a, open)"]
 async fn a_leader_whose_lease_is_deleted_stops_acting_and_someone_leads_again() -> anyhow::Result<()> {
     let ns = test_namespace().await;
     let client = reprotect_test_support::client().await;
@@ -83,7 +82,6 @@ async fn a_leader_whose_lease_is_deleted_stops_acting_and_someone_leads_again() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "fails today: the standby takes over after ~13 s, i.e. it waits for the lease to expire instead of the release (issue 12 item 7b, open)"]
 async fn on_shutdown_the_leader_releases_the_lease_returns_at_once_and_the_standby_takes_over() -> anyhow::Result<()> {
     let ns = test_namespace().await;
     let client = reprotect_test_support::client().await;

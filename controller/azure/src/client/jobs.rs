@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use reprotect_facts::*;
 use reqwest::Method;
+use url::Url;
 
 use super::{ArmClient, vault_key};
 use crate::{
@@ -31,10 +32,22 @@ impl ArmClient {
         }
         let url = self.item_url(vault, &request.item_name, Some("reProtect")).await?;
         let body = serde_json::to_vec(&mapping::reprotect_body(request)).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))?;
+        self.post_lro("reprotect", vault, &url, &request.item_name, Some(body)).await
+    }
+
+    /// POST a long-running operation on `target` (an item or a recovery plan) once, never resent after it was sent,
+    /// and name the job that tracks it. Cached lists of the vault are stale from the moment it is sent.
+    pub(super) async fn post_lro(
+        &self,
+        op: &str,
+        vault: &VaultRef,
+        url: &Url,
+        target: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<JobRef, SiteRecoveryError> {
         let vkey = vault_key(vault);
         self.writes.bump(&vkey);
-        let reply =
-            self.http.send("reprotect", Method::POST, &url, Some(&body), &self.lane(vault, Kind::Write), Resend::NotAfterSent).await;
+        let reply = self.http.send(op, Method::POST, url, body.as_deref(), &self.lane(vault, Kind::Write), Resend::NotAfterSent).await;
         self.writes.bump(&vkey);
         let reply = reply?;
         let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
@@ -42,10 +55,10 @@ impl ArmClient {
         // the latter), recorded traffic also with `x-ms-request-id` naming the job.
         let named = job_from_headers(reply.header("location"), reply.header("azure-asyncoperation"), reply.header("x-ms-request-id"));
         let job = match named {
-            Some((op, JobSource::AsyncOperation)) => Some(self.job_of_operation(vault, &request.item_name, op).await),
+            Some((operation, JobSource::AsyncOperation)) => Some(self.job_of_operation(vault, target, operation).await),
             Some((job, _)) => Some(job),
             // A synchronous 200 carries the item; its current scenario names the job.
-            None => reply.json::<models::ProtectedItem>("reprotect").ok().map(mapping::protected_item_facts).and_then(|item| {
+            None => reply.json::<models::ProtectedItem>(op).ok().map(mapping::protected_item_facts).and_then(|item| {
                 let id = item.current_scenario?.job_id?;
                 Some(arm_name(&id).to_string()).filter(|j| !j.is_empty() && !j.eq_ignore_ascii_case("None"))
             }),
@@ -56,7 +69,7 @@ impl ArmClient {
                 Ok(JobRef { job_name, retry_after_seconds })
             }
             None => Err(SiteRecoveryError::Decode {
-                operation: "reprotect".into(),
+                operation: op.into(),
                 message: format!("HTTP {} without a Location or Azure-AsyncOperation header naming the job", reply.status),
             }),
         }

@@ -19,6 +19,7 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
         .route("/_admin/faults", get(faults).post(add_fault).delete(clear_faults))
         .route("/_admin/state", get(state))
         .route("/_admin/items/{item}/agent", post(agent))
+        .route("/_admin/items/{item}/fail-next", post(fail_next))
         .route("/_admin/time/advance", post(advance))
         .route("/_admin/token", post(token))
 }
@@ -66,9 +67,11 @@ async fn state(State(sh): State<Arc<Shared>>) -> Response {
                 "name": i.name, "fabric": i.fabric, "container": i.container, "os": i.os, "group": i.group,
                 "protectionState": i.protection_state, "provider": i.provider, "allowedOperations": i.allowed_operations,
                 "agentRegistered": i.agent_registered(now), "agentOverride": i.agent_override,
+                "activeLocation": i.active_location, "azureVmPresent": i.azure_vm_present, "recoveryPointType": i.last_recovery_point_type,
                 "currentJob": i.current_job.as_ref().map(|j| &j.0),
             })).collect::<Vec<_>>(),
-            "jobs": v.jobs.iter().map(|j| json!({"name": j.name, "item": j.item, "state": j.state.as_str(), "start": crate::json::ts(j.start), "end": j.end.map(crate::json::ts), "error": j.error.as_ref().map(|e| &e.inner_code)})).collect::<Vec<_>>(),
+            "plans": v.plans.iter().map(|p| json!({"name": p.name, "items": p.items, "currentJob": p.current_job.as_ref().map(|j| &j.0)})).collect::<Vec<_>>(),
+            "jobs": v.jobs.iter().map(|j| json!({"name": j.name, "item": j.item, "scenario": j.kind.scenario(), "plan": j.plan, "state": j.state.as_str(), "start": crate::json::ts(j.start), "end": j.end.map(crate::json::ts), "error": j.error.as_ref().map(|e| &e.inner_code)})).collect::<Vec<_>>(),
         })).collect();
         json!({"now": crate::json::ts(now), "vaults": vaults})
     });
@@ -80,6 +83,20 @@ async fn agent(State(sh): State<Arc<Shared>>, Path(item): Path<String>, Json(b):
     let reg = b.get("registered").and_then(Value::as_bool);
     if sh.with_world(|w| w.set_agent_registered(&item, reg)) {
         json_response(200, json!({"item": item, "registered": reg}))
+    } else {
+        json_response(404, crate::json::arm_error("NotFound", &format!("no item {item}")))
+    }
+}
+
+/// Body `{"scenario": "UnplannedFailover", "code": "8038"}`: the next such job on the item fails with that code.
+async fn fail_next(State(sh): State<Arc<Shared>>, Path(item): Path<String>, Json(b): Json<Value>) -> Response {
+    let scenario = b.get("scenario").and_then(Value::as_str).unwrap_or_default().to_string();
+    let code = b.get("code").and_then(Value::as_str).unwrap_or_default().to_string();
+    if scenario.is_empty() || code.is_empty() {
+        return json_response(400, crate::json::arm_error("BadRequest", "scenario and code are required"));
+    }
+    if sh.with_world(|w| w.fail_next_job(&item, &scenario, &code)) {
+        json_response(200, json!({"item": item, "scenario": scenario, "code": code}))
     } else {
         json_response(404, crate::json::arm_error("NotFound", &format!("no item {item}")))
     }

@@ -72,36 +72,45 @@ pub fn reprotect(c: &Ctx<'_>, vi: usize, fabric: &str, container: &str, item: &s
     let now = c.sh.clock.now();
     let r = {
         let mut w = c.sh.world.write().unwrap();
-        let (retry, lro) = (w.defaults.retry_after_s, w.defaults.lro_headers);
-        let n = w.accepted;
+        let retry = w.defaults.retry_after_s;
         w.reprotect(vi, fabric, container, item, &body, now).map(|job| {
             let v = &w.vaults[vi];
-            (crate::json::item_id(v, &job.fabric, &job.container, &job.item), crate::json::vault_id(v), job, retry, lro.pick(n))
+            (crate::json::item_id(v, &job.fabric, &job.container, &job.item), crate::json::vault_id(v), job, retry)
         })
     };
     match r {
         Err(e) => asr_error_response(&e, c.headers),
-        Ok((item_id, vault_id, job, retry, (with_location, with_aao))) => {
-            let base = c.sh.base_url.as_str().trim_end_matches('/');
-            let mut resp = Response::builder().status(202);
-            if with_location {
-                resp =
-                    resp.header(header::LOCATION, format!("{base}{item_id}/operationresults/{}?api-version={}", job.name, c.api_version));
-            }
-            if with_aao {
-                let aao = format!("{base}{vault_id}/replicationOperationStatus/{}?api-version={}", job.operation_id, c.api_version);
-                resp = resp.header("Azure-AsyncOperation", aao);
-            }
-            resp = resp
-                .header(header::RETRY_AFTER, c.sh.clock.scaled_secs(retry).to_string())
-                .header("x-ms-request-id", crate::state::new_guid())
-                .header(header::CONTENT_LENGTH, "0");
-            if let Some(id) = c.headers.get("x-ms-client-request-id") {
-                resp = resp.header("x-ms-client-request-id", id);
-            }
-            resp.body(axum::body::Body::empty()).unwrap()
-        }
+        Ok((item_id, vault_id, job, retry)) => accepted(c, &item_id, &vault_id, &job, retry),
     }
+}
+
+/// The 202 that accepts a long-running POST on `target_id` (an item or a recovery plan), headers as the
+/// scenario's `lro_headers` say.
+pub fn accepted(c: &Ctx<'_>, target_id: &str, vault_id: &str, job: &crate::state::Job, retry: u64) -> Response {
+    let base = c.sh.base_url.as_str().trim_end_matches('/');
+    // Which headers this answer carries: the scenario's choice, or the next in the rotation.
+    let (with_location, with_aao) = {
+        let mut w = c.sh.world.write().unwrap();
+        let n = w.accepted;
+        w.accepted += 1;
+        w.defaults.lro_headers.pick(n)
+    };
+    let mut resp = Response::builder().status(202);
+    if with_location {
+        resp = resp.header(header::LOCATION, format!("{base}{target_id}/operationresults/{}?api-version={}", job.name, c.api_version));
+    }
+    if with_aao {
+        let aao = format!("{base}{vault_id}/replicationOperationStatus/{}?api-version={}", job.operation_id, c.api_version);
+        resp = resp.header("Azure-AsyncOperation", aao);
+    }
+    resp = resp
+        .header(header::RETRY_AFTER, c.sh.clock.scaled_secs(retry).to_string())
+        .header("x-ms-request-id", crate::state::new_guid())
+        .header(header::CONTENT_LENGTH, "0");
+    if let Some(id) = c.headers.get("x-ms-client-request-id") {
+        resp = resp.header("x-ms-client-request-id", id);
+    }
+    resp.body(axum::body::Body::empty()).unwrap()
 }
 
 /// `GET .../operationresults/{jobName}`: 202 while the job runs, 200 + item when it succeeded,
@@ -129,9 +138,13 @@ pub fn operation_result(c: &Ctx<'_>, vi: usize, job_name: &str) -> Response {
                 }
                 r.body(axum::body::Body::empty()).unwrap()
             }
-            JobState::Succeeded => match v.item_index(&job.item) {
-                Some(i) => json_response(200, json_items::item(v, &v.items[i], now)),
-                None => json_response(204, Value::Null),
+            JobState::Succeeded => match (&job.plan, v.item_index(&job.item)) {
+                (Some(p), _) => match v.plan(p) {
+                    Some(p) => json_response(200, crate::plans::plan_json(v, p)),
+                    None => json_response(204, Value::Null),
+                },
+                (None, Some(i)) => json_response(200, json_items::item(v, &v.items[i], now)),
+                (None, None) => json_response(204, Value::Null),
             },
             JobState::Failed => asr_error_response(job.error.as_ref().expect("failed job has error"), c.headers),
         }

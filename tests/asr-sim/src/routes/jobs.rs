@@ -33,10 +33,14 @@ pub fn parse_filter(f: &str) -> Vec<(String, String)> {
 pub fn job_matches(v: &Vault, j: &Job, filter: &[(String, String)]) -> bool {
     filter.iter().all(|(k, val)| match k.to_ascii_lowercase().as_str() {
         "targetobjectid" => {
-            j.item.eq_ignore_ascii_case(val) || crate::json::item_id(v, &j.fabric, &j.container, &j.item).eq_ignore_ascii_case(val)
+            j.item.eq_ignore_ascii_case(val)
+                || match &j.plan {
+                    Some(p) => crate::plans::plan_id(v, p).eq_ignore_ascii_case(val),
+                    None => crate::json::item_id(v, &j.fabric, &j.container, &j.item).eq_ignore_ascii_case(val),
+                }
         }
         "targetobjectname" => j.item_friendly.eq_ignore_ascii_case(val),
-        "scenarioname" | "operation" => crate::state::REPROTECT_SCENARIO.eq_ignore_ascii_case(val) || val.eq_ignore_ascii_case("Reprotect"),
+        "scenarioname" | "operation" => j.kind.scenario().eq_ignore_ascii_case(val) || j.kind.friendly().eq_ignore_ascii_case(val),
         "state" | "jobstatus" | "status" => j.state.as_str().eq_ignore_ascii_case(val),
         _ => true,
     })

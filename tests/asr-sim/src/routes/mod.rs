@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod fabric;
+pub mod failback;
 pub mod items;
 pub mod jobs;
 pub mod policies;
@@ -238,8 +239,27 @@ fn dispatch(c: &Ctx<'_>, vi: usize) -> Response {
             7 if c.method == Method::POST && c.is(4, "replicationProtectedItems") && c.is(6, "reProtect") => {
                 Some(items::reprotect(c, vi, &c.rest[1], &c.rest[3], &c.rest[5]))
             }
+            7 if c.method == Method::POST && c.is(4, "replicationProtectedItems") && c.is(6, "unplannedFailover") => {
+                Some(failback::unplanned_failover(c, vi, &c.rest[1], &c.rest[3], &c.rest[5]))
+            }
+            7 if c.method == Method::POST && c.is(4, "replicationProtectedItems") && c.is(6, "failoverCommit") => {
+                Some(failback::failover_commit(c, vi, &c.rest[1], &c.rest[3], &c.rest[5]))
+            }
+            7 if c.method == Method::POST && c.is(4, "replicationProtectedItems") && c.is(6, "plannedFailover") => {
+                Some(failback::planned_failover(c, vi, &c.rest[1], &c.rest[3], &c.rest[5]))
+            }
             3 if get && c.is(2, "replicationvCenters") => Some(vcenters::list_by_fabric(c, vi, &c.rest[1])),
             4 if get && c.is(2, "replicationvCenters") => Some(vcenters::get(c, vi, &c.rest[1], &c.rest[3])),
+            _ => None,
+        }
+    } else if c.is(0, "replicationRecoveryPlans") {
+        let post = c.method == Method::POST;
+        match n {
+            1 if get => Some(failback::list_plans(c, vi)),
+            2 if get => Some(failback::get_plan(c, vi, &c.rest[1])),
+            3 if post && c.is(2, "unplannedFailover") => Some(failback::plan_unplanned_failover(c, vi, &c.rest[1])),
+            3 if post && c.is(2, "failoverCommit") => Some(failback::plan_failover_commit(c, vi, &c.rest[1])),
+            3 if post && c.is(2, "plannedFailover") => Some(failback::plan_planned_failover(c, vi, &c.rest[1])),
             _ => None,
         }
     } else {
