@@ -136,6 +136,14 @@ impl Context {
     }
 
     /// Forget the failure count after a successful reconcile.
+    /// Consecutive failures recorded for this object by [`Context::next_backoff`].
+    pub fn failures<K: kube::Resource>(&self, obj: &ObjectRef<K>) -> u32
+    where
+        K::DynamicType: Eq + std::hash::Hash + Clone,
+    {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).get(&obj.to_string()).copied().unwrap_or(0)
+    }
+
     pub fn reset_backoff<K: kube::Resource>(&self, obj: &ObjectRef<K>)
     where
         K::DynamicType: Eq + std::hash::Hash + Clone,

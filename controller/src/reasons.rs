@@ -51,6 +51,10 @@ pub const USABLE: &str = "Usable";
 pub const CONNECTIONS_VERIFIED: &str = "ConnectionsVerified";
 pub const CONNECTION_FAILED: &str = "ConnectionFailed";
 pub const CONNECTED: &str = "Connected";
+/// `InsecureTls` True: the user opted out of certificate verification.
+pub const INSECURE_SKIP_VERIFY: &str = "InsecureSkipVerify";
+/// `InsecureTls` False.
+pub const TLS_VERIFIED: &str = "TlsVerified";
 pub const TRANSIENT: &str = "Transient";
 
 /// Kubernetes-style reason from an error category (`asr-credentials` → `AsrCredentials`).

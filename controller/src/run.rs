@@ -189,7 +189,7 @@ pub async fn run_controllers_guarded(
     // policy would turn one phase change into N reconciles.
     let policy_specs = watcher(api::<ReprotectPolicy>(&client, &namespace), wc.clone())
         .touched_objects()
-        .predicate_filter(predicates::generation, Default::default());
+        .predicate_filter(predicates::generation.combine(reconcile::policy::connections_state), Default::default());
     let master_target_specs = watcher(api::<MasterTarget>(&client, &namespace), wc.clone())
         .touched_objects()
         .predicate_filter(predicates::generation, Default::default());

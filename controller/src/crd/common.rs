@@ -78,6 +78,8 @@ pub mod condition_types {
     pub const AZURE_CONNECTED: &str = "AzureConnected";
     /// vCenter connection usable (policy).
     pub const VCENTER_CONNECTED: &str = "VCenterConnected";
+    /// A warning, True while the policy turns TLS verification off (`vcenter.tls.insecureSkipVerify`).
+    pub const INSECURE_TLS: &str = "InsecureTls";
 }
 
 /// Conditions list as stored in status: standard `metav1.Condition`, merged by `type`.

@@ -2,6 +2,8 @@
 
 pub mod decide;
 #[cfg(test)]
+mod decide_props;
+#[cfg(test)]
 mod decide_tests;
 pub mod owner;
 

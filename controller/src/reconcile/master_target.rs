@@ -1,7 +1,7 @@
 //! MasterTarget reconciler: observe the master target in vCenter and in the fabric, run its checks, report what it looks like.
 
 use super::protected_machine::status::checks as check_statuses;
-use super::{Reconciled, apply_status_if_changed, connect, find_policy, reconcile_with, stalled_conditions};
+use super::{Reconciled, apply_status_if_changed, connect, find_policy, problem_conditions, reconcile_with};
 use crate::conditions::{self, KState, kstatus};
 use crate::context::{Context, Stores};
 use crate::crd::{DatastoreStatus, MasterTarget, MasterTargetStatus, RetentionVolumeStatus, RetryBounds};
@@ -27,8 +27,8 @@ fn is_master_target_check(result: &CheckResult) -> bool {
 
 impl Reconciled for MasterTarget {
     type Status = MasterTargetStatus;
-    fn stalled_status(&self, reason: &str, message: &str, now: Timestamp) -> MasterTargetStatus {
-        stalled(self, reason, message, now)
+    fn problem_status(&self, state: KState, reason: &str, message: &str, now: Timestamp) -> MasterTargetStatus {
+        with_problem(self, state, reason, message, now)
     }
     fn retry_bounds(&self, stores: &Stores) -> Option<RetryBounds> {
         let ns = self.namespace().unwrap_or_default();
@@ -42,10 +42,14 @@ pub async fn reconcile(mt: Arc<MasterTarget>, ctx: Arc<Context>) -> Result<Actio
 }
 
 fn stalled(mt: &MasterTarget, reason: &str, message: &str, now: Timestamp) -> MasterTargetStatus {
+    with_problem(mt, KState::Stalled, reason, message, now)
+}
+
+fn with_problem(mt: &MasterTarget, state: KState, reason: &str, message: &str, now: Timestamp) -> MasterTargetStatus {
     let old = mt.status.clone().unwrap_or_default();
     MasterTargetStatus {
         observed_generation: mt.metadata.generation,
-        conditions: conditions::merge(&old.conditions, &stalled_conditions(reason, message), mt.metadata.generation, now),
+        conditions: conditions::merge(&old.conditions, &problem_conditions(state, reason, message), mt.metadata.generation, now),
         ..old
     }
 }

@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 /// Recheck interval for problems only a person can fix (they are also picked up on any change).
 pub const STALLED_RECHECK: Duration = Duration::from_secs(300);
+/// Consecutive transient failures after which the object's status shows the failure (Reconciling, with the cause).
+pub const PERSISTENT_FAILURES: u32 = 3;
 
 /// What the shared wrapper needs to know about a kind.
 pub trait Reconciled:
@@ -37,8 +39,9 @@ pub trait Reconciled:
     + 'static
 {
     type Status: Serialize + Send + Sync;
-    /// Status for an object that cannot be evaluated: Stalled with this reason and message, the rest kept.
-    fn stalled_status(&self, reason: &str, message: &str, now: Timestamp) -> Self::Status;
+    /// Status for an object that cannot be evaluated: `state` (Stalled, or Reconciling while transient failures
+    /// persist) with this reason and message, the rest kept.
+    fn problem_status(&self, state: KState, reason: &str, message: &str, now: Timestamp) -> Self::Status;
     /// The requeue backoff bounds (`spec.retry`) of the policy that governs this object.
     fn retry_bounds(&self, stores: &Stores) -> Option<RetryBounds>;
 }
@@ -66,12 +69,24 @@ where
             ctx.reset_backoff(&obj_ref);
             Ok(action)
         }
-        Err(e) if e.is_transient() => Err(e),
+        Err(e) if e.is_transient() => {
+            // Retried with backoff by `error_policy`; once it persists, say so on the object instead of retrying
+            // silently forever (e.g. a wrong CA for Azure, an unreachable vCenter).
+            let failures = ctx.failures(&obj_ref).saturating_add(1);
+            if failures >= PERSISTENT_FAILURES {
+                let message = format!("{failures} attempts in a row failed, retrying with backoff: {e}");
+                let status = obj.problem_status(KState::Reconciling, &e.reason(), &message, Timestamp::now());
+                if let Err(write) = apply_status(&ctx.client, obj.as_ref(), &status).await {
+                    tracing::debug!(object = %obj_ref, error = %write, "could not report the persisting failure");
+                }
+            }
+            Err(e)
+        }
         Err(e) => {
             ctx.metrics.failed(&kind, e.category());
             ctx.reset_backoff(&obj_ref);
             tracing::warn!(object = %obj_ref, category = e.category(), error = %e, "needs a change; reported as Stalled");
-            let status = obj.stalled_status(&e.reason(), &e.to_string(), Timestamp::now());
+            let status = obj.problem_status(KState::Stalled, &e.reason(), &e.to_string(), Timestamp::now());
             apply_status(&ctx.client, obj.as_ref(), &status).await?;
             Ok(Action::requeue(STALLED_RECHECK))
         }
@@ -220,6 +235,11 @@ pub async fn connect(client: &Client, connector: &dyn connections::Connector, po
 /// The kstatus triple of an object that cannot be evaluated.
 pub fn stalled_conditions(reason: &str, message: &str) -> Vec<ConditionSpec> {
     kstatus(KState::Stalled, reason, message)
+}
+
+/// The kstatus conditions of an object that cannot be evaluated now: Stalled, or Reconciling while it retries.
+pub fn problem_conditions(state: KState, reason: &str, message: &str) -> Vec<ConditionSpec> {
+    kstatus(state, reason, message)
 }
 
 impl From<crate::crd::OsType> for crate::preflight::OsType {

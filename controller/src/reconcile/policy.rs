@@ -1,6 +1,6 @@
 //! ReprotectPolicy reconciler: validate the Azure and vCenter connections and aggregate the machines' phases.
 
-use super::{Reconciled, apply_status_if_changed, reconcile_with, stalled_conditions, vault_ref};
+use super::{Reconciled, apply_status_if_changed, problem_conditions, reconcile_with, vault_ref};
 use crate::conditions::{self, ConditionSpec, KState, kstatus};
 use crate::connections;
 use crate::context::{Context, Stores};
@@ -19,14 +19,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const RECHECK: Duration = Duration::from_secs(60);
+const RECHECK_FAILING: Duration = Duration::from_secs(30);
 
 impl Reconciled for ReprotectPolicy {
     type Status = ReprotectPolicyStatus;
-    fn stalled_status(&self, reason: &str, message: &str, now: Timestamp) -> ReprotectPolicyStatus {
+    fn problem_status(&self, state: KState, reason: &str, message: &str, now: Timestamp) -> ReprotectPolicyStatus {
         let old = self.status.clone().unwrap_or_default();
         ReprotectPolicyStatus {
             observed_generation: self.metadata.generation,
-            conditions: conditions::merge(&old.conditions, &stalled_conditions(reason, message), self.metadata.generation, now),
+            conditions: conditions::merge(&old.conditions, &problem_conditions(state, reason, message), self.metadata.generation, now),
             ..old
         }
     }
@@ -53,7 +54,17 @@ async fn reconcile_inner(policy: &ReprotectPolicy, ctx: &Context) -> Result<Acti
     let status = build_status(policy, azure, vcenter, &machines, Timestamp::now());
     let ready = conditions::is_true(&status.conditions, ct::READY);
     apply_status_if_changed(&ctx.client, policy, policy.status.as_ref(), &status).await?;
-    Ok(Action::requeue(if ready { RECHECK } else { RECHECK * 2 }))
+    // A policy that cannot connect is looked at again soon: a corrected Secret is then picked up within a minute
+    // (logins stay behind the vCenter login backoff, so this never adds failed logins).
+    Ok(Action::requeue(if ready { RECHECK } else { RECHECK_FAILING }))
+}
+
+/// Predicate for the machines' watch on policies: changes when a connection of the policy starts or stops
+/// working (a corrected Secret, a vCenter back online), so its machines are re-evaluated at once instead of at
+/// their next recheck, which is minutes away for a machine stalled on credentials.
+pub fn connections_state(policy: &ReprotectPolicy) -> Option<u64> {
+    let up = |t: &str| policy.status.as_ref().is_some_and(|s| conditions::is_true(&s.conditions, t));
+    Some(u64::from(up(ct::AZURE_CONNECTED)) | (u64::from(up(ct::VCENTER_CONNECTED)) << 1))
 }
 
 /// The policy's status from its two connection checks and its machines (pure).
@@ -79,7 +90,12 @@ pub fn build_status(
         }
     };
     let mut desired = kstatus(state, &reason, &message);
-    desired.extend([azure, vcenter]);
+    // Visible, never silent: turning certificate verification off is the user's choice, and it stays on display.
+    let tls = match connections::insecure_tls_warning(policy) {
+        Some(warning) => ConditionSpec::new(ct::INSECURE_TLS, true, reasons::INSECURE_SKIP_VERIFY, warning),
+        None => ConditionSpec::new(ct::INSECURE_TLS, false, reasons::TLS_VERIFIED, "certificates are verified"),
+    };
+    desired.extend([azure, vcenter, tls]);
     let old = policy.status.clone().unwrap_or_default();
     ReprotectPolicyStatus {
         observed_generation: policy.metadata.generation,
@@ -197,6 +213,34 @@ mod tests {
         let azure = ConditionSpec::new(ct::AZURE_CONNECTED, true, reasons::CONNECTED, "ok");
         let st = build_status(&policy(), azure, ok(), &[], now);
         assert_eq!(reason(&st, ct::READY), ("True".into(), reasons::CONNECTIONS_VERIFIED.into()));
+    }
+
+    #[test]
+    fn skipping_tls_verification_shows_an_insecure_tls_warning_condition_on_a_ready_policy() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let ok = |t| ConditionSpec::new(t, true, reasons::CONNECTED, "ok");
+        let mut insecure = policy();
+        insecure.spec.vcenter.tls.insecure_skip_verify = true;
+        let st = build_status(&insecure, ok(ct::AZURE_CONNECTED), ok(ct::VCENTER_CONNECTED), &[], now);
+        assert_eq!(reason(&st, ct::INSECURE_TLS), ("True".into(), reasons::INSECURE_SKIP_VERIFY.into()));
+        assert_eq!(reason(&st, ct::READY).0, "True", "a warning, not a failure");
+        let st = build_status(&policy(), ok(ct::AZURE_CONNECTED), ok(ct::VCENTER_CONNECTED), &[], now);
+        assert_eq!(reason(&st, ct::INSECURE_TLS), ("False".into(), reasons::TLS_VERIFIED.into()));
+    }
+
+    #[test]
+    fn the_connections_predicate_changes_when_a_connection_starts_or_stops_working_and_only_then() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let cond = |t, up| ConditionSpec::new(t, up, if up { reasons::CONNECTED } else { "VcenterCredentials" }, "");
+        let with = |vcenter_up| {
+            let mut p = policy();
+            p.status = Some(build_status(&policy(), cond(ct::AZURE_CONNECTED, true), cond(ct::VCENTER_CONNECTED, vcenter_up), &[], now));
+            p
+        };
+        assert_ne!(connections_state(&with(false)), connections_state(&with(true)));
+        let mut counted = with(true);
+        counted.status.as_mut().unwrap().machines.total = 7;
+        assert_eq!(connections_state(&counted), connections_state(&with(true)), "phase counts do not wake the machines");
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub struct PoolOptions {
     pub task_poll_interval: Duration,
     /// How long a host's licence edition is cached (it changes rarely and costs a call).
     pub license_cache_ttl: Duration,
-    /// No login is sent for this long after vCenter rejected the credentials (doubling per rejection).
+    /// No login is sent for this long after vCenter rejected the credentials (doubling per rejection). vSphere
+    /// locks an account after 5 failed logins in 180 s by default: 90 s keeps us to 2 in any 180 s.
     pub login_backoff_initial: Duration,
     /// Upper bound of the login backoff.
     pub login_backoff_max: Duration,
@@ -66,7 +67,7 @@ impl Default for PoolOptions {
             task_timeout: Duration::from_secs(300),
             task_poll_interval: Duration::from_millis(200),
             license_cache_ttl: Duration::from_secs(600),
-            login_backoff_initial: Duration::from_secs(30),
+            login_backoff_initial: Duration::from_secs(90),
             login_backoff_max: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(1800),
         }

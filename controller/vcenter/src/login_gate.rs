@@ -82,6 +82,22 @@ mod tests {
     }
 
     #[test]
+    fn with_the_default_options_no_180_second_window_holds_more_than_two_rejected_logins() {
+        // vSphere's default lockout: 5 failed logins within 180 s.
+        let o = crate::connect::PoolOptions::default();
+        let mut at = Duration::ZERO;
+        let mut logins = Vec::new();
+        for failures in 1..=8 {
+            logins.push(at);
+            at += backoff(o.login_backoff_initial, o.login_backoff_max, failures);
+        }
+        for (i, start) in logins.iter().enumerate() {
+            let in_window = logins.iter().skip(i).filter(|t| **t < *start + Duration::from_secs(180)).count();
+            assert!(in_window <= 2, "{in_window} logins in the 180 s from {start:?}: {logins:?}");
+        }
+    }
+
+    #[test]
     fn a_rejection_blocks_logins_until_the_backoff_ends_and_success_resets_it() {
         let gate = LoginGate::new(Duration::from_millis(50), Duration::from_secs(1), Arc::default());
         gate.check("vc").expect("open at first");

@@ -90,14 +90,25 @@ pub struct Env {
 impl Env {
     /// Start vcsim and the simulator, shape the on-premises site, create Secrets and the policy's objects.
     pub async fn start(ns: &str, knobs: SimKnobs) -> Result<Env> {
+        Env::start_with_vcsim(ns, knobs, Vcsim::start()?).await
+    }
+
+    /// Like [`Env::start`] with a vcsim already started (e.g. `Vcsim::start_ext` to count logins).
+    pub async fn start_with_vcsim(ns: &str, knobs: SimKnobs, vcsim: Vcsim) -> Result<Env> {
         let client = reprotect_test_support::client().await;
-        let vcsim = Vcsim::start()?;
         let vc = Vc::connect(&vcsim).await?;
         let scenario = SimScenario::from_yaml(&sim_scenario(&vcsim.server, &knobs)).context("sim scenario")?;
         let sim = asr_sim::start(scenario, SimOptions { listen: "127.0.0.1:0".parse()?, time_scale: 1.0 }).await?;
         vc.add_datastore(HOST, "ds-vmfs-01", "VMFS").await?;
         vc.add_datastore(HOST, "ds-nfs-01", "NFS").await?;
         Ok(Env { client, ns: ns.to_string(), vcsim, vc, sim, metrics: Arc::new(Metrics::default()), controller: None })
+    }
+
+    /// SOAP `Login` calls vcsim-ext has seen so far: (attempts, failed). Needs `Vcsim::start_ext`.
+    pub async fn vcenter_logins(&self) -> Result<(u64, u64)> {
+        let admin = self.vcsim.admin_url.as_deref().context("vcsim-ext has no admin endpoint (start it with Vcsim::start_ext)")?;
+        let counts: serde_json::Value = reqwest::get(format!("{admin}/logins")).await?.json().await?;
+        Ok((counts["attempts"].as_u64().unwrap_or(0), counts["failed"].as_u64().unwrap_or(0)))
     }
 
     /// A VM on the on-premises host, on the VMFS datastore.

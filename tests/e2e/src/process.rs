@@ -55,6 +55,12 @@ impl ControllerProcess {
         crate::reconciles_in(&resp.text().await.unwrap_or_default(), kind)
     }
 
+    /// The whole `/metrics` exposition (empty when it cannot be scraped).
+    pub async fn metrics_text(&self) -> String {
+        let Ok(resp) = reqwest::get(&self.metrics_url).await else { return String::new() };
+        resp.text().await.unwrap_or_default()
+    }
+
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

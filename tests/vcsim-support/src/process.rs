@@ -18,6 +18,8 @@ pub struct Vcsim {
     pub password: String,
     /// PEM of the CA that signed vcsim's certificate.
     pub ca_pem: String,
+    /// `http://127.0.0.1:PORT` of vcsim-ext's admin endpoint (`None` for plain vcsim).
+    pub admin_url: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -84,15 +86,35 @@ impl Vcsim {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(server) = parse_govc_url(&line) {
-                    let _ = tx.send(server);
+                let sent = if let Some(server) = parse_govc_url(&line) {
+                    tx.send(Started::Server(server))
+                } else if let Some(admin) = line.trim().strip_prefix("VCSIM_ADMIN_URL=") {
+                    tx.send(Started::Admin(admin.to_string()))
+                } else if line.trim() == "VCSIM_READY" {
+                    tx.send(Started::Ready)
+                } else {
+                    Ok(())
+                };
+                if sent.is_err() {
+                    break;
                 }
             }
         });
+        // Plain vcsim is up once it prints its URL; vcsim-ext prints its URLs, then VCSIM_READY.
+        let ext = binary == "vcsim-ext";
         let deadline = Instant::now() + Duration::from_secs(30);
+        let (mut server, mut admin_url) = (None, None);
         let server = loop {
-            if let Ok(s) = rx.recv_timeout(Duration::from_millis(100)) {
-                break s;
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(Started::Server(s)) if !ext => break s,
+                Ok(Started::Server(s)) => server = Some(s),
+                Ok(Started::Admin(a)) => admin_url = Some(a),
+                Ok(Started::Ready) => {
+                    if let Some(s) = server.take() {
+                        break s;
+                    }
+                }
+                Err(_) => {}
             }
             if let Some(status) = child.try_wait()? {
                 bail!("vcsim exited early with {status}");
@@ -102,13 +124,20 @@ impl Vcsim {
                 bail!("vcsim did not print GOVC_URL within 30s");
             }
         };
-        Ok(Vcsim { child, server, username: username.into(), password: password.into(), ca_pem: ca.ca_cert_pem, _dir: dir })
+        Ok(Vcsim { child, server, username: username.into(), password: password.into(), ca_pem: ca.ca_cert_pem, admin_url, _dir: dir })
     }
 
     /// Process id (to kill it from a test).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+}
+
+/// What the simulator prints while it starts.
+enum Started {
+    Server(String),
+    Admin(String),
+    Ready,
 }
 
 /// `export GOVC_URL=https://u:p@127.0.0.1:PORT/sdk GOVC_SIM_PID=…` (vcsim) or `VCSIM_URL=https://127.0.0.1:PORT/sdk`

@@ -11,6 +11,7 @@ pub mod status;
 #[cfg(test)]
 mod tests;
 
+use crate::conditions::KState;
 use crate::context::{Context, Settings, Stores, SubmittedJobs};
 use crate::crd::{Phase, ProtectedMachine, ProtectedMachineStatus, RetryBounds, condition_types};
 use crate::error::Error;
@@ -27,8 +28,8 @@ use std::time::Duration;
 
 impl Reconciled for ProtectedMachine {
     type Status = ProtectedMachineStatus;
-    fn stalled_status(&self, reason: &str, message: &str, now: Timestamp) -> ProtectedMachineStatus {
-        status::stalled(self, reason, message, now)
+    fn problem_status(&self, state: KState, reason: &str, message: &str, now: Timestamp) -> ProtectedMachineStatus {
+        status::with_problem(self, state, reason, message, now)
     }
     fn retry_bounds(&self, stores: &Stores) -> Option<RetryBounds> {
         find_policy_in(stores, self).map(|p| p.spec.retry.clone())

@@ -1,11 +1,11 @@
 //! Status step of the ProtectedMachine pipeline (pure): the new status from the decision, keeping what must survive across passes.
 
-use crate::conditions::{self, ConditionSpec};
+use crate::conditions::{self, ConditionSpec, KState};
 use crate::crd::{CheckStatus, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, condition_types};
 use crate::lifecycle::{Acted, Decision};
 use crate::preflight::{CheckResult, PreflightReason, summarize};
 use crate::reasons;
-use crate::reconcile::stalled_conditions;
+use crate::reconcile::problem_conditions;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -148,11 +148,21 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
 
 /// Status for a machine that cannot be evaluated (missing policy or master target, unusable connection).
 pub fn stalled(pm: &ProtectedMachine, reason: &str, message: &str, now: Timestamp) -> ProtectedMachineStatus {
+    with_problem(pm, KState::Stalled, reason, message, now)
+}
+
+/// Status for a machine that cannot be evaluated now: Stalled (blocked until something changes), or Reconciling
+/// while a transient failure persists (its phase stays what it was).
+pub fn with_problem(pm: &ProtectedMachine, state: KState, reason: &str, message: &str, now: Timestamp) -> ProtectedMachineStatus {
     let old = pm.status.clone().unwrap_or_default();
+    let phase = match state {
+        KState::Stalled if old.phase != Phase::Protected => Phase::Blocked,
+        _ => old.phase,
+    };
     ProtectedMachineStatus {
         observed_generation: pm.metadata.generation,
-        phase: if old.phase == Phase::Protected { Phase::Protected } else { Phase::Blocked },
-        conditions: conditions::merge(&old.conditions, &stalled_conditions(reason, message), pm.metadata.generation, now),
+        phase,
+        conditions: conditions::merge(&old.conditions, &problem_conditions(state, reason, message), pm.metadata.generation, now),
         ..old
     }
 }

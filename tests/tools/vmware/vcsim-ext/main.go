@@ -17,6 +17,7 @@
 //	-admin ADDR           also serve a plain-HTTP admin endpoint (default 127.0.0.1:0, "" = off):
 //	                      POST /datastore?name=N[&host=H]&mode=readOnly|readWrite&accessible=true|false
 //	                      POST /deny?priv=P[&entity=E]   POST /allow?priv=P[&entity=E]
+//	                      GET /logins -> {"attempts": N, "failed": M} (SOAP Login calls so far)
 //	-l ADDR               SOAP listen address (default 127.0.0.1:0 = free port). TLS is always on;
 //	-tlscert/-tlskey      PEM files for the serving certificate (default: Go's httptest localhost cert).
 //	-cert-out PATH        write the serving certificate (PEM) to PATH, for clients that pin/trust it.
@@ -137,6 +138,9 @@ func run(args []string, out io.Writer, stop <-chan os.Signal) error {
 
 	s := model.Service.NewServer()
 	defer s.Close()
+	// Swapped before VCSIM_READY is printed, so no request has been served yet; http.Server reads its
+	// Handler per request.
+	s.Config.Handler = st.logins.wrap(s.Config.Handler)
 	if idle > 0 {
 		// govmomi >= 0.4x reads the idle timeout from this OptionManager setting at login.
 		model.Map().OptionManager().UpdateOptions(&types.UpdateOptions{

@@ -4,6 +4,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -82,6 +83,31 @@ func TestOnlyTheConfiguredCredentialsLogIn(t *testing.T) {
 		t.Fatalf("the right password was rejected: %v", err)
 	}
 	_ = c.Logout(ctx)
+}
+
+func TestLoginAttemptsAndFailuresAreCountedOnTheAdminEndpoint(t *testing.T) {
+	ctx := context.Background()
+	u, admin := start(t, "-username", "admin@test", "-password", "s3cret")
+	if _, err := login(ctx, t, u, "admin@test", "wrong"); err == nil {
+		t.Fatal("a wrong password logged in")
+	}
+	c, err := login(ctx, t, u, "admin@test", "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Logout(ctx)
+	resp, err := http.Get(admin + "/logins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]int
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got["attempts"] != 2 || got["failed"] != 1 {
+		t.Fatalf("logins %v, want 2 attempts of which 1 failed", got)
+	}
 }
 
 func TestEditionReadOnlyDatastoreAndDeniedPrivilegeAreVisibleThroughTheAPI(t *testing.T) {

@@ -19,6 +19,7 @@ type state struct {
 	mu    sync.Mutex
 	// denied["priv@entityName"] or denied["priv@"] (every entity).
 	denied map[string]bool
+	logins logins
 }
 
 func newState(model *simulator.Model) *state {
@@ -120,6 +121,7 @@ func (st *state) isDenied(priv string, ref types.ManagedObjectReference) bool {
 
 func (st *state) adminHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /logins", st.logins.serve)
 	mux.HandleFunc("POST /datastore", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		if err := st.setDatastore(q.Get("name"), q.Get("host"), q.Get("mode"), q.Get("accessible")); err != nil {
