@@ -105,7 +105,7 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
     };
     let peers = lookup::peers(others.into_iter().map(Arc::new).collect(), &pm);
     let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
-    let connector = RealConnector::new(Duration::from_secs(30), 20.0).with_credential_policy(credential_policy);
+    let connector = RealConnector::new(Duration::from_secs(30), None).with_credential_policy(credential_policy);
     let conn = connect(&client, &connector, &policy).await?;
     let master_target_asr_names = [(mt.name_any(), mt.spec.asr_name.clone())].into();
     // One-shot: the other machines that could own the item are not listed (the reconciler checks `item-owner`).

@@ -129,9 +129,11 @@ pub struct RunArgs {
     /// How long a fabric read is shared between machines of one vault.
     #[arg(long, env = "REPROTECT_FABRIC_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
     pub fabric_cache_ttl: std::time::Duration,
-    /// ARM requests per second allowed per subscription (token bucket).
-    #[arg(long, env = "REPROTECT_ARM_RATE", default_value_t = 20.0)]
-    pub arm_requests_per_second: f64,
+    /// ARM read requests per second per subscription and identity (token bucket, burst twice the rate; writes at
+    /// most Azure's 10/s). Default: Azure Resource Manager's own limits (reads 25/s burst 250, writes 10/s burst 200),
+    /// so the controller paces to what ARM allows without drawing 429s. Lower it to leave room for other clients.
+    #[arg(long, env = "REPROTECT_ARM_RATE")]
+    pub arm_requests_per_second: Option<f64>,
     /// Maximum concurrent reconciles per kind.
     #[arg(long, env = "REPROTECT_CONCURRENCY", default_value_t = 16)]
     pub concurrency: u16,

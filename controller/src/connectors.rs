@@ -2,7 +2,7 @@
 
 use crate::connections::{AzureCredentials, AzureSettings, ConnectError, Connector, CredentialPolicy, VcenterSettings};
 use crate::crd::AzureCloudName;
-use reprotect_azure::{ArmClientConfig, ArmClientPool, AzureAuth, AzureCloud, BudgetConfig, CloudConfig};
+use reprotect_azure::{ArmClientConfig, ArmClientPool, ArmLimits, AzureAuth, AzureCloud, BudgetConfig, CloudConfig};
 use reprotect_facts::{SiteRecovery, Vcenter};
 use reprotect_vcenter::{ConnectionConfig, PoolOptions, VcenterPool};
 use std::sync::Arc;
@@ -19,10 +19,15 @@ pub struct RealConnector {
 }
 
 impl RealConnector {
-    pub fn new(fabric_cache_ttl: Duration, arm_requests_per_second: f64) -> Self {
-        let budget = BudgetConfig { rate_per_second: arm_requests_per_second, burst: (arm_requests_per_second * 2.0).max(1.0) as u32 };
+    /// `arm_requests_per_second`: `None` paces to Azure's published limits; a rate caps reads at it (and writes
+    /// at the lower of it and Azure's).
+    pub fn new(fabric_cache_ttl: Duration, arm_requests_per_second: Option<f64>) -> Self {
+        let limits = match arm_requests_per_second {
+            None => ArmLimits::azure(),
+            Some(rate) => ArmLimits::from(BudgetConfig { rate_per_second: rate, burst: (rate * 2.0).max(1.0) as u32 }),
+        };
         RealConnector {
-            arm: ArmClientPool::new(budget),
+            arm: ArmClientPool::new(limits),
             vcenters: VcenterPool::new(PoolOptions::default()),
             fabric_cache_ttl,
             credential_policy: CredentialPolicy::default(),

@@ -165,9 +165,12 @@ impl Vcenter for FakeVcenter {
     }
     async fn power_off(&self, vm: &VmSelector) -> Result<(), VcenterError> {
         self.powered_off.lock().unwrap_or_else(|p| p.into_inner()).push(vm.clone());
+        // Like vCenter: the VM is off whichever selector observes it next.
         self.with(|f| {
-            if let Some(Some(facts)) = f.on_premises_vms.get_mut(&vm.key()) {
-                facts.power_state = Some(PowerState::PoweredOff);
+            for facts in f.on_premises_vms.values_mut().flatten() {
+                if matches!(vm, VmSelector::MoRef(m) if *m == facts.moref) || matches!(vm, VmSelector::Name(n) if *n == facts.name) {
+                    facts.power_state = Some(PowerState::PoweredOff);
+                }
             }
         });
         Ok(())

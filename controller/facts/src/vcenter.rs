@@ -12,6 +12,9 @@ pub enum VmSelector {
     Name(String),
     /// Managed object id, e.g. `vm-42`.
     MoRef(String),
+    /// The VM's BIOS UUID (`config.uuid`) or instance UUID (`config.instanceUuid`), compared without regard to
+    /// case: what Site Recovery records for a VMware VM (the item's `vmId`). Unlike a name, it cannot collide.
+    Uuid(String),
 }
 
 impl VmSelector {
@@ -20,6 +23,7 @@ impl VmSelector {
         match self {
             VmSelector::Name(n) => format!("name:{n}"),
             VmSelector::MoRef(m) => format!("moref:{m}"),
+            VmSelector::Uuid(u) => format!("uuid:{}", u.to_ascii_lowercase()),
         }
     }
 }

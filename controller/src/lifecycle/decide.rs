@@ -69,6 +69,8 @@ pub struct Input<'a> {
     pub reprotect_description: String,
     /// Automatic retries after an agent-not-registered failure stop after this many attempts.
     pub max_attempts: u32,
+    /// An older ProtectedMachine (`namespace/name`) that owns the same protected item: this one does nothing.
+    pub owned_by: Option<String>,
 }
 
 /// A job and what we know of it.
@@ -159,6 +161,18 @@ fn decide_phase(input: &Input<'_>, deadline: Option<Timestamp>) -> Decision {
             reasons::PAUSED,
             "paused by spec.paused or the reprotect.io/paused annotation; no actions are taken",
             SLOW,
+        );
+    }
+    // Before anything else: a duplicate neither acts nor follows the owner's job (its status would claim
+    // progress that belongs to the other object).
+    if let Some(owner) = &input.owned_by {
+        return decision(
+            Phase::Blocked,
+            reasons::DUPLICATE_ITEM,
+            format!(
+                "blocked by item-owner: ProtectedMachine {owner} names the same protected item and owns it; this one takes no action. Remedy: delete this ProtectedMachine, or point spec.item at the item it was meant for"
+            ),
+            BLOCKED_RECHECK,
         );
     }
     let Some(item) = input.item else {

@@ -103,6 +103,7 @@ struct World {
     reprotect: bool,
     max_attempts: u32,
     generation: Option<i64>,
+    owned_by: Option<String>,
 }
 
 fn world() -> impl Strategy<Value = World> {
@@ -113,12 +114,14 @@ fn world() -> impl Strategy<Value = World> {
             proptest::option::of((job(), any::<bool>(), 0u32..20, proptest::option::of(-3i64..5), proptest::option::of(timestamp()))),
         ),
         (0usize..3, any::<bool>(), any::<bool>(), any::<bool>(), 0u32..12, proptest::option::of(-3i64..5)),
+        proptest::option::weighted(0.1, Just("team-a/app-01".to_string())),
     )
         .prop_map(
             |(
                 (now, window, mode, paused, power_off),
                 (item, job),
                 (gates, group_waiting, powered_on, reprotect, max_attempts, generation),
+                owned_by,
             )| {
                 World {
                     now,
@@ -134,6 +137,7 @@ fn world() -> impl Strategy<Value = World> {
                     reprotect,
                     max_attempts,
                     generation,
+                    owned_by,
                 }
             },
         )
@@ -165,6 +169,7 @@ fn input(w: &World) -> Input<'_> {
         agent_causes: "no S2S VPN".into(),
         reprotect_description: "reprotect app-01".into(),
         max_attempts: w.max_attempts,
+        owned_by: w.owned_by.clone(),
     }
 }
 
@@ -175,6 +180,9 @@ proptest! {
     fn decide_answers_every_world_with_a_sane_recheck_and_acts_only_where_it_may(w in world()) {
         let d = decide(&input(&w));
         prop_assert!(d.requeue_after > Duration::ZERO && d.requeue_after <= Duration::from_secs(24 * 3600), "{:?}", d.requeue_after);
+        if w.owned_by.is_some() {
+            prop_assert!(d.action.is_none() && d.phase != Phase::Protected, "a duplicate acted or claimed progress: {:?}", d.phase);
+        }
         if w.paused || w.mode == Mode::Plan {
             prop_assert!(d.action.is_none(), "paused or plan mode acted: {:?}", d.action);
         }

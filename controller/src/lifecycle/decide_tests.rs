@@ -93,6 +93,7 @@ fn input<'a>(item: Option<&'a ProtectedItemFacts>, now: Timestamp) -> Input<'a> 
         agent_causes: "no S2S VPN".into(),
         reprotect_description: "reprotect app-01".into(),
         max_attempts: 3,
+        owned_by: None,
     }
 }
 

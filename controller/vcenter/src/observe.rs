@@ -23,6 +23,8 @@ vim_retrievable!(
     struct VmName: VirtualMachine {
         name = "name",
         host = "runtime.host"?,
+        uuid = "config.uuid"?,
+        instance_uuid = "config.instance_uuid"?,
     }
 );
 
@@ -251,9 +253,11 @@ fn conv_err(e: vim_rs::core::error::Error) -> VcenterError {
 
 /// The one VM a selector names: `Ok(None)` when none, `Err(morefs)` when a name matches several VMs.
 fn matching<'a>(names: &'a [VmName], sel: &VmSelector) -> Result<Option<&'a VmName>, Vec<String>> {
+    let same = |a: &Option<String>, b: &str| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(b));
     let mut found = names.iter().filter(|v| match sel {
         VmSelector::Name(n) => &v.name == n,
         VmSelector::MoRef(m) => &v.id.value == m,
+        VmSelector::Uuid(u) => same(&v.uuid, u) || same(&v.instance_uuid, u),
     });
     let first = found.next();
     let rest: Vec<&VmName> = found.collect();

@@ -143,6 +143,24 @@ async fn on_premises_vms_are_reported_present_or_missing_with_power_state() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_vm_is_found_by_the_bios_uuid_site_recovery_records_whatever_its_case() {
+    let e = common::env().await;
+    let s = &e.scenario;
+    s.create_vm(&VmSpec::new("mt", "DC0_H0")).await.unwrap();
+    let uuid = "4217abcd-0000-1111-2222-333344445555";
+    s.create_vm(&VmSpec { bios_uuid: Some(uuid.into()), ..VmSpec::new("recorded", "DC0_H0") }).await.unwrap();
+    s.create_vm(&VmSpec::new("other", "DC0_H0")).await.unwrap();
+    let by_uuid = VmSelector::Uuid(uuid.to_uppercase());
+    let f = e.vc.observe(&ObserveRequest { master_target_vm: None, on_premises_vms: vec![by_uuid.clone()] }).await.unwrap();
+    let vm = f.on_premises_vms[&by_uuid.key()].as_ref().expect("found by its BIOS UUID");
+    assert_eq!(vm.name, "recorded");
+    let missing = VmSelector::Uuid("4217abcd-ffff-ffff-ffff-ffffffffffff".into());
+    let f = e.vc.observe(&ObserveRequest { master_target_vm: None, on_premises_vms: vec![missing.clone()] }).await.unwrap();
+    assert_eq!(f.on_premises_vms[&missing.key()], None);
+    assert!(f.ambiguous_vms.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn disk_backing_uuids_file_names_and_datastores_are_read_unique_or_clashing() {
     let e = common::env().await;
     let s = &e.scenario;

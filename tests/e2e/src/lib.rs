@@ -175,7 +175,7 @@ spec:
         let client = self.client.clone();
         let ns = self.ns.clone();
         let settings = Settings { initial_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(5), ..Settings::default() };
-        let connector = Arc::new(RealConnector::new(Duration::from_secs(1), 200.0).with_credential_policy(credential_policy));
+        let connector = Arc::new(RealConnector::new(Duration::from_secs(1), Some(200.0)).with_credential_policy(credential_policy));
         self.metrics = Arc::new(Metrics::default());
         let metrics = self.metrics.clone();
         self.controller = Some(tokio::spawn(async move {

@@ -66,6 +66,17 @@ impl ControllerProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Ask it to stop as Kubernetes does (SIGTERM); `false` if the signal could not be sent.
+    pub fn terminate(&self) -> bool {
+        let Some(pid) = self.child.id() else { return false };
+        std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().is_ok_and(|s| s.success())
+    }
+
+    /// Wait up to `within` for the process to exit; its exit status, or `None` if it is still running.
+    pub async fn exited_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(within, self.child.wait()).await.ok()?.ok()
+    }
+
     /// Kill it the hard way (a crashed node): the Lease is not released and must expire.
     pub async fn kill(&mut self) -> Result<()> {
         self.child.kill().await?;

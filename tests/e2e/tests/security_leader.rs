@@ -5,7 +5,7 @@
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, DeleteParams};
 use reprotect_controller::leader::{LEASE_SECONDS, LeaderGuard, LeaseConfig, run_as_leader};
-use reprotect_e2e::process::eventually;
+use reprotect_e2e::process::{ControllerProcess, eventually};
 use reprotect_test_support::test_namespace;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -99,5 +99,35 @@ async fn on_shutdown_the_leader_releases_the_lease_returns_at_once_and_the_stand
     assert!(took_over.is_some(), "the standby leads");
     assert!(stop.elapsed() < Duration::from_secs(6), "without waiting for the lease to expire: {:?}", stop.elapsed());
     b.task.abort();
+    Ok(())
+}
+
+/// The holder of a Lease, if any.
+async fn holder(client: &kube::Client, ns: &str, name: &str) -> Option<String> {
+    let lease = Api::<Lease>::namespaced(client.clone(), ns).get_opt(name).await.ok()??;
+    lease.spec?.holder_identity.filter(|h| !h.is_empty())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_controller_process_given_sigterm_exits_within_ten_seconds_and_its_standby_takes_the_lease_at_once() -> anyhow::Result<()> {
+    let ns = test_namespace().await;
+    let ns = ns.name();
+    reprotect_test_support::install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
+    let client = reprotect_test_support::client().await;
+    let kubeconfig = reprotect_test_support::shared().kubeconfig_path().to_path_buf();
+    let args = ["--namespaces", ns, "--leader-election", "--lease-namespace", ns, "--lease-name", "term"];
+    let mut a = ControllerProcess::spawn(&kubeconfig, "term-a", &args)?;
+    let led = eventually(Duration::from_secs(30), || async { holder(&client, ns, "term").await.filter(|h| h == "term-a") }).await;
+    assert!(led.is_some(), "term-a never led:\n{}", a.log_tail(30));
+    let b = ControllerProcess::spawn(&kubeconfig, "term-b", &args)?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let stop = Instant::now();
+    assert!(a.terminate(), "SIGTERM sent");
+    let status = a.exited_within(Duration::from_secs(10)).await;
+    assert!(status.is_some(), "still running 10 s after SIGTERM:\n{}", a.log_tail(30));
+    let took_over = eventually(Duration::from_secs(LEASE_SECONDS), || async { holder(&client, ns, "term").await.filter(|h| h == "term-b") }).await;
+    assert!(took_over.is_some(), "the standby did not take the Lease:\n{}", b.log_tail(30));
+    assert!(stop.elapsed() < Duration::from_secs(8), "the standby waited for the Lease to expire: {:?}", stop.elapsed());
     Ok(())
 }

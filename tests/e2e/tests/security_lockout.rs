@@ -7,7 +7,7 @@ use kube::api::{Api, Patch, PatchParams};
 use reprotect_controller::crd::{Phase, ReprotectPolicy};
 use reprotect_e2e::process::eventually;
 use reprotect_e2e::{Env, MASTER_TARGETS_AND_MACHINES, SimKnobs, site};
-use reprotect_test_support::test_namespace;
+use reprotect_test_support::{install_crds, test_namespace};
 use reprotect_vcsim_support::Vcsim;
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,7 @@ async fn vcenter_connected(env: &Env) -> bool {
 async fn ten_machines_with_a_wrong_vcenter_password_log_in_at_most_twice_in_three_minutes_and_a_fixed_secret_is_used_within_a_minute()
 -> anyhow::Result<()> {
     let ns = test_namespace().await;
+    install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
     let mut env = Env::start_with_vcsim(ns.name(), SimKnobs::default(), Vcsim::start_ext(&[])?).await?;
     site(&env, 0).await?;
     env.apply_policy("Apply").await?;

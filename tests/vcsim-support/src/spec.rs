@@ -55,6 +55,8 @@ pub struct VmSpec {
     pub tools: ToolsState,
     pub powered_on: bool,
     pub snapshots: u32,
+    /// `config.uuid` (the BIOS UUID) to set at creation; vcsim picks one otherwise.
+    pub bios_uuid: Option<String>,
 }
 
 impl VmSpec {
@@ -71,6 +73,7 @@ impl VmSpec {
             tools: ToolsState::Running,
             powered_on: true,
             snapshots: 0,
+            bios_uuid: None,
         }
     }
 
@@ -102,7 +105,7 @@ impl VmSpec {
         if let Some(v) = self.disk_enable_uuid {
             extra.push(option("disk.EnableUUID", if v { "TRUE" } else { "FALSE" }));
         }
-        json!({
+        let mut spec = json!({
             "_typeName": "VirtualMachineConfigSpec",
             "name": self.name,
             "guestId": self.guest_id,
@@ -111,7 +114,11 @@ impl VmSpec {
             "files": {"_typeName": "VirtualMachineFileInfo", "vmPathName": format!("[{}]", self.datastore)},
             "deviceChange": devices,
             "extraConfig": extra
-        })
+        });
+        if let Some(uuid) = &self.bios_uuid {
+            spec["uuid"] = json!(uuid);
+        }
+        spec
     }
 }
 

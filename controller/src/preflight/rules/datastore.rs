@@ -26,7 +26,7 @@ fn with_existing_vm(c: &Ctx<'_>, what: &str, f: impl FnOnce(&VmFacts) -> Outcome
 
 fn selector_name(s: &VmSelector) -> &str {
     match s {
-        VmSelector::Name(n) | VmSelector::MoRef(n) => n,
+        VmSelector::Name(n) | VmSelector::MoRef(n) | VmSelector::Uuid(n) => n,
     }
 }
 

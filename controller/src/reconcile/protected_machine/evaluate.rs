@@ -1,7 +1,7 @@
 //! Evaluate step of the ProtectedMachine pipeline (pure): the preflight checks and the inputs of `decide`, from the spec, the look-up and the observation.
 
 use super::lookup::Lookup;
-use super::observe::{Observation, existing_vm};
+use super::observe::Observation;
 use crate::context::Settings;
 use crate::crd::{Connectivity, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types, paused_by_annotation};
 use crate::lifecycle::{self, Gate, GroupGate, VmTarget, Watchdog};
@@ -59,13 +59,14 @@ pub fn lifecycle_input<'a>(
         }),
         gates: gates(&eval.results),
         remediate_disk_uuid: remediation(&eval.results, obs),
-        powered_on_vm: powered_on_vm(pm, obs),
+        powered_on_vm: powered_on_vm(obs),
         group: group_gate(&lookup.peers),
-        watchdog: watchdog(pm, obs, &eval.results),
+        watchdog: watchdog(obs, &eval.results),
         reprotect: reprotect_request(&eval.desired, obs),
         agent_causes: agent_causes(&eval.results),
         reprotect_description: describe(&eval.desired),
         max_attempts: policy.spec.retry.max_attempts,
+        owned_by: obs.facts.earlier_owner.clone(),
     }
 }
 
@@ -118,7 +119,7 @@ pub fn desired(pm: &ProtectedMachine, lookup: &Lookup, obs: &Observation) -> Des
             ProcessServerLocation::OnPremises => preflight::ProcessServerLocation::OnPremises,
         }),
         datastore: datastore(pm, policy),
-        on_premises: existing_vm(pm).map(OnPremisesTarget::ExistingVm).unwrap_or(OnPremisesTarget::AlternateLocation),
+        on_premises: obs.on_premises.clone().map(OnPremisesTarget::ExistingVm).unwrap_or(OnPremisesTarget::AlternateLocation),
         replication_group: pm.spec.replication_group.clone(),
         group_members,
         agent_registration_window: parse_window(&policy.spec.agent_registration_window),
@@ -167,19 +168,19 @@ pub fn remediation(results: &[CheckResult], obs: &Observation) -> Option<VmTarge
 }
 
 /// The existing on-premises VM when it is powered on, by the identity observed (an ambiguous name has no facts).
-pub fn powered_on_vm(pm: &ProtectedMachine, obs: &Observation) -> Option<VmTarget> {
-    let selector = existing_vm(pm)?;
+pub fn powered_on_vm(obs: &Observation) -> Option<VmTarget> {
+    let selector = obs.on_premises.as_ref()?;
     let facts = obs.facts.vcenter.as_ref()?.on_premises_vms.get(&selector.key())?.as_ref()?;
     (facts.power_state == Some(PowerState::PoweredOn)).then(|| VmTarget::new(&facts.moref, &facts.name))
 }
 
-pub fn watchdog(pm: &ProtectedMachine, obs: &Observation, results: &[CheckResult]) -> Watchdog {
+pub fn watchdog(obs: &Observation, results: &[CheckResult]) -> Watchdog {
     let risks = results
         .iter()
         .filter(|r| (r.is(RuleId::MtNoSnapshots) || r.is(RuleId::MtStorageVmotion)) && r.status == Status::Fail)
         .map(|r| format!("[{}] {}", r.id, r.message))
         .collect();
-    Watchdog { on_premises_vm_powered_on: powered_on_vm(pm, obs).is_some(), master_target_risks: risks }
+    Watchdog { on_premises_vm_powered_on: powered_on_vm(obs).is_some(), master_target_risks: risks }
 }
 
 /// Members of the machine's replication group that are not ready for reprotect yet.

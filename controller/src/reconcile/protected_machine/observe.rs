@@ -28,6 +28,9 @@ pub struct Observation {
     pub tracked: Option<TrackedJob>,
     /// The OS Azure reports for each replication-group member's item, by machine name.
     pub reported_os: BTreeMap<String, preflight::OsType>,
+    /// How the existing on-premises VM is selected: by the identity Site Recovery records for the item (its
+    /// `vmId`, the VM's BIOS or instance UUID) when vCenter has that VM, else as the spec names it.
+    pub on_premises: Option<VmSelector>,
 }
 
 /// A job the machine follows: from its status, from this process's submissions, or adopted from the item.
@@ -71,22 +74,21 @@ pub async fn observe(
     now: Timestamp,
 ) -> Result<Observation, Error> {
     let (sr, vault) = (&conn.site_recovery, &conn.vault);
-    let request = ObserveRequest {
-        master_target_vm: Some(VmSelector::Name(lookup.master_target.spec.vcenter_vm_name.clone())),
-        on_premises_vms: existing_vm(pm).into_iter().collect(),
-    };
-    let (items, fabric, policies, vcenters, vcenter) = tokio::join!(
-        sr.list_protected_items(vault),
-        sr.get_fabric(vault),
-        sr.list_policies(vault),
-        sr.list_vcenters(vault),
-        conn.vcenter.observe(&request)
-    );
+    let (items, fabric, policies, vcenters) =
+        tokio::join!(sr.list_protected_items(vault), sr.get_fabric(vault), sr.list_policies(vault), sr.list_vcenters(vault));
     let items = items?;
     let (item, ambiguous_item) = match find_item(pm, &items) {
         Ok(item) => (item.cloned(), None),
         Err(ambiguous) => (None, Some(ambiguous)),
     };
+    // vCenter after the item: what Site Recovery records for the item's VM selects it better than a name can.
+    let spec_vm = existing_vm(pm);
+    let recorded_vm = spec_vm.as_ref().and(item.as_ref()).and_then(|i| i.vm_id.clone()).filter(|id| !id.trim().is_empty()).map(VmSelector::Uuid);
+    let request = ObserveRequest {
+        master_target_vm: Some(VmSelector::Name(lookup.master_target.spec.vcenter_vm_name.clone())),
+        on_premises_vms: spec_vm.iter().chain(recorded_vm.iter()).cloned().collect(),
+    };
+    let vcenter = conn.vcenter.observe(&request).await;
     let group = std::iter::once(pm).chain(lookup.peers.iter().map(|p| p.as_ref())).filter(|m| m.spec.replication_group.is_some());
     let reported_os = group
         .filter_map(|m| {
@@ -103,7 +105,10 @@ pub async fn observe(
             None
         }
     };
-    let status = tracked_job(pm, item.as_ref(), submitted);
+    // A duplicate of an older machine does not follow the owner's job (see `item-owner`).
+    let me = super::lookup::claimant(pm, Some(&lookup.policy));
+    let earlier_owner = item.as_ref().and_then(|it| crate::lifecycle::owner::earlier_owner(&me, vault, it, &lookup.claimants));
+    let status = if earlier_owner.is_some() { None } else { tracked_job(pm, item.as_ref(), submitted) };
     let tracked = match status {
         Some(status) => {
             let facts = job_facts(conn, item.as_ref(), &status, now).await?;
@@ -111,8 +116,6 @@ pub async fn observe(
         }
         None => None,
     };
-    let me = super::lookup::claimant(pm, Some(&lookup.policy));
-    let earlier_owner = item.as_ref().and_then(|it| crate::lifecycle::owner::earlier_owner(&me, vault, it, &lookup.claimants));
     let facts = preflight::Observed {
         vcenter,
         fabric: tolerate(fabric)?,
@@ -122,7 +125,9 @@ pub async fn observe(
         ambiguous_item,
         earlier_owner,
     };
-    Ok(Observation { facts, tracked, reported_os })
+    let found = |sel: &VmSelector| facts.vcenter.as_ref().is_some_and(|v| matches!(v.on_premises_vms.get(&sel.key()), Some(Some(_))));
+    let on_premises = recorded_vm.filter(|sel| found(sel)).or(spec_vm);
+    Ok(Observation { facts, tracked, reported_os, on_premises })
 }
 
 /// Scenario names ASR uses for a reprotect job.

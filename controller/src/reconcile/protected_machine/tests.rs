@@ -411,3 +411,22 @@ async fn the_power_off_selects_the_vm_by_the_identity_observed_not_by_its_name()
     w.pass().await;
     assert_eq!(*w.vc.powered_off.lock().unwrap(), vec![reprotect_facts::VmSelector::MoRef(moref)]);
 }
+
+#[tokio::test]
+async fn the_vm_site_recovery_records_for_the_item_is_chosen_over_a_name_that_matches_two_vms() {
+    let mut w = World::single();
+    w.policy.spec.power_off_on_premises_vm = true;
+    w.item(|i| i.vm_id = Some("4217ABCD-0000-1111-2222-333344445555".into()));
+    w.vc.with(|f| {
+        let key = f.on_premises_vms.keys().next().cloned().expect("fixture has the on-premises VM");
+        let mut vm = f.on_premises_vms.get(&key).cloned().flatten().expect("found");
+        f.on_premises_vms.insert(key.clone(), None);
+        f.ambiguous_vms.insert(key, vec!["vm-11".into(), "vm-12".into()]);
+        vm.moref = "vm-12".into();
+        vm.power_state = Some(PowerState::PoweredOn);
+        f.on_premises_vms.insert(reprotect_facts::VmSelector::Uuid("4217abcd-0000-1111-2222-333344445555".into()).key(), Some(vm));
+    });
+    w.pass().await;
+    assert_ne!(w.reason(), "AmbiguousVm", "the recorded identity decides, not the shared name");
+    assert_eq!(*w.vc.powered_off.lock().unwrap(), vec![reprotect_facts::VmSelector::MoRef("vm-12".into())]);
+}
