@@ -3,6 +3,9 @@
 pub mod decide;
 #[cfg(test)]
 mod decide_tests;
+pub mod failback;
+#[cfg(test)]
+mod failback_tests;
 pub mod owner;
 
 pub use decide::*;

@@ -137,6 +137,9 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
         planned_actions: input.decision.planned_actions.clone(),
         recorded_master_target_datastores: recorded,
         protected_at,
+        // The way home's record survives the reprotect lifecycle (its completed approval above all); `status.job`
+        // is the reprotect's job here, so no failback step is attached to it.
+        failback: old.failback.clone().map(|f| crate::crd::FailbackStatus { step: None, ready_approval: None, ready_for: None, ..f }),
     };
     // `nextCheckAt` moves on every pass; it is refreshed only when something else changed, so an
     // unchanged machine costs no status write.
@@ -151,7 +154,7 @@ pub fn stalled(pm: &ProtectedMachine, reason: &str, message: &str, now: Timestam
     let old = pm.status.clone().unwrap_or_default();
     ProtectedMachineStatus {
         observed_generation: pm.metadata.generation,
-        phase: if old.phase == Phase::Protected { Phase::Protected } else { Phase::Blocked },
+        phase: if matches!(old.phase, Phase::Protected | Phase::ProtectedToAzure) { old.phase } else { Phase::Blocked },
         conditions: conditions::merge(&old.conditions, &stalled_conditions(reason, message), pm.metadata.generation, now),
         ..old
     }
