@@ -139,8 +139,9 @@ async fn job_facts(conn: &Connection, job: &JobStatus, now: Timestamp) -> Result
     }
 }
 
-/// Checks of the reprotect preflight that still matter for a failback (the master target and its datastores).
-const STILL_MATTER: &[RuleId] = &[RuleId::MtNoSnapshots, RuleId::MtStorageVmotion];
+/// Checks of the reprotect preflight that still matter for a failback (the master target and its datastores, one
+/// owner per item, an unambiguous on-premises VM).
+const STILL_MATTER: &[RuleId] = &[RuleId::MtNoSnapshots, RuleId::MtStorageVmotion, RuleId::ItemOwner, RuleId::VmUnambiguous];
 
 /// The failback gates: the item healthy and within the failback policy's RPO, a recovery point of the requested
 /// type (from the retention window: ASR's spec has no recovery-point list), and the master target checks.
