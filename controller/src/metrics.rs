@@ -74,7 +74,7 @@ struct BuildLabels {
 
 /// Every phase, so a policy's series exist (at 0) for phases no machine is in. The match below
 /// stops the build when a phase is added without being listed here.
-pub const PHASES: [Phase; 8] = [
+pub const PHASES: [Phase; 14] = [
     Phase::Pending,
     Phase::Validating,
     Phase::WaitingForFailover,
@@ -83,6 +83,12 @@ pub const PHASES: [Phase; 8] = [
     Phase::Protected,
     Phase::Blocked,
     Phase::Paused,
+    Phase::FailingBack,
+    Phase::CommitPending,
+    Phase::Committing,
+    Phase::WaitingForForwardAgent,
+    Phase::ReprotectingToAzure,
+    Phase::ProtectedToAzure,
 ];
 const _: fn(Phase) = |p| match p {
     Phase::Pending
@@ -92,7 +98,13 @@ const _: fn(Phase) = |p| match p {
     | Phase::Reprotecting
     | Phase::Protected
     | Phase::Blocked
-    | Phase::Paused => {}
+    | Phase::Paused
+    | Phase::FailingBack
+    | Phase::CommitPending
+    | Phase::Committing
+    | Phase::WaitingForForwardAgent
+    | Phase::ReprotectingToAzure
+    | Phase::ProtectedToAzure => {}
 };
 
 /// All metrics of the controller, registered once.

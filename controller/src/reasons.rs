@@ -41,6 +41,14 @@ pub const ALREADY_PROTECTED: &str = "AlreadyProtected";
 pub const JOB_STATE_UNKNOWN: &str = "JobStateUnknown";
 pub const RETRIES_EXHAUSTED: &str = "RetriesExhausted";
 pub const REPROTECT_REJECTED: &str = "ReprotectRejected";
+pub const PROTECTED_TO_AZURE: &str = "ProtectedToAzure";
+pub const ITEM_BUSY: &str = "ItemBusy";
+pub const NOT_READY_TO_FAIL_BACK: &str = "NotReadyToFailBack";
+pub const FAILBACK_STEP_FAILED: &str = "FailbackStepFailed";
+pub const FAILBACK_PREFLIGHT_FAILED: &str = "FailbackPreflightFailed";
+pub const RECOVERY_PLAN_NOT_FOUND: &str = "RecoveryPlanNotFound";
+pub const WAITING_FOR_ON_PREMISES_VM: &str = "WaitingForOnPremisesVm";
+pub const FAILBACK_REJECTED: &str = "FailbackRejected";
 
 // MasterTarget.
 pub const NOT_REGISTERED: &str = "NotRegistered";

@@ -22,6 +22,10 @@ pub struct FakeVault {
     pub jobs: BTreeMap<String, JobFacts>,
     /// Every reprotect POST received.
     pub posts: Vec<ReprotectRequest>,
+    /// Every failback, commit and forward reprotect POST received, as `kind:target` (`fail-back:app-01`).
+    pub failback_posts: Vec<String>,
+    /// Recovery plans (their allowed operations and current scenario are derived from the members).
+    pub plans: Vec<RecoveryPlanFacts>,
     /// The next POST creates its job but its answer is lost with this error.
     pub lose_next_post_answer: Option<SiteRecoveryError>,
     /// The next POST is refused with this error and creates nothing.
@@ -53,6 +57,46 @@ impl FakeSiteRecovery {
                 .into_iter()
                 .collect();
             let target = job.target_object_id.clone().unwrap_or_default();
+            let scenario = job.scenario_name.clone().unwrap_or_default();
+            let end = v.now;
+            job.end_time = end;
+            let members: Vec<String> = match v.plans.iter().find(|p| same_arm_id(&p.id, &target)) {
+                Some(plan) => plan.members.iter().map(|m| m.id.clone()).collect(),
+                None => vec![target.clone()],
+            };
+            if scenario != "Reprotect" {
+                for item in v.items.iter_mut().filter(|i| members.iter().any(|m| same_arm_id(&i.id, m))) {
+                    item.current_scenario = None;
+                    match (scenario.as_str(), error_code) {
+                        (_, Some(_)) => {
+                            item.allowed_operations = item
+                                .protection_state_description
+                                .take()
+                                .map(|o| o.split(',').map(String::from).collect())
+                                .unwrap_or_default()
+                        }
+                        ("UnplannedFailover", None) => {
+                            item.protection_state = Some("UnplannedFailoverCommitPendingStatesBegin".into());
+                            item.active_location = Some("Recovery".into());
+                            item.allowed_operations = vec!["CompleteMigration".into(), "Commit".into(), "DisableProtection".into()];
+                            item.last_successful_failover_time = end;
+                        }
+                        ("CommitFailover", None) => {
+                            item.protection_state = Some("UnplannedFailoverCommitted".into());
+                            item.allowed_operations =
+                                vec!["CompleteMigration".into(), "DisableProtection".into(), "SwitchProtection".into()];
+                            item.last_successful_failover_time = end;
+                        }
+                        (_, None) => {
+                            item.provider = Some("InMageAzureV2".into());
+                            item.protection_state = Some("Protected".into());
+                            item.active_location = Some("Primary".into());
+                            item.allowed_operations = vec!["PlannedFailover".into(), "UnplannedFailover".into(), "TestFailover".into()];
+                        }
+                    }
+                }
+                return;
+            }
             for item in v.items.iter_mut().filter(|i| same_arm_id(&i.id, &target)) {
                 item.current_scenario = None;
                 if error_code.is_none() {
@@ -65,6 +109,104 @@ impl FakeSiteRecovery {
             }
         });
     }
+}
+
+impl FakeVault {
+    /// Start a failback-side job over `members` (item names) targeting `target` (an item or plan id); the
+    /// members' allowed operations are kept (in `protection_state_description`) to be given back on failure.
+    fn start(&mut self, kind: &str, scenario: &str, target: &str, members: &[String]) -> Result<JobRef, SiteRecoveryError> {
+        self.failback_posts.push(format!("{kind}:{}", arm_name(target)));
+        if let Some(e) = self.reject_next_post.take() {
+            return Err(e);
+        }
+        let name = format!("fb-job-{}", self.failback_posts.len());
+        for item in self.items.iter_mut().filter(|i| members.iter().any(|m| m.eq_ignore_ascii_case(&i.name))) {
+            item.protection_state_description = Some(item.allowed_operations.join(","));
+            item.allowed_operations.clear();
+            item.current_scenario = Some(CurrentScenarioFacts {
+                scenario_name: Some(scenario.into()),
+                job_id: Some(format!("/jobs/{name}")),
+                start_time: self.now,
+            });
+        }
+        let job = JobFacts {
+            id: format!("/jobs/{name}"),
+            name: name.clone(),
+            scenario_name: Some(scenario.into()),
+            state: Some("InProgress".into()),
+            target_object_id: Some(target.into()),
+            start_time: self.now,
+            ..Default::default()
+        };
+        self.jobs.insert(name.clone(), job);
+        match self.lose_next_post_answer.take() {
+            Some(e) => Err(e),
+            None => Ok(JobRef { job_name: name, retry_after_seconds: None }),
+        }
+    }
+
+    fn item_step(&mut self, kind: &str, scenario: &str, item_name: &str, allowed: &str) -> Result<JobRef, SiteRecoveryError> {
+        let item = self.items.iter().find(|i| i.name.eq_ignore_ascii_case(item_name)).ok_or_else(|| not_found(kind, item_name))?;
+        if !item.allows(allowed) {
+            self.failback_posts.push(format!("{kind}:{item_name}"));
+            return Err(refused(kind, "OperationNotAllowedInCurrentState"));
+        }
+        let id = item.id.clone();
+        self.start(kind, scenario, &id, &[item_name.to_string()])
+    }
+
+    fn plan_step(&mut self, kind: &str, scenario: &str, plan_name: &str, allowed: &str) -> Result<JobRef, SiteRecoveryError> {
+        let plan = self.plan(plan_name).ok_or_else(|| not_found(kind, plan_name))?;
+        if !plan.allows(allowed) {
+            self.failback_posts.push(format!("{kind}:{plan_name}"));
+            return Err(refused(kind, "RecoveryPlanOperationNotAllowed"));
+        }
+        let members: Vec<String> = plan.members.iter().map(|m| m.name.clone()).collect();
+        let job = self.start(kind, scenario, &plan.id, &members);
+        if let Some(p) = self.plans.iter_mut().find(|p| p.name.eq_ignore_ascii_case(plan_name)) {
+            let name = self.failback_posts.len();
+            p.current_scenario = Some(CurrentScenarioFacts {
+                scenario_name: Some(scenario.into()),
+                job_id: Some(format!("/jobs/fb-job-{name}")),
+                start_time: self.now,
+            });
+        }
+        job
+    }
+
+    /// A plan as ASR reports it: the operations every member allows, none while a plan job runs.
+    fn plan(&self, name: &str) -> Option<RecoveryPlanFacts> {
+        let mut plan = self.plans.iter().find(|p| p.name.eq_ignore_ascii_case(name))?.clone();
+        if let Some(job) = plan.current_scenario.as_ref().and_then(|s| s.job_id.as_deref()).and_then(|id| self.jobs.get(arm_name(id)))
+            && job.is_finished()
+        {
+            plan.current_scenario = None;
+        }
+        let members: Vec<&ProtectedItemFacts> =
+            plan.members.iter().filter_map(|m| self.items.iter().find(|i| same_arm_id(&i.id, &m.id))).collect();
+        plan.allowed_operations = if plan.is_busy() {
+            Vec::new()
+        } else {
+            ["UnplannedFailover", "Commit", "SwitchProtection", "DisableProtection"]
+                .into_iter()
+                .filter(|op| !members.is_empty() && members.iter().all(|i| i.allows(op)))
+                .map(String::from)
+                .collect()
+        };
+        Some(plan)
+    }
+}
+
+fn refused(operation: &str, code: &str) -> SiteRecoveryError {
+    SiteRecoveryError::Service(AsrServiceError {
+        operation: operation.into(),
+        status: 400,
+        code: code.into(),
+        inner_code: None,
+        message: format!("{code} (fake)"),
+        possible_causes: None,
+        recommended_action: None,
+    })
 }
 
 fn not_found(operation: &str, what: &str) -> SiteRecoveryError {
@@ -138,6 +280,27 @@ impl SiteRecovery for FakeSiteRecovery {
     }
     async fn list_vcenters(&self, _vault: &VaultRef) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError> {
         Ok(self.with(|v| v.vcenters.clone()))
+    }
+    async fn fail_back(&self, _vault: &VaultRef, request: &FailbackRequest) -> Result<JobRef, SiteRecoveryError> {
+        self.with(|v| v.item_step("fail-back", "UnplannedFailover", &request.item_name, "UnplannedFailover"))
+    }
+    async fn commit_failover(&self, _vault: &VaultRef, item_name: &str) -> Result<JobRef, SiteRecoveryError> {
+        self.with(|v| v.item_step("commit", "CommitFailover", item_name, "Commit"))
+    }
+    async fn forward_reprotect(&self, _vault: &VaultRef, request: &ForwardReprotectRequest) -> Result<JobRef, SiteRecoveryError> {
+        self.with(|v| v.item_step("forward-reprotect", "SwitchReplicationGroupProtection", &request.item_name, "SwitchProtection"))
+    }
+    async fn list_recovery_plans(&self, _vault: &VaultRef) -> Result<Vec<RecoveryPlanFacts>, SiteRecoveryError> {
+        Ok(self.with(|v| v.plans.iter().filter_map(|p| v.plan(&p.name)).collect()))
+    }
+    async fn get_recovery_plan(&self, _vault: &VaultRef, plan_name: &str) -> Result<RecoveryPlanFacts, SiteRecoveryError> {
+        self.with(|v| v.plan(plan_name)).ok_or_else(|| not_found("getRecoveryPlan", plan_name))
+    }
+    async fn fail_back_plan(&self, _vault: &VaultRef, request: &PlanFailbackRequest) -> Result<JobRef, SiteRecoveryError> {
+        self.with(|v| v.plan_step("fail-back-plan", "UnplannedFailover", &request.plan_name, "UnplannedFailover"))
+    }
+    async fn commit_plan_failover(&self, _vault: &VaultRef, plan_name: &str) -> Result<JobRef, SiteRecoveryError> {
+        self.with(|v| v.plan_step("commit-plan", "CommitFailover", plan_name, "Commit"))
     }
 }
 

@@ -60,6 +60,7 @@ pub struct AlternateLocation {
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.existingVm) != has(self.alternateLocation)").message("set exactly one of existingVm or alternateLocation"))]
+#[x_kube(validation = Rule::new("!has(self.desiredState) || self.desiredState != 'ProtectedToAzure' || (has(self.failback) && has(self.failback.approval))").message("desiredState ProtectedToAzure needs failback.approval: a string that names this failback (e.g. 2026-11-28-return-dc1)"))]
 pub struct ProtectedMachineSpec {
     /// Name of the `ReprotectPolicy` (same namespace) that governs this machine.
     #[schemars(length(min = 1, max = 253))]
@@ -91,6 +92,55 @@ pub struct ProtectedMachineSpec {
     /// Override of the retention volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_volume: Option<String>,
+    /// Where the machine should end up: reprotected to on-premises (still running in Azure), or failed back,
+    /// committed and protected to Azure again (running on-premises). The latter also needs `failback.approval`.
+    #[serde(default)]
+    pub desired_state: DesiredState,
+    /// The approval and options of the way home (failback, commit, forward reprotect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failback: Option<FailbackSpec>,
+}
+
+/// The end state a ProtectedMachine is driven to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum DesiredState {
+    /// Running in Azure, replicating Azure -> on-premises (ready to fail back).
+    #[default]
+    ReprotectedToOnPremises,
+    /// Failed back, committed, running on-premises and replicating on-premises -> Azure again.
+    ProtectedToAzure,
+}
+
+/// Recovery point a failback uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum FailbackRecoveryPoint {
+    /// Latest point in time, crash-consistent (recommended).
+    #[default]
+    LatestTime,
+    /// Latest application-consistent point (behind the latest: some data loss).
+    LatestTag,
+}
+
+/// The one-shot approval of a failback and its options.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailbackSpec {
+    /// Names this failback (e.g. `2026-11-28-return-dc1`). A failback starts only for an approval not yet
+    /// completed (`status.failback.completedApproval`): re-applying the same manifest never starts a second one;
+    /// a new failback (or a retry after a failed step) needs a new value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub approval: Option<String>,
+    /// Recovery point to fail back to.
+    #[serde(default)]
+    pub recovery_point_type: FailbackRecoveryPoint,
+    /// Process server for the forward reprotect (name or id); defaults to the configuration server's own
+    /// (on-premises) process server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_process_server: Option<String>,
+    /// Forward (`InMageAzureV2`) replication policy name; defaults to the vault's only such policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_policy: Option<String>,
 }
 
 /// Lifecycle phase of a ProtectedMachine.
@@ -113,6 +163,18 @@ pub enum Phase {
     Blocked,
     /// Paused by spec or annotation.
     Paused,
+    /// The failback (unplanned failover Azure -> on-premises) job is running.
+    FailingBack,
+    /// Failed back; the commit waits for the on-premises VM to be confirmed running.
+    CommitPending,
+    /// The commit job is running (it removes the Azure VM).
+    Committing,
+    /// Committed; waiting for the on-premises mobility agent to register before the forward reprotect.
+    WaitingForForwardAgent,
+    /// The forward reprotect (on-premises -> Azure) job is running.
+    ReprotectingToAzure,
+    /// Running on-premises and replicating to Azure: the round trip is complete.
+    ProtectedToAzure,
 }
 
 impl std::fmt::Display for Phase {
@@ -198,4 +260,57 @@ pub struct ProtectedMachineStatus {
     /// When the machine reached `Protected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected_at: Option<Time>,
+    /// Progress of the way home (failback, commit, forward reprotect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failback: Option<FailbackStatus>,
+}
+
+/// A step of the way home; `status.job` is that step's ASR job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum FailbackStep {
+    /// Unplanned failover Azure -> on-premises (item or recovery plan).
+    FailBack,
+    /// Commit of that failover (removes the Azure VM).
+    Commit,
+    /// Reprotect on-premises -> Azure.
+    ForwardReprotect,
+}
+
+/// What the controller knows of the way home.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailbackStatus {
+    /// The approval being carried out (recorded when its failback was submitted or adopted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
+    /// The last approval carried out to the end; the same approval never starts another failback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_approval: Option<String>,
+    /// Group members: the approval for which this member's failback checks passed (its peers wait for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_approval: Option<String>,
+    /// The group step (`FailBack` or `Commit`) this member is ready for under `readyApproval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_for: Option<FailbackStep>,
+    /// The step whose job `status.job` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<FailbackStep>,
+    /// Recovery plan the group fails back and commits through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_plan: Option<String>,
+    /// Recovery point type of the failback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_point_type: Option<FailbackRecoveryPoint>,
+    /// The on-premises VM was seen powered on in vCenter after the failback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_premises_vm_powered_on: Option<bool>,
+    /// The commit succeeded: ASR removed the failed-over Azure VM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_vm_removed: Option<bool>,
+    /// When the failback was submitted or adopted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When the machine reached `ProtectedToAzure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Time>,
 }

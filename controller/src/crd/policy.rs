@@ -322,6 +322,12 @@ pub struct PhaseCounts {
     pub blocked: u32,
     /// Machines paused.
     pub paused: u32,
+    /// Machines on the way home (failing back, committing, waiting for the forward agent, reprotecting to Azure).
+    #[serde(default)]
+    pub failing_back: u32,
+    /// Machines running on-premises and protected to Azure again.
+    #[serde(default)]
+    pub protected_to_azure: u32,
 }
 
 /// Progress of one replication group.

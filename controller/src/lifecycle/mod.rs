@@ -5,6 +5,9 @@ pub mod decide;
 mod decide_props;
 #[cfg(test)]
 mod decide_tests;
+pub mod failback;
+#[cfg(test)]
+mod failback_tests;
 pub mod owner;
 
 pub use decide::*;

@@ -144,6 +144,10 @@ pub fn count_phases(machines: &[Arc<ProtectedMachine>]) -> PhaseCounts {
             Phase::Protected => c.protected += 1,
             Phase::Blocked => c.blocked += 1,
             Phase::Paused => c.paused += 1,
+            Phase::FailingBack | Phase::CommitPending | Phase::Committing | Phase::WaitingForForwardAgent | Phase::ReprotectingToAzure => {
+                c.failing_back += 1
+            }
+            Phase::ProtectedToAzure => c.protected_to_azure += 1,
         }
     }
     c

@@ -24,11 +24,13 @@ pub struct SimKnobs {
     pub agent_delay: &'static str,
     pub job_duration: &'static str,
     pub failed_over_ago: &'static str,
+    /// How long after a failback commit the on-premises agent takes to register (forward reprotect).
+    pub forward_agent_delay: &'static str,
 }
 
 impl Default for SimKnobs {
     fn default() -> Self {
-        SimKnobs { agent_delay: "0s", job_duration: "2s", failed_over_ago: "1m" }
+        SimKnobs { agent_delay: "0s", job_duration: "2s", failed_over_ago: "1m", forward_agent_delay: "15m" }
     }
 }
 
@@ -37,7 +39,7 @@ pub fn sim_scenario(vcenter: &str, k: &SimKnobs) -> String {
     format!(
         r#"
 credentials: {{ tenant_id: 00000000-0000-0000-0000-0000000000aa, client_id: 11111111-2222-3333-4444-555555555555, client_secret: sim-secret }}
-defaults: {{ agent_registration_delay: {delay}, job_duration: {job}, failed_over_ago: {ago}, page_size: 50 }}
+defaults: {{ agent_registration_delay: {delay}, job_duration: {job}, failed_over_ago: {ago}, page_size: 50, forward_agent_registration_delay: {fwd} }}
 vaults:
   - subscription: 00000000-0000-0000-0000-000000000001
     resource_group: rg-dr
@@ -72,6 +74,7 @@ vaults:
         delay = k.agent_delay,
         job = k.job_duration,
         ago = k.failed_over_ago,
+        fwd = k.forward_agent_delay,
     )
 }
 
@@ -292,6 +295,68 @@ spec:
     /// Whether the simulator has accepted a reprotect for the item (a job exists).
     pub fn reprotect_accepted(&self, item: &str) -> bool {
         self.reprotect_jobs(item) > 0
+    }
+
+    /// Emulate ASR's failback on the on-premises side: power on in vcsim the VMs of every failback job that
+    /// succeeded (`done` remembers the jobs already handled).
+    pub async fn power_on_failed_back_vms(&self, done: &mut std::collections::HashSet<String>) -> Result<()> {
+        let finished: Vec<(String, Vec<String>)> = self.sim.with_world(|w| {
+            w.vaults
+                .iter()
+                .flat_map(|v| &v.jobs)
+                .filter(|j| j.kind == asr_sim::failback::JobKind::Failback && j.state == asr_sim::state::JobState::Succeeded)
+                .map(|j| (j.name.clone(), j.members.clone()))
+                .collect()
+        });
+        for (job, members) in finished {
+            if done.insert(job) {
+                for vm in members {
+                    let moref = self.vc.vm(&vm).await?;
+                    self.vc.power_on(&moref).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Like [`Env::wait_for_phases`], powering on failed-back VMs meanwhile (as ASR does).
+    pub async fn wait_home(&self, names: &[&str], phases: &[Phase], timeout: Duration) -> Result<Vec<(String, Phase)>> {
+        let deadline = Instant::now() + timeout;
+        let mut done = std::collections::HashSet::new();
+        loop {
+            self.power_on_failed_back_vms(&mut done).await?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.wait_for_phases(names, phases, Duration::from_millis(1)).await {
+                Ok(p) => return Ok(p),
+                Err(e) if left.is_zero() => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    }
+
+    /// Approve the way home for machines of [`MASTER_TARGETS_AND_MACHINES`]: the same manifest with
+    /// `desiredState: ProtectedToAzure` and `failback.approval`.
+    pub fn approved_manifest(names: &[&str], approval: &str) -> String {
+        let docs = MASTER_TARGETS_AND_MACHINES.split("---").filter(|doc| {
+            doc.contains("kind: ProtectedMachine") && names.iter().any(|n| doc.contains(&format!("metadata: {{ name: {n} }}")))
+        });
+        let extra = format!(", desiredState: ProtectedToAzure, failback: {{ approval: {approval} }} }}");
+        docs.map(|doc| {
+            doc.lines()
+                .map(|l| match l.strip_prefix("spec: {").and_then(|rest| rest.strip_suffix(" }")) {
+                    Some(inner) => format!("spec: {{{inner}{extra}"),
+                    None => l.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+    }
+
+    /// POSTs the simulator received whose path contains `route` (e.g. `replicationProtectedItems/db-01/unplannedFailover`).
+    pub fn posts(&self, route: &str) -> usize {
+        self.sim.count("POST", route)
     }
 
     /// Reprotect POSTs the simulator received for one item.

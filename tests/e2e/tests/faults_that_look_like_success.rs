@@ -42,14 +42,22 @@ async fn lost_answers_late_jobs_expired_tokens_and_bad_bodies_still_give_one_rep
         for m in &list.items {
             let stalled = m.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Stalled" && c.status == "True"));
             if stalled {
-                stalled_seen.insert(format!("{}: {:?}", m.metadata.name.clone().unwrap_or_default(), m.status.as_ref().map(|s| &s.conditions)));
+                stalled_seen.insert(format!(
+                    "{}: {:?}",
+                    m.metadata.name.clone().unwrap_or_default(),
+                    m.status.as_ref().map(|s| &s.conditions)
+                ));
             }
         }
         let protected = list.items.iter().filter(|m| m.status.as_ref().is_some_and(|s| s.phase == Phase::Protected)).count();
         if protected == MACHINES.len() {
             break;
         }
-        assert!(Instant::now() < deadline, "not all Protected within 180 s: {:?}", list.items.iter().map(|m| (&m.metadata.name, m.status.as_ref().map(|s| s.phase))).collect::<Vec<_>>());
+        assert!(
+            Instant::now() < deadline,
+            "not all Protected within 180 s: {:?}",
+            list.items.iter().map(|m| (&m.metadata.name, m.status.as_ref().map(|s| s.phase))).collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert!(stalled_seen.is_empty(), "a transient fault showed as Stalled: {stalled_seen:?}");

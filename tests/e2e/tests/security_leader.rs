@@ -126,7 +126,8 @@ async fn a_controller_process_given_sigterm_exits_within_ten_seconds_and_its_sta
     assert!(a.terminate(), "SIGTERM sent");
     let status = a.exited_within(Duration::from_secs(10)).await;
     assert!(status.is_some(), "still running 10 s after SIGTERM:\n{}", a.log_tail(30));
-    let took_over = eventually(Duration::from_secs(LEASE_SECONDS), || async { holder(&client, ns, "term").await.filter(|h| h == "term-b") }).await;
+    let took_over =
+        eventually(Duration::from_secs(LEASE_SECONDS), || async { holder(&client, ns, "term").await.filter(|h| h == "term-b") }).await;
     assert!(took_over.is_some(), "the standby did not take the Lease:\n{}", b.log_tail(30));
     assert!(stop.elapsed() < Duration::from_secs(8), "the standby waited for the Lease to expire: {:?}", stop.elapsed());
     Ok(())

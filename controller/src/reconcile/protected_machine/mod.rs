@@ -5,6 +5,11 @@
 
 pub mod act;
 pub mod evaluate;
+pub mod failback;
+pub mod failback_act;
+pub mod failback_status;
+#[cfg(test)]
+mod failback_tests;
 pub mod lookup;
 pub mod observe;
 pub mod status;
@@ -96,6 +101,11 @@ pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
         Err(e) => return Outcome::failed(Vec::new(), e),
     };
     let eval = evaluate::evaluate(p.pm, p.lookup, &obs, now);
+    if let Some(item) = obs.facts.item.as_ref()
+        && let Some(approval) = failback::route(p.pm, item)
+    {
+        return run_failback_pass(p, &obs, &eval, item, &approval, now).await;
+    }
     let decision = lifecycle::decide(&evaluate::lifecycle_input(p.pm, p.lookup, &obs, &eval, p.settings, now));
     let item = obs.facts.item.as_ref();
     let known = obs.tracked.as_ref().map(|t| &t.status);
@@ -116,6 +126,48 @@ pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
         tracked: obs.tracked.as_ref(),
         acted: &acted,
         master_target_datastores: obs.facts.vcenter.as_ref().and_then(|v| v.master_target.as_ref()).map(|m| m.datastores.clone()),
+        now,
+    });
+    notes.extend(phase_change(p.pm, &new_status));
+    Outcome { status: Some(new_status), notes, requeue_after: decision.requeue_after, error: None }
+}
+
+/// The way home (failback → commit → forward reprotect) for a machine `failback::route` sends there.
+async fn run_failback_pass(
+    p: &Pass<'_>,
+    obs: &observe::Observation,
+    eval: &evaluate::Evaluation,
+    item: &reprotect_facts::ProtectedItemFacts,
+    approval: &str,
+    now: Timestamp,
+) -> Outcome {
+    let fobs = match failback::observe(p.pm, p.conn, item, now).await {
+        Ok(f) => f,
+        Err(e) => return Outcome::failed(Vec::new(), e),
+    };
+    let input = failback::input(p.pm, p.lookup, obs, eval, &fobs, item, approval, now);
+    let decision = lifecycle::failback::decide(&input);
+    let known = fobs.job.as_ref().map(|(s, step, _)| (s, *step));
+    let cx = failback_act::ActContext { conn: p.conn, metrics: p.metrics, item, leader: p.leader, known };
+    let (acted, note) = failback_act::act(&cx, decision.action.clone(), now).await;
+    let mut notes: Vec<Note> = note.into_iter().collect();
+    let acted = match acted {
+        Ok(acted) => acted,
+        Err(e) => return Outcome::failed(notes, e),
+    };
+    let decision = lifecycle::failback::after_act(decision, &acted);
+    let new_status = failback_status::build(failback_status::Inputs {
+        pm: p.pm,
+        decision: &decision,
+        acted: &acted,
+        results: &eval.results,
+        master_target: &p.lookup.master_target.metadata.name.clone().unwrap_or_default(),
+        item_id: item.id.clone(),
+        stage: item.failback_stage(),
+        approval,
+        tracked: fobs.job.as_ref(),
+        plan: fobs.plan.as_ref().map(|pl| pl.name.clone()),
+        on_premises_vm: &input.on_premises_vm,
         now,
     });
     notes.extend(phase_change(p.pm, &new_status));
@@ -190,5 +242,8 @@ pub fn group_readiness(pm: &ProtectedMachine) -> Option<u64> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     evaluate::member_ready(pm).hash(&mut hasher);
     pm.status.as_ref().map(|s| format!("{:?}", s.phase)).hash(&mut hasher);
+    let failback = pm.status.as_ref().and_then(|s| s.failback.as_ref());
+    failback.map(|f| (f.ready_approval.clone(), f.ready_for.map(|s| format!("{s:?}")), f.on_premises_vm_powered_on)).hash(&mut hasher);
+    pm.spec.failback.as_ref().and_then(|f| f.approval.clone()).hash(&mut hasher);
     Some(hasher.finish())
 }

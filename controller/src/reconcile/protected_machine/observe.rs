@@ -83,7 +83,8 @@ pub async fn observe(
     };
     // vCenter after the item: what Site Recovery records for the item's VM selects it better than a name can.
     let spec_vm = existing_vm(pm);
-    let recorded_vm = spec_vm.as_ref().and(item.as_ref()).and_then(|i| i.vm_id.clone()).filter(|id| !id.trim().is_empty()).map(VmSelector::Uuid);
+    let recorded_vm =
+        spec_vm.as_ref().and(item.as_ref()).and_then(|i| i.vm_id.clone()).filter(|id| !id.trim().is_empty()).map(VmSelector::Uuid);
     let request = ObserveRequest {
         master_target_vm: Some(VmSelector::Name(lookup.master_target.spec.vcenter_vm_name.clone())),
         on_premises_vms: spec_vm.iter().chain(recorded_vm.iter()).cloned().collect(),

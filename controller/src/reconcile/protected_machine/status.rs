@@ -137,6 +137,9 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
         planned_actions: input.decision.planned_actions.clone(),
         recorded_master_target_datastores: recorded,
         protected_at,
+        // The way home's record survives the reprotect lifecycle (its completed approval above all); `status.job`
+        // is the reprotect's job here, so no failback step is attached to it.
+        failback: old.failback.clone().map(|f| crate::crd::FailbackStatus { step: None, ready_approval: None, ready_for: None, ..f }),
     };
     // `nextCheckAt` moves on every pass; it is refreshed only when something else changed, so an
     // unchanged machine costs no status write.
@@ -156,7 +159,8 @@ pub fn stalled(pm: &ProtectedMachine, reason: &str, message: &str, now: Timestam
 pub fn with_problem(pm: &ProtectedMachine, state: KState, reason: &str, message: &str, now: Timestamp) -> ProtectedMachineStatus {
     let old = pm.status.clone().unwrap_or_default();
     let phase = match state {
-        KState::Stalled if old.phase != Phase::Protected => Phase::Blocked,
+        // A protected machine stays protected (in either direction) while it cannot be looked at.
+        KState::Stalled if !matches!(old.phase, Phase::Protected | Phase::ProtectedToAzure) => Phase::Blocked,
         _ => old.phase,
     };
     ProtectedMachineStatus {

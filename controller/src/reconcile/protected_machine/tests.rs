@@ -15,30 +15,30 @@ use kube::ResourceExt;
 use reprotect_facts::{AsrServiceError, PowerState, SiteRecoveryError};
 use std::sync::Arc;
 
-fn example<K: serde::de::DeserializeOwned>(text: &str, name: &str) -> K {
+pub(super) fn example<K: serde::de::DeserializeOwned>(text: &str, name: &str) -> K {
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).expect("examples parse");
     let doc = docs.into_iter().find(|d| d["metadata"]["name"] == name).expect("example present");
     serde_json::from_value(doc).expect("example matches the CRD types")
 }
 
 /// One machine of `examples/` against a vault and a vCenter where every prerequisite holds.
-struct World {
-    sr: Arc<FakeSiteRecovery>,
-    vc: Arc<FakeVcenter>,
-    submitted: SubmittedJobs,
-    settings: Settings,
-    metrics: Metrics,
-    policy: ReprotectPolicy,
-    mt: MasterTarget,
-    pm: ProtectedMachine,
-    peers: Vec<Arc<ProtectedMachine>>,
+pub(super) struct World {
+    pub(super) sr: Arc<FakeSiteRecovery>,
+    pub(super) vc: Arc<FakeVcenter>,
+    pub(super) submitted: SubmittedJobs,
+    pub(super) settings: Settings,
+    pub(super) metrics: Metrics,
+    pub(super) policy: ReprotectPolicy,
+    pub(super) mt: MasterTarget,
+    pub(super) pm: ProtectedMachine,
+    pub(super) peers: Vec<Arc<ProtectedMachine>>,
     /// Other ProtectedMachines of the watched scopes.
-    claimants: Vec<Claimant>,
-    now: Timestamp,
+    pub(super) claimants: Vec<Claimant>,
+    pub(super) now: Timestamp,
 }
 
 impl World {
-    fn new(machine: &str) -> Self {
+    pub(super) fn new(machine: &str) -> Self {
         let mut policy: ReprotectPolicy = example(include_str!("../../../../examples/01-policy.yaml"), "dr-failback");
         policy.spec.mode = Mode::Apply;
         let mt: MasterTarget = example(include_str!("../../../../examples/02-master-targets.yaml"), "mt-win-01");
@@ -74,14 +74,14 @@ impl World {
     }
 
     /// A machine outside any replication group.
-    fn single() -> Self {
+    pub(super) fn single() -> Self {
         let mut w = World::new("app-01");
         w.pm.spec.replication_group = None;
         w
     }
 
     /// One pass; its status is recorded on the machine as the apply step would.
-    async fn pass(&mut self) -> Outcome {
+    pub(super) async fn pass(&mut self) -> Outcome {
         let master_target_asr_names = [(self.mt.name_any(), self.mt.spec.asr_name.clone())].into();
         let lookup = Lookup {
             policy: Arc::new(self.policy.clone()),
@@ -110,15 +110,15 @@ impl World {
         outcome
     }
 
-    fn status(&self) -> &ProtectedMachineStatus {
+    pub(super) fn status(&self) -> &ProtectedMachineStatus {
         self.pm.status.as_ref().expect("a pass wrote status")
     }
 
-    fn reason(&self) -> String {
+    pub(super) fn reason(&self) -> String {
         self.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.reason.clone()).unwrap_or_default()
     }
 
-    fn item(&self, f: impl FnOnce(&mut reprotect_facts::ProtectedItemFacts)) {
+    pub(super) fn item(&self, f: impl FnOnce(&mut reprotect_facts::ProtectedItemFacts)) {
         self.sr.with(|v| f(&mut v.items[0]));
     }
 }
