@@ -6,8 +6,9 @@
 --      (the controller has not looked at the current spec yet, whatever the old status says)
 --   2. ProtectedMachine phase Paused (or Reconciling=False with reason Paused) -> Suspended
 --   3. condition Stalled=True, or phase Blocked -> Degraded (needs a person)
---   4. phase Protected -> Healthy
---   5. phase Pending/Validating/WaitingForFailover/WaitingForAgent/Reprotecting -> Progressing
+--   4. phase Protected or ProtectedToAzure -> Healthy
+--   5. phase Pending/Validating/WaitingForFailover/WaitingForAgent/Reprotecting, or on the way home
+--      FailingBack/CommitPending/Committing/WaitingForForwardAgent/ReprotectingToAzure -> Progressing
 --   6. kinds without a phase: Ready=True -> Healthy, otherwise Progressing
 --      (Reconciling=True or Ready=False while not stalled means the controller is still working)
 -- Argo CD provides the global `obj` (the live object as a Lua table) and expects the returned table.
@@ -50,6 +51,11 @@ local progressing_phases = {
   WaitingForFailover = true,
   WaitingForAgent = true,
   Reprotecting = true,
+  FailingBack = true,
+  CommitPending = true,
+  Committing = true,
+  WaitingForForwardAgent = true,
+  ReprotectingToAzure = true,
 }
 
 local function health(obj)
@@ -97,9 +103,9 @@ local function health(obj)
     return hs
   end
 
-  if phase == "Protected" then
+  if phase == "Protected" or phase == "ProtectedToAzure" then
     hs.status = "Healthy"
-    hs.message = describe(ready, "Protected")
+    hs.message = describe(ready, phase)
     return hs
   end
 

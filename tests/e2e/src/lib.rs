@@ -312,7 +312,12 @@ spec:
             if done.insert(job) {
                 for vm in members {
                     let moref = self.vc.vm(&vm).await?;
-                    self.vc.power_on(&moref).await?;
+                    // Already on (an earlier call handled this job): fine.
+                    if let Err(e) = self.vc.power_on(&moref).await
+                        && !self.vm_power_states(&[vm.as_str()]).await?.iter().all(|(_, on)| *on)
+                    {
+                        return Err(e);
+                    }
                 }
             }
         }
