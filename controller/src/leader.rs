@@ -290,7 +290,6 @@ mod tests {
                 renew_time: Some(MicroTime(renewed.try_into().unwrap())),
                 ..LeaseSpec::default()
             }),
-            ..Lease::default()
         }
     }
 

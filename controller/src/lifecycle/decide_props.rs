@@ -87,6 +87,9 @@ fn request() -> ReprotectRequest {
     }
 }
 
+/// A tracked job: its facts, whether they were readable, attempt, generation, submission time.
+type JobCase = (JobFacts, bool, u32, Option<i64>, Option<Timestamp>);
+
 /// Everything `decide` reads, owned, so that `Input` can borrow from it.
 #[derive(Debug, Clone)]
 struct World {
@@ -96,7 +99,7 @@ struct World {
     paused: bool,
     power_off: bool,
     item: Option<ProtectedItemFacts>,
-    job: Option<(JobFacts, bool, u32, Option<i64>, Option<Timestamp>)>,
+    job: Option<JobCase>,
     gates: usize,
     group_waiting: bool,
     powered_on: bool,

@@ -83,7 +83,16 @@ async fn a_service_account_without_rbac_is_forbidden_to_list_secrets_until_a_rol
     }));
     Api::<Role>::namespaced(admin.clone(), &ns).create(&PostParams::default(), &role).await.expect("role");
     Api::<RoleBinding>::namespaced(admin, &ns).create(&PostParams::default(), &binding).await.expect("binding");
-    let listed = secrets.list(&ListParams::default()).await.expect("list allowed after the RoleBinding");
+    // The RBAC authorizer sees a new RoleBinding through its informer, a moment after the create returns.
+    let mut listed = secrets.list(&ListParams::default()).await;
+    for _ in 0..50 {
+        if listed.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        listed = secrets.list(&ListParams::default()).await;
+    }
+    let listed = listed.expect("list allowed after the RoleBinding");
     assert!(listed.items.is_empty());
     // ...and nothing broader: it still may not read ConfigMaps.
     let cms: Api<ConfigMap> = Api::namespaced(sa_client, &ns);

@@ -107,11 +107,15 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         approval: if record { Some(input.approval.to_string()) } else { old_fb.approval.clone() },
         completed_approval: if d.completed { Some(input.approval.to_string()) } else { old_fb.completed_approval.clone() },
         ready_approval: d.ready.then(|| input.approval.to_string()),
-        ready_for: d.ready.then_some(()).and_then(|_| match input.stage {
-            FailbackStage::ReadyToFailBack => Some(FailbackStep::FailBack),
-            FailbackStage::CommitPending => Some(FailbackStep::Commit),
-            _ => None,
-        }),
+        ready_for: if d.ready {
+            match input.stage {
+                FailbackStage::ReadyToFailBack => Some(FailbackStep::FailBack),
+                FailbackStage::CommitPending => Some(FailbackStep::Commit),
+                _ => None,
+            }
+        } else {
+            None
+        },
         step: job.as_ref().map(|(_, step)| *step),
         recovery_plan: input.plan.clone().or(old_fb.recovery_plan.clone()),
         recovery_point_type: Some(input.pm.spec.failback.as_ref().map(|f| f.recovery_point_type).unwrap_or_default()),
