@@ -121,10 +121,10 @@ const AGENT_POLL_CAP: Duration = Duration::from_secs(30);
 const JOB_POLL: Duration = Duration::from_secs(15);
 const SOON: Duration = Duration::from_secs(2);
 
-/// The kstatus state of a phase.
+/// The kstatus state of a phase (reprotect and the way home alike).
 pub fn kstate(phase: Phase) -> KState {
     match phase {
-        Phase::Protected => KState::Ready,
+        Phase::Protected | Phase::ProtectedToAzure => KState::Ready,
         Phase::Blocked => KState::Stalled,
         Phase::Paused => KState::Idle,
         _ => KState::Reconciling,

@@ -4,6 +4,7 @@
 //! next phase and at most one action; `after_act` folds in what the guarded POST found.
 
 use super::Gate;
+use super::decide::kstate;
 use crate::conditions::{ConditionSpec, KState, kstatus};
 use crate::crd::{FailbackStep, Mode, Phase};
 use crate::reasons;
@@ -140,16 +141,6 @@ const BLOCKED_RECHECK: Duration = Duration::from_secs(120);
 const WAIT_POLL: Duration = Duration::from_secs(10);
 const JOB_POLL: Duration = Duration::from_secs(15);
 const SOON: Duration = Duration::from_secs(2);
-
-/// The kstatus state of a phase on the way home.
-pub fn kstate(phase: Phase) -> KState {
-    match phase {
-        Phase::ProtectedToAzure | Phase::Protected => KState::Ready,
-        Phase::Blocked => KState::Stalled,
-        Phase::Paused => KState::Idle,
-        _ => KState::Reconciling,
-    }
-}
 
 fn decision(phase: Phase, reason: &str, message: impl Into<String>, requeue_after: Duration) -> Decision {
     let message = message.into();
