@@ -182,6 +182,7 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         discovered_vcenters: Some(vcenters),
         ambiguous_item: None,
         earlier_owner: None,
+        group_items: None,
     };
     (desired, observed)
 }

@@ -31,6 +31,10 @@ pub const PREFLIGHT_FAILED: &str = "PreflightFailed";
 pub const AMBIGUOUS_VM: &str = "AmbiguousVm";
 /// Blocked by `item-owner`: an older ProtectedMachine names the same protected item.
 pub const DUPLICATE_ITEM: &str = "DuplicateItem";
+/// Blocked by `item-unique`: the spec's friendly name matches several protected items.
+pub const AMBIGUOUS_ITEM: &str = "AmbiguousItem";
+/// Blocked by `group-complete`: Site Recovery has group members that no ProtectedMachine declares.
+pub const INCOMPLETE_GROUP: &str = "IncompleteGroup";
 pub const PREFLIGHT_PASSED: &str = "PreflightPassed";
 pub const PREFLIGHT_INCOMPLETE: &str = "PreflightIncomplete";
 pub const WAITING_FOR_AGENT: &str = "WaitingForAgent";
@@ -65,7 +69,6 @@ pub const INSECURE_SKIP_VERIFY: &str = "InsecureSkipVerify";
 pub const TLS_VERIFIED: &str = "TlsVerified";
 pub const TRANSIENT: &str = "Transient";
 
-/// Kubernetes-style reason from an error category (`asr-credentials` → `AsrCredentials`).
 /// The reason for a machine blocked by these failing checks: a specific one when a check has its own (a person
 /// searching events for `DuplicateItem` finds it), else `PreflightFailed`.
 pub fn for_blocking_checks<'a>(ids: impl IntoIterator<Item = &'a str>) -> &'static str {
@@ -74,11 +77,16 @@ pub fn for_blocking_checks<'a>(ids: impl IntoIterator<Item = &'a str>) -> &'stat
         DUPLICATE_ITEM
     } else if ids.contains(&"vm-unambiguous") {
         AMBIGUOUS_VM
+    } else if ids.contains(&"item-unique") {
+        AMBIGUOUS_ITEM
+    } else if ids.contains(&"group-complete") {
+        INCOMPLETE_GROUP
     } else {
         PREFLIGHT_FAILED
     }
 }
 
+/// Kubernetes-style reason from an error category (`asr-credentials` → `AsrCredentials`).
 pub fn from_category(category: &str) -> String {
     category
         .split('-')
@@ -91,6 +99,15 @@ pub fn from_category(category: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_check_with_its_own_reason_names_the_block_and_the_rest_are_preflight_failed() {
+        use super::*;
+        assert_eq!(for_blocking_checks(["mt-heartbeat", "item-unique"]), AMBIGUOUS_ITEM);
+        assert_eq!(for_blocking_checks(["group-complete"]), INCOMPLETE_GROUP);
+        assert_eq!(for_blocking_checks(["group-complete", "item-owner"]), DUPLICATE_ITEM);
+        assert_eq!(for_blocking_checks(["mt-heartbeat"]), PREFLIGHT_FAILED);
+    }
+
     #[test]
     fn error_categories_become_condition_reasons() {
         assert_eq!(super::from_category("asr-credentials"), "AsrCredentials");

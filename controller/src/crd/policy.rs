@@ -290,6 +290,10 @@ pub struct ReprotectPolicySpec {
     /// Turn the on-premises VM off before reprotect and keep it off while protected (the source document requires it).
     #[serde(default = "default_true")]
     pub power_off_on_premises_vm: bool,
+    /// Reprotect a replication group even when Site Recovery has members that no ProtectedMachine declares: they
+    /// are left out, without a common point in time with the rest, and `group-complete` warns instead of blocking.
+    #[serde(default)]
+    pub allow_partial_groups: bool,
     /// Network facts used for advice (process server placement).
     #[serde(default)]
     pub network: NetworkHints,

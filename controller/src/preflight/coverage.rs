@@ -94,7 +94,7 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
         "mount the on-premises virtual machine's datastores with read/write access on the master target server's ESXi host",
         &["vm-datastore-access", "datastore-writable"],
     ),
-    ("A replication group can be reprotected only through a recovery plan", &["group-recovery-plan"]),
+    ("A replication group can be reprotected only through a recovery plan", &["group-recovery-plan", "group-complete"]),
     ("you need to provide the values for every protected machine", &["group-recovery-plan"]),
     ("Use the same master target server to reprotect a replication group", &["group-same-master-target", "group-os-match"]),
     ("the on-premises virtual machine is turned off during reprotection", &["vm-powered-off"]),

@@ -199,6 +199,7 @@ pub(crate) fn healthy_observed() -> Observed {
         }]),
         ambiguous_item: None,
         earlier_owner: None,
+        group_items: None,
     }
 }
 
@@ -238,6 +239,7 @@ pub(crate) fn member_via(name: &str, mt: &str, mt_asr_name: &str, os: Option<OsT
         master_target_asr_name: mt_asr_name.into(),
         os_type: os,
         reported_os: None,
+        item_name: Some(name.into()),
     }
 }
 /// Make the desired machine and master target Linux, consistently on every side.

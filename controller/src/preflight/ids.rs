@@ -88,6 +88,7 @@ rule_ids! {
     VmSnapshotsMerged = "vm-snapshots-merged", Machine;
     VmPoweredOff = "vm-powered-off", Machine;
     GroupRecoveryPlan = "group-recovery-plan", Group;
+    GroupComplete = "group-complete", Group;
     GroupSameMasterTarget = "group-same-master-target", Group;
     GroupOsMatch = "group-os-match", Group;
     FailbackPolicy = "failback-policy", Infrastructure;

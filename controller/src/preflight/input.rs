@@ -129,6 +129,24 @@ pub struct GroupMember {
     pub os_type: Option<OsType>,
     /// The OS Azure reports for the member's protected item (`osType`), used when the spec omits it.
     pub reported_os: Option<OsType>,
+    /// The protected item (ASR name) the member's spec resolves to; `None` when not found.
+    pub item_name: Option<String>,
+}
+
+/// A protected item that Site Recovery puts in the machine's replication group (its `multiVmGroupName`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupItem {
+    /// The item's ARM name.
+    pub name: String,
+    /// The item's friendly name (the VM's name), for messages.
+    pub friendly_name: Option<String>,
+}
+
+impl GroupItem {
+    /// The name a person knows the item by.
+    pub fn display_name(&self) -> &str {
+        self.friendly_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&self.name)
+    }
 }
 
 impl GroupMember {
@@ -215,6 +233,8 @@ pub struct Desired {
     pub replication_group: Option<String>,
     /// The other members of `replication_group` (this machine excluded or included, either works).
     pub group_members: Vec<GroupMember>,
+    /// The policy accepts reprotecting part of a replication group (members Azure groups but nobody declared).
+    pub allow_partial_group: bool,
     /// How long after failover the mobility agent may take to register back (document: up to 15 min).
     pub agent_registration_window: SignedDuration,
     /// Oldest acceptable heartbeat of the configuration server, process server and master target.
@@ -242,6 +262,7 @@ impl Default for Desired {
             on_premises: OnPremisesTarget::default(),
             replication_group: None,
             group_members: Vec::new(),
+            allow_partial_group: false,
             agent_registration_window: SignedDuration::from_mins(15),
             heartbeat_max_age: SignedDuration::from_mins(15),
             expected_failback_policy: FailbackPolicyExpectation::default(),
@@ -268,4 +289,7 @@ pub struct Observed {
     pub ambiguous_item: Option<AmbiguousItem>,
     /// Another ProtectedMachine (`namespace/name`), created earlier, that names the same protected item.
     pub earlier_owner: Option<String>,
+    /// Every protected item of the vault in the machine's replication group (this machine's included); `None`
+    /// when the items were not observed or the machine is in no group.
+    pub group_items: Option<Vec<GroupItem>>,
 }

@@ -31,7 +31,7 @@ pub use catalog::{catalog, catalog_json, catalog_table, troubleshooting_markdown
 pub use coverage::SOURCE_COVERAGE;
 pub use ids::{RuleId, RuleInfo, Subject};
 pub use input::{
-    Desired, DesiredMasterTarget, FailbackPolicyExpectation, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType,
+    Desired, DesiredMasterTarget, FailbackPolicyExpectation, GroupItem, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType,
     ProcessServerLocation, effective_retention_volume,
 };
 pub use render::{PreflightReason, Summary, render_table, summarize};

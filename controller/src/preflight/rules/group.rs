@@ -48,6 +48,52 @@ pub(super) const GROUP_RECOVERY_PLAN: Rule = Rule {
     },
 };
 
+pub(super) const GROUP_COMPLETE: Rule = Rule {
+    info: RuleInfo::new(
+        RuleId::GroupComplete,
+        Blocking,
+        "Every protected item that Site Recovery puts in the replication group is declared by a ProtectedMachine, so the whole group is reprotected together with a common point in time.",
+        "Declare a ProtectedMachine for every member of the group (see the names listed), or set the policy's allowPartialGroups to reprotect part of it knowingly.",
+        src::STEPS,
+    ),
+    eval: |c| {
+        match in_group(c) {
+            None => {
+                return Outcome::unknown(format!(
+                    "protected item {} not observed; cannot tell whether it is in a replication group",
+                    c.d.machine_name
+                ));
+            }
+            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
+            Some(true) => {}
+        }
+        let group = item_group(c).or(c.d.replication_group.as_deref()).unwrap_or("(unnamed)");
+        let Some(items) = c.o.group_items.as_ref() else {
+            return Outcome::unknown(format!("the protected items of replication group {group} were not observed"));
+        };
+        // This machine's own item counts as declared, whatever its members list says.
+        let own = c.item.map(|i| i.name.as_str());
+        let declared = |name: &str| {
+            own.is_some_and(|o| o.eq_ignore_ascii_case(name))
+                || c.d.group_members.iter().any(|m| m.item_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        };
+        let missing: Vec<&str> = items.iter().filter(|i| !declared(&i.name)).map(|i| i.display_name()).collect();
+        if missing.is_empty() {
+            return Outcome::pass(format!("all {} member(s) Site Recovery has in group {group} are declared", items.len()));
+        }
+        let message = format!(
+            "Site Recovery has {} in group {group} but no ProtectedMachine declares {}: the group would be reprotected partially, without a common point in time",
+            list(&missing, 4),
+            if missing.len() == 1 { "it" } else { "them" }
+        );
+        if c.d.allow_partial_group {
+            Outcome::fail(format!("{message} (allowed by the policy's allowPartialGroups)")).severity(Warning)
+        } else {
+            Outcome::fail(message)
+        }
+    },
+};
+
 pub(super) const GROUP_SAME_MASTER_TARGET: Rule = Rule {
     info: RuleInfo::new(
         RuleId::GroupSameMasterTarget,

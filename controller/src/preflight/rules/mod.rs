@@ -163,6 +163,7 @@ pub(crate) static ALL: &[Rule] = &[
     datastore::VM_SNAPSHOTS_MERGED,
     datastore::VM_POWERED_OFF,
     group::GROUP_RECOVERY_PLAN,
+    group::GROUP_COMPLETE,
     group::GROUP_SAME_MASTER_TARGET,
     group::GROUP_OS_MATCH,
     group::FAILBACK_POLICY,

@@ -281,3 +281,34 @@ fn durations_in_messages_are_human() {
     assert_eq!(human(jiff::SignedDuration::from_mins(125)), "2h 5m");
     assert_eq!(human(jiff::SignedDuration::from_secs(-30)), "-30s");
 }
+
+#[test]
+fn a_partial_group_is_a_warning_only_when_the_policy_allows_it_and_names_the_undeclared_members() {
+    let partial = |allow: bool| {
+        run_with(|d, o| {
+            d.replication_group = Some("rg-web".into());
+            d.group_members = vec![GroupMember { item_name: Some("web-02".into()), ..member("web-02", "mt-win-01", None) }];
+            d.allow_partial_group = allow;
+            o.group_items = Some(vec![
+                GroupItem { name: "app-01".into(), friendly_name: None },
+                GroupItem { name: "web-02".into(), friendly_name: None },
+                GroupItem { name: "4cf82a59-db".into(), friendly_name: Some("db-01".into()) },
+            ]);
+        })
+    };
+    let blocked = partial(false);
+    let r = find(&blocked, "group-complete");
+    assert_eq!((r.status, r.severity), (Status::Fail, Severity::Blocking));
+    assert!(r.message.contains("db-01") && !r.message.contains("4cf82a59"), "friendly name, not the item name: {}", r.message);
+    assert!(blocks_reprotect(&blocked));
+    let allowed = partial(true);
+    let r = find(&allowed, "group-complete");
+    assert_eq!((r.status, r.severity), (Status::Fail, Severity::Warning));
+    assert!(!blocking(&allowed).any(|b| b.id == "group-complete"));
+}
+
+fn run_with(mutate: impl FnOnce(&mut Desired, &mut Observed)) -> Vec<CheckResult> {
+    let (mut d, mut o) = (healthy_desired(), healthy_observed());
+    mutate(&mut d, &mut o);
+    evaluate(&d, &o, now())
+}

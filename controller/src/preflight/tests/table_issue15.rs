@@ -12,6 +12,18 @@ fn in_group(d: &mut Desired, members: Vec<GroupMember>) {
     d.group_members = members;
 }
 
+/// Site Recovery's members of the group: the fixture's own item plus `others`.
+fn azure_group(o: &mut Observed, others: &[&str]) {
+    let mut items = vec![GroupItem { name: "app-01".into(), friendly_name: Some("app-01".into()) }];
+    items.extend(others.iter().map(|n| GroupItem { name: format!("{n}-guid"), friendly_name: Some((*n).into()) }));
+    o.group_items = Some(items);
+}
+
+/// A member whose spec resolves to Site Recovery's item `<name>-guid`.
+fn declared(name: &str) -> GroupMember {
+    GroupMember { item_name: Some(format!("{name}-guid")), ..member(name, "mt-win-01", Some(OsType::Windows)) }
+}
+
 fn inmage(id: &str, name: &str) -> PolicyFacts {
     PolicyFacts {
         id: id.into(),
@@ -25,6 +37,36 @@ fn inmage(id: &str, name: &str) -> PolicyFacts {
 }
 
 pub(super) const ROWS: &[Row] = &[
+    // Group completeness: Site Recovery's members, not only the declared ones.
+    (
+        "group member Azure has and nobody declared",
+        |d, o| {
+            in_group(d, vec![declared("web-02")]);
+            azure_group(o, &["web-02", "db-01"]);
+        },
+        "group-complete",
+        Fail,
+    ),
+    (
+        "every member Azure has is declared",
+        |d, o| {
+            in_group(d, vec![declared("web-02"), declared("db-01")]);
+            azure_group(o, &["web-02", "db-01"]);
+        },
+        "group-complete",
+        Pass,
+    ),
+    (
+        "a member declared by an item Azure does not group is no substitute",
+        |d, o| {
+            in_group(d, vec![declared("web-02"), declared("web-03")]);
+            azure_group(o, &["web-02", "db-01"]);
+        },
+        "group-complete",
+        Fail,
+    ),
+    ("group items not observed", |d, _| in_group(d, vec![declared("web-02")]), "group-complete", Unknown),
+    ("machine in no group", |_, o| azure_group(o, &[]), "group-complete", Pass),
     // vCenter discovery: any accepted spelling of the server, and discovery health.
     ("vCenter given as an SDK URL", |d, _| d.vcenter_server = "https://vcenter.contoso.local/sdk".into(), "vcenter-discovered", Pass),
     ("vCenter given as IP and port", |d, _| d.vcenter_server = "10.0.0.10:443".into(), "vcenter-discovered", Pass),

@@ -90,7 +90,8 @@ pub fn desired(pm: &ProtectedMachine, lookup: &Lookup, obs: &Observation) -> Des
             master_target_asr_name: lookup.master_target_asr_names.get(&mt_name).cloned().unwrap_or_default(),
             master_target_name: mt_name,
             os_type: m.spec.os_type.map(OsType::from),
-            reported_os: obs.reported_os.get(&m.name_any()).copied(),
+            reported_os: obs.member_items.get(&m.name_any()).and_then(|i| i.os),
+            item_name: obs.member_items.get(&m.name_any()).map(|i| i.name.clone()),
         }
     };
     let group_members = match &pm.spec.replication_group {
@@ -122,6 +123,7 @@ pub fn desired(pm: &ProtectedMachine, lookup: &Lookup, obs: &Observation) -> Des
         on_premises: obs.on_premises.clone().map(OnPremisesTarget::ExistingVm).unwrap_or(OnPremisesTarget::AlternateLocation),
         replication_group: pm.spec.replication_group.clone(),
         group_members,
+        allow_partial_group: policy.spec.allow_partial_groups,
         agent_registration_window: parse_window(&policy.spec.agent_registration_window),
         expected_failback_policy: preflight::FailbackPolicyExpectation {
             rpo_threshold_minutes: fb.rpo_threshold_minutes,

@@ -26,11 +26,20 @@ pub struct Observation {
     pub facts: preflight::Observed,
     /// The reprotect job this machine follows, with its latest facts.
     pub tracked: Option<TrackedJob>,
-    /// The OS Azure reports for each replication-group member's item, by machine name.
-    pub reported_os: BTreeMap<String, preflight::OsType>,
+    /// The protected item each replication-group member resolves to, by machine name.
+    pub member_items: BTreeMap<String, MemberItem>,
     /// How the existing on-premises VM is selected: by the identity Site Recovery records for the item (its
     /// `vmId`, the VM's BIOS or instance UUID) when vCenter has that VM, else as the spec names it.
     pub on_premises: Option<VmSelector>,
+}
+
+/// The protected item a replication-group member's spec resolves to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberItem {
+    /// The item's ARM name.
+    pub name: String,
+    /// The OS Azure reports for it.
+    pub os: Option<preflight::OsType>,
 }
 
 /// A job the machine follows: from its status, from this process's submissions, or adopted from the item.
@@ -91,12 +100,13 @@ pub async fn observe(
     };
     let vcenter = conn.vcenter.observe(&request).await;
     let group = std::iter::once(pm).chain(lookup.peers.iter().map(|p| p.as_ref())).filter(|m| m.spec.replication_group.is_some());
-    let reported_os = group
+    let member_items = group
         .filter_map(|m| {
-            let os = find_item(m, &items).ok().flatten()?.os_type.as_deref().and_then(preflight::OsType::parse)?;
-            Some((m.name_any(), os))
+            let it = find_item(m, &items).ok().flatten()?;
+            Some((m.name_any(), MemberItem { name: it.name.clone(), os: it.os_type.as_deref().and_then(preflight::OsType::parse) }))
         })
         .collect();
+    let group_items = group_items(pm, item.as_ref(), &items);
     // A vCenter that answers but rejects us leaves the facts unobserved: the checks say Unknown.
     let vcenter = match vcenter {
         Ok(f) => Some(f),
@@ -125,10 +135,26 @@ pub async fn observe(
         discovered_vcenters: tolerate(vcenters)?,
         ambiguous_item,
         earlier_owner,
+        group_items,
     };
     let found = |sel: &VmSelector| facts.vcenter.as_ref().is_some_and(|v| matches!(v.on_premises_vms.get(&sel.key()), Some(Some(_))));
     let on_premises = recorded_vm.filter(|sel| found(sel)).or(spec_vm);
-    Ok(Observation { facts, tracked, reported_os, on_premises })
+    Ok(Observation { facts, tracked, member_items, on_premises })
+}
+
+/// Every item of the vault in the machine's replication group, as Site Recovery groups them (the item's
+/// `multiVmGroupName`, else the group the spec names); `None` when the machine is in no group.
+fn group_items(pm: &ProtectedMachine, item: Option<&ProtectedItemFacts>, items: &[ProtectedItemFacts]) -> Option<Vec<preflight::GroupItem>> {
+    let named = |g: Option<&str>| g.map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned);
+    let group = named(item.and_then(|i| i.multi_vm_group_name.as_deref())).or_else(|| named(pm.spec.replication_group.as_deref()))?;
+    let in_group = |i: &&ProtectedItemFacts| i.multi_vm_group_name.as_deref().is_some_and(|g| g.trim().eq_ignore_ascii_case(&group));
+    Some(
+        items
+            .iter()
+            .filter(in_group)
+            .map(|i| preflight::GroupItem { name: i.name.clone(), friendly_name: i.friendly_name.clone() })
+            .collect(),
+    )
 }
 
 /// Scenario names ASR uses for a reprotect job.

@@ -318,6 +318,32 @@ async fn a_group_member_waits_for_its_peers_and_goes_once_they_are_ready() {
 }
 
 #[tokio::test]
+async fn a_group_with_a_member_azure_has_but_nobody_declared_is_blocked_as_incomplete_until_the_policy_allows_it() {
+    let mut w = World::new("app-01");
+    let mut peer: ProtectedMachine = example(include_str!("../../../../examples/03-machines.yaml"), "app-02");
+    peer.status = Some(ProtectedMachineStatus { phase: Phase::Reprotecting, ..Default::default() });
+    w.peers = vec![Arc::new(peer)];
+    // Site Recovery groups three items; the third (a GUID name, friendly name app-03) has no ProtectedMachine.
+    w.sr.with(|v| {
+        v.items[0].multi_vm_group_name = Some("app-group".into());
+        for (name, friendly) in [("app-02", "app-02"), ("4cf82a59-0b1c", "app-03")] {
+            let mut it = v.items[0].clone();
+            (it.name, it.friendly_name) = (name.into(), Some(friendly.into()));
+            v.items.push(it);
+        }
+    });
+    w.pass().await;
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "IncompleteGroup"));
+    let message = w.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
+    assert!(message.contains("app-03") && !message.contains("4cf82a59"), "names the member a person knows: {message}");
+    assert_eq!(w.sr.posts(), 0);
+
+    w.policy.spec.allow_partial_groups = true;
+    w.pass().await;
+    assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 1), "a partial group the policy allows goes ahead");
+}
+
+#[tokio::test]
 async fn a_pass_that_changes_nothing_yields_the_status_already_recorded() {
     let mut w = World::single();
     w.vc.with(|f| f.master_target.as_mut().map(|m| m.snapshot_count = Some(2)));
