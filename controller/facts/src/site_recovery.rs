@@ -202,6 +202,11 @@ pub struct ProtectedItemFacts {
 pub const SUPPORTED_PROVIDERS: &[&str] = &["InMageAzureV2", "InMage"];
 
 impl ProtectedItemFacts {
+    /// The name a person knows the item by: its friendly name (the VM's name), else its ARM name (often a GUID).
+    pub fn display_name(&self) -> &str {
+        self.friendly_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&self.name)
+    }
+
     /// Whether the item's replication provider is one this controller knows; `None` when not reported.
     pub fn provider_supported(&self) -> Option<bool> {
         let p = self.provider.as_deref()?.trim();

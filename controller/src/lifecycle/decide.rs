@@ -236,7 +236,7 @@ fn protected(input: &Input<'_>, item: &ProtectedItemFacts) -> Decision {
     let mut d = decision(
         Phase::Protected,
         reasons::PROTECTED,
-        format!("{} is replicating from Azure to on-premises", item.name),
+        format!("{} is replicating from Azure to on-premises", item.display_name()),
         input.watchdog_interval,
     );
     let mut risks = input.watchdog.master_target_risks.clone();

@@ -207,7 +207,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
             decision(
                 Phase::Validating,
                 reasons::ITEM_BUSY,
-                format!("operation {scenario} runs on {}; waiting for it", input.item.name),
+                format!("operation {scenario} runs on {}; waiting for it", input.item.display_name()),
                 JOB_POLL,
             )
         }

@@ -56,6 +56,12 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The machine as a person knows it, for messages: the item's friendly name once observed (the spec may name
+    /// the item by its ARM name, often a GUID), else what the spec says.
+    pub(crate) fn machine(&self) -> &'a str {
+        self.item.map_or(self.d.machine_name.as_str(), |i| i.display_name())
+    }
+
     pub(crate) fn new(d: &'a Desired, o: &'a Observed, now: Timestamp) -> Ctx<'a> {
         let fabric = o.fabric.as_ref();
         let vcenter = o.vcenter.as_ref();

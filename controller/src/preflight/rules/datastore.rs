@@ -39,8 +39,8 @@ pub(super) const DATASTORE_SPECIFIED: Rule = Rule {
         src::STEPS,
     ),
     eval: |c| match datastore(c) {
-        Some(ds) => Outcome::pass(format!("datastore {ds} specified for {}", c.d.machine_name)),
-        None => Outcome::fail(format!("no datastore specified for {}", c.d.machine_name)),
+        Some(ds) => Outcome::pass(format!("datastore {ds} specified for {}", c.machine())),
+        None => Outcome::fail(format!("no datastore specified for {}", c.machine())),
     },
 };
 
@@ -195,11 +195,11 @@ pub(super) const ALTERNATE_LOCATION: Rule = Rule {
         match c.target {
             Target::Alternate => match c.mt_host {
                 Some(h) => {
-                    Outcome::pass(format!("a new VM {} will be created on ESXi host {} on datastore {ds}", c.d.machine_name, h.name))
+                    Outcome::pass(format!("a new VM {} will be created on ESXi host {} on datastore {ds}", c.machine(), h.name))
                 }
                 None => Outcome::unknown(format!(
                     "a new VM {} will be created on the master target's ESXi host (not observed) on datastore {ds}",
-                    c.d.machine_name
+                    c.machine()
                 )),
             },
             Target::Existing { selector, vm: Seen::Found(vm) } => {

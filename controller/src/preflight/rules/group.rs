@@ -32,12 +32,12 @@ pub(super) const GROUP_RECOVERY_PLAN: Rule = Rule {
     ),
     eval: |c| match (c.d.replication_group.as_deref(), item_group(c)) {
         (None, None) if c.item.is_none() => {
-            Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.d.machine_name))
+            Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.machine()))
         }
-        (None, None) => Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
-        (None, Some(g)) => Outcome::fail(format!("{} is in replication group {g} but the spec reprotects it alone", c.d.machine_name)),
+        (None, None) => Outcome::pass(format!("{} is not in a replication group", c.machine())),
+        (None, Some(g)) => Outcome::fail(format!("{} is in replication group {g} but the spec reprotects it alone", c.machine())),
         (Some(want), Some(g)) if !want.eq_ignore_ascii_case(g) => {
-            Outcome::fail(format!("spec names replication group {want} but {} is in group {g}", c.d.machine_name))
+            Outcome::fail(format!("spec names replication group {want} but {} is in group {g}", c.machine()))
         }
         (Some(want), _) if c.d.group_members.is_empty() => {
             Outcome::fail(format!("replication group {want} has no member values in the spec"))
@@ -61,10 +61,10 @@ pub(super) const GROUP_COMPLETE: Rule = Rule {
             None => {
                 return Outcome::unknown(format!(
                     "protected item {} not observed; cannot tell whether it is in a replication group",
-                    c.d.machine_name
+                    c.machine()
                 ));
             }
-            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
+            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.machine())),
             Some(true) => {}
         }
         let group = item_group(c).or(c.d.replication_group.as_deref()).unwrap_or("(unnamed)");
@@ -107,10 +107,10 @@ pub(super) const GROUP_SAME_MASTER_TARGET: Rule = Rule {
             None => {
                 return Outcome::unknown(format!(
                     "protected item {} not observed; cannot tell whether it is in a replication group",
-                    c.d.machine_name
+                    c.machine()
                 ));
             }
-            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
+            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.machine())),
             Some(true) => {}
         }
         let group = c.d.replication_group.as_deref().or(item_group(c)).unwrap_or("(unnamed)");
@@ -150,10 +150,10 @@ pub(super) const GROUP_OS_MATCH: Rule = Rule {
             None => {
                 return Outcome::unknown(format!(
                     "protected item {} not observed; cannot tell whether it is in a replication group",
-                    c.d.machine_name
+                    c.machine()
                 ));
             }
-            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.d.machine_name)),
+            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.machine())),
             Some(true) => {}
         }
         let Some(mt_os) = c.mt_os else {
@@ -234,9 +234,9 @@ pub(super) const LINUX_FAILBACK_NOTES: Rule = Rule {
     eval: |c| match c.machine_os {
         Some(OsType::Linux) => Outcome::fail(format!(
             "{} is Linux: after failback Network Manager is uninstalled and the IP address comes from DHCP",
-            c.d.machine_name
+            c.machine()
         )),
-        Some(OsType::Windows) => Outcome::pass(format!("{} is Windows: it reacquires its static IP after failback", c.d.machine_name)),
-        None => Outcome::unknown(format!("OS of {} unknown", c.d.machine_name)),
+        Some(OsType::Windows) => Outcome::pass(format!("{} is Windows: it reacquires its static IP after failback", c.machine())),
+        None => Outcome::unknown(format!("OS of {} unknown", c.machine())),
     },
 };

@@ -34,7 +34,7 @@ pub(super) const VM_UNAMBIGUOUS: Rule = Rule {
         if ambiguous.is_empty() {
             Outcome::pass("each VM the controller may act on is one VM in vCenter")
         } else {
-            Outcome::fail(format!("{}: {}", c.d.machine_name, ambiguous.join("; ")))
+            Outcome::fail(format!("{}: {}", c.machine(), ambiguous.join("; ")))
         }
     },
 };
@@ -49,9 +49,9 @@ pub(super) const ITEM_OWNER: Rule = Rule {
     ),
     eval: |c| match (&c.o.earlier_owner, c.item) {
         (Some(owner), _) => {
-            Outcome::fail(format!("{} names the same protected item as ProtectedMachine {owner}, which owns it", c.d.machine_name))
+            Outcome::fail(format!("{} names the same protected item as ProtectedMachine {owner}, which owns it", c.machine()))
         }
-        (None, Some(item)) => Outcome::pass(format!("{} is the only ProtectedMachine for item {}", c.d.machine_name, item.name)),
-        (None, None) => Outcome::unknown(format!("protected item {} not observed, so its owner cannot be checked", c.d.machine_name)),
+        (None, Some(item)) => Outcome::pass(format!("{} is the only ProtectedMachine for item {}", c.machine(), item.name)),
+        (None, None) => Outcome::unknown(format!("protected item {} not observed, so its owner cannot be checked", c.machine())),
     },
 };

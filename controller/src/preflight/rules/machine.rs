@@ -11,12 +11,12 @@ use reprotect_facts::{ProtectedItemFacts, SUPPORTED_PROVIDERS};
 fn with_item(c: &Ctx<'_>, f: impl FnOnce(&ProtectedItemFacts) -> Outcome) -> Outcome {
     match c.item {
         Some(item) => f(item),
-        None => Outcome::unknown(format!("protected item {} not observed in the vault", c.d.machine_name)),
+        None => Outcome::unknown(format!("protected item {} not observed in the vault", c.machine())),
     }
 }
 
 fn item_name(item: &ProtectedItemFacts) -> &str {
-    item.friendly_name.as_deref().unwrap_or(&item.name)
+    item.display_name()
 }
 
 pub(super) const ITEM_UNIQUE: Rule = Rule {
@@ -30,14 +30,14 @@ pub(super) const ITEM_UNIQUE: Rule = Rule {
     eval: |c| match &c.o.ambiguous_item {
         Some(a) => Outcome::fail(format!(
             "{} is ambiguous: friendly name {} matches {} protected items ({})",
-            c.d.machine_name,
+            c.machine(),
             a.friendly_name,
             a.candidates.len(),
             list(&a.candidates, 4)
         )),
         None => match c.item {
-            Some(item) => Outcome::pass(format!("{} is protected item {}", c.d.machine_name, item.name)),
-            None => Outcome::unknown(format!("protected item {} not observed, so its name cannot be matched", c.d.machine_name)),
+            Some(item) => Outcome::pass(format!("{} is protected item {}", c.machine(), item.name)),
+            None => Outcome::unknown(format!("protected item {} not observed, so its name cannot be matched", c.machine())),
         },
     },
 };
@@ -53,7 +53,7 @@ pub(super) const FAILBACK_POSSIBLE: Rule = Rule {
     eval: |c| match c.item {
         None => Outcome::unknown(format!(
             "protected item {} not found or not observed: if migration was completed, the Azure VM moved to another resource group or deleted, it cannot fail back",
-            c.d.machine_name
+            c.machine()
         )),
         Some(item) => {
             let state = item.protection_state.as_deref().unwrap_or("unreported");
@@ -236,7 +236,7 @@ fn os_match(c: &Ctx<'_>) -> Outcome {
     all.extend(vm_os.map(|(_, os)| os));
     let mut text = format!(
         "{} is {}, master target {} is {}",
-        c.d.machine_name,
+        c.machine(),
         if machine_seen.is_empty() { "unknown".to_owned() } else { machine_seen.join(" / ") },
         c.mt_name(),
         if master_seen.is_empty() { "unknown".to_owned() } else { master_seen.join(" / ") },
@@ -253,7 +253,7 @@ fn os_match(c: &Ctx<'_>) -> Outcome {
                 spec.as_str(),
                 asr.as_str()
             ),
-            _ => format!("Use a master target and an on-premises VM of the same OS family as {}.", c.d.machine_name),
+            _ => format!("Use a master target and an on-premises VM of the same OS family as {}.", c.machine()),
         };
         return Outcome::fail(text).remedy(remedy);
     }

@@ -312,3 +312,20 @@ fn run_with(mutate: impl FnOnce(&mut Desired, &mut Observed)) -> Vec<CheckResult
     mutate(&mut d, &mut o);
     evaluate(&d, &o, now())
 }
+
+#[test]
+fn messages_name_the_machine_by_the_items_friendly_name_when_the_spec_names_it_by_its_guid() {
+    const GUID: &str = "4cf82a59-0b1c-4e8e-9d7a-3f1f0c9e2b11";
+    let results = run_with(|d, o| {
+        d.machine_name = GUID.into();
+        d.datastore = None;
+        d.os_type = Some(OsType::Linux);
+        if let Some(item) = o.item.as_mut() {
+            item.name = GUID.into();
+        }
+    });
+    let failing: Vec<&CheckResult> = results.iter().filter(|r| r.status != Status::Pass).collect();
+    assert!(failing.iter().any(|r| r.id == "datastore-specified" && r.message.contains("app-01")), "{failing:?}");
+    let with_guid: Vec<_> = failing.iter().filter(|r| r.message.contains(GUID)).map(|r| (&r.id, &r.message)).collect();
+    assert!(with_guid.is_empty(), "{with_guid:?}");
+}

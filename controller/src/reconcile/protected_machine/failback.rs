@@ -161,7 +161,7 @@ pub fn gates(
     if item.replication_health.as_deref().is_some_and(|h| h.eq_ignore_ascii_case("Critical")) {
         gates.push(gate(
             "fb-item-healthy",
-            format!("replication health of {} is Critical", item.name),
+            format!("replication health of {} is Critical", item.display_name()),
             "Resolve the item's health errors in the vault; Microsoft: the VMs should be protected and their health OK before failback.",
         ));
     }
@@ -348,7 +348,7 @@ pub fn input<'a>(
     };
     let commit = match target {
         Some(p) => format!("commit the failover of recovery plan {}: ASR removes the members' Azure VMs", p.name),
-        None => format!("commit the failover of {}: ASR removes Azure VM {}", item.name, item.name),
+        None => format!("commit the failover of {}: ASR removes its Azure VM", item.display_name()),
     };
     let forward_words = match &forward {
         Ok(r) => format!(
@@ -357,7 +357,7 @@ pub fn input<'a>(
             r.process_server_id,
             arm_name(&r.policy_id)
         ),
-        Err(e) => format!("reprotect {} to Azure (input not resolved yet: {e})", item.name),
+        Err(e) => format!("reprotect {} to Azure (input not resolved yet: {e})", item.display_name()),
     };
     fb::Input {
         now,
