@@ -83,6 +83,15 @@ pub fn item(v: &Vault, it: &Item, now: Timestamp) -> Value {
     })
 }
 
+/// The job's `state`: a running job of an item scripted with `job_state` reports that free string instead.
+fn reported_state<'a>(v: &'a Vault, j: &Job) -> &'a str {
+    let alias = v.item_index(&j.item).and_then(|i| v.items.get(i)).and_then(|it| it.job_state.as_deref());
+    match (j.state, alias) {
+        (JobState::InProgress, Some(a)) => a,
+        (s, _) => s.as_str(),
+    }
+}
+
 /// A `Job` as ASR returns it at `now`.
 pub fn job(v: &Vault, j: &Job, now: Timestamp) -> Value {
     let affected = match &j.plan {
@@ -96,7 +105,7 @@ pub fn job(v: &Vault, j: &Job, now: Timestamp) -> Value {
     };
     let errors: Vec<Value> = j.error.iter().map(|e| {
         json!({
-            "serviceErrorDetails": {"code": e.inner_code, "message": e.message, "possibleCauses": e.possible_causes, "recommendedAction": e.recommended_action, "activityId": j.activity_id},
+            "serviceErrorDetails": {"code": v.job_service_code.as_deref().unwrap_or(&e.inner_code), "message": e.message, "possibleCauses": e.possible_causes, "recommendedAction": e.recommended_action, "activityId": j.activity_id},
             "providerErrorDetails": {"errorCode": e.inner_code.parse::<i32>().unwrap_or(0), "errorMessage": e.message, "errorId": stable_id(&j.name), "possibleCauses": e.possible_causes, "recommendedAction": e.recommended_action},
             "errorLevel": "Error", "creationTime": ts(j.end.unwrap_or(now)), "taskId": stable_id(&format!("{}/0", j.name)),
         })
@@ -124,7 +133,7 @@ pub fn job(v: &Vault, j: &Job, now: Timestamp) -> Value {
         .collect();
     let mut p = json!({
         "activityId": j.activity_id, "scenarioName": j.kind.scenario(), "friendlyName": j.kind.friendly(),
-        "state": j.state.as_str(), "stateDescription": match j.state { JobState::InProgress => "InProgress", JobState::Succeeded => "Completed", JobState::Failed => "Failed" },
+        "state": reported_state(v, j), "stateDescription": match j.state { JobState::InProgress => "InProgress", JobState::Succeeded => "Completed", JobState::Failed => "Failed" },
         "tasks": tasks, "errors": errors, "startTime": ts(j.start),
         "allowedActions": match j.state { JobState::InProgress => vec!["Cancel"], JobState::Failed => vec!["Restart"], JobState::Succeeded => vec![] },
         "targetObjectId": j.item, "targetObjectName": j.item_friendly,

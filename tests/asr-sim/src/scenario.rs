@@ -127,6 +127,9 @@ pub struct Defaults {
     /// Where real ASR's state names are unknown ("inferred" in the spec README), answer with one of
     /// several plausible spellings per item (stable per item name). `false`: always the documented one.
     pub state_variants: bool,
+    /// Job errors carry this code in `serviceErrorDetails.code` and the ASR code (e.g. 95226) only in
+    /// `providerErrorDetails.errorCode`, as real ASR does for provider failures. `None`: the same code in both.
+    pub job_service_code: Option<String>,
 }
 
 /// The headers of the reProtect 202. Real traffic carries both (REC-FB, REC-RP); Azure's own
@@ -184,6 +187,7 @@ impl Default for Defaults {
             job_visible_after: SignedDuration::ZERO,
             forward_agent_registration_delay: d_reg(),
             state_variants: true,
+            job_service_code: None,
         }
     }
 }
@@ -405,6 +409,9 @@ pub struct ItemSpec {
     pub forward_agent_registration_delay: Option<SignedDuration>,
     /// Jobs that fail once each, in order.
     pub fail_jobs: Vec<JobFailureSpec>,
+    /// While running, this item's jobs report this `state` instead of `InProgress` (job states are free strings;
+    /// ASR also answers e.g. `Suspended`, `Other`).
+    pub job_state: Option<String>,
 }
 impl Default for ItemSpec {
     fn default() -> Self {
@@ -426,6 +433,7 @@ impl Default for ItemSpec {
             policy: None,
             forward_agent_registration_delay: None,
             fail_jobs: vec![],
+            job_state: None,
         }
     }
 }

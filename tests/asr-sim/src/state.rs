@@ -52,6 +52,8 @@ pub struct Item {
     pub fail_jobs: Vec<JobFailureSpec>,
     /// Recovery point type of the last failback (`LatestTime` / `LatestTag`).
     pub last_recovery_point_type: Option<String>,
+    /// Reported instead of `InProgress` for this item's running jobs.
+    pub job_state: Option<String>,
 }
 
 impl Item {
@@ -157,6 +159,8 @@ pub struct Vault {
     pub items: Vec<Item>,
     pub jobs: Vec<Job>,
     pub plans: Vec<crate::plans::Plan>,
+    /// `defaults.job_service_code`: the service-level code of job errors, when it differs from ASR's code.
+    pub job_service_code: Option<String>,
 }
 
 impl Vault {
@@ -265,6 +269,7 @@ fn vault_from_spec(v: VaultSpec, d: &Defaults, start: Timestamp) -> Vault {
                 azure_vm_present: true,
                 fail_jobs: s.fail_jobs.clone(),
                 last_recovery_point_type: None,
+                job_state: s.job_state.clone(),
             }
         })
         .collect();
@@ -279,6 +284,7 @@ fn vault_from_spec(v: VaultSpec, d: &Defaults, start: Timestamp) -> Vault {
         items,
         jobs: vec![],
         plans,
+        job_service_code: d.job_service_code.clone(),
     }
 }
 
@@ -392,6 +398,27 @@ impl World {
     /// Are any jobs still in progress (so `advance` may change something)?
     pub fn has_running(&self) -> bool {
         !self.running.is_empty()
+    }
+
+    /// A new disaster: the item fails over to Azure again at `now` (months after it was protected), as an
+    /// unplanned failover to Azure would leave it. Returns whether the item was found.
+    pub fn fail_over_again(&mut self, item: &str, now: Timestamp) -> bool {
+        self.advance(now);
+        let mut found = false;
+        for it in self.vaults.iter_mut().flat_map(|v| v.items.iter_mut()).filter(|i| i.name.eq_ignore_ascii_case(item)) {
+            it.provider = "InMageAzureV2".into();
+            it.protection_state = "UnplannedFailoverCommitted".into();
+            it.active_location = "Recovery".into();
+            it.allowed_operations = vec!["ReverseReplicate".into(), "DisableProtection".into()];
+            it.failover_time = Some(now);
+            it.agent_override = None;
+            it.current_job = None;
+            it.reprotect = None;
+            it.forward = None;
+            it.azure_vm_present = true;
+            found = true;
+        }
+        found
     }
 
     /// Script the next job of `scenario` on `item` (any vault) to fail with `code`. Returns whether it was found.

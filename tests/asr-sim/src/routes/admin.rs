@@ -20,6 +20,7 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
         .route("/_admin/state", get(state))
         .route("/_admin/items/{item}/agent", post(agent))
         .route("/_admin/items/{item}/fail-next", post(fail_next))
+        .route("/_admin/items/{item}/failover", post(failover))
         .route("/_admin/time/advance", post(advance))
         .route("/_admin/token", post(token))
 }
@@ -97,6 +98,16 @@ async fn fail_next(State(sh): State<Arc<Shared>>, Path(item): Path<String>, Json
     }
     if sh.with_world(|w| w.fail_next_job(&item, &scenario, &code)) {
         json_response(200, json!({"item": item, "scenario": scenario, "code": code}))
+    } else {
+        json_response(404, crate::json::arm_error("NotFound", &format!("no item {item}")))
+    }
+}
+
+/// A second disaster: the item fails over to Azure again now.
+async fn failover(State(sh): State<Arc<Shared>>, Path(item): Path<String>) -> Response {
+    let now = sh.clock.now();
+    if sh.with_world(|w| w.fail_over_again(&item, now)) {
+        json_response(200, json!({"item": item, "failedOverAt": crate::json::ts(now)}))
     } else {
         json_response(404, crate::json::arm_error("NotFound", &format!("no item {item}")))
     }
