@@ -220,8 +220,8 @@ pub fn vcenter_facts(v: VCenter) -> DiscoveredVcenterFacts {
         name,
         friendly_name: p.friendly_name,
         ip_address: p.ip_address,
-        // `port` is not in the model yet (models.rs VCenterProperties); 443 is assumed until it is.
-        port: None,
+        // Unreported (or unparsable): 443, vCenter's default, is assumed by the comparison.
+        port: p.port.and_then(|port| u16::try_from(port).ok()),
         discovery_status: p.discovery_status,
         last_heartbeat: parse_time(p.last_heartbeat.as_deref()),
         health_errors: issues(p.health_errors),

@@ -236,6 +236,8 @@ model!(VCenterProperties {
     last_heartbeat: String,
     discovery_status: String,
     ip_address: String,
+    /// A string in the spec ("The port number for discovery."); a number is accepted too.
+    #[serde(deserialize_with = "lenient_i64")] port: i64,
     health_errors: Vec<HealthError>,
 });
 

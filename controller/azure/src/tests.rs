@@ -288,3 +288,18 @@ fn every_auth_kind_builds_a_client_without_network() {
     bad_ca.extra_ca_pem = Some("not a pem".into());
     assert!(ArmClient::new(bad_ca).is_err());
 }
+
+#[test]
+fn a_discovered_vcenter_keeps_its_port_whether_azure_sends_it_as_a_string_or_a_number() {
+    let vc = |port: Value| -> VCenter {
+        serde_json::from_value(json!({"id": "/x/replicationvCenters/vc1", "name": "vc1",
+            "properties": {"friendlyName": "vcsim.corp.local", "ipAddress": "127.0.0.1", "port": port}}))
+        .unwrap()
+    };
+    assert_eq!(vcenter_facts(vc(json!("8443"))).port, Some(8443));
+    assert_eq!(vcenter_facts(vc(json!(443))).port, Some(443));
+    assert_eq!(vcenter_facts(vc(json!("not a port"))).port, None);
+    let wanted = ServerAddress::parse("https://127.0.0.1:8443/sdk").unwrap();
+    assert!(vcenter_facts(vc(json!("8443"))).is_server(&wanted), "found by IP on the port Azure reports");
+    assert!(!vcenter_facts(vc(json!("443"))).is_server(&wanted), "another port is another vCenter");
+}

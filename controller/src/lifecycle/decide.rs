@@ -176,6 +176,11 @@ fn decide_phase(input: &Input<'_>, deadline: Option<Timestamp>) -> Decision {
         );
     }
     let Some(item) = input.item else {
+        // A friendly name shared by several items selects none: say so, not "not found".
+        let ambiguous: Vec<Gate> = input.gates.iter().filter(|g| g.id == "item-unique").cloned().collect();
+        if !ambiguous.is_empty() {
+            return blocked_by_gates(&ambiguous);
+        }
         return decision(
             Phase::Blocked,
             reasons::PROTECTED_ITEM_NOT_FOUND,
@@ -209,7 +214,7 @@ fn decide_ready_item(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Opt
             reasons::NOT_FAILED_OVER,
             format!(
                 "item {} is in state {state} (active location {}); reprotect becomes possible after failover to Azure is committed",
-                item.name,
+                item.display_name(),
                 item.active_location.as_deref().unwrap_or("unknown")
             ),
             SLOW,
@@ -389,7 +394,7 @@ fn wait_for_agent(input: &Input<'_>, item: &ProtectedItemFacts, deadline: Option
                 reasons::WAITING_FOR_AGENT,
                 format!(
                     "the mobility agent of {} has not registered with the configuration server yet; waiting until {deadline}",
-                    item.name
+                    item.display_name()
                 ),
                 left.min(AGENT_POLL_CAP).max(SOON),
             ))

@@ -136,6 +136,11 @@ impl RunningSim {
     pub fn fail_next_job(&self, item: &str, scenario: &str, code: &str) -> bool {
         self.shared.with_world(|w| w.fail_next_job(item, scenario, code))
     }
+    /// A second disaster: `item` fails over to Azure again now (see `World::fail_over_again`).
+    pub fn fail_over_again(&self, item: &str) -> bool {
+        let now = self.now();
+        self.shared.with_world(|w| w.fail_over_again(item, now))
+    }
     /// Does the failed-over Azure VM of `item` still exist (a failback commit removes it)?
     pub fn azure_vm_exists(&self, item: &str) -> Option<bool> {
         self.shared

@@ -26,20 +26,39 @@ pub struct SimKnobs {
     pub failed_over_ago: &'static str,
     /// How long after a failback commit the on-premises agent takes to register (forward reprotect).
     pub forward_agent_delay: &'static str,
+    /// Job errors carry this generic service code, ASR's own code only in the provider details.
+    pub job_service_code: Option<&'static str>,
+    /// The configuration server lists vCenter by an FQDN with its IP and port apart (not as the policy spells it).
+    pub vcenter_discovered_by_fqdn: bool,
 }
 
 impl Default for SimKnobs {
     fn default() -> Self {
-        SimKnobs { agent_delay: "0s", job_duration: "2s", failed_over_ago: "1m", forward_agent_delay: "15m" }
+        SimKnobs {
+            agent_delay: "0s",
+            job_duration: "2s",
+            failed_over_ago: "1m",
+            forward_agent_delay: "15m",
+            job_service_code: None,
+            vcenter_discovered_by_fqdn: false,
+        }
     }
 }
 
-/// The simulator scenario of the examples (vault-dr, cs-fabric-01, mt-win-01/mt-lin-01, app-01..03 + db-01).
+/// The simulator scenario of the examples (vault-dr, cs-fabric-01, mt-win-01/mt-lin-01, app-01..03 + db-01), plus
+/// the shapes of real installations: items named by GUID with friendly names (web-group, three members), two
+/// items sharing one friendly name (dup-vm).
 pub fn sim_scenario(vcenter: &str, k: &SimKnobs) -> String {
+    let vcenters = if k.vcenter_discovered_by_fqdn {
+        let port = vcenter.rsplit(':').next().unwrap_or("443");
+        format!(r#"{{ name: vcsim.corp.local, ip_address: 127.0.0.1, port: "{port}", discovery_status: Completed }}"#)
+    } else {
+        format!(r#"{{ name: "{vcenter}", ip_address: 127.0.0.1, discovery_status: Completed }}"#)
+    };
     format!(
         r#"
 credentials: {{ tenant_id: 00000000-0000-0000-0000-0000000000aa, client_id: 11111111-2222-3333-4444-555555555555, client_secret: sim-secret }}
-defaults: {{ agent_registration_delay: {delay}, job_duration: {job}, failed_over_ago: {ago}, page_size: 50, forward_agent_registration_delay: {fwd} }}
+defaults: {{ agent_registration_delay: {delay}, job_duration: {job}, failed_over_ago: {ago}, page_size: 50, forward_agent_registration_delay: {fwd}, job_service_code: {svc} }}
 vaults:
   - subscription: 00000000-0000-0000-0000-000000000001
     resource_group: rg-dr
@@ -57,7 +76,7 @@ vaults:
           - {{ name: mt-lin-01, os: Linux, ip_address: 10.0.0.22, retention_volumes: [/mnt/retention], datastores: [ {{ name: ds-vmfs-01, type: VMFS }}, {{ name: ds-nfs-01, type: NFS }} ] }}
           - {{ name: mt-pv-01, os: Windows, ip_address: 10.0.0.24, retention_volumes: ["R:"], datastores: [ {{ name: ds-vmfs-01, type: VMFS }} ] }}
         run_as_accounts: [ {{ id: "1", name: vcenter-admin }} ]
-        vcenters: [ {{ name: "{vcenter}", ip_address: 127.0.0.1, discovery_status: Completed }} ]
+        vcenters: [ {vcenters} ]
     items:
       - {{ name: app-01, os: Windows, os_name: Windows Server 2019 Datacenter, group: app-group }}
       - {{ name: app-02, os: Windows, os_name: Windows Server 2019 Datacenter, group: app-group }}
@@ -70,11 +89,17 @@ vaults:
       - {{ name: bad-ret, os: Windows, os_name: Windows Server 2019 Datacenter }}
       - {{ name: split-a, os: Windows, os_name: Windows Server 2019 Datacenter, group: split-group }}
       - {{ name: split-b, os: Windows, os_name: Windows Server 2019 Datacenter, group: split-group }}
+      - {{ name: 7c1e55d0-5b7a-4f0e-9a51-0d6c7e3f9a01, friendly_name: web-01, os: Windows, group: web-group }}
+      - {{ name: 7c1e55d0-5b7a-4f0e-9a51-0d6c7e3f9a02, friendly_name: web-02, os: Windows, group: web-group }}
+      - {{ name: 7c1e55d0-5b7a-4f0e-9a51-0d6c7e3f9a03, friendly_name: web-03, os: Windows, group: web-group }}
+      - {{ name: dup-a, friendly_name: dup-vm, os: Windows }}
+      - {{ name: dup-b, friendly_name: dup-vm, os: Windows }}
 "#,
         delay = k.agent_delay,
         job = k.job_duration,
         ago = k.failed_over_ago,
         fwd = k.forward_agent_delay,
+        svc = k.job_service_code.unwrap_or("null"),
     )
 }
 
@@ -127,6 +152,11 @@ impl Env {
 
     /// Secrets and the policy, pointed at vcsim and the simulator.
     pub async fn apply_policy(&self, mode: &str) -> Result<()> {
+        self.apply_policy_with_vcenter(mode, &self.vcsim.server.clone()).await
+    }
+
+    /// Like [`Env::apply_policy`], with vCenter spelled as given (e.g. `https://127.0.0.1:PORT/sdk`).
+    pub async fn apply_policy_with_vcenter(&self, mode: &str, vcenter_server: &str) -> Result<()> {
         let (tenant, client_id, secret) = self.sim.credentials();
         let secrets = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
             {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "azure-sp"}, "stringData": {"tenantId": tenant, "clientId": client_id, "clientSecret": secret}},
@@ -163,7 +193,7 @@ spec:
 "#,
             arm = self.sim.base_url,
             authority = self.sim.authority_url,
-            vc = self.vcsim.server,
+            vc = vcenter_server,
         ))
         .await
     }

@@ -7,6 +7,7 @@ use crate::preflight::{CheckResult, PreflightReason, summarize};
 use crate::reasons;
 use crate::reconcile::problem_conditions;
 use jiff::Timestamp;
+use reprotect_facts::JobFacts;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::observe::TrackedJob;
@@ -87,6 +88,14 @@ fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
         status.progress = progress(facts).or(status.progress);
         if facts.is_finished() && !facts.succeeded() {
             (status.error_code, status.error) = first_error(facts);
+        }
+    } else if input.decision.phase == Phase::Protected && status.name != REJECTED_JOB {
+        // The item shows the job's effect, so the job itself is not read again (one GET less per machine):
+        // record the outcome the item shows, or a job that ended between two passes stays `Submitted`.
+        let recorded = JobFacts { state: status.state.clone(), ..JobFacts::default() };
+        if !recorded.is_finished() {
+            status.state = Some("Succeeded".into());
+            status.progress = None;
         }
     }
     Some(status)

@@ -147,6 +147,26 @@ async fn a_blocked_machine_is_reprotected_once_its_cause_is_fixed_and_then_repor
     w.pass().await;
     assert_eq!(w.status().phase, Phase::Protected);
     assert_eq!(w.sr.posts(), 1);
+    let job = w.status().job.clone().expect("the job stays recorded");
+    assert_eq!(job.state.as_deref(), Some("Succeeded"), "the outcome the item shows, not the last state read");
+}
+
+#[tokio::test]
+async fn a_friendly_name_two_items_share_blocks_as_ambiguous_item_naming_both_and_never_posts() {
+    let mut w = World::single();
+    w.pm.spec.item.name = None;
+    w.pm.spec.item.friendly_name = Some("app-01".into());
+    w.sr.with(|v| {
+        let mut twin = v.items[0].clone();
+        twin.name = "app-01-restored".into();
+        twin.id = format!("{}-restored", twin.id);
+        v.items.push(twin);
+    });
+    w.pass().await;
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "AmbiguousItem"));
+    let message = w.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
+    assert!(message.contains("app-01-restored") && message.contains("item-unique"), "{message}");
+    assert_eq!(w.sr.posts(), 0);
 }
 
 #[tokio::test]

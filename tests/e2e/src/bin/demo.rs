@@ -70,9 +70,9 @@ async fn demo(short: bool) -> anyhow::Result<bool> {
     reprotect_test_support::install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
     cp.kubectl(&["create", "namespace", "dr"]).await?;
     let knobs = if short {
-        SimKnobs { agent_delay: "5s", job_duration: "3s", failed_over_ago: "1s", forward_agent_delay: "5s" }
+        SimKnobs { agent_delay: "5s", job_duration: "3s", failed_over_ago: "1s", forward_agent_delay: "5s", ..SimKnobs::default() }
     } else {
-        SimKnobs { agent_delay: "30s", job_duration: "10s", failed_over_ago: "1s", forward_agent_delay: "30s" }
+        SimKnobs { agent_delay: "30s", job_duration: "10s", failed_over_ago: "1s", forward_agent_delay: "30s", ..SimKnobs::default() }
     };
     let mut env = Env::start("dr", knobs).await?;
     site(&env, 0).await?;
