@@ -225,6 +225,7 @@ pub fn vcenter_facts(v: VCenter) -> DiscoveredVcenterFacts {
         discovery_status: p.discovery_status,
         last_heartbeat: parse_time(p.last_heartbeat.as_deref()),
         health_errors: issues(p.health_errors),
+        run_as_account_id: p.run_as_account_id.filter(|id| !id.trim().is_empty()),
     }
 }
 

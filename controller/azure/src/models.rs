@@ -238,6 +238,7 @@ model!(VCenterProperties {
     ip_address: String,
     /// A string in the spec ("The port number for discovery."); a number is accepted too.
     #[serde(deserialize_with = "lenient_i64")] port: i64,
+    run_as_account_id: String,
     health_errors: Vec<HealthError>,
 });
 

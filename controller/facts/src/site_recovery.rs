@@ -103,6 +103,8 @@ pub struct DiscoveredVcenterFacts {
     pub discovery_status: Option<String>,
     pub last_heartbeat: Option<Timestamp>,
     pub health_errors: Vec<HealthIssue>,
+    /// The configuration server's discovery account for this vCenter (`runAsAccountId`), when Azure reports it.
+    pub run_as_account_id: Option<String>,
 }
 
 /// The configuration server fabric (VMware details) with everything registered to it.

@@ -36,11 +36,12 @@ metadata: { name: dup }
 spec: { policyRef: dr-failback, item: { friendlyName: dup-vm }, alternateLocation: { datastore: ds-vmfs-01 }, osType: Windows }
 "#;
 
+/// The third member, with the retention volume spelled `r` (ASR lists `R:` and refuses any other spelling).
 const WEB_03: &str = r#"
 apiVersion: reprotect.io/v1alpha1
 kind: ProtectedMachine
 metadata: { name: web-03 }
-spec: { policyRef: dr-failback, item: { friendlyName: web-03 }, existingVm: { name: web-03 }, replicationGroup: web-group, masterTargetRef: mt-win-01 }
+spec: { policyRef: dr-failback, item: { friendlyName: web-03 }, existingVm: { name: web-03 }, replicationGroup: web-group, masterTargetRef: mt-win-01, retentionVolume: "r" }
 "#;
 
 async fn ready_condition(env: &Env, name: &str) -> anyhow::Result<(String, String)> {
@@ -50,8 +51,7 @@ async fn ready_condition(env: &Env, name: &str) -> anyhow::Result<(String, Strin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_group_site_recovery_has_more_members_of_waits_until_all_are_declared_and_then_each_is_reprotected_once() -> anyhow::Result<()>
-{
+async fn a_group_site_recovery_has_more_members_of_waits_until_all_are_declared_and_then_each_is_reprotected_once() -> anyhow::Result<()> {
     install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
     let ns = test_namespace().await;
     let knobs = SimKnobs { vcenter_discovered_by_fqdn: true, ..SimKnobs::default() };
@@ -84,7 +84,8 @@ async fn a_group_site_recovery_has_more_members_of_waits_until_all_are_declared_
     assert_eq!(check("group-same-master-target"), "Pass", "windows-mt and mt-win-01 are one master target in ASR");
     assert_eq!(check("group-os-match"), "Pass", "members without osType take the OS Azure reports");
 
-    // Declaring the third member completes the group: each item is reprotected once, under its GUID name.
+    // Declaring the third member completes the group: each item is reprotected once, under its GUID name, and the
+    // retention volume goes out as ASR spells it.
     env.apply(WEB_03).await?;
     env.wait_for_phases(&["web-01", "web-02", "web-03"], &[Phase::Protected], Duration::from_secs(180)).await?;
     for item in WEB_ITEM {
@@ -120,7 +121,8 @@ async fn the_next_disaster_months_later_is_reprotected_again_and_an_agent_failur
     .await?;
     // The old, succeeded job is history: a new reprotect is sent; the failed one is classified by its provider code
     // and retried inside the agent window (phases pass too quickly to watch here, so the POSTs are counted).
-    let retried = reprotect_e2e::process::eventually(Duration::from_secs(120), || async { (env.reprotect_posts("db-01") >= 3).then_some(()) });
+    let retried =
+        reprotect_e2e::process::eventually(Duration::from_secs(120), || async { (env.reprotect_posts("db-01") >= 3).then_some(()) });
     assert!(retried.await.is_some(), "POSTs for db-01: {}", env.reprotect_posts("db-01"));
     env.wait_for_phases(&["db-01"], &[Phase::Protected], Duration::from_secs(120)).await?;
     assert_eq!(env.reprotect_posts("db-01"), 3, "the first disaster's POST, the failed one and its retry");

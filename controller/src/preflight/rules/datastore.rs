@@ -194,9 +194,7 @@ pub(super) const ALTERNATE_LOCATION: Rule = Rule {
         let ds = datastore(c).unwrap_or("(no datastore specified)");
         match c.target {
             Target::Alternate => match c.mt_host {
-                Some(h) => {
-                    Outcome::pass(format!("a new VM {} will be created on ESXi host {} on datastore {ds}", c.machine(), h.name))
-                }
+                Some(h) => Outcome::pass(format!("a new VM {} will be created on ESXi host {} on datastore {ds}", c.machine(), h.name)),
                 None => Outcome::unknown(format!(
                     "a new VM {} will be created on the master target's ESXi host (not observed) on datastore {ds}",
                     c.machine()

@@ -121,7 +121,7 @@ pub(super) const VCENTER_DISCOVERED: Rule = Rule {
     info: RuleInfo::new(
         RuleId::VcenterDiscovered,
         Blocking,
-        "The target vCenter (also an alternate one) is discovered by the configuration server (by name, FQDN or IP, on the same port) and its discovery reports no failure or health error.",
+        "The target vCenter (also an alternate one) is discovered by the configuration server (by name, FQDN or IP, on the same port), its discovery reports no failure or health error, and the discovery account Azure reports for it is one the configuration server still lists.",
         "Add the vCenter to the configuration server (with an account that has the required permissions) and wait for discovery; also make sure the master target is discovered.",
         src::PROBLEMS,
     ),
@@ -147,13 +147,28 @@ pub(super) const VCENTER_DISCOVERED: Rule = Rule {
                 "Fix the vCenter discovery on the configuration server: update the vCenter credentials (an account with the required permissions, not read-only), check the configuration server reaches the vCenter, then refresh the configuration server.",
             );
         }
+        // The discovery account Azure reports must be one the configuration server still has.
+        let account = match (v.run_as_account_id.as_deref(), c.fabric) {
+            (Some(id), Some(fabric)) => match fabric.run_as_account(id) {
+                Some(a) => format!("; discovery account {}", a.account_name),
+                None => {
+                    let known: Vec<&str> = fabric.run_as_accounts.iter().map(|a| a.account_id.as_str()).collect();
+                    return Outcome::fail(format!(
+                        "vCenter {wanted} is discovered as {shown} with run-as account id {id}, which the configuration server does not list (account ids: {})",
+                        list(&known, 5)
+                    ))
+                    .remedy("Add the vCenter discovery account again on the configuration server (Manage accounts), then update the vCenter's account on the configuration server and refresh it.");
+                }
+            },
+            _ => String::new(),
+        };
         match v.discovery_status.as_deref().map(str::trim) {
             Some(s) if s.eq_ignore_ascii_case("Pending") || s.eq_ignore_ascii_case("InProgress") => {
                 Outcome::unknown(format!("vCenter {wanted} is being discovered as {shown} (status {s})"))
                     .remedy("Wait for the configuration server to finish discovering the vCenter, then check again.")
             }
             status => Outcome::pass(format!(
-                "vCenter {wanted} is discovered by the configuration server as {shown} ({})",
+                "vCenter {wanted} is discovered by the configuration server as {shown} ({}{account})",
                 status.unwrap_or("status unreported")
             )),
         }

@@ -37,6 +37,29 @@ fn inmage(id: &str, name: &str) -> PolicyFacts {
 }
 
 pub(super) const ROWS: &[Row] = &[
+    // The discovery account Azure reports for the vCenter.
+    (
+        "vCenter discovery account no longer listed by the configuration server",
+        |_, o| {
+            fab(o).run_as_accounts = vec![RunAsAccountFacts { account_id: "2".into(), account_name: "vcenter-admin".into() }];
+            if let Some(v) = o.discovered_vcenters.as_mut().and_then(|v| v.first_mut()) {
+                v.run_as_account_id = Some("7".into());
+            }
+        },
+        "vcenter-discovered",
+        Fail,
+    ),
+    (
+        "vCenter discovery account listed by the configuration server",
+        |_, o| {
+            fab(o).run_as_accounts = vec![RunAsAccountFacts { account_id: "2".into(), account_name: "vcenter-admin".into() }];
+            if let Some(v) = o.discovered_vcenters.as_mut().and_then(|v| v.first_mut()) {
+                v.run_as_account_id = Some("2".into());
+            }
+        },
+        "vcenter-discovered",
+        Pass,
+    ),
     // Group completeness: Site Recovery's members, not only the declared ones.
     (
         "group member Azure has and nobody declared",

@@ -144,7 +144,11 @@ pub async fn observe(
 
 /// Every item of the vault in the machine's replication group, as Site Recovery groups them (the item's
 /// `multiVmGroupName`, else the group the spec names); `None` when the machine is in no group.
-fn group_items(pm: &ProtectedMachine, item: Option<&ProtectedItemFacts>, items: &[ProtectedItemFacts]) -> Option<Vec<preflight::GroupItem>> {
+fn group_items(
+    pm: &ProtectedMachine,
+    item: Option<&ProtectedItemFacts>,
+    items: &[ProtectedItemFacts],
+) -> Option<Vec<preflight::GroupItem>> {
     let named = |g: Option<&str>| g.map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned);
     let group = named(item.and_then(|i| i.multi_vm_group_name.as_deref())).or_else(|| named(pm.spec.replication_group.as_deref()))?;
     let in_group = |i: &&ProtectedItemFacts| i.multi_vm_group_name.as_deref().is_some_and(|g| g.trim().eq_ignore_ascii_case(&group));

@@ -7,8 +7,8 @@ use crate::preflight::{CheckResult, PreflightReason, summarize};
 use crate::reasons;
 use crate::reconcile::problem_conditions;
 use jiff::Timestamp;
-use reprotect_facts::JobFacts;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use reprotect_facts::JobFacts;
 
 use super::observe::TrackedJob;
 
