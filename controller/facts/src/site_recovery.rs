@@ -203,10 +203,15 @@ pub struct ProtectedItemFacts {
 /// recognises as already reprotected (`InMage`).
 pub const SUPPORTED_PROVIDERS: &[&str] = &["InMageAzureV2", "InMage"];
 
+/// The name a person knows an item by: its friendly name (the VM's name), else its ARM name (often a GUID).
+pub fn display_name<'a>(name: &'a str, friendly_name: Option<&'a str>) -> &'a str {
+    friendly_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(name)
+}
+
 impl ProtectedItemFacts {
     /// The name a person knows the item by: its friendly name (the VM's name), else its ARM name (often a GUID).
     pub fn display_name(&self) -> &str {
-        self.friendly_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&self.name)
+        display_name(&self.name, self.friendly_name.as_deref())
     }
 
     /// Whether the item's replication provider is one this controller knows; `None` when not reported.
@@ -291,9 +296,14 @@ pub struct JobFacts {
     pub errors: Vec<JobErrorFacts>,
 }
 
+/// Whether a job state (a free string in ASR) is one a job ends in.
+pub fn job_state_finished(state: Option<&str>) -> bool {
+    matches!(state, Some(s) if ["succeeded", "failed", "cancelled", "completedwithinformation", "skipped"].contains(&s.to_ascii_lowercase().as_str()))
+}
+
 impl JobFacts {
     pub fn is_finished(&self) -> bool {
-        matches!(self.state.as_deref(), Some(s) if ["succeeded", "failed", "cancelled", "completedwithinformation", "skipped"].contains(&s.to_ascii_lowercase().as_str()))
+        job_state_finished(self.state.as_deref())
     }
     pub fn succeeded(&self) -> bool {
         matches!(self.state.as_deref(), Some(s) if s.eq_ignore_ascii_case("Succeeded") || s.eq_ignore_ascii_case("CompletedWithInformation"))

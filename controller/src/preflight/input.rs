@@ -145,7 +145,7 @@ pub struct GroupItem {
 impl GroupItem {
     /// The name a person knows the item by.
     pub fn display_name(&self) -> &str {
-        self.friendly_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&self.name)
+        reprotect_facts::display_name(&self.name, self.friendly_name.as_deref())
     }
 }
 

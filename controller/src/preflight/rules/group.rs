@@ -22,6 +22,18 @@ fn in_group(c: &Ctx<'_>) -> Option<bool> {
     }
 }
 
+/// The outcome of a group rule for a machine outside any group (pass) or whose item is unobserved (unknown);
+/// `None` when the machine is in a group and the rule has to look further.
+fn outside_any_group(c: &Ctx<'_>) -> Option<Outcome> {
+    match in_group(c) {
+        None => {
+            Some(Outcome::unknown(format!("protected item {} not observed; cannot tell whether it is in a replication group", c.machine())))
+        }
+        Some(false) => Some(Outcome::pass(format!("{} is not in a replication group", c.machine()))),
+        Some(true) => None,
+    }
+}
+
 pub(super) const GROUP_RECOVERY_PLAN: Rule = Rule {
     info: RuleInfo::new(
         RuleId::GroupRecoveryPlan,
@@ -57,15 +69,8 @@ pub(super) const GROUP_COMPLETE: Rule = Rule {
         src::STEPS,
     ),
     eval: |c| {
-        match in_group(c) {
-            None => {
-                return Outcome::unknown(format!(
-                    "protected item {} not observed; cannot tell whether it is in a replication group",
-                    c.machine()
-                ));
-            }
-            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.machine())),
-            Some(true) => {}
+        if let Some(outcome) = outside_any_group(c) {
+            return outcome;
         }
         let group = item_group(c).or(c.d.replication_group.as_deref()).unwrap_or("(unnamed)");
         let Some(items) = c.o.group_items.as_ref() else {
@@ -103,15 +108,8 @@ pub(super) const GROUP_SAME_MASTER_TARGET: Rule = Rule {
         src::STEPS,
     ),
     eval: |c| {
-        match in_group(c) {
-            None => {
-                return Outcome::unknown(format!(
-                    "protected item {} not observed; cannot tell whether it is in a replication group",
-                    c.machine()
-                ));
-            }
-            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.machine())),
-            Some(true) => {}
+        if let Some(outcome) = outside_any_group(c) {
+            return outcome;
         }
         let group = c.d.replication_group.as_deref().or(item_group(c)).unwrap_or("(unnamed)");
         if c.d.group_members.is_empty() {
@@ -146,15 +144,8 @@ pub(super) const GROUP_OS_MATCH: Rule = Rule {
         src::FAQ_MASTER_TARGET,
     ),
     eval: |c| {
-        match in_group(c) {
-            None => {
-                return Outcome::unknown(format!(
-                    "protected item {} not observed; cannot tell whether it is in a replication group",
-                    c.machine()
-                ));
-            }
-            Some(false) => return Outcome::pass(format!("{} is not in a replication group", c.machine())),
-            Some(true) => {}
+        if let Some(outcome) = outside_any_group(c) {
+            return outcome;
         }
         let Some(mt_os) = c.mt_os else {
             return Outcome::unknown(format!("OS of master target {} unknown", c.mt_name()));

@@ -8,7 +8,7 @@ use crate::reasons;
 use crate::reconcile::problem_conditions;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use reprotect_facts::JobFacts;
+use reprotect_facts::job_state_finished;
 
 use super::observe::TrackedJob;
 
@@ -92,8 +92,7 @@ fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
     } else if input.decision.phase == Phase::Protected && status.name != REJECTED_JOB {
         // The item shows the job's effect, so the job itself is not read again (one GET less per machine):
         // record the outcome the item shows, or a job that ended between two passes stays `Submitted`.
-        let recorded = JobFacts { state: status.state.clone(), ..JobFacts::default() };
-        if !recorded.is_finished() {
+        if !job_state_finished(status.state.as_deref()) {
             status.state = Some("Succeeded".into());
             status.progress = None;
         }
