@@ -113,7 +113,10 @@ async fn the_next_disaster_months_later_is_reprotected_again_and_an_agent_failur
     // the service code 539 (the agent had not registered after all).
     assert!(env.sim.fail_over_again("db-01"));
     assert!(env.sim.fail_next_job("db-01", "ReverseReplicate", "95226"));
-    // A person (or the periodic recheck of a protected machine) looks again.
+    // A person (or the periodic recheck of a protected machine) looks again, after the vault's item list read by
+    // the last pass has expired (the client caches it for `fabric_cache_ttl`, 1 s here): a look within that second
+    // sees the list from before the failover, reports the machine Protected and rechecks it only much later.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     env.apply(&format!(
         "apiVersion: reprotect.io/v1alpha1\nkind: ProtectedMachine\nmetadata: {{ name: db-01, annotations: {{ example.com/looked-at: \"{}\" }} }}\nspec: {{ policyRef: dr-failback, item: {{ name: db-01 }}, existingVm: {{ name: db-01 }}, osType: Linux, masterTargetRef: mt-lin-01 }}\n",
         jiff::Timestamp::now().as_second()
