@@ -81,7 +81,10 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
     // Failback policy (commented out in the document, still stated)
     ("This policy get automatically created when you create a forward direction policy", &["failback-policy"]),
     ("This policy is not editable", &["failback-policy"]),
-    ("RPO Threshold = 15 Mins, Recovery Point Retention = 24 Hours, App Consistency Snapshot Frequency = 60 Mins", &["failback-policy"]),
+    (
+        "RPO Threshold = 15 Mins, Recovery Point Retention = 24 Hours, App Consistency Snapshot Frequency = 60 Mins",
+        &["failback-policy", "fb-rpo-within-threshold", "fb-recovery-point"],
+    ),
     // Steps to reprotect
     ("it takes some time for the agent to register back to the configuration server (up to 15 minutes)", &["agent-registered"]),
     ("right-click the virtual machine that's been failed over", &["failed-over", "item-unique", "item-owner"]),
@@ -98,6 +101,8 @@ pub const SOURCE_COVERAGE: &[(&str, &[&str])] = &[
     ("you need to provide the values for every protected machine", &["group-recovery-plan"]),
     ("Use the same master target server to reprotect a replication group", &["group-same-master-target", "group-os-match"]),
     ("the on-premises virtual machine is turned off during reprotection", &["vm-powered-off"]),
+    // Next steps
+    ("After the virtual machine has entered a protected state", &["fb-item-healthy"]),
     // Common problems
     ("ensure that each virtual machine has its own UUID for the disks", &["disk-uuid-unique"]),
     ("If you perform a read-only user vCenter discovery", &["vcenter-permissions", "datastore-visible"]),

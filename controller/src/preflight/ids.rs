@@ -18,6 +18,9 @@ pub enum Subject {
     Group,
     /// Shared infrastructure: configuration and process servers, network, vCenter, policies, accounts.
     Infrastructure,
+    /// The way home: what a failback needs of the reprotected item (checked only when a failback is approved; it
+    /// never holds back a reprotect).
+    Failback,
 }
 
 macro_rules! rule_ids {
@@ -93,6 +96,9 @@ rule_ids! {
     GroupOsMatch = "group-os-match", Group;
     FailbackPolicy = "failback-policy", Infrastructure;
     LinuxFailbackNotes = "linux-failback-notes", Machine;
+    FbItemHealthy = "fb-item-healthy", Failback;
+    FbRpoWithinThreshold = "fb-rpo-within-threshold", Failback;
+    FbRecoveryPoint = "fb-recovery-point", Failback;
 }
 
 impl RuleId {

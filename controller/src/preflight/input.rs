@@ -2,8 +2,8 @@
 
 use jiff::SignedDuration;
 use reprotect_facts::{
-    AmbiguousItem, DiscoveredVcenterFacts, FabricFacts, GuestFamily, PolicyFacts, ProtectedItemFacts, VcenterFacts, VmSelector,
-    drive_letter,
+    AmbiguousItem, DiscoveredVcenterFacts, FabricFacts, GuestFamily, PolicyFacts, ProtectedItemFacts, RecoveryPointType, VcenterFacts,
+    VmSelector, drive_letter,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -248,6 +248,15 @@ pub struct Desired {
     pub network: Option<NetworkKind>,
     /// Run-as account (name or id) the request should use; `None`: none requested.
     pub run_as_account: Option<String>,
+    /// A failback approved and not carried out yet; `None`: the machine stays reprotected to on-premises.
+    pub failback: Option<DesiredFailback>,
+}
+
+/// The failback a person approved (`desiredState: ProtectedToAzure` with a new `failback.approval`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DesiredFailback {
+    /// The recovery point to fail back to.
+    pub recovery_point: RecoveryPointType,
 }
 
 impl Default for Desired {
@@ -270,6 +279,7 @@ impl Default for Desired {
             recorded_master_target_datastores: None,
             network: None,
             run_as_account: None,
+            failback: None,
         }
     }
 }

@@ -31,8 +31,8 @@ pub use catalog::{catalog, catalog_json, catalog_table, troubleshooting_markdown
 pub use coverage::SOURCE_COVERAGE;
 pub use ids::{RuleId, RuleInfo, Subject};
 pub use input::{
-    Desired, DesiredMasterTarget, FailbackPolicyExpectation, GroupItem, GroupMember, NetworkKind, Observed, OnPremisesTarget, OsType,
-    ProcessServerLocation, effective_retention_volume,
+    Desired, DesiredFailback, DesiredMasterTarget, FailbackPolicyExpectation, GroupItem, GroupMember, NetworkKind, Observed,
+    OnPremisesTarget, OsType, ProcessServerLocation, effective_retention_volume,
 };
 pub use render::{PreflightReason, Summary, render_table, summarize};
 pub use reprotect_facts::{AmbiguousItem, match_item};

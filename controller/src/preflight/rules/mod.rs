@@ -1,6 +1,7 @@
 //! The rule table: every rule's catalog entry and evaluation function, in the order results are reported.
 
 mod datastore;
+mod failback;
 mod group;
 mod identity;
 mod infrastructure;
@@ -27,6 +28,7 @@ pub(crate) mod src {
     pub const FAILBACK_POLICY: &str = "Failback policy";
     pub const STEPS: &str = "Steps to reprotect";
     pub const PROBLEMS: &str = "Common problems";
+    pub const NEXT_STEPS: &str = "Next steps";
 }
 
 /// A rule: what the catalog says about it, and how to evaluate it.
@@ -123,7 +125,8 @@ pub(crate) fn list<S: AsRef<str>>(items: &[S], max: usize) -> String {
 }
 
 /// Every rule in report order: the infrastructure first (nothing else works without it), then the
-/// machine in Azure, the master target, datastores and the on-premises VM, the group, then notes.
+/// machine in Azure, the master target, datastores and the on-premises VM, the group, notes, then what an approved
+/// failback needs.
 pub(crate) static ALL: &[Rule] = &[
     infrastructure::CS_HEARTBEAT,
     infrastructure::PS_HEARTBEAT,
@@ -168,4 +171,7 @@ pub(crate) static ALL: &[Rule] = &[
     group::GROUP_OS_MATCH,
     group::FAILBACK_POLICY,
     group::LINUX_FAILBACK_NOTES,
+    failback::FB_ITEM_HEALTHY,
+    failback::FB_RPO_WITHIN_THRESHOLD,
+    failback::FB_RECOVERY_POINT,
 ];

@@ -6,7 +6,8 @@ use crate::context::Settings;
 use crate::crd::{Connectivity, Phase, ProcessServerLocation, ProtectedMachine, ReprotectPolicy, condition_types, paused_by_annotation};
 use crate::lifecycle::{self, Gate, GroupGate, VmTarget, Watchdog};
 use crate::preflight::{
-    self, CheckResult, Desired, DesiredMasterTarget, GroupMember, NetworkKind, OnPremisesTarget, OsType, RuleId, Status,
+    self, CheckResult, Desired, DesiredFailback, DesiredMasterTarget, GroupMember, NetworkKind, OnPremisesTarget, OsType, RuleId, Status,
+    Subject,
 };
 use crate::reconcile::master_target_name;
 use jiff::{SignedDuration, Timestamp};
@@ -141,6 +142,7 @@ pub fn desired(pm: &ProtectedMachine, lookup: &Lookup, obs: &Observation) -> Des
             Connectivity::ExpressRoutePrivatePeering => NetworkKind::ExpressRoutePrivatePeering,
         }),
         run_as_account: defaults.run_as_account.clone(),
+        failback: super::failback::pending_approval(pm).map(|_| DesiredFailback { recovery_point: super::failback::point(pm) }),
         ..Desired::default()
     }
 }
@@ -154,10 +156,11 @@ fn datastore(pm: &ProtectedMachine, policy: &ReprotectPolicy) -> Option<String> 
         .or_else(|| policy.spec.defaults.datastore.clone())
 }
 
-/// Blocking results that stop the machine, except those `decide` interprets itself and remediable ones.
+/// Blocking results that stop the machine, except those `decide` interprets itself, remediable ones and the
+/// failback rules (a failback's needs never hold back the reprotect that comes before it).
 pub fn gates(results: &[CheckResult]) -> Vec<Gate> {
     preflight::blocking(results)
-        .filter(|r| !HANDLED_BY_DECIDE.iter().any(|id| r.is(*id)) && !r.remediable)
+        .filter(|r| !HANDLED_BY_DECIDE.iter().any(|id| r.is(*id)) && !r.remediable && r.subject() != Some(Subject::Failback))
         .map(|r| Gate { id: r.id.to_string(), message: r.message.clone(), remedy: r.remedy.to_string() })
         .collect()
 }

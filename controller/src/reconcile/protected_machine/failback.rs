@@ -10,7 +10,7 @@ use crate::crd::{DesiredState, FailbackRecoveryPoint, FailbackStep, JobStatus, P
 use crate::error::Error;
 use crate::lifecycle::Gate;
 use crate::lifecycle::failback::{self as fb, Descriptions, OnPremisesVm, PlanRole, StepJob};
-use crate::preflight::{CheckResult, RuleId, Status};
+use crate::preflight::{CheckResult, RuleId, Status, Subject};
 use crate::reconcile::Connection;
 use jiff::Timestamp;
 use kube::ResourceExt;
@@ -41,6 +41,12 @@ fn is_inmage(item: &ProtectedItemFacts) -> bool {
 fn spec_approval(pm: &ProtectedMachine) -> Option<&str> {
     (pm.spec.desired_state == DesiredState::ProtectedToAzure).then_some(())?;
     pm.spec.failback.as_ref()?.approval.as_deref().filter(|a| !a.is_empty())
+}
+
+/// The spec's approval when it has not been carried out yet (what the failback rules check for).
+pub fn pending_approval(pm: &ProtectedMachine) -> Option<&str> {
+    let completed = pm.status.as_ref().and_then(|s| s.failback.as_ref()).and_then(|f| f.completed_approval.as_deref());
+    spec_approval(pm).filter(|a| Some(*a) != completed)
 }
 
 /// The approval the way home carries out for this machine now, or `None`: the reprotect lifecycle runs.
@@ -143,66 +149,15 @@ async fn job_facts(conn: &Connection, job: &JobStatus, now: Timestamp) -> Result
 /// owner per item, an unambiguous on-premises VM).
 const STILL_MATTER: &[RuleId] = &[RuleId::MtNoSnapshots, RuleId::MtStorageVmotion, RuleId::ItemOwner, RuleId::VmUnambiguous];
 
-/// The failback gates: the item healthy and within the failback policy's RPO, a recovery point of the requested
-/// type (from the retention window: ASR's spec has no recovery-point list), and the master target checks.
-pub fn gates(
-    item: &ProtectedItemFacts,
-    obs: &Observation,
-    lookup: &Lookup,
-    results: &[CheckResult],
-    point: RecoveryPointType,
-) -> Vec<Gate> {
-    let mut gates: Vec<Gate> = results
+/// The failback gates: the failing failback rules of the catalogue (`fb-item-healthy`, `fb-rpo-within-threshold`,
+/// `fb-recovery-point`) and the reprotect checks that still matter.
+pub fn gates(results: &[CheckResult]) -> Vec<Gate> {
+    results
         .iter()
-        .filter(|r| STILL_MATTER.iter().any(|id| r.is(*id)) && r.status == Status::Fail)
+        .filter(|r| STILL_MATTER.iter().any(|id| r.is(*id)) || r.subject() == Some(Subject::Failback))
+        .filter(|r| r.status == Status::Fail)
         .map(|r| Gate { id: r.id.to_string(), message: r.message.clone(), remedy: r.remedy.to_string() })
-        .collect();
-    let gate = |id: &str, message: String, remedy: &str| Gate { id: id.into(), message, remedy: remedy.into() };
-    if item.replication_health.as_deref().is_some_and(|h| h.eq_ignore_ascii_case("Critical")) {
-        gates.push(gate(
-            "fb-item-healthy",
-            format!("replication health of {} is Critical", item.display_name()),
-            "Resolve the item's health errors in the vault; Microsoft: the VMs should be protected and their health OK before failback.",
-        ));
-    }
-    let policy =
-        obs.facts.policies.iter().flatten().find(|p| {
-            item.policy_id.as_deref().is_some_and(|id| p.id.eq_ignore_ascii_case(id) || p.name.eq_ignore_ascii_case(arm_name(id)))
-        });
-    let threshold = policy.and_then(|p| p.rpo_threshold_minutes).unwrap_or(lookup.policy.spec.failback_policy.rpo_threshold_minutes);
-    if item.rpo_within(threshold) == Some(false) {
-        gates.push(gate(
-            "fb-rpo-within-threshold",
-            format!(
-                "RPO of {} is {}s, above the failback policy's threshold of {threshold} minutes",
-                item.name,
-                item.rpo_seconds.unwrap_or_default()
-            ),
-            "Wait for replication to catch up (check the process server and the network to on-premises), then fail back.",
-        ));
-    }
-    let window = item.retention_window_start.zip(item.retention_window_end);
-    let app_minutes = policy.and_then(|p| p.app_consistent_frequency_minutes).unwrap_or(60);
-    let has_point = match (window, point) {
-        (None, _) => false,
-        (Some((start, end)), RecoveryPointType::LatestTime) => end >= start,
-        (Some((start, end)), RecoveryPointType::LatestTag) => {
-            end.duration_since(start) >= jiff::SignedDuration::from_mins(i64::from(app_minutes))
-        }
-    };
-    if !has_point {
-        gates.push(gate(
-            "fb-recovery-point",
-            format!(
-                "no {} recovery point is known for {}: the retention window is {}",
-                point.as_str(),
-                item.name,
-                window.map(|(s, e)| format!("{s} .. {e}")).unwrap_or_else(|| "not reported".into())
-            ),
-            "A VM needs at least one recovery point to fail back: wait for replication to create one (LatestTag needs an app-consistent point, one per app-consistent interval), or use LatestTime.",
-        ));
-    }
-    gates
+        .collect()
 }
 
 /// The on-premises VM as vCenter shows it.
@@ -305,7 +260,7 @@ pub fn forward_request(
     })
 }
 
-fn point(pm: &ProtectedMachine) -> RecoveryPointType {
+pub fn point(pm: &ProtectedMachine) -> RecoveryPointType {
     match pm.spec.failback.as_ref().map(|f| f.recovery_point_type).unwrap_or_default() {
         FailbackRecoveryPoint::LatestTime => RecoveryPointType::LatestTime,
         FailbackRecoveryPoint::LatestTag => RecoveryPointType::LatestTag,
@@ -373,7 +328,7 @@ pub fn input<'a>(
             submitted_at: s.submitted_at.as_ref().map(|t| t.0),
             attempt: s.attempt,
         }),
-        gates: gates(item, obs, lookup, &eval.results, point),
+        gates: gates(&eval.results),
         group: plan_role(pm, lookup, fobs.plan.as_ref(), approval, item.failback_stage()),
         fail_back: FailbackRequest {
             item_name: item.name.clone(),

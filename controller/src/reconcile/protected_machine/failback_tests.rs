@@ -242,6 +242,31 @@ async fn a_failback_without_a_recovery_point_is_blocked_with_a_remedy() {
     let ready = w.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
     assert!(ready.contains("fb-recovery-point") && ready.contains("fb-rpo-within-threshold"), "{ready}");
     assert!(posts(&w).is_empty());
+    // The gates are catalogue checks: listed in status.checks like every other, with their remedy.
+    let check = |id: &str| w.status().checks.iter().find(|c| c.id == id).map(|c| (c.status.clone(), c.remedy.clone()));
+    for id in ["fb-recovery-point", "fb-rpo-within-threshold"] {
+        let (status, remedy) = check(id).unwrap_or_else(|| panic!("{id} not in status.checks"));
+        assert_eq!(status, "Fail", "{id}");
+        assert!(!remedy.is_empty(), "{id} has a remedy");
+    }
+    assert_eq!(check("fb-item-healthy").map(|c| c.0).as_deref(), Some("Pass"));
+}
+
+#[tokio::test]
+async fn a_failback_approved_before_the_reprotect_never_holds_the_reprotect_back() {
+    // Approved in Git from the start, replication health already Critical: the reprotect still goes ahead, and
+    // the failback checks say they wait for the reprotected item instead of failing.
+    let mut w = World::new("app-01");
+    w.pm.spec.replication_group = None;
+    w.pm.spec.desired_state = DesiredState::ProtectedToAzure;
+    w.pm.spec.failback = Some(FailbackSpec { approval: Some(APPROVAL.into()), ..Default::default() });
+    w.item(|i| i.replication_health = Some("Critical".into()));
+    w.pass().await;
+    assert_eq!(w.status().phase, Phase::Reprotecting, "{}", w.reason());
+    let fb_checks: Vec<_> =
+        w.status().checks.iter().filter(|c| c.id.starts_with("fb-")).map(|c| (c.status.clone(), c.severity.clone())).collect();
+    assert_eq!(fb_checks.len(), 3);
+    assert!(fb_checks.iter().all(|(s, sev)| s == "Unknown" && sev == "Info"), "{fb_checks:?}");
 }
 
 /// Three members of `app-group` sharing one vault, one vCenter and one recovery plan.
