@@ -31,6 +31,8 @@ pub struct FakeVault {
     /// The next POST is refused with this error and creates nothing.
     pub reject_next_post: Option<SiteRecoveryError>,
     pub now: Option<Timestamp>,
+    /// ARM ids of the failed-over Azure VMs that exist (lower case); a successful commit removes its items' VMs.
+    pub azure_vms: std::collections::BTreeSet<String>,
 }
 
 impl FakeSiteRecovery {
@@ -82,6 +84,8 @@ impl FakeSiteRecovery {
                             item.last_successful_failover_time = end;
                         }
                         ("CommitFailover", None) => {
+                            let suffix = format!("/virtualmachines/{}", item.display_name().to_ascii_lowercase());
+                            v.azure_vms.retain(|id| !id.ends_with(&suffix));
                             item.protection_state = Some("UnplannedFailoverCommitted".into());
                             item.allowed_operations =
                                 vec!["CompleteMigration".into(), "DisableProtection".into(), "SwitchProtection".into()];
@@ -103,6 +107,8 @@ impl FakeSiteRecovery {
                     item.provider = Some("InMage".into());
                     item.protection_state = Some("Protected".into());
                     item.allowed_operations = vec!["UnplannedFailover".into()];
+                    // `InMage` details carry no `targetVmId`: the controller has to remember it.
+                    item.target_vm_id = None;
                 } else {
                     item.allowed_operations = vec!["ReverseReplicate".into()];
                 }
@@ -301,6 +307,9 @@ impl SiteRecovery for FakeSiteRecovery {
     }
     async fn commit_plan_failover(&self, _vault: &VaultRef, plan_name: &str) -> Result<JobRef, SiteRecoveryError> {
         self.with(|v| v.plan_step("commit-plan", "CommitFailover", plan_name, "Commit"))
+    }
+    async fn azure_vm_exists(&self, _vault: &VaultRef, vm_id: &str) -> Result<bool, SiteRecoveryError> {
+        Ok(self.with(|v| v.azure_vms.contains(&vm_id.to_ascii_lowercase())))
     }
 }
 

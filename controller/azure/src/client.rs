@@ -323,6 +323,16 @@ impl SiteRecovery for ArmClient {
         self.post_lro("commit_plan_failover", vault, &url, plan_name, None).await
     }
 
+    async fn azure_vm_exists(&self, vault: &VaultRef, vm_id: &str) -> Result<bool, SiteRecoveryError> {
+        let url = crate::compute::vm_url(&self.cloud.arm_endpoint, vm_id)?;
+        match self.http.send("azure_vm_exists", Method::GET, &url, None, &self.lane(vault, Kind::Read), Resend::Idempotent).await {
+            Ok(_) => Ok(true),
+            // ResourceNotFound, or ResourceGroupNotFound once the group went too: either way the VM is gone.
+            Err(e) if e.class() == AsrErrorClass::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn get_job(&self, vault: &VaultRef, job_name: &str) -> Result<JobFacts, SiteRecoveryError> {
         self.read_job(vault, job_name).await
     }

@@ -21,6 +21,7 @@ pub mod budget;
 pub mod cache;
 pub mod client;
 pub mod cloud;
+pub mod compute;
 pub mod config;
 pub mod failback;
 pub mod http;

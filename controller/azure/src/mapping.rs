@@ -138,6 +138,7 @@ pub fn protected_item_facts(i: ProtectedItem) -> ProtectedItemFacts {
         master_target_id: d.master_target_id,
         multi_vm_group_name: d.multi_vm_group_name,
         vm_id: d.vm_id,
+        target_vm_id: d.target_vm_id.filter(|id| !id.trim().is_empty()),
         health_errors: issues(p.health_errors),
         active_site_type: d.active_site_type,
         multi_vm_group_id: d.multi_vm_group_id,

@@ -171,6 +171,8 @@ model!(
     master_target_id: String,
     multi_vm_group_name: String,
     vm_id: String,
+    /// `InMageAzureV2`: the failed-over Azure VM's ARM id.
+    target_vm_id: String,
     multi_vm_group_id: String,
     /// `InMage`: `Azure` or `OnPrem`.
     active_site_type: String,

@@ -238,3 +238,29 @@ fn the_bodies_are_what_az_powershell_sends() {
         )
     );
 }
+
+#[tokio::test]
+async fn azure_compute_says_whether_the_failed_over_vm_exists_until_the_commit_removes_it() {
+    let sim = sim_with(true, LroHeaders::Both).await;
+    let c = client(&sim);
+    let vm = format!("/subscriptions/{SUB}/resourceGroups/rg-dr-asr/providers/Microsoft.Compute/virtualMachines/app-01");
+    assert!(c.azure_vm_exists(&dr(), &vm).await.unwrap());
+    assert!(
+        c.azure_vm_exists(&dr(), &vm.to_ascii_uppercase().replace("SUBSCRIPTIONS", "subscriptions")).await.unwrap(),
+        "ARM ids are case-insensitive"
+    );
+    let other_group = vm.replace("rg-dr-asr", "rg-gone");
+    assert!(!c.azure_vm_exists(&dr(), &other_group).await.unwrap(), "ResourceGroupNotFound: gone too");
+
+    let job = c.fail_back(&dr(), &item_failback("app-01", RecoveryPointType::LatestTime)).await.unwrap();
+    finish(&sim, &c, &job).await;
+    assert!(c.azure_vm_exists(&dr(), &vm).await.unwrap(), "failback shuts the Azure VM down; only the commit removes it");
+    let job = c.commit_failover(&dr(), "app-01").await.unwrap();
+    finish(&sim, &c, &job).await;
+    assert!(!c.azure_vm_exists(&dr(), &vm).await.unwrap(), "ResourceNotFound after the commit");
+
+    let before = sim.count("GET", "Microsoft.Compute");
+    let not_a_vm = format!("/subscriptions/{SUB}/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/vault-dr");
+    assert!(matches!(c.azure_vm_exists(&dr(), &not_a_vm).await, Err(SiteRecoveryError::Invalid(_))));
+    assert_eq!(sim.count("GET", "Microsoft.Compute"), before, "nothing is requested for an id that is not a VM's");
+}

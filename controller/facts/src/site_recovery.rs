@@ -179,6 +179,8 @@ pub struct ProtectedItemFacts {
     pub multi_vm_group_name: Option<String>,
     /// VM id in the configuration server database (absent: the CS does not know the VM).
     pub vm_id: Option<String>,
+    /// `InMageAzureV2` only: the ARM id of the failed-over Azure VM (`targetVmId`); `InMage` items do not carry it.
+    pub target_vm_id: Option<String>,
     pub health_errors: Vec<HealthIssue>,
     /// `InMage` only: where the VM runs, `Azure` or `OnPrem` (see [`ProtectedItemFacts::running_site`]).
     pub active_site_type: Option<String>,
@@ -490,6 +492,11 @@ pub trait SiteRecovery: Send + Sync {
     /// POST plan `failoverCommit` (no body).
     async fn commit_plan_failover(&self, _vault: &VaultRef, plan_name: &str) -> Result<JobRef, SiteRecoveryError> {
         Err(unsupported("commit_plan_failover", plan_name))
+    }
+    /// Whether the Azure VM with this ARM id (`targetVmId`) exists in Azure Compute: `false` when ARM answers 404
+    /// (`ResourceNotFound`, or `ResourceGroupNotFound` once its group is gone too). Read with the vault's identity.
+    async fn azure_vm_exists(&self, _vault: &VaultRef, vm_id: &str) -> Result<bool, SiteRecoveryError> {
+        Err(unsupported("azure_vm_exists", vm_id))
     }
 }
 

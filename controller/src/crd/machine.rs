@@ -260,6 +260,10 @@ pub struct ProtectedMachineStatus {
     /// When the machine reached `Protected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected_at: Option<Time>,
+    /// The failed-over Azure VM's ARM id as Site Recovery reported it (`targetVmId`) while the machine ran in Azure;
+    /// after a failback commit the controller checks in Azure Compute that this VM is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_vm_id: Option<String>,
     /// Progress of the way home (failback, commit, forward reprotect).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failback: Option<FailbackStatus>,
@@ -304,7 +308,8 @@ pub struct FailbackStatus {
     /// The on-premises VM was seen powered on in vCenter after the failback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_premises_vm_powered_on: Option<bool>,
-    /// The commit succeeded: ASR removed the failed-over Azure VM.
+    /// After the commit, Azure Compute was asked for the failed-over VM (`status.azureVmId`): `true` once it answers
+    /// that the VM is gone, `false` while it still exists; absent when not checked (no VM id was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azure_vm_removed: Option<bool>,
     /// When the failback was submitted or adopted.

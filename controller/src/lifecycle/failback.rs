@@ -6,7 +6,7 @@
 use super::Gate;
 use super::decide::kstate;
 use crate::conditions::{ConditionSpec, KState, kstatus};
-use crate::crd::{FailbackStep, Mode, Phase};
+use crate::crd::{FailbackStep, Mode, Phase, condition_types};
 use crate::reasons;
 use jiff::{SignedDuration, Timestamp};
 use reprotect_facts::{
@@ -77,9 +77,23 @@ pub struct Input<'a> {
     pub fail_back: FailbackRequest,
     pub forward: Result<ForwardReprotectRequest, String>,
     pub on_premises_vm: OnPremisesVm,
+    /// The failed-over Azure VM as Azure Compute answers after the commit.
+    pub azure_vm: AzureVm,
     pub agent_registration_window: SignedDuration,
     pub max_attempts: u32,
     pub descriptions: Descriptions,
+}
+
+/// The failed-over Azure VM after the commit, as Azure Compute answers for `status.azureVmId`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AzureVm {
+    /// Not asked: no VM id was recorded, or it is known to be gone already.
+    #[default]
+    Unchecked,
+    /// Compute still has the VM (ASR's commit removes it).
+    Exists,
+    /// Compute answers 404: the commit removed it.
+    Removed,
 }
 
 /// The one action to take now.
@@ -132,8 +146,8 @@ pub struct Decision {
     pub completed: bool,
     /// Group member whose failback checks pass for the approval (its peers may go ahead).
     pub ready: bool,
-    /// Set once the commit is known to be done.
-    pub azure_vm_removed: bool,
+    /// After the commit: `Some(true)` once Azure Compute says the VM is gone, `Some(false)` while it exists.
+    pub azure_vm_removed: Option<bool>,
 }
 
 const SLOW: Duration = Duration::from_secs(300);
@@ -152,7 +166,7 @@ fn decision(phase: Phase, reason: &str, message: impl Into<String>, requeue_afte
         planned_actions: Vec::new(),
         completed: false,
         ready: false,
-        azure_vm_removed: false,
+        azure_vm_removed: None,
     }
 }
 
@@ -186,8 +200,8 @@ pub fn decide(input: &Input<'_>) -> Decision {
             format!("{} runs on-premises and replicates to Azure (approval {} carried out)", input.item.name, input.approval),
             SLOW,
         );
-        (d.completed, d.azure_vm_removed) = (true, true);
-        return d;
+        d.completed = true;
+        return after_commit(d, input);
     }
     if let Some(job) = &input.job
         && let Some(d) = follow_job(input, stage, job)
@@ -197,11 +211,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
     let mut d = match stage {
         FailbackStage::ReadyToFailBack => ready_to_fail_back(input),
         FailbackStage::CommitPending => commit_pending(input),
-        FailbackStage::ReadyForForwardReprotect => {
-            let mut d = forward(input);
-            d.azure_vm_removed = true;
-            d
-        }
+        FailbackStage::ReadyForForwardReprotect => after_commit(forward(input), input),
         FailbackStage::Busy => {
             let scenario = input.item.current_scenario.as_ref().and_then(|s| s.scenario_name.clone()).unwrap_or_default();
             decision(
@@ -320,6 +330,25 @@ fn follow_job(input: &Input<'_>, stage: FailbackStage, job: &StepJob<'_>) -> Opt
         format!("{word} job {} failed with {asr}; fix the cause and set a new failback.approval to retry", job.name),
         BLOCKED_RECHECK,
     ))
+}
+
+/// Report what Azure Compute says of the failed-over VM once the commit is done; a VM still there is named in the
+/// Ready message (the commit should have removed it, and it keeps costing money).
+fn after_commit(mut d: Decision, input: &Input<'_>) -> Decision {
+    d.azure_vm_removed = match input.azure_vm {
+        AzureVm::Unchecked => None,
+        AzureVm::Exists => Some(false),
+        AzureVm::Removed => Some(true),
+    };
+    if input.azure_vm == AzureVm::Exists
+        && let Some(ready) = d.conditions.iter_mut().find(|c| c.type_ == condition_types::READY)
+    {
+        ready.message.push_str(&format!(
+            "; the failed-over Azure VM of {} still exists after the commit: check the commit job in the vault and delete the VM if ASR left it",
+            input.item.display_name()
+        ));
+    }
+    d
 }
 
 fn blocked_by_gates(gates: &[Gate]) -> Decision {

@@ -1,6 +1,6 @@
 //! Tests of the pure way-home lifecycle: which step, when, and never twice.
 
-use super::failback::{Action, Descriptions, Input, OnPremisesVm, PlanRole, StepJob, decide};
+use super::failback::{Action, AzureVm, Descriptions, Input, OnPremisesVm, PlanRole, StepJob, decide};
 use crate::crd::{FailbackStep, Mode, Phase};
 use jiff::{SignedDuration, Timestamp};
 use reprotect_facts::{FailbackRequest, ForwardReprotectRequest, JobFacts, ProtectedItemFacts, RecoveryPlanFacts};
@@ -35,6 +35,7 @@ fn input(item: &ProtectedItemFacts) -> Input<'_> {
         fail_back: FailbackRequest { item_name: "app-01".into(), ..Default::default() },
         forward: Ok(ForwardReprotectRequest { item_name: "app-01".into(), ..Default::default() }),
         on_premises_vm: OnPremisesVm::PoweredOn,
+        azure_vm: AzureVm::Unchecked,
         agent_registration_window: SignedDuration::from_mins(15),
         max_attempts: 3,
         descriptions: Descriptions { fail_back: "fail back".into(), commit: "commit".into(), forward: "forward".into() },
@@ -85,7 +86,13 @@ fn the_forward_reprotect_waits_for_the_agent_to_register_after_the_commit() {
     let mut it = item("InMage", "UnplannedFailoverCommitted", &["SwitchProtection", "DisableProtection"]);
     it.agent_last_heartbeat = Some(now() - SignedDuration::from_mins(10));
     let d = decide(&input(&it));
-    assert_eq!((d.phase, d.action.is_none(), d.azure_vm_removed), (Phase::WaitingForForwardAgent, true, true));
+    assert_eq!((d.phase, d.action.is_none(), d.azure_vm_removed), (Phase::WaitingForForwardAgent, true, None), "not checked");
+    let d = decide(&Input { azure_vm: AzureVm::Removed, ..input(&it) });
+    assert_eq!(d.azure_vm_removed, Some(true));
+    let d = decide(&Input { azure_vm: AzureVm::Exists, ..input(&it) });
+    assert_eq!(d.azure_vm_removed, Some(false));
+    let ready = d.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
+    assert!(ready.contains("still exists after the commit"), "{ready}");
     it.agent_last_heartbeat = Some(now());
     assert_eq!(decide(&input(&it)).phase, Phase::ReprotectingToAzure);
 }

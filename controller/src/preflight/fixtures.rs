@@ -142,6 +142,9 @@ pub(crate) fn fabric() -> FabricFacts {
     }
 }
 
+/// The failed-over Azure VM of the fixture's item.
+pub(crate) const AZURE_VM_ID: &str = "/subscriptions/s/resourceGroups/rg-asr/providers/Microsoft.Compute/virtualMachines/app-01";
+
 pub(crate) fn item() -> ProtectedItemFacts {
     ProtectedItemFacts {
         id: "/subscriptions/s/replicationProtectedItems/app-01".into(),
@@ -157,6 +160,7 @@ pub(crate) fn item() -> ProtectedItemFacts {
         os_name: Some("Windows Server 2016 Datacenter".into()),
         discovery_type: Some("vCenter".into()),
         vm_id: Some("vm-guid-200".into()),
+        target_vm_id: Some(AZURE_VM_ID.into()),
         ..ProtectedItemFacts::default()
     }
 }

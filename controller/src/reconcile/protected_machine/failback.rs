@@ -9,7 +9,7 @@ use super::status::REJECTED_JOB;
 use crate::crd::{DesiredState, FailbackRecoveryPoint, FailbackStep, JobStatus, ProtectedMachine, paused_by_annotation};
 use crate::error::Error;
 use crate::lifecycle::Gate;
-use crate::lifecycle::failback::{self as fb, Descriptions, OnPremisesVm, PlanRole, StepJob};
+use crate::lifecycle::failback::{self as fb, AzureVm, Descriptions, OnPremisesVm, PlanRole, StepJob};
 use crate::preflight::{CheckResult, RuleId, Status, Subject};
 use crate::reconcile::Connection;
 use jiff::Timestamp;
@@ -79,6 +79,8 @@ pub struct FailbackObservation {
     pub job: Option<(JobStatus, FailbackStep, Option<JobFacts>)>,
     /// The recovery plan that contains the item (group members only).
     pub plan: Option<RecoveryPlanFacts>,
+    /// The failed-over Azure VM, asked of Azure Compute once the commit is done.
+    pub azure_vm: AzureVm,
 }
 
 /// Read the step's job and the group's plan.
@@ -119,7 +121,28 @@ pub async fn observe(
         }
         None => None,
     };
-    Ok(FailbackObservation { job, plan })
+    let azure_vm = azure_vm(pm, conn, item).await?;
+    Ok(FailbackObservation { job, plan, azure_vm })
+}
+
+/// After the commit, ask Azure Compute for the VM recorded while the machine ran in Azure; once it is known to be
+/// gone it is not asked again. Only a transient error aborts the pass; any other leaves it unchecked.
+async fn azure_vm(pm: &ProtectedMachine, conn: &Connection, item: &ProtectedItemFacts) -> Result<AzureVm, Error> {
+    let status = pm.status.as_ref();
+    let known_gone = status.and_then(|s| s.failback.as_ref()).and_then(|f| f.azure_vm_removed) == Some(true);
+    let committed = matches!(item.failback_stage(), FailbackStage::ReadyForForwardReprotect | FailbackStage::ProtectedToAzure);
+    let Some(vm_id) = status.and_then(|s| s.azure_vm_id.as_deref()).filter(|_| committed && !known_gone) else {
+        return Ok(AzureVm::Unchecked);
+    };
+    match conn.site_recovery.azure_vm_exists(&conn.vault, vm_id).await {
+        Ok(true) => Ok(AzureVm::Exists),
+        Ok(false) => Ok(AzureVm::Removed),
+        Err(e) if e.class() == AsrErrorClass::Transient => Err(e.into()),
+        Err(e) => {
+            tracing::info!(error = %e, "Azure VM not checked");
+            Ok(AzureVm::Unchecked)
+        }
+    }
 }
 
 async fn job_facts(conn: &Connection, job: &JobStatus, now: Timestamp) -> Result<Option<JobFacts>, Error> {
@@ -337,6 +360,7 @@ pub fn input<'a>(
         },
         forward,
         on_premises_vm: on_premises_vm(pm, obs),
+        azure_vm: fobs.azure_vm,
         agent_registration_window: parse_window(&policy.spec.agent_registration_window),
         max_attempts: policy.spec.retry.max_attempts,
         descriptions: Descriptions { fail_back, commit, forward: forward_words },

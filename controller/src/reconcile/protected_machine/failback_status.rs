@@ -120,7 +120,7 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         recovery_plan: input.plan.clone().or(old_fb.recovery_plan.clone()),
         recovery_point_type: Some(input.pm.spec.failback.as_ref().map(|f| f.recovery_point_type).unwrap_or_default()),
         on_premises_vm_powered_on: powered_on,
-        azure_vm_removed: if d.azure_vm_removed { Some(true) } else { old_fb.azure_vm_removed.filter(|_| !new_round) },
+        azure_vm_removed: d.azure_vm_removed.or(old_fb.azure_vm_removed.filter(|_| !new_round)),
         started_at: match (started && new_round, old_fb.started_at.clone()) {
             (true, _) | (_, None) if started => Some(Time(input.now)),
             (_, at) => at,
@@ -145,6 +145,7 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         planned_actions: d.planned_actions.clone(),
         recorded_master_target_datastores: old.recorded_master_target_datastores.clone(),
         protected_at: old.protected_at.clone().filter(|_| d.phase == Phase::Protected),
+        azure_vm_id: old.azure_vm_id.clone(),
         failback: Some(failback),
     };
     if status != old {

@@ -14,6 +14,9 @@ const APPROVAL: &str = "2026-11-28-return-dc1";
 /// A reprotected machine (`InMage`, `Protected`, failback allowed) whose spec approves the way home.
 fn reprotected(machine: &str) -> World {
     let mut w = World::new(machine);
+    // What the reprotect passes recorded while the item still named its Azure VM.
+    let azure_vm = w.sr.with(|v| v.items.first().and_then(|i| i.target_vm_id.clone()));
+    w.pm.status = Some(crate::crd::ProtectedMachineStatus { azure_vm_id: azure_vm, ..Default::default() });
     w.pm.spec.desired_state = DesiredState::ProtectedToAzure;
     w.pm.spec.failback = Some(FailbackSpec { approval: Some(APPROVAL.into()), ..Default::default() });
     w.sr.with(|v| {
@@ -29,6 +32,7 @@ fn reprotected(machine: &str) -> World {
 fn make_reprotected(item: &mut reprotect_facts::ProtectedItemFacts, now: jiff::Timestamp) {
     item.provider = Some("InMage".into());
     item.protection_state = Some("Protected".into());
+    item.target_vm_id = None;
     item.active_location = Some("Primary".into());
     item.allowed_operations = vec!["UnplannedFailover".into(), "DisableProtection".into()];
     item.policy_id = Some("p2".into());
@@ -250,6 +254,26 @@ async fn a_failback_without_a_recovery_point_is_blocked_with_a_remedy() {
         assert!(!remedy.is_empty(), "{id} has a remedy");
     }
     assert_eq!(check("fb-item-healthy").map(|c| c.0).as_deref(), Some("Pass"));
+}
+
+#[tokio::test]
+async fn an_azure_vm_that_survives_the_commit_is_reported_and_its_removal_is_seen_in_azure_compute() {
+    let mut w = single();
+    w.pass().await;
+    finish(&w, "fb-job-1", None);
+    power_on(&w);
+    w.pass().await;
+    // ASR's commit job succeeds, but the Azure VM is still there (e.g. a lock on its resource group).
+    let vm = w.sr.with(|v| v.azure_vms.iter().next().cloned()).expect("the fixture's Azure VM");
+    finish(&w, "fb-job-2", None);
+    w.sr.with(|v| v.azure_vms.insert(vm.clone()));
+    w.pass().await;
+    assert_eq!(failback_status(&w).azure_vm_removed, Some(false));
+    assert!(w.reason_message().contains("still exists after the commit"), "{}", w.reason_message());
+    // Someone deletes it: the next look at Azure Compute sees it gone.
+    w.sr.with(|v| v.azure_vms.clear());
+    w.pass().await;
+    assert_eq!(failback_status(&w).azure_vm_removed, Some(true));
 }
 
 #[tokio::test]

@@ -123,6 +123,7 @@ pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
         results: &eval.results,
         master_target: &p.lookup.master_target.metadata.name.clone().unwrap_or_default(),
         item_id: item.map(|i| i.id.clone()),
+        azure_vm_id: item.and_then(|i| i.target_vm_id.clone()),
         tracked: obs.tracked.as_ref(),
         acted: &acted,
         master_target_datastores: obs.facts.vcenter.as_ref().and_then(|v| v.master_target.as_ref()).map(|m| m.datastores.clone()),

@@ -42,6 +42,8 @@ pub struct StatusInputs<'a> {
     pub results: &'a [CheckResult],
     pub master_target: &'a str,
     pub item_id: Option<String>,
+    /// The failed-over Azure VM's ARM id, when the item reports it (`InMageAzureV2` only).
+    pub azure_vm_id: Option<String>,
     /// The job followed during this pass (before the action).
     pub tracked: Option<&'a TrackedJob>,
     pub acted: &'a Acted,
@@ -145,6 +147,7 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
         planned_actions: input.decision.planned_actions.clone(),
         recorded_master_target_datastores: recorded,
         protected_at,
+        azure_vm_id: input.azure_vm_id.clone().or(old.azure_vm_id.clone()),
         // The way home's record survives the reprotect lifecycle (its completed approval above all); `status.job`
         // is the reprotect's job here, so no failback step is attached to it.
         failback: old.failback.clone().map(|f| crate::crd::FailbackStatus { step: None, ready_approval: None, ready_for: None, ..f }),

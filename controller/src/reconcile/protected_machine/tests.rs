@@ -56,6 +56,7 @@ impl World {
             policies: facts.policies.clone().unwrap_or_default(),
             vcenters: facts.discovered_vcenters.clone().unwrap_or_default(),
             now: Some(fixtures::now()),
+            azure_vms: facts.item.iter().filter_map(|i| i.target_vm_id.as_deref()).map(str::to_ascii_lowercase).collect(),
             ..FakeVault::default()
         };
         World {
@@ -116,6 +117,10 @@ impl World {
 
     pub(super) fn reason(&self) -> String {
         self.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.reason.clone()).unwrap_or_default()
+    }
+
+    pub(super) fn reason_message(&self) -> String {
+        self.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default()
     }
 
     pub(super) fn item(&self, f: impl FnOnce(&mut reprotect_facts::ProtectedItemFacts)) {

@@ -2,6 +2,7 @@
 //! bearer check, `api-version` check) handing off to the per-resource modules.
 
 pub mod admin;
+pub mod compute;
 pub mod fabric;
 pub mod failback;
 pub mod items;
@@ -173,6 +174,9 @@ async fn arm(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, headers: H
 /// An authenticated ARM request that passed throttling: vault lookup, `api-version`, dispatch.
 fn arm_route(sh: &Arc<Shared>, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes, segs: Vec<String>) -> Response {
     let lit = |i: usize, l: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(l));
+    if method == Method::GET && compute::is_vm_path(&segs) {
+        return compute::get_vm(sh, uri, &segs);
+    }
     if !(segs.len() >= 8
         && lit(0, "subscriptions")
         && lit(2, "resourceGroups")
