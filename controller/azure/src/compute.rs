@@ -14,14 +14,18 @@ pub const COMPUTE_API_VERSION: &str = "2024-07-01";
 pub fn vm_url(arm_endpoint: &Url, vm_id: &str) -> Result<Url, SiteRecoveryError> {
     let invalid = || SiteRecoveryError::Invalid(format!("{vm_id:?} is not the ARM id of an Azure virtual machine"));
     let segs: Vec<&str> = vm_id.trim().trim_start_matches('/').trim_end_matches('/').split('/').collect();
-    let literal = [(0, "subscriptions"), (2, "resourceGroups"), (4, "providers"), (5, "Microsoft.Compute"), (6, "virtualMachines")];
-    let shaped = segs.len() == 8
-        && literal.iter().all(|(i, l)| segs[*i].eq_ignore_ascii_case(l))
-        && [1, 3, 7].iter().all(|i| {
-            let s = segs[*i];
-            !s.is_empty() && s != "." && s != ".." && !s.contains(['?', '#', '%', '\\'])
-        });
-    if !shaped {
+    let [subscriptions, sub, resource_groups, rg, providers, namespace, kind, name] = segs.as_slice() else {
+        return Err(invalid());
+    };
+    let literals = [
+        (subscriptions, "subscriptions"),
+        (resource_groups, "resourceGroups"),
+        (providers, "providers"),
+        (namespace, "Microsoft.Compute"),
+        (kind, "virtualMachines"),
+    ];
+    let names_ok = [sub, rg, name].iter().all(|s| !s.is_empty() && **s != "." && **s != ".." && !s.contains(['?', '#', '%', '\\']));
+    if !(literals.iter().all(|(s, l)| s.eq_ignore_ascii_case(l)) && names_ok) {
         return Err(invalid());
     }
     let mut url = arm_endpoint.clone();
@@ -30,7 +34,7 @@ pub fn vm_url(arm_endpoint: &Url, vm_id: &str) -> Result<Url, SiteRecoveryError>
     {
         let mut path = url.path_segments_mut().map_err(|()| invalid())?;
         path.pop_if_empty();
-        path.extend(["subscriptions", segs[1], "resourceGroups", segs[3], "providers", "Microsoft.Compute", "virtualMachines", segs[7]]);
+        path.extend(["subscriptions", sub, "resourceGroups", rg, "providers", "Microsoft.Compute", "virtualMachines", name]);
     }
     url.query_pairs_mut().append_pair("api-version", COMPUTE_API_VERSION);
     Ok(url)
