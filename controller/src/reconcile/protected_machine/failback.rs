@@ -168,9 +168,17 @@ async fn job_facts(conn: &Connection, job: &JobStatus, now: Timestamp) -> Result
     }
 }
 
-/// Checks of the reprotect preflight that still matter for a failback (the master target and its datastores, one
-/// owner per item, an unambiguous on-premises VM).
-const STILL_MATTER: &[RuleId] = &[RuleId::MtNoSnapshots, RuleId::MtStorageVmotion, RuleId::ItemOwner, RuleId::VmUnambiguous];
+/// Checks of the reprotect preflight that still matter for a failback: the configuration server connected ("during
+/// reprotect and failback, the on-premises configuration server should be running"), the network back to
+/// on-premises, the master target and its datastores, one owner per item, an unambiguous on-premises VM.
+const STILL_MATTER: &[RuleId] = &[
+    RuleId::CsHeartbeat,
+    RuleId::ReplicationNetwork,
+    RuleId::MtNoSnapshots,
+    RuleId::MtStorageVmotion,
+    RuleId::ItemOwner,
+    RuleId::VmUnambiguous,
+];
 
 /// The failback gates: the failing failback rules of the catalogue (`fb-item-healthy`, `fb-rpo-within-threshold`,
 /// `fb-recovery-point`) and the reprotect checks that still matter.

@@ -257,6 +257,16 @@ async fn a_failback_without_a_recovery_point_is_blocked_with_a_remedy() {
 }
 
 #[tokio::test]
+async fn a_failback_waits_for_the_configuration_server_to_be_connected() {
+    let mut w = single();
+    w.sr.with(|v| v.fabric.last_heartbeat = v.now.map(|t| t - SignedDuration::from_hours(2)));
+    w.pass().await;
+    assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "FailbackPreflightFailed"));
+    assert!(w.reason_message().contains("cs-heartbeat"), "{}", w.reason_message());
+    assert!(posts(&w).is_empty());
+}
+
+#[tokio::test]
 async fn an_azure_vm_that_survives_the_commit_is_reported_and_its_removal_is_seen_in_azure_compute() {
     let mut w = single();
     w.pass().await;
