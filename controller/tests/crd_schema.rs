@@ -112,3 +112,23 @@ fn every_invalid_example_is_rejected_with_its_documented_message() {
         assert!(problems.contains(expect), "{}: expected {expect:?} in {problems:?}", file.display());
     }
 }
+
+#[test]
+fn kubectl_get_pm_answers_what_is_wrong_at_a_glance_and_every_column_points_at_a_status_field() {
+    let crd = ProtectedMachine::crd();
+    let columns = crd.spec.versions[0].additional_printer_columns.clone().unwrap_or_default();
+    let by_name = |n: &str| columns.iter().find(|c| c.name == n).unwrap_or_else(|| panic!("no column {n}"));
+    for (name, path) in
+        [("Reason", ".status.conditions[?(@.type==\"Ready\")].reason"), ("Checks", ".status.checksPassed"), ("Job", ".status.job.progress")]
+    {
+        let c = by_name(name);
+        assert_eq!((c.json_path.as_str(), c.priority), (path, None), "{name} is in the default view");
+    }
+    assert_eq!(by_name("Message").priority, Some(1), "the long message only with -o wide");
+    // Each status path exists in the schema (a typo would leave the column empty forever).
+    let status = &schema_of("ProtectedMachine")["properties"]["status"]["properties"];
+    for field in ["checksPassed", "job", "conditions", "masterTarget", "phase"] {
+        assert!(status.get(field).is_some(), "status.{field} not in the schema");
+    }
+    assert!(status["job"]["properties"].get("progress").is_some());
+}

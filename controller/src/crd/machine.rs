@@ -55,7 +55,11 @@ pub struct AlternateLocation {
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Policy","type":"string","jsonPath":".spec.policyRef"}"#,
-    printcolumn = r#"{"name":"Master Target","type":"string","jsonPath":".status.masterTarget"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Checks","type":"string","jsonPath":".status.checksPassed"}"#,
+    printcolumn = r#"{"name":"Job","type":"string","jsonPath":".status.job.progress"}"#,
+    printcolumn = r#"{"name":"Master Target","type":"string","jsonPath":".status.masterTarget","priority":1}"#,
+    printcolumn = r#"{"name":"Message","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
@@ -239,6 +243,9 @@ pub struct ProtectedMachineStatus {
     /// ASR id of the protected item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected_item_id: Option<String>,
+    /// Checks passed of all checks, e.g. `42/46` (the `Checks` column of `kubectl get pm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks_passed: Option<String>,
     /// Preflight results.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckStatus>,

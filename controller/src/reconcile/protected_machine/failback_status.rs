@@ -139,6 +139,7 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         master_target: Some(input.master_target.to_string()),
         protected_item_id: Some(input.item_id.clone()),
         checks: if input.results.is_empty() { old.checks.clone() } else { checks(input.results) },
+        checks_passed: None,
         job: job.map(|(j, _)| j).or(old.job.clone()),
         agent_window_deadline: None,
         next_check_at: old.next_check_at.clone(),
@@ -148,6 +149,7 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         azure_vm_id: old.azure_vm_id.clone(),
         failback: Some(failback),
     };
+    status.checks_passed = super::status::checks_passed(&status.checks);
     if status != old {
         status.next_check_at = input.now.checked_add(requeue).ok().map(Time);
     }

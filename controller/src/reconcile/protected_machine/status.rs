@@ -12,6 +12,12 @@ use reprotect_facts::job_state_finished;
 
 use super::observe::TrackedJob;
 
+/// `passed/total` of the recorded checks, e.g. `42/46`; `None` before any check ran.
+pub fn checks_passed(checks: &[CheckStatus]) -> Option<String> {
+    let passed = checks.iter().filter(|c| c.status == "Pass").count();
+    (!checks.is_empty()).then(|| format!("{passed}/{}", checks.len()))
+}
+
 pub fn checks(results: &[CheckResult]) -> Vec<CheckStatus> {
     results
         .iter()
@@ -141,6 +147,7 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
         master_target: Some(input.master_target.to_string()),
         protected_item_id: input.item_id.or(old.protected_item_id.clone()),
         checks: if input.results.is_empty() { old.checks.clone() } else { checks(input.results) },
+        checks_passed: None,
         job,
         agent_window_deadline: input.decision.agent_window_deadline.map(Time),
         next_check_at: old.next_check_at.clone(),
@@ -152,6 +159,7 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
         // is the reprotect's job here, so no failback step is attached to it.
         failback: old.failback.clone().map(|f| crate::crd::FailbackStatus { step: None, ready_approval: None, ready_for: None, ..f }),
     };
+    status.checks_passed = checks_passed(&status.checks);
     // `nextCheckAt` moves on every pass; it is refreshed only when something else changed, so an
     // unchanged machine costs no status write.
     if status != old {

@@ -136,6 +136,10 @@ async fn a_blocked_machine_is_reprotected_once_its_cause_is_fixed_and_then_repor
     assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "PreflightFailed"));
     assert!(w.status().conditions.iter().any(|c| c.message.contains("mt-no-snapshots")));
     assert_eq!(w.sr.posts(), 0);
+    let total = w.status().checks.len();
+    let passed = w.status().checks.iter().filter(|c| c.status == "Pass").count();
+    assert!(passed < total);
+    assert_eq!(w.status().checks_passed, Some(format!("{passed}/{total}")), "the Checks column of kubectl get pm");
 
     w.vc.with(|f| f.master_target.as_mut().map(|m| m.snapshot_count = Some(0)));
     let acted = w.pass().await;
