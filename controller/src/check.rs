@@ -1,5 +1,5 @@
-//! `reprotect-controller check -f machine.yaml`: observe and preflight one machine once and print
-//! the check table. It never writes (no status, no events, no action in Azure or vCenter).
+//! `reprotect-controller check -f machines.yaml`: observe and preflight each machine of a manifest once and print
+//! the check tables. It never writes (no status, no events, no action in Azure or vCenter).
 
 use crate::cli::{CheckArgs, CheckOutput};
 use crate::connectors::RealConnector;
@@ -56,12 +56,39 @@ fn read_yaml<K: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<K> {
     serde_saphyr::from_str(&text).with_context(|| format!("{} is not a valid manifest of this kind", path.display()))
 }
 
-async fn client(kubeconfig: Option<&Path>) -> anyhow::Result<(Client, String)> {
+/// The text of `-f`: a file, or stdin for `-`.
+fn read_manifest(path: &Path) -> anyhow::Result<String> {
+    if path == Path::new("-") {
+        return std::io::read_to_string(std::io::stdin()).context("cannot read the manifest from stdin");
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Every ProtectedMachine document of a manifest, in order (`---`-separated documents; other kinds, such as the
+/// Secrets and policy of `examples/`, are skipped). `source` names the manifest in errors.
+pub fn machines_from(text: &str, source: &str) -> anyhow::Result<Vec<ProtectedMachine>> {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).with_context(|| format!("{source} is not valid YAML"))?;
+    let machines = docs
+        .into_iter()
+        .enumerate()
+        .filter(|(_, d)| d.get("kind").and_then(|k| k.as_str()) == Some("ProtectedMachine"))
+        .map(|(i, d)| serde_json::from_value(d).with_context(|| format!("document {} of {source} is not a valid ProtectedMachine", i + 1)))
+        .collect::<anyhow::Result<Vec<ProtectedMachine>>>()?;
+    if machines.is_empty() {
+        anyhow::bail!("{source} contains no ProtectedMachine");
+    }
+    Ok(machines)
+}
+
+async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow::Result<(Client, String)> {
+    let options = kube::config::KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
     let config = match kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path).with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?
+            kube::Config::from_custom_kubeconfig(kc, &options).await?
         }
+        // KUBECONFIG with several paths is merged as kubectl merges it.
+        None if context.is_some() => kube::Config::from_kubeconfig(&options).await.context("cannot use the requested --context")?,
         None => kube::Config::infer().await.context("no kubeconfig found; pass --kubeconfig")?,
     };
     let ns = config.default_namespace.clone();
@@ -84,16 +111,35 @@ where
         .ok_or_else(|| anyhow!("{} {name} not found in namespace {ns}; create it or pass it with a file flag", K::kind(&())))
 }
 
-/// Observe and check one machine. Secrets (credentials, CA bundles) are read from the cluster.
-pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
-    let (client, default_ns) = client(args.kubeconfig.as_deref()).await?;
-    let mut pm: ProtectedMachine = read_yaml(&args.filename)?;
-    let ns = args.namespace.clone().or_else(|| pm.namespace()).unwrap_or(default_ns);
+/// Observe and check every machine of the manifest. Secrets (credentials, CA bundles) are read from the cluster.
+pub async fn run(args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {
+    let (client, default_ns) = client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let source = args.filename.display().to_string();
+    let machines = machines_from(&read_manifest(&args.filename)?, &source)?;
+    let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
+    let connector = RealConnector::new(Duration::from_secs(30), None).with_credential_policy(credential_policy);
+    let mut reports = Vec::with_capacity(machines.len());
+    for pm in machines {
+        let name = pm.name_any();
+        let report = check_machine(args, &client, &connector, &default_ns, pm).await.with_context(|| format!("machine {name}"))?;
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+async fn check_machine(
+    args: &CheckArgs,
+    client: &Client,
+    connector: &RealConnector,
+    default_ns: &str,
+    mut pm: ProtectedMachine,
+) -> anyhow::Result<CheckReport> {
+    let ns = args.namespace.clone().or_else(|| pm.namespace()).unwrap_or_else(|| default_ns.to_string());
     pm.metadata.namespace = Some(ns.clone());
-    let policy: ReprotectPolicy = load(&client, &ns, &pm.spec.policy_ref, args.policy_file.as_deref()).await?;
+    let policy: ReprotectPolicy = load(client, &ns, &pm.spec.policy_ref, args.policy_file.as_deref()).await?;
     let mt_name = master_target_name(&pm, &policy)
         .ok_or_else(|| anyhow!("no master target: set spec.masterTargetRef or the policy's spec.defaults.masterTargetRef"))?;
-    let mt: MasterTarget = load(&client, &ns, &mt_name, args.master_target_file.as_deref()).await?;
+    let mt: MasterTarget = load(client, &ns, &mt_name, args.master_target_file.as_deref()).await?;
 
     // Replication-group checks compare with the other members, so a group member's namespace is
     // read when the cluster allows it; the machine from the file replaces its cluster copy.
@@ -104,9 +150,7 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
         None => Vec::new(),
     };
     let peers = lookup::peers(others.into_iter().map(Arc::new).collect(), &pm);
-    let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
-    let connector = RealConnector::new(Duration::from_secs(30), None).with_credential_policy(credential_policy);
-    let conn = connect(&client, &connector, &policy).await?;
+    let conn = connect(client, connector, &policy).await?;
     let master_target_asr_names = [(mt.name_any(), mt.spec.asr_name.clone())].into();
     // One-shot: the other machines that could own the item are not listed (the reconciler checks `item-owner`).
     let lookup =
@@ -114,4 +158,29 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<CheckReport> {
     let results = check_once(&pm, &lookup, &conn).await?;
     let blocked = preflight::blocks_reprotect(&results);
     Ok(CheckReport { machine: format!("{ns}/{}", pm.name_any()), master_target: mt_name, results, blocked })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::machines_from;
+
+    #[test]
+    fn every_machine_of_a_multi_document_manifest_is_checked_and_other_kinds_are_skipped() {
+        let examples = concat!(include_str!("../../examples/01-policy.yaml"), "\n---\n", include_str!("../../examples/03-machines.yaml"));
+        let names: Vec<String> =
+            machines_from(examples, "examples").unwrap().iter().map(|m| m.metadata.name.clone().unwrap_or_default()).collect();
+        let expected = include_str!("../../examples/03-machines.yaml").matches("kind: ProtectedMachine").count();
+        assert!(expected >= 2, "the examples declare several machines");
+        assert_eq!(names.len(), expected, "{names:?}");
+        assert!(names.iter().all(|n| !n.is_empty()));
+    }
+
+    #[test]
+    fn a_manifest_without_machines_or_with_a_broken_machine_is_a_clear_error() {
+        let err = machines_from(include_str!("../../examples/01-policy.yaml"), "policy.yaml").unwrap_err();
+        assert!(format!("{err:#}").contains("policy.yaml contains no ProtectedMachine"), "{err:#}");
+        let broken = "apiVersion: reprotect.io/v1alpha1\nkind: ProtectedMachine\nmetadata: { name: x }\nspec: { policyRef: 7 }\n";
+        let err = machines_from(broken, "m.yaml").unwrap_err();
+        assert!(format!("{err:#}").contains("document 1 of m.yaml is not a valid ProtectedMachine"), "{err:#}");
+    }
 }

@@ -37,7 +37,7 @@ pub enum Command {
 /// Flags of `check`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// The ProtectedMachine manifest to check.
+    /// The manifest to check: every ProtectedMachine document in it (other kinds are skipped); `-` reads stdin.
     #[arg(long, short = 'f')]
     pub filename: std::path::PathBuf,
     /// Read the ReprotectPolicy from this file instead of the cluster.
@@ -46,9 +46,13 @@ pub struct CheckArgs {
     /// Read the MasterTarget from this file instead of the cluster.
     #[arg(long)]
     pub master_target_file: Option<std::path::PathBuf>,
-    /// Kubeconfig to use (Secrets are always read from the cluster); default: KUBECONFIG or in-cluster.
-    #[arg(long, env = "KUBECONFIG")]
+    /// Kubeconfig to use (Secrets are always read from the cluster); default: `KUBECONFIG` (several paths
+    /// merged, as kubectl does), `~/.kube/config`, or in-cluster.
+    #[arg(long)]
     pub kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
     /// Namespace of the machine when its manifest has none (default: the kubeconfig's).
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,

@@ -28,9 +28,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Checks { output } => print!("{}", render_checks(output)),
         Command::Run(args) => reprotect_controller::run::run(args).await?,
         Command::Check(args) => match reprotect_controller::check::run(&args).await {
-            Ok(report) => {
-                print!("{}", report.render(args.output));
-                if report.blocked {
+            Ok(reports) => {
+                for report in &reports {
+                    print!("{}", report.render(args.output));
+                }
+                // 1 when any machine is blocked, as for one machine.
+                if reports.iter().any(|r| r.blocked) {
                     std::process::exit(1);
                 }
             }

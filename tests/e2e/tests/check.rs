@@ -22,6 +22,18 @@ spec: { policyRef: dr-failback, item: { name: db-01 }, existingVm: { name: db-01
 "#;
 
 async fn run_check(env: &Env, dir: &tempfile::TempDir, file: &str, manifest: &str) -> anyhow::Result<CheckReport> {
+    let reports = run_checks(env, dir, file, manifest, None).await?;
+    anyhow::ensure!(reports.len() == 1, "one machine in {file}, {} reports", reports.len());
+    reports.into_iter().next().ok_or_else(|| anyhow::anyhow!("no report"))
+}
+
+async fn run_checks(
+    env: &Env,
+    dir: &tempfile::TempDir,
+    file: &str,
+    manifest: &str,
+    context: Option<&str>,
+) -> anyhow::Result<Vec<CheckReport>> {
     let path: PathBuf = dir.path().join(file);
     std::fs::write(&path, manifest)?;
     let args = CheckArgs {
@@ -29,6 +41,7 @@ async fn run_check(env: &Env, dir: &tempfile::TempDir, file: &str, manifest: &st
         policy_file: None,
         master_target_file: None,
         kubeconfig: Some(shared().kubeconfig_path().to_path_buf()),
+        context: context.map(str::to_string),
         namespace: Some(env.ns.clone()),
         output: CheckOutput::Table,
         credentials: reprotect_controller::cli::CredentialArgs {
@@ -72,6 +85,16 @@ async fn check_prints_the_failing_check_for_a_blocked_machine_and_passes_a_ready
     let ready = run_check(&env, &dir, "db-01.yaml", DB_01).await?;
     assert!(!ready.blocked, "db-01 meets every prerequisite:\n{}", ready.render(CheckOutput::Table));
     assert_eq!(ready.master_target, "mt-lin-01");
+
+    // Several documents (master targets and machines, as in examples/), in the kubeconfig's context named explicitly:
+    // one report per machine, in order; a context the kubeconfig lacks is an error, not a silent fallback.
+    let kubeconfig = kube::config::Kubeconfig::read_from(shared().kubeconfig_path())?;
+    let context = kubeconfig.current_context.clone().unwrap_or_default();
+    let all = run_checks(&env, &dir, "all.yaml", MASTER_TARGETS_AND_MACHINES, Some(&context)).await?;
+    let machines: Vec<&str> = all.iter().map(|r| r.machine.rsplit('/').next().unwrap_or_default()).collect();
+    assert_eq!(machines.len(), MASTER_TARGETS_AND_MACHINES.matches("kind: ProtectedMachine").count(), "{machines:?}");
+    assert!(machines.contains(&"db-01") && machines.contains(&"app-01"), "{machines:?}");
+    assert!(run_checks(&env, &dir, "all.yaml", MASTER_TARGETS_AND_MACHINES, Some("no-such-context")).await.is_err());
 
     // Read-only: no write to Azure, the on-premises VMs are still on, and no status was written.
     assert_eq!(arm_writes(&env), Vec::<String>::new());
