@@ -137,10 +137,14 @@ async fn kubectl_get_pm_shows_the_printer_columns() {
                     spec:\n  policyRef: dr-failback\n  item: {name: columns-check}\n  existingVm: {name: columns-check}\n  osType: Linux\n";
     shared().kubectl_stdin(&["apply", "--server-side", "-f", "-"], manifest).await.unwrap().ok().expect("apply pm");
     let out = shared().kubectl(&["get", "pm", "-n", "dr", "columns-check"]).await.unwrap().ok().unwrap();
-    let header = out.lines().next().unwrap_or("");
+    let wide = shared().kubectl(&["get", "pm", "-n", "dr", "columns-check", "-o", "wide"]).await.unwrap().ok().unwrap();
+    let (header, wide_header) = (out.lines().next().unwrap_or(""), wide.lines().next().unwrap_or(""));
     for col in columns {
         let name = col["name"].as_str().unwrap().to_uppercase();
-        assert!(header.contains(&name), "column {name} missing from header {header:?}");
+        // Priority 0 columns are in the default view; higher ones (the long message) only with -o wide.
+        let default_view = col["priority"].as_i64().unwrap_or(0) == 0;
+        assert_eq!(header.contains(&name), default_view, "column {name} in header {header:?}");
+        assert!(wide_header.contains(&name), "column {name} missing from the wide header {wide_header:?}");
     }
     assert!(out.contains("dr-failback"), "policy column value missing:\n{out}");
 }
