@@ -82,7 +82,8 @@ fn is_inmage(p: &PolicyFacts) -> bool {
     p.provider.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("InMage"))
 }
 
-fn policy_is(p: &PolicyFacts, id_or_name: &str) -> bool {
+/// Whether `p` is the policy an item names by ARM id (any casing) or by name.
+pub fn policy_is(p: &PolicyFacts, id_or_name: &str) -> bool {
     same_arm_id(&p.id, id_or_name) || p.name.eq_ignore_ascii_case(arm_name(id_or_name))
 }
 

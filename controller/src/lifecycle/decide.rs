@@ -19,6 +19,13 @@ pub struct Gate {
     pub remedy: String,
 }
 
+impl Gate {
+    /// The gate a failed (or unverified) check makes.
+    pub fn of(r: &crate::preflight::CheckResult) -> Gate {
+        Gate { id: r.id.to_string(), message: r.message.clone(), remedy: r.remedy.to_string() }
+    }
+}
+
 /// Whether the replication group lets this member go ahead.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum GroupGate {

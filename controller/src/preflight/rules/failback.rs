@@ -6,7 +6,7 @@ use super::{Outcome, Rule, src};
 use crate::preflight::Severity::{Blocking, Info};
 use crate::preflight::context::Ctx;
 use crate::preflight::ids::{RuleId, RuleInfo};
-use reprotect_facts::{FailbackStage, PolicyFacts, ProtectedItemFacts, RecoveryPointType, arm_name};
+use reprotect_facts::{FailbackStage, PolicyFacts, ProtectedItemFacts, RecoveryPointType, policy_is};
 
 pub(super) const FB_ITEM_HEALTHY: Rule = Rule {
     info: RuleInfo::new(
@@ -64,7 +64,7 @@ fn applicable<'a>(c: &Ctx<'a>) -> Result<(&'a ProtectedItemFacts, RecoveryPointT
 /// The item's failback (`InMage`) policy as the vault lists it.
 fn item_policy<'a>(c: &Ctx<'a>, item: &ProtectedItemFacts) -> Option<&'a PolicyFacts> {
     let id = item.policy_id.as_deref()?;
-    c.o.policies.iter().flatten().find(|p| p.id.eq_ignore_ascii_case(id) || p.name.eq_ignore_ascii_case(arm_name(id)))
+    c.o.policies.iter().flatten().find(|p| policy_is(p, id))
 }
 
 fn fb_item_healthy(c: &Ctx<'_>) -> Outcome {

@@ -161,7 +161,7 @@ fn datastore(pm: &ProtectedMachine, policy: &ReprotectPolicy) -> Option<String> 
 pub fn gates(results: &[CheckResult]) -> Vec<Gate> {
     preflight::blocking(results)
         .filter(|r| !HANDLED_BY_DECIDE.iter().any(|id| r.is(*id)) && !r.remediable && r.subject() != Some(Subject::Failback))
-        .map(|r| Gate { id: r.id.to_string(), message: r.message.clone(), remedy: r.remedy.to_string() })
+        .map(Gate::of)
         .collect()
 }
 

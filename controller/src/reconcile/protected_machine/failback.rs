@@ -55,7 +55,7 @@ pub fn pending_approval(pm: &ProtectedMachine) -> Option<&str> {
 pub fn route(pm: &ProtectedMachine, item: &ProtectedItemFacts) -> Option<String> {
     let recorded = pm.status.as_ref().and_then(|s| s.failback.as_ref());
     let completed = recorded.and_then(|f| f.completed_approval.as_deref());
-    let pending = spec_approval(pm).filter(|a| Some(*a) != completed).map(str::to_string);
+    let pending = pending_approval(pm).map(str::to_string);
     let in_progress = recorded.and_then(|f| f.approval.clone()).filter(|a| Some(a.as_str()) != completed);
     if let Some(approval) = in_progress {
         return Some(pending.unwrap_or(approval));
@@ -187,7 +187,7 @@ pub fn gates(results: &[CheckResult]) -> Vec<Gate> {
         .iter()
         .filter(|r| STILL_MATTER.iter().any(|id| r.is(*id)) || r.subject() == Some(Subject::Failback))
         .filter(|r| r.status == Status::Fail)
-        .map(|r| Gate { id: r.id.to_string(), message: r.message.clone(), remedy: r.remedy.to_string() })
+        .map(Gate::of)
         .collect()
 }
 

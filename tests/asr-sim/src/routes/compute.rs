@@ -24,10 +24,7 @@ pub fn is_vm_path(segs: &[String]) -> bool {
 
 /// GET one VM. The failed-over VM of item `x` lives in `{vault resource group}-asr` under the item's friendly name.
 pub fn get_vm(sh: &Arc<Shared>, uri: &Uri, segs: &[String]) -> Response {
-    let api_version = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "api-version")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let api_version = super::api_version(uri).unwrap_or_default();
     if !API_VERSIONS.contains(&api_version.as_str()) {
         let message = format!(
             "No registered resource provider found for location 'westeurope' and API version '{api_version}' for type 'virtualMachines'. The supported api-versions are '{}'.",

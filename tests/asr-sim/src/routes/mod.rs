@@ -171,6 +171,11 @@ async fn arm(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, headers: H
     resp
 }
 
+/// The request's `api-version` query parameter.
+pub fn api_version(uri: &Uri) -> Option<String> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).find(|(k, _)| k == "api-version").map(|(_, v)| v.into_owned())
+}
+
 /// An authenticated ARM request that passed throttling: vault lookup, `api-version`, dispatch.
 fn arm_route(sh: &Arc<Shared>, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes, segs: Vec<String>) -> Response {
     let lit = |i: usize, l: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(l));
@@ -192,9 +197,7 @@ fn arm_route(sh: &Arc<Shared>, method: Method, uri: &Uri, headers: &HeaderMap, b
             ),
         );
     }
-    let api_version =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).find(|(k, _)| k == "api-version").map(|(_, v)| v.into_owned());
-    let Some(api_version) = api_version else {
+    let Some(api_version) = api_version(uri) else {
         return json_response(
             400,
             crate::json::arm_error(
