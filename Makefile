@@ -26,13 +26,15 @@ build: prereqs ## Build the workspace once, exactly as `make test` and `make dem
 	$(BUILD_ALL)
 
 test: tools build ## Run every test (unit, offline CRD checks, real API server, vcsim, ASR simulator, chart, GitOps, demo clean-up)
-	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" $(CARGO) test --workspace --all-targets --no-fail-fast -- --test-threads=4
-	@export REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)"; \
+	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" REPROTECT_PROMTOOL="$$(bash tests/promtool/build.sh | tail -n1)" \
+	  $(CARGO) test --workspace --all-targets --no-fail-fast -- --test-threads=4
+	@export REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" REPROTECT_PROMTOOL="$$(bash tests/promtool/build.sh | tail -n1)"; \
 	for t in charts/reprotect-controller/tests/*.sh tests/gitops/*.sh tests/demo/test_*.sh; do [ -f "$$t" ] || continue; echo "== $$t"; bash "$$t" || exit 1; done
 
-tools: prereqs ## Build (or reuse) the Go test tools: kube-apiserver, etcd, kubectl, helm, kubeconform, vcsim
-	@echo "tools: building (or reusing) the Go test tools (first time: about 10 minutes)" >&2
+tools: prereqs ## Build (or reuse) the Go test tools: kube-apiserver, etcd, kubectl, helm, kubeconform, vcsim, promtool
+	@echo "tools: building (or reusing) the Go test tools (first time: about 13 minutes)" >&2
 	@bash tests/tools/build.sh >/dev/null
+	@bash tests/promtool/build.sh >/dev/null
 
 image: ## Build the controller image as the chart expects it (IMAGE=$(IMAGE_REPOSITORY):<appVersion>)
 	$(CONTAINER_ENGINE) build -t $(IMAGE) .

@@ -80,21 +80,6 @@ pub fn machines_from(text: &str, source: &str) -> anyhow::Result<Vec<ProtectedMa
     Ok(machines)
 }
 
-async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow::Result<(Client, String)> {
-    let options = kube::config::KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
-    let config = match kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path).with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &options).await?
-        }
-        // KUBECONFIG with several paths is merged as kubectl merges it.
-        None if context.is_some() => kube::Config::from_kubeconfig(&options).await.context("cannot use the requested --context")?,
-        None => kube::Config::infer().await.context("no kubeconfig found; pass --kubeconfig")?,
-    };
-    let ns = config.default_namespace.clone();
-    Ok((Client::try_from(config)?, ns))
-}
-
 /// From a file when given, else from the cluster.
 async fn load<K>(client: &Client, ns: &str, name: &str, file: Option<&Path>) -> anyhow::Result<K>
 where
@@ -113,9 +98,17 @@ where
 
 /// Observe and check every machine of the manifest. Secrets (credentials, CA bundles) are read from the cluster.
 pub async fn run(args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {
-    let (client, default_ns) = client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
-    let source = args.filename.display().to_string();
-    let machines = machines_from(&read_manifest(&args.filename)?, &source)?;
+    let (client, default_ns) = crate::kubectl::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let machines = match (&args.filename, &args.machine) {
+        (Some(file), _) => machines_from(&read_manifest(file)?, &file.display().to_string())?,
+        (None, Some(target)) => {
+            let name = crate::kubectl::machine_name(target)?;
+            let ns = args.namespace.clone().unwrap_or_else(|| default_ns.clone());
+            let pm = Api::<ProtectedMachine>::namespaced(client.clone(), &ns).get_opt(name).await?;
+            vec![pm.ok_or_else(|| anyhow!("protectedmachine/{name} not found in namespace {ns}"))?]
+        }
+        (None, None) => anyhow::bail!("pass a machine (pm/NAME) or a manifest (-f FILE)"),
+    };
     let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
     let connector = RealConnector::new(Duration::from_secs(30), None).with_credential_policy(credential_policy);
     let mut reports = Vec::with_capacity(machines.len());
@@ -136,28 +129,50 @@ async fn check_machine(
 ) -> anyhow::Result<CheckReport> {
     let ns = args.namespace.clone().or_else(|| pm.namespace()).unwrap_or_else(|| default_ns.to_string());
     pm.metadata.namespace = Some(ns.clone());
-    let policy: ReprotectPolicy = load(client, &ns, &pm.spec.policy_ref, args.policy_file.as_deref()).await?;
-    let mt_name = master_target_name(&pm, &policy)
+    let Prepared { lookup, conn, master_target } =
+        prepare(client, connector, &ns, &pm, args.policy_file.as_deref(), args.master_target_file.as_deref()).await?;
+    let results = check_once(&pm, &lookup, &conn).await?;
+    let blocked = preflight::blocks_reprotect(&results);
+    Ok(CheckReport { machine: format!("{ns}/{}", pm.name_any()), master_target, results, blocked })
+}
+
+/// What a one-shot read of a machine needs: its look-up (policy, master target, group peers) and connections.
+pub struct Prepared {
+    pub lookup: lookup::Lookup,
+    pub conn: crate::reconcile::Connection,
+    pub master_target: String,
+}
+
+/// Look up a machine's policy and master target (from files when given, else from the cluster in `ns`) and its
+/// group peers, and connect to Azure and vCenter with the policy's credentials.
+pub async fn prepare(
+    client: &Client,
+    connector: &RealConnector,
+    ns: &str,
+    pm: &ProtectedMachine,
+    policy_file: Option<&Path>,
+    master_target_file: Option<&Path>,
+) -> anyhow::Result<Prepared> {
+    let policy: ReprotectPolicy = load(client, ns, &pm.spec.policy_ref, policy_file).await?;
+    let mt_name = master_target_name(pm, &policy)
         .ok_or_else(|| anyhow!("no master target: set spec.masterTargetRef or the policy's spec.defaults.masterTargetRef"))?;
-    let mt: MasterTarget = load(client, &ns, &mt_name, args.master_target_file.as_deref()).await?;
+    let mt: MasterTarget = load(client, ns, &mt_name, master_target_file).await?;
 
     // Replication-group checks compare with the other members, so a group member's namespace is
     // read when the cluster allows it; the machine from the file replaces its cluster copy.
     let others = match &pm.spec.replication_group {
         Some(_) => {
-            Api::<ProtectedMachine>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default()
+            Api::<ProtectedMachine>::namespaced(client.clone(), ns).list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default()
         }
         None => Vec::new(),
     };
-    let peers = lookup::peers(others.into_iter().map(Arc::new).collect(), &pm);
+    let peers = lookup::peers(others.into_iter().map(Arc::new).collect(), pm);
     let conn = connect(client, connector, &policy).await?;
     let master_target_asr_names = [(mt.name_any(), mt.spec.asr_name.clone())].into();
     // One-shot: the other machines that could own the item are not listed (the reconciler checks `item-owner`).
     let lookup =
         lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers, master_target_asr_names, claimants: Vec::new() };
-    let results = check_once(&pm, &lookup, &conn).await?;
-    let blocked = preflight::blocks_reprotect(&results);
-    Ok(CheckReport { machine: format!("{ns}/{}", pm.name_any()), master_target: mt_name, results, blocked })
+    Ok(Prepared { lookup, conn, master_target: mt_name })
 }
 
 #[cfg(test)]

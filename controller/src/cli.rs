@@ -27,19 +27,84 @@ pub enum Command {
         #[arg(long, short, value_enum, default_value_t = Output::Table)]
         output: Output,
     },
-    /// Observe and preflight one ProtectedMachine once and print the check table; never writes.
-    /// Exits 1 when something blocks reprotect, 2 when the check could not run.
+    /// Observe and preflight machines once (from a manifest, or an applied `pm/NAME`) and print the check
+    /// tables; never writes. Exits 1 when something blocks reprotect, 2 when the check could not run.
     Check(CheckArgs),
+    /// Policies, master targets and machines by phase, blocked reasons and groups (`kubectl reprotect status`).
+    Status(StatusArgs),
+    /// Pause machines: the `reprotect.io/paused` annotation stops every action until resumed.
+    Pause(PauseArgs),
+    /// Resume paused machines (removes the `reprotect.io/paused` annotation).
+    Resume(PauseArgs),
+    /// What Apply would do now for applied machines (decided as in Plan mode); sends nothing.
+    Plan(PlanArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// Print the version.
     Version,
+}
+
+/// Which cluster and namespace, as kubectl takes them.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ClusterArgs {
+    /// Kubeconfig to use; default: `KUBECONFIG` (several paths merged, as kubectl does), `~/.kube/config`, or in-cluster.
+    #[arg(long)]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace (default: the context's).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+}
+
+/// Flags of `status`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Every namespace.
+    #[arg(long, short = 'A', conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+}
+
+/// Flags of `pause` and `resume`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PauseArgs {
+    /// Machines as `pm/NAME` (or `NAME`).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub machines: Vec<String>,
+    /// Every machine of the namespace.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Flags of `plan`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PlanArgs {
+    /// One machine as `pm/NAME` (default: every machine of the namespace).
+    pub machine: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The same credential limits as `run` (a plan reads Azure with the policy's credentials).
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
 }
 
 /// Flags of `check`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
+    /// An applied machine to check, as `pm/NAME` (or `NAME`), read from the cluster.
+    #[arg(required_unless_present = "filename", conflicts_with = "filename")]
+    pub machine: Option<String>,
     /// The manifest to check: every ProtectedMachine document in it (other kinds are skipped); `-` reads stdin.
     #[arg(long, short = 'f')]
-    pub filename: std::path::PathBuf,
+    pub filename: Option<std::path::PathBuf>,
     /// Read the ReprotectPolicy from this file instead of the cluster.
     #[arg(long)]
     pub policy_file: Option<std::path::PathBuf>,

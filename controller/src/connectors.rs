@@ -1,7 +1,10 @@
 //! The real connector: Site Recovery clients from reprotect-azure, vCenter sessions from reprotect-vcenter, both pooled.
 
+pub mod metered;
+
 use crate::connections::{AzureCredentials, AzureSettings, ConnectError, Connector, CredentialPolicy, VcenterSettings};
 use crate::crd::AzureCloudName;
+use crate::metrics::Metrics;
 use reprotect_azure::{ArmClientConfig, ArmClientPool, ArmLimits, AzureAuth, AzureCloud, BudgetConfig, CloudConfig};
 use reprotect_facts::{SiteRecovery, Vcenter};
 use reprotect_vcenter::{ConnectionConfig, PoolOptions, VcenterPool};
@@ -16,6 +19,8 @@ pub struct RealConnector {
     vcenters: VcenterPool,
     fabric_cache_ttl: Duration,
     credential_policy: CredentialPolicy,
+    /// Where ARM and vCenter requests are counted (none: `check`, which exposes no metrics).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl RealConnector {
@@ -31,7 +36,14 @@ impl RealConnector {
             vcenters: VcenterPool::new(PoolOptions::default()),
             fabric_cache_ttl,
             credential_policy: CredentialPolicy::default(),
+            metrics: None,
         }
+    }
+
+    /// Count every ARM attempt and vCenter call in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Allow what the operator allowed (default: no workload identity, no custom cloud endpoint).
@@ -84,6 +96,7 @@ impl Connector for RealConnector {
         let mut config = ArmClientConfig::new(cloud_config(settings)?, auth);
         config.extra_ca_pem = settings.ca_pem.clone();
         config.fabric_cache_ttl = self.fabric_cache_ttl;
+        config.observer = self.metrics.clone().map(|m| m as Arc<dyn reprotect_azure::RequestObserver>);
         self.arm
             .get(config, &settings.credentials_version)
             .map_err(|e| ConnectError::Build { service: "Site Recovery", message: e.to_string() })
@@ -99,6 +112,10 @@ impl Connector for RealConnector {
             credentials_version: settings.credentials_version.clone(),
         };
         // Login problems surface from the first call as typed VcenterErrors; this only builds.
-        Ok(self.vcenters.connect(config).await?)
+        let vcenter = self.vcenters.connect(config).await?;
+        Ok(match &self.metrics {
+            Some(metrics) => Arc::new(metered::MeteredVcenter { inner: vcenter, metrics: metrics.clone() }),
+            None => vcenter,
+        })
     }
 }

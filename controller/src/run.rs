@@ -32,11 +32,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format, &args.log_level);
     let client = Client::try_default().await?;
     let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
+    let metrics = Arc::new(Metrics::default());
     let connector: Arc<dyn Connector> = Arc::new(
         crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second)
-            .with_credential_policy(credential_policy),
+            .with_credential_policy(credential_policy)
+            .with_metrics(metrics.clone()),
     );
-    let metrics = Arc::new(Metrics::default());
     let ready = Readiness::default();
     let shutdown = shutdown_signal().shared();
     let server = tokio::spawn(http::serve(args.http_addr, metrics.clone(), ready.clone(), shutdown.clone()));

@@ -159,6 +159,32 @@ for n in $names; do
 done
 [[ $count -ge 8 ]] && pass "$count metric names in the alerts and dashboard checked against metrics.rs" || fail "only $count metric names found"
 
+# promtool (Prometheus' own checker) accepts the alert rules, as shipped and as rendered in the PrometheusRule,
+# and refuses a broken rule (so this check can fail).
+promtool="${REPROTECT_PROMTOOL:-$(bash "$root/tests/promtool/build.sh" | tail -n1)}"
+if [[ ! -x "$promtool" ]]; then
+  fail "promtool not found at $promtool (tests/promtool/build.sh builds it)"
+else
+  if "$promtool" check rules "$chart/files/prometheus-rules.yaml" >"$tmp/promtool.out" 2>&1; then
+    pass "promtool check rules files/prometheus-rules.yaml ($(grep -o '[0-9]* rules found' "$tmp/promtool.out"))"
+  else
+    fail "promtool check rules files/prometheus-rules.yaml: $(tail -n 5 "$tmp/promtool.out")"
+  fi
+  yq '.spec' "$tmp/rule.yaml" >"$tmp/rendered-rules.yaml"
+  if [[ -s "$tmp/rendered-rules.yaml" ]] && "$promtool" check rules "$tmp/rendered-rules.yaml" >"$tmp/promtool2.out" 2>&1; then
+    pass "promtool check rules on the rendered PrometheusRule spec"
+  else
+    fail "promtool check rules on the rendered PrometheusRule: $(tail -n 5 "$tmp/promtool2.out")"
+  fi
+  sed 's/sum by (namespace, policy) (reprotect_machines{phase="Blocked"}) > 0/sum by (namespace (reprotect_machines > 0/' \
+    "$chart/files/prometheus-rules.yaml" >"$tmp/broken-rules.yaml"
+  if "$promtool" check rules "$tmp/broken-rules.yaml" >/dev/null 2>&1; then
+    fail "promtool accepted a broken rule expression"
+  else
+    pass "promtool refuses a broken rule expression"
+  fi
+fi
+
 # Broken files fail the rendering with a clear message (validated at render time).
 cp -r "$chart" "$tmp/chart"
 echo '{"panels": [' >"$tmp/chart/files/grafana-dashboard.json"

@@ -208,9 +208,11 @@ spec:
         let client = self.client.clone();
         let ns = self.ns.clone();
         let settings = Settings { initial_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(5), ..Settings::default() };
-        let connector = Arc::new(RealConnector::new(Duration::from_secs(1), Some(200.0)).with_credential_policy(credential_policy));
         self.metrics = Arc::new(Metrics::default());
         let metrics = self.metrics.clone();
+        let connector = Arc::new(
+            RealConnector::new(Duration::from_secs(1), Some(200.0)).with_credential_policy(credential_policy).with_metrics(metrics.clone()),
+        );
         self.controller = Some(tokio::spawn(async move {
             // Scoped to the test's namespace: tests run in parallel, each with its own controller.
             let r = reprotect_controller::run::run_controllers_in(client, Some(ns), connector, metrics, settings, 8, Readiness::default())

@@ -37,7 +37,8 @@ async fn run_checks(
     let path: PathBuf = dir.path().join(file);
     std::fs::write(&path, manifest)?;
     let args = CheckArgs {
-        filename: path,
+        machine: None,
+        filename: Some(path),
         policy_file: None,
         master_target_file: None,
         kubeconfig: Some(shared().kubeconfig_path().to_path_buf()),

@@ -11,7 +11,9 @@ pub mod failback_status;
 #[cfg(test)]
 mod failback_tests;
 pub mod lookup;
+pub mod notes;
 pub mod observe;
+pub mod preview;
 pub mod status;
 #[cfg(test)]
 mod tests;
@@ -22,12 +24,12 @@ use crate::crd::{Phase, ProtectedMachine, ProtectedMachineStatus, RetryBounds, c
 use crate::error::Error;
 use crate::lifecycle;
 use crate::metrics::Metrics;
-use crate::preflight::CheckResult;
 use crate::reconcile::{Connection, Note, Reconciled, apply_status_if_changed, connect, find_policy_in, publish, reconcile_with};
 use jiff::Timestamp;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use lookup::Lookup;
+pub use preview::{Preview, check_once, plan_once};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,6 +94,8 @@ pub struct Outcome {
     pub requeue_after: Duration,
     /// Why the pass failed (observation or action), after its events.
     pub error: Option<Error>,
+    /// Seconds from failover to the agent's registration, when this pass ended a wait for it.
+    pub agent_waited: Option<f64>,
 }
 
 /// Observe, evaluate, decide, act, build status.
@@ -129,8 +133,10 @@ pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
         master_target_datastores: obs.facts.vcenter.as_ref().and_then(|v| v.master_target.as_ref()).map(|m| m.datastores.clone()),
         now,
     });
-    notes.extend(phase_change(p.pm, &new_status));
-    Outcome { status: Some(new_status), notes, requeue_after: decision.requeue_after, error: None }
+    notes.extend(notes::phase_change(p.pm, &new_status));
+    notes.extend(notes::watchdog_findings(p.pm, &new_status));
+    let agent_waited = notes::agent_wait_ended(p.pm, &new_status, item.and_then(|i| i.last_successful_failover_time), now);
+    Outcome { status: Some(new_status), notes, requeue_after: decision.requeue_after, error: None, agent_waited }
 }
 
 /// The way home (failback → commit → forward reprotect) for a machine `failback::route` sends there.
@@ -171,28 +177,15 @@ async fn run_failback_pass(
         on_premises_vm: &input.on_premises_vm,
         now,
     });
-    notes.extend(phase_change(p.pm, &new_status));
-    Outcome { status: Some(new_status), notes, requeue_after: decision.requeue_after, error: None }
+    notes.extend(notes::phase_change(p.pm, &new_status));
+    notes.extend(notes::watchdog_findings(p.pm, &new_status));
+    Outcome { status: Some(new_status), notes, requeue_after: decision.requeue_after, error: None, agent_waited: None }
 }
 
 impl Outcome {
     fn failed(notes: Vec<Note>, error: Error) -> Self {
-        Outcome { status: None, notes, requeue_after: Duration::ZERO, error: Some(error) }
+        Outcome { status: None, notes, requeue_after: Duration::ZERO, error: Some(error), agent_waited: None }
     }
-}
-
-/// A `Phase<New>` event when the phase changed, carrying the Ready message.
-fn phase_change(pm: &ProtectedMachine, new: &ProtectedMachineStatus) -> Option<Note> {
-    let old = pm.status.as_ref().map(|s| s.phase).unwrap_or_default();
-    (old != new.phase).then(|| {
-        let msg = new.conditions.iter().find(|c| c.type_ == condition_types::READY).map(|c| c.message.clone()).unwrap_or_default();
-        Note {
-            warning: new.phase == Phase::Blocked,
-            reason: format!("Phase{}", new.phase),
-            action: "PhaseChange".into(),
-            message: format!("{old} -> {}: {msg}", new.phase),
-        }
-    })
 }
 
 /// Apply step: publish the events, then write the status if it changed.
@@ -206,6 +199,9 @@ async fn apply(ctx: &Context, pm: &ProtectedMachine, outcome: Outcome) -> Result
     if let Some(st) = &outcome.status {
         apply_status_if_changed(&ctx.client, pm, pm.status.as_ref(), st).await?;
         record_metrics(&ctx.metrics, pm, st, Timestamp::now());
+    }
+    if let Some(seconds) = outcome.agent_waited {
+        ctx.metrics.agent_waited(seconds);
     }
     Ok(Action::requeue(outcome.requeue_after))
 }
@@ -226,13 +222,6 @@ fn record_metrics(metrics: &Metrics, pm: &ProtectedMachine, st: &ProtectedMachin
     {
         metrics.reprotect_finished(now.duration_since(at.0).as_secs_f64().max(0.0));
     }
-}
-
-/// The read-only half of a pass for `check`: observe once and evaluate every preflight check.
-pub async fn check_once(pm: &ProtectedMachine, lookup: &Lookup, conn: &Connection) -> Result<Vec<CheckResult>, Error> {
-    let now = Timestamp::now();
-    let obs = observe::observe(pm, lookup, conn, &SubmittedJobs::default(), now).await?;
-    Ok(evaluate::evaluate(pm, lookup, &obs, now).results)
 }
 
 /// Predicate value of a group member's readiness as its peers see it (phase and gate result);
