@@ -81,11 +81,19 @@ pub fn router(metrics: Arc<Metrics>, ready: Readiness) -> Router {
         .route("/readyz", get(|State(s): State<AppState>| async move { readyz(s.ready.state()) }))
         .route(
             "/metrics",
-            get(|State(s): State<AppState>| async move {
-                ([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.render())
-            }),
+            get(|State(s): State<AppState>, headers: axum::http::HeaderMap| async move { metrics_page(&s.metrics, &headers) }),
         )
         .with_state(AppState { metrics, ready })
+}
+
+/// OpenMetrics for a scraper that asks for it (Prometheus does), else the classic text format (curl, promtool).
+pub fn metrics_page(metrics: &Metrics, headers: &axum::http::HeaderMap) -> ([(&'static str, &'static str); 1], String) {
+    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if accept.contains("application/openmetrics-text") {
+        ([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.render())
+    } else {
+        ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], metrics.render_classic())
+    }
 }
 
 /// Serve until `shutdown` resolves.
@@ -103,6 +111,18 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prometheus_gets_openmetrics_and_everyone_else_the_classic_format() {
+        let m = Metrics::default();
+        m.action("reprotect", true);
+        let mut headers = axum::http::HeaderMap::new();
+        let (ct, body) = metrics_page(&m, &headers);
+        assert!(ct[0].1.starts_with("text/plain; version=0.0.4") && body.contains("# TYPE reprotect_actions_total counter"), "{body}");
+        headers.insert(axum::http::header::ACCEPT, "application/openmetrics-text;version=1.0.0,text/plain;q=0.5".parse().unwrap());
+        let (ct, body) = metrics_page(&m, &headers);
+        assert!(ct[0].1.starts_with("application/openmetrics-text") && body.ends_with("# EOF\n"), "{body}");
+    }
 
     /// What the `/readyz` route answers (the route is `readyz(state)`).
     async fn get_readyz(ready: &Readiness) -> StatusCode {

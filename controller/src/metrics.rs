@@ -9,7 +9,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -107,6 +106,24 @@ const _: fn(Phase) = |p| match p {
     | Phase::ProtectedToAzure => {}
 };
 
+/// Every family `/metrics` exposes once it has data, with its type, as in the exposition's `# TYPE` lines. A test
+/// keeps this list equal to what is registered; the e2e scrape asserts each has samples in a real run.
+pub const FAMILIES: [(&str, &str); 13] = [
+    ("reprotect_reconciles", "counter"),
+    ("reprotect_reconcile_errors", "counter"),
+    ("reprotect_reconcile_duration_seconds", "histogram"),
+    ("reprotect_machines", "gauge"),
+    ("reprotect_actions", "counter"),
+    ("reprotect_external_requests", "counter"),
+    ("reprotect_external_request_duration_seconds", "histogram"),
+    ("reprotect_reprotect_duration_seconds", "histogram"),
+    ("reprotect_agent_wait_duration_seconds", "histogram"),
+    ("reprotect_agent_window_deadline_timestamp_seconds", "gauge"),
+    ("reprotect_machine_condition", "gauge"),
+    ("reprotect_leader", "gauge"),
+    ("reprotect_build_info", "gauge"),
+];
+
 /// All metrics of the controller, registered once.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -170,7 +187,11 @@ impl Default for Metrics {
             m.machine_conditions.clone(),
         );
         r.register("leader", "1 when this replica leads (or runs without leader election), else 0", m.leader.clone());
-        r.register("build", "Build information", Info::new(BuildLabels { version: env!("CARGO_PKG_VERSION").into() }));
+        // A gauge fixed at 1, as `go_build_info` and most exporters do, rather than an OpenMetrics `info`: the
+        // classic text format (and `promtool check metrics`) has no info type.
+        let build: Family<BuildLabels, Gauge> = Family::default();
+        build.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION").into() }).set(1);
+        r.register("build_info", "Build information (always 1)", build);
         drop(r);
         m
     }
@@ -184,6 +205,13 @@ impl Metrics {
         // Writing to a String cannot fail; an encoder error would only truncate the page.
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
+    }
+
+    /// The classic Prometheus text format (0.0.4), for clients that do not ask for OpenMetrics (`curl`,
+    /// `promtool check metrics`, older scrapers). prometheus-client only writes OpenMetrics; the two differ only
+    /// in that a counter family is named with its `_total` suffix and there is no `# EOF` or `# UNIT` line.
+    pub fn render_classic(&self) -> String {
+        classic_text(&self.render())
     }
 
     pub fn reconciled(&self, kind: &str, seconds: f64) {
@@ -281,6 +309,29 @@ impl Metrics {
             known.insert((namespace, policy));
         }
     }
+}
+
+/// OpenMetrics text to the classic text format (see [`Metrics::render_classic`]).
+pub fn classic_text(openmetrics: &str) -> String {
+    let counters: BTreeSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .filter(|name| !name.contains(' '))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "].into_iter().find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        match meta.and_then(|(p, rest)| rest.split_once(' ').map(|(name, tail)| (p, name, tail))) {
+            Some((prefix, name, tail)) if counters.contains(name) => out.push_str(&format!("{prefix}{name}_total {tail}")),
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]

@@ -116,8 +116,8 @@ fn metric_names(text: &str) -> BTreeSet<String> {
     names
 }
 
-/// Every series name of a fully recorded `Metrics`, as Prometheus sees them.
-fn exposed_series() -> BTreeSet<String> {
+/// A `Metrics` with every family recorded once.
+fn fully_recorded() -> Metrics {
     let m = Metrics::default();
     m.reconciled("ProtectedMachine", 0.1);
     m.failed("ProtectedMachine", "asr-transient");
@@ -129,7 +129,31 @@ fn exposed_series() -> BTreeSet<String> {
     m.agent_window("dr", "a", Some(1));
     m.machine_condition("dr", "a", "Degraded", true);
     m.set_leader(true);
-    m.render().lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split(['{', ' ']).next()).map(str::to_string).collect()
+    m
+}
+
+/// Every series name of a fully recorded `Metrics`, as Prometheus sees them.
+fn exposed_series() -> BTreeSet<String> {
+    fully_recorded()
+        .render()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_list_of_families_is_exactly_what_is_registered() {
+    let text = fully_recorded().render();
+    let typed: BTreeSet<(String, String)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, k)| (n.to_string(), k.to_string()))
+        .collect();
+    let listed: BTreeSet<(String, String)> = FAMILIES.iter().map(|(n, k)| (n.to_string(), k.to_string())).collect();
+    assert_eq!(typed, listed, "metrics::FAMILIES must list every registered family with its type");
 }
 
 #[test]
@@ -160,4 +184,16 @@ fn every_metric_the_chart_alerts_and_dashboard_use_is_exposed() {
     ] {
         assert!(rules.contains(&format!("alert: {alert}")), "no {alert} alert");
     }
+}
+
+#[test]
+fn the_classic_text_format_names_counter_families_with_total_and_has_no_eof() {
+    let m = fully_recorded();
+    let classic = m.render_classic();
+    assert!(classic.contains("# TYPE reprotect_reconciles_total counter\n"), "{classic}");
+    assert!(classic.contains("# HELP reprotect_reconciles_total Reconciles by kind.\n"), "{classic}");
+    assert!(classic.contains("# TYPE reprotect_reconcile_duration_seconds histogram\n"), "histograms keep their name: {classic}");
+    assert!(!classic.contains("# EOF"), "{classic}");
+    let samples = |t: &str| t.lines().filter(|l| !l.starts_with('#')).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(samples(&classic), samples(&m.render()), "the samples are the same in both formats");
 }
