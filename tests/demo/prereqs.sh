@@ -15,7 +15,7 @@ problems=()
 version_ge() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" == "$2" ]]; }
 
 rust_need=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' Cargo.toml | head -n1)
-go_need=$(sed -n 's/^go \([0-9.]*\)$/\1/p' tests/tools/*/go.mod 2>/dev/null | sort -V | tail -n1)
+go_need=$(sed -n 's/^go \([0-9.]*\)$/\1/p' tests/tools/*/go.mod tests/promtool/go.mod 2>/dev/null | sort -V | tail -n1)
 go_need=${go_need:-1.26}
 
 if ! command -v cargo >/dev/null || ! command -v rustc >/dev/null; then
