@@ -167,7 +167,7 @@ pub async fn prepare(
         None => Vec::new(),
     };
     let peers = lookup::peers(others.into_iter().map(Arc::new).collect(), pm);
-    let conn = connect(client, connector, &policy).await?;
+    let conn = connect(crate::connections::Reads::direct(client), connector, &policy).await?;
     let master_target_asr_names = [(mt.name_any(), mt.spec.asr_name.clone())].into();
     // One-shot: the other machines that could own the item are not listed (the reconciler checks `item-owner`).
     let lookup =

@@ -198,6 +198,10 @@ pub struct RunArgs {
     /// How long a fabric read is shared between machines of one vault.
     #[arg(long, env = "REPROTECT_FABRIC_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
     pub fabric_cache_ttl: std::time::Duration,
+    /// How long a Secret or CA ConfigMap a policy names is shared by the machines' passes (the policy's own
+    /// reconcile always reads it fresh). The controller only has `get` on Secrets, so it cannot watch them.
+    #[arg(long, env = "REPROTECT_SECRET_CACHE_TTL", default_value = "60s", value_parser = parse_duration)]
+    pub secret_cache_ttl: std::time::Duration,
     /// ARM read requests per second per subscription and identity (token bucket, burst twice the rate; writes at
     /// most Azure's 10/s). Default: Azure Resource Manager's own limits (reads 25/s burst 250, writes 10/s burst 200),
     /// so the controller paces to what ARM allows without drawing 429s. Lower it to leave room for other clients.

@@ -8,7 +8,33 @@ use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
 mod credential_policy;
+pub mod object_cache;
 pub use credential_policy::{AllowedEndpoint, CredentialPolicy, InvalidEndpoint};
+pub use object_cache::ObjectCache;
+
+/// How a pass reads the Secrets and ConfigMaps a policy names: from the API server, through a cache or not.
+#[derive(Clone, Copy)]
+pub struct Reads<'a> {
+    pub client: &'a Client,
+    pub cache: Option<&'a ObjectCache>,
+    /// Read from the API server even when cached, and refresh the cache (the policy's own reconcile).
+    pub fresh: bool,
+}
+
+impl<'a> Reads<'a> {
+    /// Straight from the API server (one-shot commands).
+    pub fn direct(client: &'a Client) -> Self {
+        Reads { client, cache: None, fresh: true }
+    }
+    /// Through the cache (machine and master-target passes).
+    pub fn cached(client: &'a Client, cache: &'a ObjectCache) -> Self {
+        Reads { client, cache: Some(cache), fresh: false }
+    }
+    /// From the API server, refreshing the cache (the policy's reconcile, which verifies the connections).
+    pub fn refreshing(client: &'a Client, cache: &'a ObjectCache) -> Self {
+        Reads { client, cache: Some(cache), fresh: true }
+    }
+}
 
 /// A secret string ([`secrecy::SecretString`]: never printed, zeroed on drop), comparable so settings can be diffed.
 #[derive(Clone, Debug)]
@@ -119,12 +145,23 @@ pub trait Connector: Send + Sync {
     async fn vcenter(&self, settings: &VcenterSettings) -> Result<Arc<dyn Vcenter>, ConnectError>;
 }
 
-async fn secret(client: &Client, ns: &str, name: &str) -> Result<Secret, ConnectError> {
-    Api::<Secret>::namespaced(client.clone(), ns)
-        .get_opt(name)
-        .await
-        .map_err(|source| ConnectError::Read { what: format!("Secret {name}"), source })?
-        .ok_or_else(|| ConnectError::SecretMissing { name: name.into() })
+async fn secret(reads: &Reads<'_>, ns: &str, name: &str) -> Result<Secret, ConnectError> {
+    let read = async {
+        Api::<Secret>::namespaced(reads.client.clone(), ns)
+            .get_opt(name)
+            .await
+            .map_err(|source| ConnectError::Read { what: format!("Secret {name}"), source })?
+            .ok_or_else(|| ConnectError::SecretMissing { name: name.into() })
+    };
+    match reads.cache {
+        Some(cache) if !reads.fresh => cache.secret(ns, name, read).await,
+        Some(cache) => {
+            let s = read.await?;
+            cache.refresh_secret(ns, name, s.clone()).await;
+            Ok(s)
+        }
+        None => read.await,
+    }
 }
 
 fn key(secret: &Secret, name: &str, key: &str) -> Result<String, ConnectError> {
@@ -138,9 +175,9 @@ fn key(secret: &Secret, name: &str, key: &str) -> Result<String, ConnectError> {
         .ok_or_else(|| ConnectError::SecretKeyMissing { name: name.into(), key: key.into() })
 }
 
-async fn ca_bundle(client: &Client, ns: &str, r: &CaBundleReference) -> Result<String, ConnectError> {
+async fn ca_bundle(reads: &Reads<'_>, ns: &str, r: &CaBundleReference) -> Result<String, ConnectError> {
     if let Some(name) = &r.secret_name {
-        let s = secret(client, ns, name).await?;
+        let s = secret(reads, ns, name).await?;
         return key(&s, name, &r.key).map_err(|_| ConnectError::CaBundleMissing {
             source_kind: "Secret",
             name: name.clone(),
@@ -148,10 +185,16 @@ async fn ca_bundle(client: &Client, ns: &str, r: &CaBundleReference) -> Result<S
         });
     }
     let name = r.config_map_name.clone().unwrap_or_default();
-    let cm = Api::<ConfigMap>::namespaced(client.clone(), ns)
-        .get_opt(&name)
-        .await
-        .map_err(|source| ConnectError::Read { what: format!("ConfigMap {name}"), source })?;
+    let read = async {
+        Api::<ConfigMap>::namespaced(reads.client.clone(), ns)
+            .get_opt(&name)
+            .await
+            .map_err(|source| ConnectError::Read { what: format!("ConfigMap {name}"), source })
+    };
+    let cm = match reads.cache {
+        Some(cache) if !reads.fresh => cache.config_map(ns, &name, read).await?,
+        _ => read.await?,
+    };
     cm.and_then(|c| c.data.and_then(|d| d.get(&r.key).cloned())).ok_or(ConnectError::CaBundleMissing {
         source_kind: "ConfigMap",
         name,
@@ -160,12 +203,12 @@ async fn ca_bundle(client: &Client, ns: &str, r: &CaBundleReference) -> Result<S
 }
 
 /// Read the Azure settings of a policy.
-pub async fn azure_settings(client: &Client, policy: &ReprotectPolicy) -> Result<AzureSettings, ConnectError> {
+pub async fn azure_settings(reads: &Reads<'_>, policy: &ReprotectPolicy) -> Result<AzureSettings, ConnectError> {
     let ns = policy.namespace().unwrap_or_default();
     let sr = &policy.spec.site_recovery;
     let (credentials, version) = match &sr.credentials_secret_ref {
         Some(r) => {
-            let s = secret(client, &ns, &r.name).await?;
+            let s = secret(reads, &ns, &r.name).await?;
             let creds = AzureCredentials::ClientSecret {
                 tenant_id: key(&s, &r.name, "tenantId")?,
                 client_id: key(&s, &r.name, "clientId")?,
@@ -176,7 +219,7 @@ pub async fn azure_settings(client: &Client, policy: &ReprotectPolicy) -> Result
         None => (AzureCredentials::WorkloadIdentity, "workload-identity".to_string()),
     };
     let ca_pem = match &sr.ca_bundle {
-        Some(r) => Some(ca_bundle(client, &ns, r).await?),
+        Some(r) => Some(ca_bundle(reads, &ns, r).await?),
         None => None,
     };
     Ok(AzureSettings {
@@ -192,13 +235,13 @@ pub async fn azure_settings(client: &Client, policy: &ReprotectPolicy) -> Result
 }
 
 /// Read the vCenter settings of a policy.
-pub async fn vcenter_settings(client: &Client, policy: &ReprotectPolicy) -> Result<VcenterSettings, ConnectError> {
+pub async fn vcenter_settings(reads: &Reads<'_>, policy: &ReprotectPolicy) -> Result<VcenterSettings, ConnectError> {
     let ns = policy.namespace().unwrap_or_default();
     let vc = &policy.spec.vcenter;
     let name = &vc.credentials_secret_ref.name;
-    let s = secret(client, &ns, name).await?;
+    let s = secret(reads, &ns, name).await?;
     let ca_pem = match &vc.tls.ca_bundle {
-        Some(r) => Some(ca_bundle(client, &ns, r).await?),
+        Some(r) => Some(ca_bundle(reads, &ns, r).await?),
         None => None,
     };
     Ok(VcenterSettings {

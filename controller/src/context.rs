@@ -23,6 +23,8 @@ pub struct Settings {
     /// Backoff bounds for objects whose policy is unknown (a policy's `spec.retry` overrides them).
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long a Secret or CA ConfigMap read is shared by the passes of one namespace (`--secret-cache-ttl`).
+    pub secret_cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -31,6 +33,7 @@ impl Default for Settings {
             watchdog_interval: Duration::from_secs(300),
             initial_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
+            secret_cache_ttl: Duration::from_secs(60),
         }
     }
 }
@@ -67,6 +70,8 @@ pub struct Context {
     pub submitted: Arc<SubmittedJobs>,
     /// The stores of every watched scope (this one included), for checks that span namespaces.
     pub scopes: AllScopes,
+    /// The Secrets and CA ConfigMaps policies name, shared by the passes of this controller set.
+    pub objects: crate::connections::ObjectCache,
     /// Consecutive transient failures per object, for backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -76,6 +81,7 @@ impl Context {
         let reporter = Reporter { controller: FIELD_MANAGER.into(), instance: std::env::var("POD_NAME").ok() };
         Context {
             recorder: Recorder::new(client.clone(), reporter),
+            objects: crate::connections::ObjectCache::new(settings.secret_cache_ttl),
             client,
             connector,
             metrics,

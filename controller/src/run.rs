@@ -41,7 +41,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let ready = Readiness::default();
     let shutdown = shutdown_signal().shared();
     let server = tokio::spawn(http::serve(args.http_addr, metrics.clone(), ready.clone(), shutdown.clone()));
-    let settings = Settings { watchdog_interval: args.watchdog_interval, ..Settings::default() };
+    let settings = Settings { watchdog_interval: args.watchdog_interval, secret_cache_ttl: args.secret_cache_ttl, ..Settings::default() };
     // One item, one owner and one POST across every watched namespace.
     let shared = Shared::default();
     // Every reference (policy, master target, Secret) stays inside one namespace, so a set of

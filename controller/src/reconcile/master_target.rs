@@ -63,7 +63,7 @@ async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Err
         apply_status_if_changed(&ctx.client, mt, mt.status.as_ref(), &st).await?;
         return Ok(Action::await_change());
     };
-    let conn = connect(&ctx.client, ctx.connector.as_ref(), &policy).await?;
+    let conn = connect(crate::connections::Reads::cached(&ctx.client, &ctx.objects), ctx.connector.as_ref(), &policy).await?;
     let request = ObserveRequest { master_target_vm: Some(VmSelector::Name(mt.spec.vcenter_vm_name.clone())), on_premises_vms: vec![] };
     let (fabric, vcenter) = tokio::join!(conn.site_recovery.get_fabric(&conn.vault), conn.vcenter.observe(&request));
     let fabric = fabric?;

@@ -226,9 +226,13 @@ pub struct Connection {
 }
 
 /// Resolve a policy's connection settings (Secrets, CA bundles) and get its pooled clients.
-pub async fn connect(client: &Client, connector: &dyn connections::Connector, policy: &ReprotectPolicy) -> Result<Connection, Error> {
-    let site_recovery = connector.site_recovery(&connections::azure_settings(client, policy).await?).await?;
-    let vcenter = connector.vcenter(&connections::vcenter_settings(client, policy).await?).await?;
+pub async fn connect(
+    reads: connections::Reads<'_>,
+    connector: &dyn connections::Connector,
+    policy: &ReprotectPolicy,
+) -> Result<Connection, Error> {
+    let site_recovery = connector.site_recovery(&connections::azure_settings(&reads, policy).await?).await?;
+    let vcenter = connector.vcenter(&connections::vcenter_settings(&reads, policy).await?).await?;
     Ok(Connection { vault: vault_ref(policy), site_recovery, vcenter })
 }
 

@@ -107,7 +107,10 @@ pub fn build_status(
 
 async fn check_azure(ctx: &Context, policy: &ReprotectPolicy) -> ConditionSpec {
     let result: Result<(), Error> = async {
-        let sr = ctx.connector.site_recovery(&connections::azure_settings(&ctx.client, policy).await?).await?;
+        let sr = ctx
+            .connector
+            .site_recovery(&connections::azure_settings(&connections::Reads::refreshing(&ctx.client, &ctx.objects), policy).await?)
+            .await?;
         sr.get_fabric(&vault_ref(policy)).await?;
         Ok(())
     }
@@ -117,7 +120,10 @@ async fn check_azure(ctx: &Context, policy: &ReprotectPolicy) -> ConditionSpec {
 
 async fn check_vcenter(ctx: &Context, policy: &ReprotectPolicy) -> ConditionSpec {
     let result: Result<(), Error> = async {
-        let vc = ctx.connector.vcenter(&connections::vcenter_settings(&ctx.client, policy).await?).await?;
+        let vc = ctx
+            .connector
+            .vcenter(&connections::vcenter_settings(&connections::Reads::refreshing(&ctx.client, &ctx.objects), policy).await?)
+            .await?;
         vc.observe(&ObserveRequest::default()).await?;
         Ok(())
     }

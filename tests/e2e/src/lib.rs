@@ -207,7 +207,12 @@ spec:
     pub fn start_controller_with(&mut self, credential_policy: reprotect_controller::connections::CredentialPolicy) {
         let client = self.client.clone();
         let ns = self.ns.clone();
-        let settings = Settings { initial_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(5), ..Settings::default() };
+        let settings = Settings {
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(5),
+            secret_cache_ttl: Duration::from_secs(1),
+            ..Settings::default()
+        };
         self.metrics = Arc::new(Metrics::default());
         let metrics = self.metrics.clone();
         let connector = Arc::new(

@@ -59,7 +59,7 @@ async fn reconcile_inner(pm: &ProtectedMachine, ctx: &Context) -> Result<Action,
             return Ok(Action::await_change());
         }
     };
-    let conn = connect(&ctx.client, ctx.connector.as_ref(), &lookup.policy).await?;
+    let conn = connect(crate::connections::Reads::cached(&ctx.client, &ctx.objects), ctx.connector.as_ref(), &lookup.policy).await?;
     let pass = Pass {
         pm,
         lookup: &lookup,
