@@ -77,7 +77,7 @@ async fn kubectl_reprotect_plans_pauses_resumes_checks_and_shows_machines_protec
     let refused = plugin.run(&["pause", "deployment/db-01", "-n", n]).await?;
     assert!(!refused.success && refused.stderr.contains("only ProtectedMachines"), "{refused:?}");
     ok("resume", &plugin.run(&["resume", "--all", "-n", n]).await?);
-    assert!(env.machine("db-01").await?.metadata.annotations.unwrap_or_default().get(PAUSED_ANNOTATION).is_none());
+    assert!(!env.machine("db-01").await?.metadata.annotations.unwrap_or_default().contains_key(PAUSED_ANNOTATION));
     env.wait_for_phases(&MACHINES, &[Phase::Protected], Duration::from_secs(180)).await?;
 
     // check by name, status, completions.
