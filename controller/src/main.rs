@@ -28,20 +28,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Version => println!("reprotect-controller {}", env!("CARGO_PKG_VERSION")),
         Command::Checks { output } => print!("{}", render_checks(output)),
         Command::Run(args) => reprotect_controller::run::run(args).await?,
-        Command::Status(args) => {
-            let (client, ns) = kubectl::connect(&args.cluster).await?;
-            print!("{}", kubectl::status::run(&client, (!args.all_namespaces).then_some(ns.as_str())).await?);
-        }
-        Command::Pause(args) => pause(&args, true).await?,
-        Command::Resume(args) => pause(&args, false).await?,
-        Command::Plan(args) => {
-            let (client, ns) = kubectl::connect(&args.cluster).await?;
-            let policy = reprotect_controller::connections::CredentialPolicy::from_args(&args.credentials)?;
-            let connector = reprotect_controller::connectors::RealConnector::new(std::time::Duration::from_secs(30), None)
-                .with_credential_policy(policy);
-            let name = args.machine.as_deref().map(kubectl::machine_name).transpose()?;
-            print!("{}", kubectl::plan::render(&kubectl::plan::run(&client, &connector, &ns, name).await?));
-        }
+        Command::Status(args) => kubectl::print_status(&args).await?,
+        Command::Pause(args) => kubectl::pause_or_resume(&args, true).await?,
+        Command::Resume(args) => kubectl::pause_or_resume(&args, false).await?,
+        Command::Plan(args) => kubectl::print_plan(&args).await?,
         Command::Completions { shell } => {
             // Named as kubectl runs the plugin, so `kubectl-reprotect` completes too when installed under that name.
             let bin = std::env::args()
@@ -65,15 +55,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::process::exit(2);
             }
         },
-    }
-    Ok(())
-}
-
-async fn pause(args: &reprotect_controller::cli::PauseArgs, paused: bool) -> anyhow::Result<()> {
-    let (client, ns) = kubectl::connect(&args.cluster).await?;
-    let names = args.machines.iter().map(|m| kubectl::machine_name(m).map(str::to_string)).collect::<anyhow::Result<Vec<_>>>()?;
-    for line in kubectl::pause::set_paused(&client, &ns, &names, paused).await? {
-        println!("{line}");
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ pub mod pause;
 pub mod plan;
 pub mod status;
 
-use crate::cli::ClusterArgs;
+use crate::cli::{ClusterArgs, PauseArgs, PlanArgs, StatusArgs};
 use anyhow::{Context as _, bail};
 use kube::Client;
 use std::path::Path;
@@ -30,6 +30,33 @@ pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow:
 pub async fn connect(args: &ClusterArgs) -> anyhow::Result<(Client, String)> {
     let (client, default_ns) = client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
     Ok((client, args.namespace.clone().unwrap_or(default_ns)))
+}
+
+/// `status`: print the page for the namespace, or every namespace with `-A`.
+pub async fn print_status(args: &StatusArgs) -> anyhow::Result<()> {
+    let (client, ns) = connect(&args.cluster).await?;
+    print!("{}", status::run(&client, (!args.all_namespaces).then_some(ns.as_str())).await?);
+    Ok(())
+}
+
+/// `pause` (`paused`) or `resume`: one line per machine.
+pub async fn pause_or_resume(args: &PauseArgs, paused: bool) -> anyhow::Result<()> {
+    let (client, ns) = connect(&args.cluster).await?;
+    let names = args.machines.iter().map(|m| machine_name(m).map(str::to_string)).collect::<anyhow::Result<Vec<_>>>()?;
+    for line in pause::set_paused(&client, &ns, &names, paused).await? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// `plan`: with the same credential limits as `run`, since a plan reads Azure with the policy's credentials.
+pub async fn print_plan(args: &PlanArgs) -> anyhow::Result<()> {
+    let (client, ns) = connect(&args.cluster).await?;
+    let policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
+    let connector = crate::connectors::RealConnector::new(std::time::Duration::from_secs(30), None).with_credential_policy(policy);
+    let name = args.machine.as_deref().map(machine_name).transpose()?;
+    print!("{}", plan::render(&plan::run(&client, &connector, &ns, name).await?));
+    Ok(())
 }
 
 /// The name in `pm/NAME`, `protectedmachine/NAME`, `protectedmachines.reprotect.io/NAME` or plain `NAME`,
