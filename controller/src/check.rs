@@ -98,12 +98,12 @@ where
 
 /// Observe and check every machine of the manifest. Secrets (credentials, CA bundles) are read from the cluster.
 pub async fn run(args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {
-    let (client, default_ns) = crate::kubectl::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let (client, default_ns) = crate::kubectl::client(args.cluster.kubeconfig.as_deref(), args.cluster.context.as_deref()).await?;
     let machines = match (&args.filename, &args.machine) {
         (Some(file), _) => machines_from(&read_manifest(file)?, &file.display().to_string())?,
         (None, Some(target)) => {
             let name = crate::kubectl::machine_name(target)?;
-            let ns = args.namespace.clone().unwrap_or_else(|| default_ns.clone());
+            let ns = args.cluster.namespace.clone().unwrap_or_else(|| default_ns.clone());
             let pm = Api::<ProtectedMachine>::namespaced(client.clone(), &ns).get_opt(name).await?;
             vec![pm.ok_or_else(|| anyhow!("protectedmachine/{name} not found in namespace {ns}"))?]
         }
@@ -127,7 +127,7 @@ async fn check_machine(
     default_ns: &str,
     mut pm: ProtectedMachine,
 ) -> anyhow::Result<CheckReport> {
-    let ns = args.namespace.clone().or_else(|| pm.namespace()).unwrap_or_else(|| default_ns.to_string());
+    let ns = args.cluster.namespace.clone().or_else(|| pm.namespace()).unwrap_or_else(|| default_ns.to_string());
     pm.metadata.namespace = Some(ns.clone());
     let Prepared { lookup, conn, master_target } =
         prepare(client, connector, &ns, &pm, args.policy_file.as_deref(), args.master_target_file.as_deref()).await?;

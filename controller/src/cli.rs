@@ -111,16 +111,9 @@ pub struct CheckArgs {
     /// Read the MasterTarget from this file instead of the cluster.
     #[arg(long)]
     pub master_target_file: Option<std::path::PathBuf>,
-    /// Kubeconfig to use (Secrets are always read from the cluster); default: `KUBECONFIG` (several paths
-    /// merged, as kubectl does), `~/.kube/config`, or in-cluster.
-    #[arg(long)]
-    pub kubeconfig: Option<std::path::PathBuf>,
-    /// The kubeconfig context to use (default: its current context).
-    #[arg(long)]
-    pub context: Option<String>,
-    /// Namespace of the machine when its manifest has none (default: the kubeconfig's).
-    #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
+    /// The cluster (Secrets are always read from it) and the namespace of a machine whose manifest has none.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = CheckOutput::Table)]
     pub output: CheckOutput,

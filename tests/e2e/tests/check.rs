@@ -41,9 +41,11 @@ async fn run_checks(
         filename: Some(path),
         policy_file: None,
         master_target_file: None,
-        kubeconfig: Some(shared().kubeconfig_path().to_path_buf()),
-        context: context.map(str::to_string),
-        namespace: Some(env.ns.clone()),
+        cluster: reprotect_controller::cli::ClusterArgs {
+            kubeconfig: Some(shared().kubeconfig_path().to_path_buf()),
+            context: context.map(str::to_string),
+            namespace: Some(env.ns.clone()),
+        },
         output: CheckOutput::Table,
         credentials: reprotect_controller::cli::CredentialArgs {
             allowed_custom_cloud_endpoints: vec![env.sim.base_url.to_string(), env.sim.authority_url.to_string()],

@@ -25,13 +25,7 @@ impl Plugin {
         let mut cmd = shared().tool_command("kubectl");
         let path = format!("{}:{}", self.dir.path().display(), std::env::var("PATH").unwrap_or_default());
         cmd.env("PATH", path).arg("reprotect").args(args);
-        let out = tokio::process::Command::from(cmd).output().await?;
-        Ok(CmdOutput {
-            success: out.status.success(),
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        Ok(tokio::process::Command::from(cmd).output().await?.into())
     }
 }
 

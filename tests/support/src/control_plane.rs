@@ -36,6 +36,17 @@ pub struct CmdOutput {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for CmdOutput {
+    fn from(out: std::process::Output) -> Self {
+        CmdOutput {
+            success: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl CmdOutput {
     /// stdout if the command succeeded, else an error carrying the exit code and stderr.
     pub fn ok(self) -> anyhow::Result<String> {
@@ -201,13 +212,7 @@ impl ControlPlane {
         if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
             pipe.write_all(input.as_bytes()).await?;
         }
-        let out = child.wait_with_output().await?;
-        Ok(CmdOutput {
-            success: out.status.success(),
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        Ok(child.wait_with_output().await?.into())
     }
 
     /// A `std::process::Command` for a tool with KUBECONFIG (and helm's homes) set.
