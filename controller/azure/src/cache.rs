@@ -1,8 +1,8 @@
 //! The ARM client's read cache: per-key, single-flight, time-limited (moka), errors never cached.
 //!
-//! Concurrent callers for one key share one fetch (`try_get_with`); a value lives for the TTL.
-//! Keys carry a generation (see [`Generations`]) so that a write through this client retires every
-//! value read before it without a lock around the write.
+//! Concurrent callers for one key share one fetch (`try_get_with`); a value lives for the TTL and
+//! is stamped with the moment its fetch started. [`WriteStamps`] remember when this client last
+//! wrote to a vault and to each item, so a reader can tell whether a value predates a write.
 
 use std::{
     collections::HashMap,
@@ -60,8 +60,31 @@ where
         if self.ttl.is_zero() {
             return fetch().await.map(|v| (Instant::now(), v));
         }
-        let stamped = async { fetch().await.map(|v| (Instant::now(), v)) };
+        // Stamped when the fetch starts: a write that ended before then is reflected in the value.
+        let started = Instant::now();
+        let stamped = async move { fetch().await.map(|v| (started, v)) };
         self.inner.try_get_with(key, stamped).await.map_err(unshare)
+    }
+
+    /// Like [`TtlCache::get_or_fetch`], but a value fetched before `stale_before` is fetched again
+    /// when it is at least `min_age` old (so a burst of writes costs one fetch per `min_age`, not one each).
+    pub async fn get_or_refetch<Fut>(
+        &self,
+        key: K,
+        stale_before: Option<Instant>,
+        min_age: Duration,
+        fetch: impl FnOnce() -> Fut,
+    ) -> Result<V, SiteRecoveryError>
+    where
+        Fut: Future<Output = Result<V, SiteRecoveryError>>,
+    {
+        if let (Some(write), Some((fetched, _))) = (stale_before, self.inner.get(&key).await)
+            && fetched <= write
+            && fetched.elapsed() >= min_age
+        {
+            self.inner.invalidate(&key).await;
+        }
+        self.get_or_fetch(key, fetch).await
     }
 
     /// Forget a key.
@@ -90,20 +113,28 @@ fn unshare(e: Arc<SiteRecoveryError>) -> SiteRecoveryError {
     })
 }
 
-/// Write generations per key: a write bumps its key's generation before and after it is sent, so
-/// a read that started before the write finished is cached under a generation nobody asks for again.
-#[derive(Debug, Default)]
-pub struct Generations<K> {
-    by_key: std::sync::Mutex<HashMap<K, u64>>,
+/// When this client last wrote (a reprotect, failback, commit): per vault and per (vault, target).
+/// A write is stamped when its answer arrived (or it failed), so a fetch that started later saw it.
+#[derive(Debug)]
+pub struct WriteStamps<K> {
+    last: std::sync::Mutex<HashMap<K, Instant>>,
 }
 
-impl<K: Eq + Hash + Clone> Generations<K> {
-    pub fn current(&self, key: &K) -> u64 {
-        self.by_key.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied().unwrap_or(0)
+impl<K> Default for WriteStamps<K> {
+    fn default() -> Self {
+        Self { last: std::sync::Mutex::default() }
+    }
+}
+
+impl<K: Eq + Hash + Clone> WriteStamps<K> {
+    /// The latest write under `key`, if any.
+    pub fn last(&self, key: &K) -> Option<Instant> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied()
     }
 
-    pub fn bump(&self, key: &K) {
-        *self.by_key.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default() += 1;
+    /// Record a write under `key` that has just ended.
+    pub fn record(&self, key: K) {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).insert(key, Instant::now());
     }
 }
 
@@ -162,10 +193,24 @@ mod tests {
     }
 
     #[test]
-    fn a_bump_moves_only_its_own_key_to_a_new_generation() {
-        let g = Generations::<&str>::default();
-        g.bump(&"a");
-        g.bump(&"a");
-        assert_eq!((g.current(&"a"), g.current(&"b")), (2, 0));
+    fn a_write_is_remembered_under_its_own_key_only() {
+        let w = WriteStamps::<&str>::default();
+        let before = Instant::now();
+        w.record("a");
+        assert!(w.last(&"a").is_some_and(|t| t >= before));
+        assert_eq!(w.last(&"b"), None);
+    }
+
+    #[tokio::test]
+    async fn a_value_older_than_a_write_is_refetched_once_it_is_old_enough_and_never_before() {
+        let cache = TtlCache::<u8, u32>::new(Duration::from_secs(60));
+        assert_eq!(cache.get_or_fetch(1, || async { Ok(1) }).await.unwrap(), 1);
+        let write = Instant::now();
+        // Younger than the minimum age: the burst of writes does not cost a fetch each.
+        assert_eq!(cache.get_or_refetch(1, Some(write), Duration::from_secs(5), || async { Ok(2) }).await.unwrap(), 1);
+        assert_eq!(cache.get_or_refetch(1, Some(write), Duration::ZERO, || async { Ok(3) }).await.unwrap(), 3);
+        // The new value was fetched after the write: it stays.
+        assert_eq!(cache.get_or_refetch(1, Some(write), Duration::ZERO, || async { Ok(4) }).await.unwrap(), 3);
+        assert_eq!(cache.get_or_refetch(1, None, Duration::ZERO, || async { Ok(5) }).await.unwrap(), 3);
     }
 }

@@ -16,7 +16,7 @@ use crate::{
     accepted::RecentJobs,
     auth::TokenSource,
     budget::{Budgets, Kind, Lane},
-    cache::{Generations, TtlCache},
+    cache::{TtlCache, WriteStamps},
     cloud::CloudConfig,
     config::ArmClientConfig,
     failback,
@@ -34,8 +34,10 @@ type VaultKey = (String, String, String);
 ///
 /// Per-vault lists (protected items of the container, policies, discovered vCenters) and the
 /// fabric are cached for `fabric_cache_ttl`, one fetch per key however many callers ask at once.
-/// Item and job lists are keyed by the vault's write generation: a reprotect through this client
-/// retires every list read before it, so nobody decides from a list that predates their POST.
+/// A write through this client (reprotect, failback, commit) retires what it makes stale, no more:
+/// the vault's item list once it is `write_refresh_min_age` old (a burst of reprotects costs one
+/// listing per interval, not one per POST), and the job list only for the item written (the check
+/// before a POST asks about its own item, and another item's POST cannot create its jobs).
 pub struct ArmClient {
     http: Http,
     cloud: CloudConfig,
@@ -43,11 +45,14 @@ pub struct ArmClient {
     /// Whose buckets this client draws on (ARM throttles per principal).
     identity: String,
     fabrics: TtlCache<FabricKey, FabricFacts>,
-    items: TtlCache<(FabricKey, String, u64), Arc<Vec<ProtectedItemFacts>>>,
+    items: TtlCache<(FabricKey, String), Arc<Vec<ProtectedItemFacts>>>,
     policies: TtlCache<VaultKey, Arc<Vec<PolicyFacts>>>,
     vcenters: TtlCache<FabricKey, Arc<Vec<DiscoveredVcenterFacts>>>,
-    jobs: TtlCache<(VaultKey, u64), Arc<Vec<JobFacts>>>,
-    writes: Generations<VaultKey>,
+    jobs: TtlCache<VaultKey, Arc<Vec<JobFacts>>>,
+    /// This client's latest write per vault, and per (vault, item or plan name), lowercased.
+    writes: WriteStamps<VaultKey>,
+    target_writes: WriteStamps<(VaultKey, String)>,
+    write_refresh_min_age: std::time::Duration,
     containers: Mutex<HashMap<FabricKey, String>>,
     /// Jobs this client's reProtects started: a 404 on one of them means "not readable yet".
     recent_jobs: RecentJobs,
@@ -106,7 +111,9 @@ impl ArmClient {
             policies: TtlCache::new(ttl),
             vcenters: TtlCache::new(ttl),
             jobs: TtlCache::new(config.jobs_cache_ttl),
-            writes: Generations::default(),
+            writes: WriteStamps::default(),
+            target_writes: WriteStamps::default(),
+            write_refresh_min_age: config.write_refresh_min_age,
             containers: Mutex::default(),
             recent_jobs: RecentJobs::new(config.job_visibility_grace),
         })
@@ -256,10 +263,10 @@ impl SiteRecovery for ArmClient {
 
     async fn list_protected_items(&self, vault: &VaultRef) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError> {
         let container = self.container(vault).await?;
-        let generation = self.writes.current(&vault_key(vault));
+        let written = self.writes.last(&vault_key(vault));
         let items = self
             .items
-            .get_or_fetch((key(vault), container.to_ascii_lowercase(), generation), || async {
+            .get_or_refetch((key(vault), container.to_ascii_lowercase()), written, self.write_refresh_min_age, || async {
                 let url = self.vault_url(
                     vault,
                     &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],

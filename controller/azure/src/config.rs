@@ -25,8 +25,11 @@ pub struct ArmClientConfig {
     /// the cache). A reprotect through this client discards its vault's item list.
     pub fabric_cache_ttl: Duration,
     /// How long a vault's job list is reused by `list_jobs_for` (one listing serves every item
-    /// adopting after a restart). Any reprotect through this client discards it. 0 disables.
+    /// adopting after a restart). A write through this client discards it for the item written. 0 disables.
     pub jobs_cache_ttl: Duration,
+    /// A vault's item list read before this client's latest write to the vault is listed again
+    /// once it is this old (at most one listing per interval during a burst of reprotects).
+    pub write_refresh_min_age: Duration,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     /// Quick retries azure_identity makes for a token request (its default of 8 over a minute is too slow).
@@ -66,6 +69,7 @@ impl ArmClientConfig {
             limits: ArmLimits::azure(),
             fabric_cache_ttl: Duration::from_secs(30),
             jobs_cache_ttl: Duration::from_secs(10),
+            write_refresh_min_age: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             token_retries: 1,

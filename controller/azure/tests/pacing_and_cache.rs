@@ -111,7 +111,9 @@ async fn a_client_learns_from_the_remaining_header_that_another_caller_spent_its
 #[tokio::test]
 async fn item_policy_and_vcenter_lists_cost_one_listing_for_concurrent_callers_until_a_reprotect() {
     let sim = sim(12, 5, ThrottlingSpec::default()).await;
-    let c = Arc::new(ArmClient::new(config(&sim)).unwrap());
+    let mut cfg = config(&sim);
+    cfg.write_refresh_min_age = Duration::ZERO;
+    let c = Arc::new(ArmClient::new(cfg).unwrap());
     let tasks: Vec<_> = (0..40)
         .map(|_| {
             let c = c.clone();
@@ -165,4 +167,47 @@ async fn the_job_list_follows_next_link_across_pages() {
     let jobs = c.list_jobs_for(&dr(), "vm-0007").await.unwrap();
     assert!(jobs.iter().any(|j| Some(&j.name) == last.as_ref().map(|l| &l.job_name)), "{jobs:?}");
     assert!(sim.count("GET", "/replicationJobs") - before >= 4, "seven jobs in pages of two");
+}
+
+/// GETs of a vault's job list (not of single jobs).
+fn job_listings(sim: &RunningSim) -> usize {
+    sim.requests().iter().filter(|r| r.method == "GET" && r.path.to_ascii_lowercase().ends_with("/replicationjobs")).count()
+}
+
+#[tokio::test]
+async fn a_burst_of_reprotects_lists_items_once_per_interval_and_jobs_again_only_for_the_item_written() {
+    let sim = sim(30, 100, ThrottlingSpec::default()).await;
+    let mut cfg = config(&sim);
+    cfg.write_refresh_min_age = Duration::from_secs(2);
+    let c = ArmClient::new(cfg).unwrap();
+    let template = request_for(&c, "vm-0001").await;
+    let item_listings = || sim.count("GET", "/replicationProtectionContainers/cs-container-01/replicationProtectedItems");
+    c.list_protected_items(&dr()).await.unwrap();
+    c.list_jobs_for(&dr(), "vm-0030").await.unwrap();
+    let started = Instant::now();
+    // What a burst of machines does: each looks at its jobs, POSTs, and the vault's list is read in between.
+    for i in 1..=20 {
+        let name = format!("vm-{i:04}");
+        c.list_jobs_for(&dr(), &name).await.unwrap();
+        c.reprotect(&dr(), &ReprotectRequest { item_name: name, ..template.clone() }).await.unwrap();
+        c.list_protected_items(&dr()).await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // One listing at the start, then at most one per 2 s of the burst (not one per POST).
+    assert!(item_listings() <= 2 + (elapsed / 2.0) as usize, "{} item listings in {elapsed:.1}s", item_listings());
+    assert_eq!(job_listings(&sim), 1, "another item's POST never retires the job list an item reads");
+    // The item written reads its jobs afresh, and sees the job its POST started.
+    let jobs = c.list_jobs_for(&dr(), "vm-0020").await.unwrap();
+    assert_eq!(job_listings(&sim), 2);
+    assert!(!jobs.is_empty(), "the job of vm-0020's reprotect is in the fresh list");
+    c.list_jobs_for(&dr(), "vm-0020").await.unwrap();
+    assert_eq!(job_listings(&sim), 2, "once fresh, it is cached again");
+    // Once the list is older than the interval, the item list shows every reprotect.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let items = c.list_protected_items(&dr()).await.unwrap();
+    let reprotecting = |i: &&ProtectedItemFacts| {
+        let scenario = i.current_scenario.as_ref().and_then(|s| s.scenario_name.as_deref()).unwrap_or_default().to_ascii_lowercase();
+        scenario.contains("reprotect") || scenario.contains("reversereplicat") || i.is_protected_in_reverse()
+    };
+    assert_eq!(items.iter().filter(reprotecting).count(), 20, "the refreshed list shows all twenty reprotects");
 }

@@ -46,9 +46,10 @@ impl ArmClient {
         body: Option<Vec<u8>>,
     ) -> Result<JobRef, SiteRecoveryError> {
         let vkey = vault_key(vault);
-        self.writes.bump(&vkey);
         let reply = self.http.send(op, Method::POST, url, body.as_deref(), &self.lane(vault, Kind::Write), Resend::NotAfterSent).await;
-        self.writes.bump(&vkey);
+        // Whatever the answer (a lost one included), Azure may have acted: lists read before now are stale.
+        self.writes.record(vkey.clone());
+        self.target_writes.record((vkey, arm_name(target).to_ascii_lowercase()));
         let reply = reply?;
         let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
         // Azure answers 202 with `Location` and/or `Azure-AsyncOperation` (its own example has only
@@ -99,13 +100,14 @@ impl ArmClient {
     }
 
     /// Lists the vault's jobs and filters client-side: the spec documents `$filter` only as
-    /// "OData filter options", without the field names.
+    /// "OData filter options", without the field names. The cached list serves every target except
+    /// one this client wrote to after the list was fetched.
     pub(super) async fn jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
         let vkey = vault_key(vault);
-        let generation = self.writes.current(&vkey);
+        let written = self.target_writes.last(&(vkey.clone(), arm_name(target_object_id).to_ascii_lowercase()));
         let all = self
             .jobs
-            .get_or_fetch((vkey, generation), || async {
+            .get_or_refetch(vkey, written, std::time::Duration::ZERO, || async {
                 let url = self.vault_url(vault, &["replicationJobs"]);
                 let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
                 Ok::<_, SiteRecoveryError>(Arc::new(jobs.into_iter().map(mapping::job_facts).collect::<Vec<_>>()))
