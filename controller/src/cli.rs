@@ -195,6 +195,11 @@ pub struct RunArgs {
     /// reconcile always reads it fresh). The controller only has `get` on Secrets, so it cannot watch them.
     #[arg(long, env = "REPROTECT_SECRET_CACHE_TTL", default_value = "60s", value_parser = parse_duration)]
     pub secret_cache_ttl: std::time::Duration,
+    /// How often each policy's vault item list is read to wake the machines whose item changed in Azure.
+    /// A `Protected` machine's own passes reuse that list, so steady-state ARM reads grow with vaults, not
+    /// machines, and a change in Azure shows within about one interval. `0s` turns the watch off.
+    #[arg(long, env = "REPROTECT_VAULT_WATCH_INTERVAL", default_value = "4m", value_parser = parse_duration)]
+    pub vault_watch_interval: std::time::Duration,
     /// ARM read requests per second per subscription and identity (token bucket, burst twice the rate; writes at
     /// most Azure's 10/s). Default: Azure Resource Manager's own limits (reads 25/s burst 250, writes 10/s burst 200),
     /// so the controller paces to what ARM allows without drawing 429s. Lower it to leave room for other clients.

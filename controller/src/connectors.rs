@@ -18,6 +18,8 @@ pub struct RealConnector {
     arm: ArmClientPool,
     vcenters: VcenterPool,
     fabric_cache_ttl: Duration,
+    /// How long per-vault answers are kept for machines with nothing in flight (see `Settings::settled_max_age`).
+    settled_max_age: Duration,
     credential_policy: CredentialPolicy,
     /// Where ARM and vCenter requests are counted (none: `check`, which exposes no metrics).
     metrics: Option<Arc<Metrics>>,
@@ -35,6 +37,7 @@ impl RealConnector {
             arm: ArmClientPool::new(limits),
             vcenters: VcenterPool::new(PoolOptions::default()),
             fabric_cache_ttl,
+            settled_max_age: crate::context::Settings::default().settled_max_age(),
             credential_policy: CredentialPolicy::default(),
             metrics: None,
         }
@@ -43,6 +46,12 @@ impl RealConnector {
     /// Count every ARM attempt and vCenter call in `metrics`.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Keep per-vault answers this long for the passes of settled machines.
+    pub fn with_settled_max_age(mut self, max_age: Duration) -> Self {
+        self.settled_max_age = max_age;
         self
     }
 
@@ -96,6 +105,7 @@ impl Connector for RealConnector {
         let mut config = ArmClientConfig::new(cloud_config(settings)?, auth);
         config.extra_ca_pem = settings.ca_pem.clone();
         config.fabric_cache_ttl = self.fabric_cache_ttl;
+        config.settled_max_age = self.settled_max_age;
         config.observer = self.metrics.clone().map(|m| m as Arc<dyn reprotect_azure::RequestObserver>);
         self.arm
             .get(config, &settings.credentials_version)

@@ -25,6 +25,22 @@ pub struct Settings {
     pub max_backoff: Duration,
     /// How long a Secret or CA ConfigMap read is shared by the passes of one namespace (`--secret-cache-ttl`).
     pub secret_cache_ttl: Duration,
+    /// How often the vault watch reads each policy's item list and wakes the machines whose item
+    /// changed (`--vault-watch-interval`); zero turns the watch off.
+    pub vault_watch_interval: Duration,
+}
+
+/// How much older than one watch interval a settled machine's answers may be: a pass just before the
+/// watch's next read still uses the previous one instead of listing the vault itself.
+const SETTLED_MARGIN: Duration = Duration::from_secs(60);
+
+impl Settings {
+    /// How old a per-vault answer a machine with nothing in flight accepts: the vault watch reads the item
+    /// list every interval and wakes the machines whose item changed, so their own passes need not list it.
+    /// Without the watch, the usual cache TTL (`Duration::ZERO` here means "no relaxation").
+    pub fn settled_max_age(&self) -> Duration {
+        if self.vault_watch_interval.is_zero() { Duration::ZERO } else { self.vault_watch_interval + SETTLED_MARGIN }
+    }
 }
 
 impl Default for Settings {
@@ -34,6 +50,7 @@ impl Default for Settings {
             initial_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
             secret_cache_ttl: Duration::from_secs(60),
+            vault_watch_interval: Duration::from_secs(240),
         }
     }
 }

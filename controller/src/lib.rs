@@ -19,6 +19,7 @@ pub mod context;
 pub mod crd;
 pub mod error;
 pub mod http;
+pub mod kube_client;
 pub mod kubectl;
 pub mod leader;
 pub mod lifecycle;

@@ -30,18 +30,24 @@ pub fn init_tracing(format: LogFormat, filter: &str) {
 /// `reprotect-controller run`.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format, &args.log_level);
-    let client = Client::try_default().await?;
-    let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
     let metrics = Arc::new(Metrics::default());
+    let client = crate::kube_client::metered(kube::Config::infer().await?, metrics.clone())?;
+    let settings = Settings {
+        watchdog_interval: args.watchdog_interval,
+        secret_cache_ttl: args.secret_cache_ttl,
+        vault_watch_interval: args.vault_watch_interval,
+        ..Settings::default()
+    };
+    let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
     let connector: Arc<dyn Connector> = Arc::new(
         crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second)
+            .with_settled_max_age(settings.settled_max_age())
             .with_credential_policy(credential_policy)
             .with_metrics(metrics.clone()),
     );
     let ready = Readiness::default();
     let shutdown = shutdown_signal().shared();
     let server = tokio::spawn(http::serve(args.http_addr, metrics.clone(), ready.clone(), shutdown.clone()));
-    let settings = Settings { watchdog_interval: args.watchdog_interval, secret_cache_ttl: args.secret_cache_ttl, ..Settings::default() };
     // One item, one owner and one POST across every watched namespace.
     let shared = Shared::default();
     // Every reference (policy, master target, Secret) stays inside one namespace, so a set of
@@ -235,6 +241,11 @@ pub async fn run_controllers_guarded(
             .map(|peer| ObjectRef::from_obj(peer.as_ref()))
             .collect::<Vec<_>>()
     });
+    // Azure's side: changed items wake their machines, so settled machines can reuse the vault's list.
+    let machines = match ctx.settings.vault_watch_interval {
+        interval if interval.is_zero() => machines,
+        interval => machines.reconcile_on(reconcile::vault_watch::wakes(ctx.clone(), interval)),
+    };
     let readiness_stores = stores.clone();
     let mark_ready = async move {
         readiness_stores.synced().await;

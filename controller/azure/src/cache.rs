@@ -17,7 +17,8 @@ use reprotect_facts::SiteRecoveryError;
 /// Entries kept at most (per cache): far above any realistic number of vaults.
 const MAX_ENTRIES: u64 = 10_000;
 
-/// A single-flight TTL cache; a zero TTL fetches every time.
+/// A single-flight TTL cache; a zero TTL fetches every time. Values are kept for `keep` (at least
+/// the TTL) for callers that accept older answers ([`TtlCache::get_within`]).
 pub struct TtlCache<K, V> {
     ttl: Duration,
     inner: moka::future::Cache<K, (Instant, V)>,
@@ -35,8 +36,13 @@ where
     V: Clone + Send + Sync + 'static,
 {
     pub fn new(ttl: Duration) -> Self {
-        let ttl_or_min = ttl.max(Duration::from_millis(1));
-        Self { ttl, inner: moka::future::Cache::builder().max_capacity(MAX_ENTRIES).time_to_live(ttl_or_min).build() }
+        Self::keeping(ttl, ttl)
+    }
+
+    /// Answers at most `ttl` old by default, kept for `keep` for the callers that accept more.
+    pub fn keeping(ttl: Duration, keep: Duration) -> Self {
+        let keep = keep.max(ttl).max(Duration::from_millis(1));
+        Self { ttl, inner: moka::future::Cache::builder().max_capacity(MAX_ENTRIES).time_to_live(keep).build() }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -49,7 +55,7 @@ where
     where
         Fut: Future<Output = Result<V, SiteRecoveryError>>,
     {
-        self.get_or_fetch_stamped(key, fetch).await.map(|(_, v)| v)
+        self.get_within(key, self.ttl, None, Duration::ZERO, fetch).await
     }
 
     /// Like [`TtlCache::get_or_fetch`], also saying when the value was fetched.
@@ -66,11 +72,13 @@ where
         self.inner.try_get_with(key, stamped).await.map_err(unshare)
     }
 
-    /// Like [`TtlCache::get_or_fetch`], but a value fetched before `stale_before` is fetched again
-    /// when it is at least `min_age` old (so a burst of writes costs one fetch per `min_age`, not one each).
-    pub async fn get_or_refetch<Fut>(
+    /// The cached value if it is at most `max_age` old (the TTL is the usual answer) and was not
+    /// fetched before `stale_before`, else a fresh one. A value fetched before `stale_before` that is
+    /// younger than `min_age` is still served, so a burst of writes costs one fetch per `min_age`.
+    pub async fn get_within<Fut>(
         &self,
         key: K,
+        max_age: Duration,
         stale_before: Option<Instant>,
         min_age: Duration,
         fetch: impl FnOnce() -> Fut,
@@ -78,13 +86,17 @@ where
     where
         Fut: Future<Output = Result<V, SiteRecoveryError>>,
     {
-        if let (Some(write), Some((fetched, _))) = (stale_before, self.inner.get(&key).await)
-            && fetched <= write
-            && fetched.elapsed() >= min_age
-        {
-            self.inner.invalidate(&key).await;
+        if self.ttl.is_zero() {
+            return fetch().await;
         }
-        self.get_or_fetch(key, fetch).await
+        if let Some((fetched, _)) = self.inner.get(&key).await {
+            let age = fetched.elapsed();
+            let written_since = stale_before.is_some_and(|write| fetched <= write) && age >= min_age;
+            if age > max_age || written_since {
+                self.inner.invalidate(&key).await;
+            }
+        }
+        self.get_or_fetch_stamped(key, fetch).await.map(|(_, v)| v)
     }
 
     /// Forget a key.
@@ -206,11 +218,23 @@ mod tests {
         let cache = TtlCache::<u8, u32>::new(Duration::from_secs(60));
         assert_eq!(cache.get_or_fetch(1, || async { Ok(1) }).await.unwrap(), 1);
         let write = Instant::now();
+        let ttl = Duration::from_secs(60);
         // Younger than the minimum age: the burst of writes does not cost a fetch each.
-        assert_eq!(cache.get_or_refetch(1, Some(write), Duration::from_secs(5), || async { Ok(2) }).await.unwrap(), 1);
-        assert_eq!(cache.get_or_refetch(1, Some(write), Duration::ZERO, || async { Ok(3) }).await.unwrap(), 3);
+        assert_eq!(cache.get_within(1, ttl, Some(write), Duration::from_secs(5), || async { Ok(2) }).await.unwrap(), 1);
+        assert_eq!(cache.get_within(1, ttl, Some(write), Duration::ZERO, || async { Ok(3) }).await.unwrap(), 3);
         // The new value was fetched after the write: it stays.
-        assert_eq!(cache.get_or_refetch(1, Some(write), Duration::ZERO, || async { Ok(4) }).await.unwrap(), 3);
-        assert_eq!(cache.get_or_refetch(1, None, Duration::ZERO, || async { Ok(5) }).await.unwrap(), 3);
+        assert_eq!(cache.get_within(1, ttl, Some(write), Duration::ZERO, || async { Ok(4) }).await.unwrap(), 3);
+        assert_eq!(cache.get_within(1, ttl, None, Duration::ZERO, || async { Ok(5) }).await.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_caller_accepting_older_answers_gets_a_value_past_the_ttl_and_max_age_zero_reads_afresh() {
+        let cache = TtlCache::<u8, u32>::keeping(Duration::from_millis(50), Duration::from_secs(60));
+        assert_eq!(cache.get_or_fetch(1, || async { Ok(1) }).await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        let patient = Duration::from_secs(30);
+        assert_eq!(cache.get_within(1, patient, None, Duration::ZERO, || async { Ok(2) }).await.unwrap(), 1, "kept past the TTL");
+        assert_eq!(cache.get_or_fetch(1, || async { Ok(3) }).await.unwrap(), 3, "the usual caller wants at most the TTL");
+        assert_eq!(cache.get_within(1, Duration::ZERO, None, Duration::ZERO, || async { Ok(4) }).await.unwrap(), 4);
     }
 }

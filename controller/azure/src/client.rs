@@ -5,6 +5,7 @@ mod jobs;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use reprotect_facts::*;
@@ -38,6 +39,7 @@ type VaultKey = (String, String, String);
 /// the vault's item list once it is `write_refresh_min_age` old (a burst of reprotects costs one
 /// listing per interval, not one per POST), and the job list only for the item written (the check
 /// before a POST asks about its own item, and another item's POST cannot create its jobs).
+/// Values are kept for `settled_max_age` for callers that accept older answers (the `_within` reads).
 pub struct ArmClient {
     http: Http,
     cloud: CloudConfig,
@@ -52,7 +54,7 @@ pub struct ArmClient {
     /// This client's latest write per vault, and per (vault, item or plan name), lowercased.
     writes: WriteStamps<VaultKey>,
     target_writes: WriteStamps<(VaultKey, String)>,
-    write_refresh_min_age: std::time::Duration,
+    write_refresh_min_age: Duration,
     containers: Mutex<HashMap<FabricKey, String>>,
     /// Jobs this client's reProtects started: a 404 on one of them means "not readable yet".
     recent_jobs: RecentJobs,
@@ -93,7 +95,7 @@ impl ArmClient {
         }
         let client = builder.build().map_err(|e| SiteRecoveryError::Invalid(format!("HTTP client: {}", error_chain(&e))))?;
         let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries, config.token_backoff)?;
-        let ttl = config.fabric_cache_ttl;
+        let (ttl, keep) = (config.fabric_cache_ttl, config.settled_max_age);
         Ok(Self {
             http: Http {
                 client,
@@ -106,10 +108,10 @@ impl ArmClient {
             cloud: config.cloud,
             budgets,
             identity: config.auth.identity(),
-            fabrics: TtlCache::new(ttl),
-            items: TtlCache::new(ttl),
-            policies: TtlCache::new(ttl),
-            vcenters: TtlCache::new(ttl),
+            fabrics: TtlCache::keeping(ttl, keep),
+            items: TtlCache::keeping(ttl, keep),
+            policies: TtlCache::keeping(ttl, keep),
+            vcenters: TtlCache::keeping(ttl, keep),
             jobs: TtlCache::new(config.jobs_cache_ttl),
             writes: WriteStamps::default(),
             target_writes: WriteStamps::default(),
@@ -253,8 +255,12 @@ pub(crate) fn container_of(id: &str, fabric: &str) -> Option<String> {
 #[async_trait::async_trait]
 impl SiteRecovery for ArmClient {
     async fn get_fabric(&self, vault: &VaultRef) -> Result<FabricFacts, SiteRecoveryError> {
+        self.get_fabric_within(vault, self.fabrics.ttl()).await
+    }
+
+    async fn get_fabric_within(&self, vault: &VaultRef, max_age: Duration) -> Result<FabricFacts, SiteRecoveryError> {
         self.fabrics
-            .get_or_fetch(key(vault), || async {
+            .get_within(key(vault), max_age, None, Duration::ZERO, || async {
                 let url = self.vault_url(vault, &["replicationFabrics", &vault.fabric_name]);
                 Ok(mapping::fabric_facts(self.get("get_fabric", vault, &url).await?))
             })
@@ -262,11 +268,15 @@ impl SiteRecovery for ArmClient {
     }
 
     async fn list_protected_items(&self, vault: &VaultRef) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError> {
+        self.list_protected_items_within(vault, self.items.ttl()).await
+    }
+
+    async fn list_protected_items_within(&self, vault: &VaultRef, max_age: Duration) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError> {
         let container = self.container(vault).await?;
         let written = self.writes.last(&vault_key(vault));
         let items = self
             .items
-            .get_or_refetch((key(vault), container.to_ascii_lowercase()), written, self.write_refresh_min_age, || async {
+            .get_within((key(vault), container.to_ascii_lowercase()), max_age, written, self.write_refresh_min_age, || async {
                 let url = self.vault_url(
                     vault,
                     &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
@@ -349,9 +359,13 @@ impl SiteRecovery for ArmClient {
     }
 
     async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError> {
+        self.list_policies_within(vault, self.policies.ttl()).await
+    }
+
+    async fn list_policies_within(&self, vault: &VaultRef, max_age: Duration) -> Result<Vec<PolicyFacts>, SiteRecoveryError> {
         let policies = self
             .policies
-            .get_or_fetch(vault_key(vault), || async {
+            .get_within(vault_key(vault), max_age, None, Duration::ZERO, || async {
                 let url = self.vault_url(vault, &["replicationPolicies"]);
                 let items: Vec<models::Policy> = self.get_all("list_policies", vault, url, |_| false).await?;
                 Ok(Arc::new(items.into_iter().map(mapping::policy_facts).collect()))
@@ -361,9 +375,13 @@ impl SiteRecovery for ArmClient {
     }
 
     async fn list_vcenters(&self, vault: &VaultRef) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError> {
+        self.list_vcenters_within(vault, self.vcenters.ttl()).await
+    }
+
+    async fn list_vcenters_within(&self, vault: &VaultRef, max_age: Duration) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError> {
         let vcenters = self
             .vcenters
-            .get_or_fetch(key(vault), || async {
+            .get_within(key(vault), max_age, None, Duration::ZERO, || async {
                 let url = self.vault_url(vault, &["replicationFabrics", &vault.fabric_name, "replicationvCenters"]);
                 let items: Vec<models::VCenter> = self.get_all("list_vcenters", vault, url, |_| false).await?;
                 Ok(Arc::new(items.into_iter().map(mapping::vcenter_facts).collect()))

@@ -27,6 +27,9 @@ pub struct ArmClientConfig {
     /// How long a vault's job list is reused by `list_jobs_for` (one listing serves every item
     /// adopting after a restart). A write through this client discards it for the item written. 0 disables.
     pub jobs_cache_ttl: Duration,
+    /// How long the per-vault answers are kept for callers that accept more than `fabric_cache_ttl`
+    /// (a machine with nothing in flight; see `SiteRecovery::list_protected_items_within`).
+    pub settled_max_age: Duration,
     /// A vault's item list read before this client's latest write to the vault is listed again
     /// once it is this old (at most one listing per interval during a burst of reprotects).
     pub write_refresh_min_age: Duration,
@@ -70,6 +73,7 @@ impl ArmClientConfig {
             fabric_cache_ttl: Duration::from_secs(30),
             jobs_cache_ttl: Duration::from_secs(10),
             write_refresh_min_age: Duration::from_secs(5),
+            settled_max_age: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             token_retries: 1,

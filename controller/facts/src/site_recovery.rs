@@ -1,5 +1,7 @@
 //! What the controller observes in Azure Site Recovery, the reprotect request, and the trait an ASR client implements.
 
+use std::time::Duration;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -463,6 +465,27 @@ pub trait SiteRecovery: Send + Sync {
     async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError>;
     async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError>;
     async fn list_vcenters(&self, vault: &VaultRef) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError>;
+
+    // The per-vault reads for a caller that accepts a cached answer up to `max_age` old: a machine with
+    // nothing in flight, whose item the vault watch re-reads on its own schedule. `Duration::ZERO` reads
+    // afresh. Defaults: the plain reads (an implementation without a cache has nothing older to offer).
+
+    async fn list_protected_items_within(
+        &self,
+        vault: &VaultRef,
+        _max_age: Duration,
+    ) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError> {
+        self.list_protected_items(vault).await
+    }
+    async fn get_fabric_within(&self, vault: &VaultRef, _max_age: Duration) -> Result<FabricFacts, SiteRecoveryError> {
+        self.get_fabric(vault).await
+    }
+    async fn list_policies_within(&self, vault: &VaultRef, _max_age: Duration) -> Result<Vec<PolicyFacts>, SiteRecoveryError> {
+        self.list_policies(vault).await
+    }
+    async fn list_vcenters_within(&self, vault: &VaultRef, _max_age: Duration) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError> {
+        self.list_vcenters(vault).await
+    }
 
     // Failback and forward reprotect (issue 16). Defaults refuse, so other implementations keep compiling.
 

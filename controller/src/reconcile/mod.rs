@@ -4,6 +4,7 @@
 pub mod master_target;
 pub mod policy;
 pub mod protected_machine;
+pub mod vault_watch;
 
 use crate::conditions::{ConditionSpec, KState, kstatus};
 use crate::connections;

@@ -107,7 +107,7 @@ impl ArmClient {
         let written = self.target_writes.last(&(vkey.clone(), arm_name(target_object_id).to_ascii_lowercase()));
         let all = self
             .jobs
-            .get_or_refetch(vkey, written, std::time::Duration::ZERO, || async {
+            .get_within(vkey, self.jobs.ttl(), written, std::time::Duration::ZERO, || async {
                 let url = self.vault_url(vault, &["replicationJobs"]);
                 let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
                 Ok::<_, SiteRecoveryError>(Arc::new(jobs.into_iter().map(mapping::job_facts).collect::<Vec<_>>()))

@@ -100,7 +100,8 @@ pub struct Outcome {
 
 /// Observe, evaluate, decide, act, build status.
 pub async fn run_pass(p: &Pass<'_>, now: Timestamp) -> Outcome {
-    let obs = match observe::observe(p.pm, p.lookup, p.conn, p.submitted, now).await {
+    let vault_age = observe::settled_vault_age(p.pm, p.settings);
+    let obs = match observe::observe(p.pm, p.lookup, p.conn, p.submitted, vault_age, now).await {
         Ok(obs) => obs,
         Err(e) => return Outcome::failed(Vec::new(), e),
     };

@@ -2,8 +2,8 @@
 
 use super::lookup::Lookup;
 use super::status;
-use crate::context::SubmittedJobs;
-use crate::crd::{JobStatus, ProtectedMachine};
+use crate::context::{Settings, SubmittedJobs};
+use crate::crd::{JobStatus, Phase, ProtectedMachine};
 use crate::error::Error;
 use crate::preflight;
 use crate::reconcile::Connection;
@@ -14,6 +14,7 @@ use reprotect_facts::{
     AmbiguousItem, AsrErrorClass, JobErrorFacts, JobFacts, ObserveRequest, ProtectedItemFacts, SiteRecoveryError, VmSelector, arm_name,
 };
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// How long a job we just submitted may stay unreadable (404) before that means something:
 /// ASR creates the job asynchronously after the 202.
@@ -73,18 +74,37 @@ fn tolerate<T>(r: Result<T, SiteRecoveryError>) -> Result<Option<T>, Error> {
     }
 }
 
+/// How old the vault's answers may be for this pass: a settled machine (`Protected` or
+/// `ProtectedToAzure`, its spec already observed) accepts the vault watch's list; any other the
+/// client's usual cache interval (`None`).
+pub fn settled_vault_age(pm: &ProtectedMachine, settings: &Settings) -> Option<Duration> {
+    let status = pm.status.as_ref()?;
+    let settled =
+        matches!(status.phase, Phase::Protected | Phase::ProtectedToAzure) && status.observed_generation == pm.metadata.generation;
+    let age = settings.settled_max_age();
+    (settled && !age.is_zero()).then_some(age)
+}
+
 /// Read everything once. Per-vault lists are cached by the Site Recovery client, so a thousand
-/// machines of one vault cost one list per cache interval.
+/// machines of one vault cost one list per cache interval (`vault_age`: see [`settled_vault_age`]).
 pub async fn observe(
     pm: &ProtectedMachine,
     lookup: &Lookup,
     conn: &Connection,
     submitted: &SubmittedJobs,
+    vault_age: Option<Duration>,
     now: Timestamp,
 ) -> Result<Observation, Error> {
     let (sr, vault) = (&conn.site_recovery, &conn.vault);
-    let (items, fabric, policies, vcenters) =
-        tokio::join!(sr.list_protected_items(vault), sr.get_fabric(vault), sr.list_policies(vault), sr.list_vcenters(vault));
+    let (items, fabric, policies, vcenters) = match vault_age {
+        Some(age) => tokio::join!(
+            sr.list_protected_items_within(vault, age),
+            sr.get_fabric_within(vault, age),
+            sr.list_policies_within(vault, age),
+            sr.list_vcenters_within(vault, age)
+        ),
+        None => tokio::join!(sr.list_protected_items(vault), sr.get_fabric(vault), sr.list_policies(vault), sr.list_vcenters(vault)),
+    };
     let items = items?;
     let (item, ambiguous_item) = match find_item(pm, &items) {
         Ok(item) => (item.cloned(), None),

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 /// Observe and preflight one machine once.
 pub async fn check_once(pm: &ProtectedMachine, lookup: &Lookup, conn: &Connection) -> Result<Vec<CheckResult>, Error> {
     let now = Timestamp::now();
-    let obs = observe::observe(pm, lookup, conn, &SubmittedJobs::default(), now).await?;
+    let obs = observe::observe(pm, lookup, conn, &SubmittedJobs::default(), None, now).await?;
     Ok(evaluate::evaluate(pm, lookup, &obs, now).results)
 }
 
@@ -33,7 +33,7 @@ pub struct Preview {
 /// none is taken. A machine on its way home (an approved failback) gets the failback plan.
 pub async fn plan_once(pm: &ProtectedMachine, lookup: &Lookup, conn: &Connection, settings: &Settings) -> Result<Preview, Error> {
     let now = Timestamp::now();
-    let obs = observe::observe(pm, lookup, conn, &SubmittedJobs::default(), now).await?;
+    let obs = observe::observe(pm, lookup, conn, &SubmittedJobs::default(), None, now).await?;
     let eval = evaluate::evaluate(pm, lookup, &obs, now);
     if let Some(item) = obs.facts.item.as_ref()
         && let Some(approval) = failback::route(pm, item)
