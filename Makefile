@@ -54,5 +54,8 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 bench: ## Run the benchmarks (preflight, ASR simulator throughput, vCenter observation, scale)
 	$(CARGO) bench --workspace
 
-bench-scale: tools build ## Scale bench: 10 vaults x 100 machines to Protected (time, ARM requests per machine, controller RSS); ARGS="vaults per-vault"
-	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" "$${CARGO_TARGET_DIR:-target}/debug/scale" $(ARGS)
+bench-scale: tools build ## Scale bench (release controller): runs 10x100, 10x100/10, 10x300 and a steady state; ARGS="10x100 10x1000/10 ..."
+	$(CARGO) build --release -p reprotect-controller --bin reprotect-controller
+	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" \
+	  REPROTECT_CONTROLLER_BIN="$${REPROTECT_CONTROLLER_BIN:-$${CARGO_TARGET_DIR:-target}/release/reprotect-controller}" \
+	  "$${CARGO_TARGET_DIR:-target}/debug/scale" $(ARGS)

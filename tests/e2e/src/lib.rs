@@ -211,12 +211,17 @@ spec:
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(5),
             secret_cache_ttl: Duration::from_secs(1),
+            // Azure-side changes wake machines within seconds here (4 min by default).
+            vault_watch_interval: Duration::from_secs(2),
             ..Settings::default()
         };
         self.metrics = Arc::new(Metrics::default());
         let metrics = self.metrics.clone();
         let connector = Arc::new(
-            RealConnector::new(Duration::from_secs(1), Some(200.0)).with_credential_policy(credential_policy).with_metrics(metrics.clone()),
+            RealConnector::new(Duration::from_secs(1), Some(200.0))
+                .with_settled_max_age(settings.settled_max_age())
+                .with_credential_policy(credential_policy)
+                .with_metrics(metrics.clone()),
         );
         self.controller = Some(tokio::spawn(async move {
             // Scoped to the test's namespace: tests run in parallel, each with its own controller.

@@ -1,7 +1,8 @@
 //! End to end against shapes of real installations that a kind simulator would not show: items named by GUID,
 //! a MasterTarget whose Kubernetes name differs from its ASR name, group members without `osType`, a group with
 //! a member nobody declared, two items sharing a friendly name, vCenter discovered by FQDN while the policy says
-//! `https://IP:PORT/sdk`, a job error whose service code hides ASR's code, and the next disaster months later.
+//! `https://IP:PORT/sdk`, a job error whose service code hides ASR's code, and the next disaster months later
+//! (seen by the vault watch without anyone looking).
 
 use reprotect_controller::crd::Phase;
 use reprotect_e2e::{Env, MASTER_TARGETS_AND_MACHINES, SimKnobs, WINDOWS, site};
@@ -132,5 +133,26 @@ async fn the_next_disaster_months_later_is_reprotected_again_and_an_agent_failur
     let status = env.machine("db-01").await?.status.expect("status");
     let job = status.job.expect("the current job is recorded");
     assert_eq!(job.state.as_deref(), Some("Succeeded"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failover_in_azure_wakes_a_protected_machine_without_anyone_looking() -> anyhow::Result<()> {
+    install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
+    let ns = test_namespace().await;
+    let mut env = Env::start(ns.name(), SimKnobs::default()).await?;
+    site(&env, 0).await?;
+    env.apply_policy("Apply").await?;
+    env.apply(MASTER_TARGETS_AND_MACHINES).await?;
+    env.start_controller();
+    env.wait_for_phases(&["db-01"], &[Phase::Protected], Duration::from_secs(120)).await?;
+    assert_eq!(env.reprotect_posts("db-01"), 1);
+    // Nobody touches the machine and its own recheck is minutes away (watchdog 5 min): only the vault watch
+    // (every 2 s here) can notice that Azure failed the item over again.
+    assert!(env.sim.fail_over_again("db-01"));
+    let noticed =
+        reprotect_e2e::process::eventually(Duration::from_secs(30), || async { (env.reprotect_posts("db-01") >= 2).then_some(()) });
+    assert!(noticed.await.is_some(), "the failover was not noticed within 30 s; POSTs: {}", env.reprotect_posts("db-01"));
+    env.wait_for_phases(&["db-01"], &[Phase::Protected], Duration::from_secs(120)).await?;
     Ok(())
 }
