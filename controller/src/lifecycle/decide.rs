@@ -497,7 +497,8 @@ pub enum Acted {
 /// reprotecting, an item already protected is looked at again at once.
 pub fn after_act(decision: Decision, acted: &Acted) -> Decision {
     match acted {
-        Acted::Done | Acted::Submitted { .. } => decision,
+        Acted::Done => decision,
+        Acted::Submitted { job, .. } => Decision { requeue_after: after_submission(job.retry_after_seconds), ..decision },
         Acted::Adopted(job) => {
             let state = job.state.as_deref().unwrap_or("Unknown");
             let message = format!(
@@ -529,6 +530,16 @@ pub fn after_act(decision: Decision, acted: &Acted) -> Decision {
         }
     }
 }
+
+/// When to look at a reprotect just submitted: when Azure's `Retry-After` on the 202 says, else one
+/// job poll interval; never sooner than 5 s, because the Site Recovery client refreshes a vault's
+/// item list at most every 5 s during a burst of POSTs and a list read after the POST shows the job
+/// running (a pass before that would read the job itself, one ARM request per machine).
+pub fn after_submission(retry_after_seconds: Option<u64>) -> Duration {
+    retry_after_seconds.map_or(JOB_POLL, Duration::from_secs).clamp(SUBMITTED_MIN, JOB_POLL)
+}
+
+const SUBMITTED_MIN: Duration = Duration::from_secs(5);
 
 fn decision_with(phase: Phase, requeue_after: Duration, d: Decision) -> Decision {
     Decision { phase, requeue_after, action: None, ..d }

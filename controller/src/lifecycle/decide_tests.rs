@@ -337,9 +337,9 @@ fn after_act_follows_an_adopted_job_and_rechecks_an_item_found_protected_at_once
     let planned = decide(&input(Some(&registered), t(60)));
     assert!(matches!(planned.action, Some(Action::Reprotect(_))));
 
-    let unchanged =
+    let submitted =
         after_act(planned.clone(), &Acted::Submitted { job: JobRef { job_name: "j".into(), retry_after_seconds: None }, at: t(61) });
-    assert_eq!(unchanged, planned, "a submission changes nothing the decision said");
+    assert_eq!(Decision { requeue_after: planned.requeue_after, ..submitted }, planned, "a submission changes only when to look again");
 
     let adopted = after_act(planned.clone(), &Acted::Adopted(job("InProgress", None)));
     assert_eq!(adopted.phase, Phase::Reprotecting);
@@ -350,4 +350,16 @@ fn after_act_follows_an_adopted_job_and_rechecks_an_item_found_protected_at_once
     let protected = after_act(planned, &Acted::AlreadyProtected);
     assert_eq!(protected.requeue_after, std::time::Duration::from_secs(2));
     assert_eq!(condition(&protected, "Reconciling").reason, "AlreadyProtected");
+}
+
+#[test]
+fn a_submitted_reprotect_is_looked_at_when_azures_retry_after_says_within_five_seconds_and_one_job_poll() {
+    let cases = [(None, 15), (Some(10), 10), (Some(0), 5), (Some(3), 5), (Some(u64::MAX), 15)];
+    for (retry_after, seconds) in cases {
+        assert_eq!(after_submission(retry_after), std::time::Duration::from_secs(seconds), "Retry-After {retry_after:?}");
+    }
+    let registered = failed_over_item(true);
+    let planned = decide(&input(Some(&registered), t(60)));
+    let job = JobRef { job_name: "j".into(), retry_after_seconds: Some(10) };
+    assert_eq!(after_act(planned, &Acted::Submitted { job, at: t(61) }).requeue_after, std::time::Duration::from_secs(10));
 }
