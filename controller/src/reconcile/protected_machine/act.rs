@@ -78,7 +78,19 @@ async fn reprotect(cx: &ActContext<'_>, request: ReprotectRequest, now: Timestam
     if let Some(scenario) = fresh.current_scenario.as_ref().filter(|s| is_reprotect_scenario(s.scenario_name.as_deref()))
         && let Some(job_id) = &scenario.job_id
     {
-        let job = sr.get_job(vault, arm_name(job_id)).await?;
+        let job = match sr.get_job(vault, arm_name(job_id)).await {
+            Ok(job) => job,
+            // ASR lists a job a few seconds after the item names it (a POST whose answer was lost, read at
+            // once): the item's word that a reprotect runs is enough to follow it, never to send another.
+            // Stamped now, so the passes that follow give it the usual grace to appear (`JOB_APPEAR_GRACE`).
+            Err(e) if e.class() == AsrErrorClass::NotFound => JobFacts {
+                name: arm_name(job_id).to_string(),
+                state: Some("InProgress".into()),
+                start_time: Some(now),
+                ..Default::default()
+            },
+            Err(e) => return Err(e.into()),
+        };
         if !failed(&job) {
             return Ok(Acted::Adopted(job));
         }
