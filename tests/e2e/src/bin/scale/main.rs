@@ -18,6 +18,7 @@
 
 mod baseline;
 mod measure;
+mod report;
 mod run;
 
 use anyhow::{Context as _, Result};
@@ -80,12 +81,12 @@ async fn main() -> Result<()> {
     for (i, spec) in runs.iter().enumerate() {
         let last = i + 1 == runs.len();
         let result = run::one(cp, &vcsim, *spec, i, &settings, i == 0, last).await?;
-        run::print_table(&results, Some(&result), &settings);
+        report::print_table(&results, Some(&result), &settings);
         results.push(result);
     }
     println!();
-    run::print_table(&results, None, &settings);
-    let json = run::to_json(&results);
+    report::print_table(&results, None, &settings);
+    let json = report::to_json(&results);
     let out =
         std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| "target".into()).join("bench-scale.json");
     std::fs::write(&out, serde_json::to_string_pretty(&json)?)?;
