@@ -101,14 +101,7 @@ async fn the_next_disaster_months_later_is_reprotected_again_and_an_agent_failur
 -> anyhow::Result<()> {
     install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
     let ns = test_namespace().await;
-    let knobs = SimKnobs { job_service_code: Some("539"), ..SimKnobs::default() };
-    let mut env = Env::start(ns.name(), knobs).await?;
-    site(&env, 0).await?;
-    env.apply_policy("Apply").await?;
-    env.apply(MASTER_TARGETS_AND_MACHINES).await?;
-    env.start_controller();
-    env.wait_for_phases(&["db-01"], &[Phase::Protected], Duration::from_secs(120)).await?;
-    assert_eq!(env.reprotect_posts("db-01"), 1);
+    let env = db_01_protected(ns.name(), SimKnobs { job_service_code: Some("539"), ..SimKnobs::default() }).await?;
 
     // Months later, the next disaster: db-01 fails over again, and its first reprotect fails with 95226 behind
     // the service code 539 (the agent had not registered after all).
@@ -140,13 +133,7 @@ async fn the_next_disaster_months_later_is_reprotected_again_and_an_agent_failur
 async fn a_failover_in_azure_wakes_a_protected_machine_without_anyone_looking() -> anyhow::Result<()> {
     install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
     let ns = test_namespace().await;
-    let mut env = Env::start(ns.name(), SimKnobs::default()).await?;
-    site(&env, 0).await?;
-    env.apply_policy("Apply").await?;
-    env.apply(MASTER_TARGETS_AND_MACHINES).await?;
-    env.start_controller();
-    env.wait_for_phases(&["db-01"], &[Phase::Protected], Duration::from_secs(120)).await?;
-    assert_eq!(env.reprotect_posts("db-01"), 1);
+    let env = db_01_protected(ns.name(), SimKnobs::default()).await?;
     // Nobody touches the machine and its own recheck is minutes away (watchdog 5 min): only the vault watch
     // (every 2 s here) can notice that Azure failed the item over again.
     assert!(env.sim.fail_over_again("db-01"));
@@ -155,4 +142,16 @@ async fn a_failover_in_azure_wakes_a_protected_machine_without_anyone_looking() 
     assert!(noticed.await.is_some(), "the failover was not noticed within 30 s; POSTs: {}", env.reprotect_posts("db-01"));
     env.wait_for_phases(&["db-01"], &[Phase::Protected], Duration::from_secs(120)).await?;
     Ok(())
+}
+
+/// The site with the controller running and db-01 reprotected once and `Protected`.
+async fn db_01_protected(ns: &str, knobs: SimKnobs) -> anyhow::Result<Env> {
+    let mut env = Env::start(ns, knobs).await?;
+    site(&env, 0).await?;
+    env.apply_policy("Apply").await?;
+    env.apply(MASTER_TARGETS_AND_MACHINES).await?;
+    env.start_controller();
+    env.wait_for_phases(&["db-01"], &[Phase::Protected], Duration::from_secs(120)).await?;
+    assert_eq!(env.reprotect_posts("db-01"), 1);
+    Ok(env)
 }
