@@ -270,13 +270,58 @@ where
 {
     let (reader, writer) = reflector::store();
     let spec_or_annotations = predicates::generation.combine(predicates::annotations);
-    let trigger =
-        watcher(api, wc).default_backoff().reflect(writer).touched_objects().predicate_filter(spec_or_annotations, Default::default());
+    let trigger = watcher(api, wc)
+        .default_backoff()
+        .modify(slim_for_store)
+        .reflect(writer)
+        .touched_objects()
+        .predicate_filter(spec_or_annotations, Default::default());
     Controller::for_stream(trigger, reader)
 }
+
+/// Drops what the controller never reads before an object enters a store: `managedFields` (for a
+/// machine whose status lists its ~40 checks this is most of the object's memory, as untyped JSON)
+/// and kubectl's `last-applied-configuration` copy of the spec. At 10,000 machines the stores are
+/// most of the heap (issue 13).
+pub(crate) fn slim_for_store<K: kube::Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
+    if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 async fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>) {
     if let Err(e) = r {
         tracing::debug!(error = %e, "reconcile ended with an error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::ProtectedMachineStatus;
+    use kube::Resource;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
+    #[test]
+    fn a_stored_machine_keeps_spec_status_and_annotations_but_not_managed_fields_or_kubectls_copy() {
+        let mut pm: ProtectedMachine = crate::testing::example(include_str!("../../examples/03-machines.yaml"), "app-01");
+        pm.meta_mut().managed_fields = Some(vec![ManagedFieldsEntry { manager: Some("kubectl".into()), ..Default::default() }]);
+        let annotations = pm.meta_mut().annotations.get_or_insert_with(Default::default);
+        annotations.insert(LAST_APPLIED.into(), "{\"spec\":{}}".into());
+        annotations.insert(crate::crd::common::PAUSED_ANNOTATION.into(), "true".into());
+        pm.status = Some(ProtectedMachineStatus { checks_passed: Some("34/37".into()), ..Default::default() });
+        let spec_before = serde_json::to_value(&pm.spec).unwrap();
+
+        slim_for_store(&mut pm);
+
+        assert_eq!(pm.meta().managed_fields, None);
+        let annotations = pm.meta().annotations.clone().unwrap_or_default();
+        assert!(!annotations.contains_key(LAST_APPLIED), "{annotations:?}");
+        assert!(crate::crd::common::paused_by_annotation(pm.meta()), "the pause annotation is kept");
+        assert_eq!(pm.status.and_then(|s| s.checks_passed).as_deref(), Some("34/37"));
+        assert_eq!(serde_json::to_value(&pm.spec).unwrap(), spec_before);
     }
 }

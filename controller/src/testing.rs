@@ -5,6 +5,13 @@ use reprotect_facts::*;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+/// One document of an `examples/` file by `metadata.name`, as the CRD types read it.
+pub fn example<K: serde::de::DeserializeOwned>(text: &str, name: &str) -> K {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).expect("examples parse");
+    let doc = docs.into_iter().find(|d| d["metadata"]["name"] == name).expect("example present");
+    serde_json::from_value(doc).expect("example matches the CRD types")
+}
+
 /// A vault with one fabric, its items and jobs; a reprotect POST behaves like ASR's: it creates a
 /// running job and puts it in the item's current scenario.
 #[derive(Default)]

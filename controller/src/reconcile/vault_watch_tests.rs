@@ -2,11 +2,7 @@
 
 use super::*;
 
-fn example<K: serde::de::DeserializeOwned>(text: &str, name: &str) -> K {
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).expect("examples parse");
-    let doc = docs.into_iter().find(|d| d["metadata"]["name"] == name).expect("example present");
-    serde_json::from_value(doc).expect("example matches the CRD types")
-}
+use crate::testing::example;
 
 fn machines() -> Vec<ProtectedMachine> {
     let text = include_str!("../../../examples/03-machines.yaml");

@@ -15,11 +15,7 @@ use kube::ResourceExt;
 use reprotect_facts::{AsrServiceError, PowerState, SiteRecoveryError};
 use std::sync::Arc;
 
-pub(super) fn example<K: serde::de::DeserializeOwned>(text: &str, name: &str) -> K {
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).expect("examples parse");
-    let doc = docs.into_iter().find(|d| d["metadata"]["name"] == name).expect("example present");
-    serde_json::from_value(doc).expect("example matches the CRD types")
-}
+pub(super) use crate::testing::example;
 
 /// One machine of `examples/` against a vault and a vCenter where every prerequisite holds.
 pub(super) struct World {
