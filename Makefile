@@ -7,9 +7,9 @@ IMAGE_REPOSITORY ?= ghcr.io/reprotect/reprotect-controller
 IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/reprotect-controller/Chart.yaml)
 IMAGE ?= $(IMAGE_REPOSITORY):$(IMAGE_TAG)
 CONTAINER_ENGINE ?= $(shell command -v docker >/dev/null 2>&1 && echo docker || echo podman)
-# The one workspace build shared by demo, test and bench-scale: same command, profile and
-# features, so whichever runs first builds and the others reuse every artifact.
-BUILD_ALL := $(CARGO) test --workspace --all-targets --no-run
+# The one workspace build shared by demo, test and bench-scale (tests/build-all.sh: `cargo test
+# --workspace --all-targets --no-run`, same profile and features), so whichever runs first builds
+# and the others reuse every artifact.
 
 .PHONY: help prereqs demo test crds chart-crds lint bench bench-scale tools build image
 
@@ -22,12 +22,12 @@ prereqs: ## Check the prerequisites (Rust >= workspace rust-version, Go >= 1.26,
 demo: ## Run the local demo: API server, vcsim, ASR simulator, controller, live progress (DEMO=short for CI)
 	@bash tests/demo/run.sh $(DEMO)
 
-build: prereqs ## Build the workspace once, exactly as `make test` and `make demo` use it
-	$(BUILD_ALL)
+build: prereqs ## Build what demo and test need: the Go test tools and promtool side by side with the workspace (as `make test` uses it)
+	@bash tests/build-all.sh
 
-test: tools build ## Run every test (unit, offline CRD checks, real API server, vcsim, ASR simulator, chart, GitOps, demo clean-up)
-	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" REPROTECT_PROMTOOL="$$(bash tests/promtool/build.sh | tail -n1)" \
-	  $(CARGO) test --workspace --all-targets --no-fail-fast -- --test-threads=4
+test: build ## Run every test (unit, offline CRD checks, real API server, vcsim, ASR simulator, chart, GitOps, demo clean-up)
+	@export REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" REPROTECT_PROMTOOL="$$(bash tests/promtool/build.sh | tail -n1)"; \
+	bash tests/run-tests.sh
 	@export REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" REPROTECT_PROMTOOL="$$(bash tests/promtool/build.sh | tail -n1)"; \
 	for t in charts/reprotect-controller/tests/*.sh tests/gitops/*.sh tests/demo/test_*.sh; do [ -f "$$t" ] || continue; echo "== $$t"; bash "$$t" || exit 1; done
 
@@ -54,7 +54,7 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 bench: ## Run the benchmarks (preflight, ASR simulator throughput, vCenter observation, scale)
 	$(CARGO) bench --workspace
 
-bench-scale: tools build ## Scale bench (release controller): runs 10x100, 10x100/10, 10x300 and a steady state; ARGS="10x100 10x1000/10 ..."
+bench-scale: build ## Scale bench (release controller): runs 10x100, 10x100/10, 10x300 and a steady state; ARGS="10x100 10x1000/10 ..."
 	$(CARGO) build --release -p reprotect-controller --bin reprotect-controller
 	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" \
 	  REPROTECT_CONTROLLER_BIN="$${REPROTECT_CONTROLLER_BIN:-$${CARGO_TARGET_DIR:-target}/release/reprotect-controller}" \

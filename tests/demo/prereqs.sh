@@ -3,7 +3,7 @@
 #
 # Needed: cargo + rustc at least the workspace's rust-version (Cargo.toml), Go at least the go
 # directive of tests/tools/*/go.mod (1.26), a C linker (cc) for Rust build scripts, and
-# bash/sha256sum/flock (coreutils, util-linux). Everything else (kube-apiserver, etcd, kubectl,
+# bash/sha256sum/flock (coreutils, util-linux) and jq. Everything else (kube-apiserver, etcd, kubectl,
 # helm, kubeconform, vcsim, the ASR simulator) is built by make itself.
 # Exit 0 when everything is there; exit 1 with one line per problem otherwise.
 set -uo pipefail
@@ -42,6 +42,8 @@ fi
 for tool in sha256sum flock setsid; do
   command -v "$tool" >/dev/null || problems+=("'$tool' is not on PATH: install coreutils/util-linux")
 done
+# make test lists the test executables from cargo's JSON messages (tests/run-tests.sh).
+command -v jq >/dev/null || problems+=("'jq' is not on PATH (make test reads cargo's JSON with it): install jq")
 
 if ((${#problems[@]})); then
   echo "make prereqs: missing prerequisites:" >&2

@@ -19,13 +19,12 @@ mode="${1:-full}"
 demo="${REPROTECT_DEMO_BIN:-}"
 if [[ -z "$demo" ]]; then
   bash tests/demo/prereqs.sh
-  echo "demo: [1/3] building (or reusing) the Go test tools: kube-apiserver, etcd, kubectl, helm, vcsim (first time: ~10 min)" >&2
+  echo "demo: [1/2] building (or reusing) the Go test tools (kube-apiserver, etcd, kubectl, helm, vcsim, promtool) and, side by side, the workspace as 'make test' builds it (cargo test --workspace --all-targets --no-run); first time ~20 min, make test reuses all of it" >&2
+  bash tests/build-all.sh
   REPROTECT_TOOLS_BIN="$(bash tests/tools/build.sh | tail -n1)"
   export REPROTECT_TOOLS_BIN
-  echo "demo: [2/3] building the workspace as 'make test' does (cargo test --workspace --all-targets --no-run); make test reuses it" >&2
-  cargo test --workspace --all-targets --no-run
   demo="${CARGO_TARGET_DIR:-target}/debug/demo"
-  echo "demo: [3/3] running $demo $mode" >&2
+  echo "demo: [2/2] running $demo $mode" >&2
 fi
 
 # A background job of a non-interactive shell is not a group leader, so setsid execs in place:
