@@ -4,8 +4,12 @@
 # The build context is the repository root; .dockerignore keeps target/, .git and test tooling out.
 
 ARG RUST_VERSION=1.95
+# Packed relative relocations (DT_RELR; glibc >= 2.36, as in distroless cc-debian12): the loader reads
+# ~100 KB at start instead of 11 MB of `.rela.dyn` (peak RSS). Same default as the Makefile's RELEASE_RUSTFLAGS.
+ARG RELEASE_RUSTFLAGS="-C link-arg=-Wl,-z,pack-relative-relocs"
 
 FROM rust:${RUST_VERSION}-bookworm AS builder
+ARG RELEASE_RUSTFLAGS
 WORKDIR /src
 # Whole workspace: every member's Cargo.toml must exist for --locked resolution.
 COPY . .
@@ -13,7 +17,7 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked -p reprotect-controller --bin reprotect-controller \
+    RUSTFLAGS="${RELEASE_RUSTFLAGS}" cargo build --release --locked -p reprotect-controller --bin reprotect-controller \
  && install -D -m 0755 target/release/reprotect-controller /out/reprotect-controller
 
 FROM gcr.io/distroless/cc-debian12:nonroot

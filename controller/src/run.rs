@@ -302,8 +302,8 @@ async fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>) {
 mod tests {
     use super::*;
     use crate::crd::ProtectedMachineStatus;
-    use kube::Resource;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+    use kube::Resource;
 
     #[test]
     fn a_stored_machine_keeps_spec_status_and_annotations_but_not_managed_fields_or_kubectls_copy() {

@@ -49,6 +49,9 @@ pub struct PoolOptions {
     pub task_poll_interval: Duration,
     /// How long a host's licence edition is cached (it changes rarely and costs a call).
     pub license_cache_ttl: Duration,
+    /// How old the VM name index (one row per VM in the vCenter) may be for an observation. Observations
+    /// within this age share one read; a write (power off, disk UUID) always resolves its VM afresh.
+    pub names_max_age: Duration,
     /// No login is sent for this long after vCenter rejected the credentials (doubling per rejection). vSphere
     /// locks an account after 5 failed logins in 180 s by default: 90 s keeps us to 2 in any 180 s.
     pub login_backoff_initial: Duration,
@@ -67,6 +70,7 @@ impl Default for PoolOptions {
             task_timeout: Duration::from_secs(300),
             task_poll_interval: Duration::from_millis(200),
             license_cache_ttl: Duration::from_secs(600),
+            names_max_age: Duration::from_secs(5),
             login_backoff_initial: Duration::from_secs(90),
             login_backoff_max: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(1800),

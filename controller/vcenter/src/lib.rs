@@ -4,7 +4,8 @@
 //! shared login backoff after `InvalidLogin`) or [`VimVcenter::connect`].
 //! Observation reads everything in two `RetrievePropertiesEx` round trips (name resolution through a
 //! per-session container view, then one batched read of VMs, hosts and datastores); see [`observe`].
-//! `VcenterFacts::round_trips` counts every HTTP request an observation made: steady state is 2 (names + batch);
+//! `VcenterFacts::round_trips` counts every HTTP request an observation made: steady state is 2 (names + batch),
+//! 1 while the session's name index is younger than `PoolOptions::names_max_age` (observations share it);
 //! the first call per login adds CreateContainerView, the licence lookup (2, concurrent with the batch, cached
 //! `license_cache_ttl`) and HasPrivilegeOnEntities (1, cached per login and host).
 //! Tasks are tracked by polling `info.state` and reading the fault type from raw XML; see [`tasks`].

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reprotect_facts::vcenter::{ObserveRequest, VcenterError, VcenterFacts, VmFacts, VmSelector};
 use vim_rs::core::client::{Client, Error as VimError, VimClient};
@@ -65,17 +66,20 @@ vim_retrievable!(
 
 pub(crate) async fn observe(session: &Session, request: &ObserveRequest) -> Result<VcenterFacts, VcenterError> {
     let _permit = session.permit().await;
-    match observe_once(session, request).await {
-        // A VM deleted between the two round trips makes the batched read fail: start over once.
-        Err(VcenterError::Call { message, .. }) if message.starts_with("ManagedObjectNotFound") => observe_once(session, request).await,
+    match observe_once(session, request, session.options.names_max_age).await {
+        // A VM deleted between the two round trips (or since the name index was read) makes the batched read
+        // fail: start over once, with the index read afresh.
+        Err(VcenterError::Call { message, .. }) if message.starts_with("ManagedObjectNotFound") => {
+            observe_once(session, request, Duration::ZERO).await
+        }
         other => other,
     }
 }
 
-async fn observe_once(session: &Session, request: &ObserveRequest) -> Result<VcenterFacts, VcenterError> {
+async fn observe_once(session: &Session, request: &ObserveRequest, names_max_age: Duration) -> Result<VcenterFacts, VcenterError> {
     let mut facts = VcenterFacts::default();
     let mut trips = 0u32;
-    let names = resolve_all(session, &mut trips).await?;
+    let names = resolve_all(session, &mut trips, names_max_age).await?;
 
     let find = |sel: &VmSelector| -> Option<&VmName> { matching(&names, sel).ok().flatten() };
     for sel in request.master_target_vm.iter().chain(&request.on_premises_vms) {
@@ -142,7 +146,29 @@ async fn observe_once(session: &Session, request: &ObserveRequest) -> Result<Vce
 }
 
 /// Names and hosts of every VM, through a container view kept for the life of the login.
-async fn resolve_all(session: &Session, trips: &mut u32) -> Result<Vec<VmName>, VcenterError> {
+/// The VM name index (every VM's name, host and UUIDs) as a session read it last, shared by the observations
+/// that accept its age. It has one row per VM of the vCenter: read afresh for every machine, a pass cost
+/// O(VMs) and a sweep over N machines O(N²) in time, and memory held up to `max_concurrent_operations`
+/// copies of the whole answer at once (issue 13).
+pub(crate) struct NameIndex {
+    fetched: Instant,
+    names: Arc<Vec<VmName>>,
+}
+
+/// The name index no older than `max_age` (`Duration::ZERO`: read now). The lock is held across the read, so
+/// concurrent observations wait for one answer instead of each asking vCenter.
+async fn resolve_all(session: &Session, trips: &mut u32, max_age: Duration) -> Result<Arc<Vec<VmName>>, VcenterError> {
+    let mut index = session.vm_names.lock().await;
+    if let Some(fresh) = index.as_ref().filter(|i| i.fetched.elapsed() < max_age) {
+        return Ok(fresh.names.clone());
+    }
+    let fetched = Instant::now();
+    let names = Arc::new(read_names(session, trips).await?);
+    *index = Some(NameIndex { fetched, names: names.clone() });
+    Ok(names)
+}
+
+async fn read_names(session: &Session, trips: &mut u32) -> Result<Vec<VmName>, VcenterError> {
     let mut view_slot = session.vm_view.lock().await;
     let view = match &*view_slot {
         Some((generation, view)) if *generation == session.generation() => view.clone(),
@@ -273,7 +299,7 @@ fn matching<'a>(names: &'a [VmName], sel: &VmSelector) -> Result<Option<&'a VmNa
 /// name matches several VMs: a write never guesses).
 pub(crate) async fn resolve_one(session: &Session, sel: &VmSelector) -> Result<String, VcenterError> {
     let mut trips = 0;
-    let names = resolve_all(session, &mut trips).await?;
+    let names = resolve_all(session, &mut trips, Duration::ZERO).await?;
     match matching(&names, sel) {
         Ok(Some(v)) => Ok(v.id.value.clone()),
         Ok(None) => Err(VcenterError::VmNotFound(sel.key())),

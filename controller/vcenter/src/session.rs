@@ -35,6 +35,8 @@ pub(crate) struct Session {
     gate: Arc<LoginGate>,
     /// Container view over all VMs (root folder, recursive) and the login generation it belongs to.
     pub(crate) vm_view: Mutex<Option<(u64, ManagedObjectReference)>>,
+    /// The VM name index last read through that view (see `observe::NameIndex`).
+    pub(crate) vm_names: Mutex<Option<crate::observe::NameIndex>>,
     /// Host moref -> (fetched at, licence edition).
     pub(crate) license_cache: Mutex<std::collections::HashMap<String, (std::time::Instant, Option<String>)>>,
     /// "generation#host" -> (fetched at, missing datastore privileges).
@@ -56,6 +58,7 @@ impl Session {
             generation: AtomicU64::new(0),
             logins: AtomicU64::new(0),
             vm_view: Mutex::new(None),
+            vm_names: Mutex::new(None),
             license_cache: Mutex::new(Default::default()),
             privilege_cache: Mutex::new(Default::default()),
         };

@@ -22,6 +22,7 @@
 mod common;
 
 use reprotect_facts::vcenter::{GuestFamily, ObserveRequest, PowerState, Vcenter, VmSelector};
+use reprotect_vcenter::{PoolOptions, VimVcenter};
 use reprotect_vcsim_support::{DiskSpec, ScsiKind, ToolsState, VmSpec};
 
 fn name(n: &str) -> VmSelector {
@@ -184,7 +185,7 @@ async fn disk_backing_uuids_file_names_and_datastores_are_read_unique_or_clashin
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn observing_a_master_target_and_a_hundred_vms_takes_two_round_trips() {
+async fn observing_a_master_target_and_twenty_vms_takes_two_round_trips_then_one_while_the_name_index_is_young() {
     let e = common::env().await;
     e.scenario.create_vm(&VmSpec::new("mt", "DC0_H0")).await.unwrap();
     let names: Vec<String> = (0..20).map(|i| format!("vm{i:03}")).collect();
@@ -197,5 +198,27 @@ async fn observing_a_master_target_and_a_hundred_vms_takes_two_round_trips() {
     // First call: view creation + names + batch + licence (LicenseManager property + query) + privileges.
     assert!(first.round_trips <= 6, "{}", first.round_trips);
     let again = e.vc.observe(&mt_request("mt", &refs)).await.unwrap();
-    assert_eq!(again.round_trips, 2, "steady state: names + one batched read");
+    assert_eq!(again.round_trips, 1, "within names_max_age: the shared name index + one batched read");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn observations_share_one_name_index_until_it_is_older_than_its_max_age_and_a_power_off_resolves_afresh() {
+    let e = common::env().await;
+    let options = PoolOptions { names_max_age: std::time::Duration::from_secs(2), ..common::fast_options() };
+    let vc = VimVcenter::connect(common::config(&e.sim), options).await.unwrap();
+    e.scenario.create_vm(&VmSpec::new("mt", "DC0_H0")).await.unwrap();
+    let request = mt_request("mt", &["late"]);
+    assert_eq!(vc.observe(&request).await.unwrap().on_premises_vms["name:late"], None);
+
+    e.scenario.create_vm(&VmSpec::new("late", "DC0_H0")).await.unwrap();
+    let shared = vc.observe(&request).await.unwrap();
+    assert_eq!(shared.on_premises_vms["name:late"], None, "the index read before the VM existed is shared");
+    assert_eq!(shared.round_trips, 1, "no name read: only the batch");
+    vc.power_off(&VmSelector::Name("late".into())).await.expect("a write resolves its VM afresh, not from the index");
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let fresh = vc.observe(&request).await.unwrap();
+    assert_eq!(fresh.round_trips, 2, "an index older than its max age is read again");
+    let late = fresh.on_premises_vms["name:late"].as_ref().expect("found once the index is read again");
+    assert_eq!(late.power_state, Some(PowerState::PoweredOff));
 }
