@@ -5,6 +5,9 @@
 # --all-targets --no-run`: one build shared by demo, test and bench-scale). Cold on 2 cores the
 # builds overlap where each leaves a core idle (cargo's long single-crate stretch for vim_rs and its
 # links, Go's links). Each part is cached on its own and reused as is; Go's progress is prefixed `[go]`.
+#
+#   tests/build-all.sh         everything
+#   tests/build-all.sh --go    the Go tools and promtool only (make tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
