@@ -171,7 +171,7 @@ pub async fn prepare(
     let master_target_asr_names = [(mt.name_any(), mt.spec.asr_name.clone())].into();
     // One-shot: the other machines that could own the item are not listed (the reconciler checks `item-owner`).
     let lookup =
-        lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers, master_target_asr_names, claimants: Vec::new() };
+        lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers, master_target_asr_names, others: Vec::new() };
     Ok(Prepared { lookup, conn, master_target: mt_name })
 }
 

@@ -28,6 +28,20 @@ fn eq(a: Option<&str>, b: Option<&str>) -> bool {
     matches!((a, b), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
 }
 
+/// Whether a machine with these recorded/declared names can name `item` at all, in any vault: a cheap,
+/// allocation-free first cut over every machine of the watched scopes (a pass builds a [`Claimant`] only for the
+/// few that pass it; building one for each of 10,000 machines per pass was most of a pass's memory and time).
+pub fn may_claim(status_item_id: Option<&str>, item_name: Option<&str>, friendly_name: Option<&str>, item: &ProtectedItemFacts) -> bool {
+    eq(status_item_id, Some(&item.id)) || names(item_name, friendly_name, item)
+}
+
+fn names(item_name: Option<&str>, friendly_name: Option<&str>, item: &ProtectedItemFacts) -> bool {
+    match item_name {
+        Some(name) => name.eq_ignore_ascii_case(&item.name),
+        None => eq(friendly_name, item.friendly_name.as_deref()),
+    }
+}
+
 impl Claimant {
     /// Whether this machine names `item` of `vault`: by the item id in its status, or by the name or friendly name
     /// in its spec (ARM names are case-insensitive).
@@ -35,13 +49,7 @@ impl Claimant {
         if eq(self.status_item_id.as_deref(), Some(&item.id)) {
             return true;
         }
-        if !self.vault.as_ref().is_some_and(|v| same_vault(v, vault)) {
-            return false;
-        }
-        match &self.item_name {
-            Some(name) => name.eq_ignore_ascii_case(&item.name),
-            None => eq(self.friendly_name.as_deref(), item.friendly_name.as_deref()),
-        }
+        self.vault.as_ref().is_some_and(|v| same_vault(v, vault)) && names(self.item_name.as_deref(), self.friendly_name.as_deref(), item)
     }
 
     /// Oldest first; same second (creation times have one-second resolution): by `namespace/name`.
@@ -96,6 +104,24 @@ mod tests {
             item_name: Some("ITEM-1".into()),
             friendly_name: None,
             status_item_id: None,
+        }
+    }
+
+    #[test]
+    fn the_cheap_first_cut_keeps_every_machine_that_claims_the_item_and_drops_those_naming_another() {
+        let it = item();
+        let cases = [
+            claimant("ns/by-name", 0),
+            Claimant { item_name: None, friendly_name: Some("APP-01".into()), ..claimant("ns/by-friendly", 0) },
+            Claimant { item_name: Some("other".into()), status_item_id: Some(it.id.to_uppercase()), ..claimant("ns/by-id", 0) },
+            Claimant { vault: Some(vault("elsewhere")), ..claimant("ns/other-vault", 0) },
+            Claimant { item_name: Some("item-2".into()), ..claimant("ns/other-item", 0) },
+            Claimant { item_name: None, friendly_name: Some("app-02".into()), ..claimant("ns/other-friendly", 0) },
+        ];
+        for c in &cases {
+            let cut = may_claim(c.status_item_id.as_deref(), c.item_name.as_deref(), c.friendly_name.as_deref(), &it);
+            assert!(cut || !c.claims(&vault("v"), &it), "{} claims the item but the first cut dropped it", c.key);
+            assert_eq!(cut, !c.key.contains("other-item") && !c.key.contains("other-friendly"), "{}", c.key);
         }
     }
 

@@ -3,10 +3,11 @@
 use crate::context::Context;
 use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
 use crate::error::Error;
-use crate::lifecycle::owner::Claimant;
+use crate::lifecycle::owner::{Claimant, may_claim};
 use crate::reasons;
 use crate::reconcile::{find_master_target, find_policy, master_target_name};
 use kube::ResourceExt;
+use reprotect_facts::ProtectedItemFacts;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -19,8 +20,22 @@ pub struct Lookup {
     pub peers: Vec<Arc<ProtectedMachine>>,
     /// `spec.asrName` of the MasterTargets of the namespace, by Kubernetes name (group checks compare ASR names).
     pub master_target_asr_names: BTreeMap<String, String>,
-    /// Every other ProtectedMachine of every watched scope, as a possible owner of the same item.
-    pub claimants: Vec<Claimant>,
+    /// Every other ProtectedMachine of every watched scope with its policy (when in the store), as a possible owner
+    /// of the same item. Shared objects from the stores, not copies: observe builds a [`Claimant`] only for those that
+    /// can name the machine's item ([`others_claiming`]).
+    pub others: Vec<(Arc<ProtectedMachine>, Option<Arc<ReprotectPolicy>>)>,
+}
+
+/// The claimants among `others` of `item`: those whose recorded item id or declared item names match it.
+pub fn others_claiming(others: &[(Arc<ProtectedMachine>, Option<Arc<ReprotectPolicy>>)], item: &ProtectedItemFacts) -> Vec<Claimant> {
+    others
+        .iter()
+        .filter(|(m, _)| {
+            let recorded = m.status.as_ref().and_then(|s| s.protected_item_id.as_deref());
+            may_claim(recorded, m.spec.item.name.as_deref(), m.spec.item.friendly_name.as_deref(), item)
+        })
+        .map(|(m, p)| claimant(m, p.as_deref()))
+        .collect()
 }
 
 /// How a machine claims its item (see [`crate::lifecycle::owner`]).
@@ -76,10 +91,14 @@ pub async fn lookup(ctx: &Context, pm: &ProtectedMachine) -> Result<Result<Looku
     } else {
         BTreeMap::new()
     };
-    let me = claimant(pm, None).key;
-    let claimants =
-        ctx.scopes.machines_with_policies().into_iter().map(|(m, p)| claimant(&m, p.as_deref())).filter(|c| c.key != me).collect();
-    Ok(Ok(Lookup { policy, master_target, peers, master_target_asr_names, claimants }))
+    let (my_ns, my_name) = (pm.metadata.namespace.as_deref(), pm.metadata.name.as_deref());
+    let others = ctx
+        .scopes
+        .machines_with_policies()
+        .into_iter()
+        .filter(|(m, _)| (m.metadata.namespace.as_deref(), m.metadata.name.as_deref()) != (my_ns, my_name))
+        .collect();
+    Ok(Ok(Lookup { policy, master_target, peers, master_target_asr_names, others }))
 }
 
 /// The other members of `pm`'s replication group among `machines`.

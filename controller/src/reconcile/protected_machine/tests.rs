@@ -1,11 +1,10 @@
 //! Whole-pass tests of the ProtectedMachine reconciler: the objects from `examples/`, fakes of Site
 //! Recovery and vCenter, and the status each pass would apply (no cluster needed).
 
-use super::lookup::{Lookup, claimant};
+use super::lookup::Lookup;
 use super::{Outcome, Pass, run_pass};
 use crate::context::{Settings, SubmittedJobs};
 use crate::crd::{MasterTarget, Mode, Phase, ProtectedMachine, ProtectedMachineStatus, ReprotectPolicy};
-use crate::lifecycle::owner::Claimant;
 use crate::metrics::Metrics;
 use crate::preflight::fixtures;
 use crate::reconcile::Connection;
@@ -28,8 +27,8 @@ pub(super) struct World {
     pub(super) mt: MasterTarget,
     pub(super) pm: ProtectedMachine,
     pub(super) peers: Vec<Arc<ProtectedMachine>>,
-    /// Other ProtectedMachines of the watched scopes.
-    pub(super) claimants: Vec<Claimant>,
+    /// Other ProtectedMachines of the watched scopes, with their policies.
+    pub(super) others: Vec<(Arc<ProtectedMachine>, Option<Arc<ReprotectPolicy>>)>,
     pub(super) now: Timestamp,
 }
 
@@ -65,7 +64,7 @@ impl World {
             mt,
             pm,
             peers: Vec::new(),
-            claimants: Vec::new(),
+            others: Vec::new(),
             now: fixtures::now(),
         }
     }
@@ -85,7 +84,7 @@ impl World {
             master_target: Arc::new(self.mt.clone()),
             peers: self.peers.clone(),
             master_target_asr_names,
-            claimants: self.claimants.clone(),
+            others: self.others.clone(),
         };
         let conn =
             Connection { vault: crate::reconcile::vault_ref(&self.policy), site_recovery: self.sr.clone(), vcenter: self.vc.clone() };
@@ -420,7 +419,7 @@ async fn a_machine_naming_an_item_that_an_older_machine_owns_is_blocked_as_dupli
     older.metadata.creation_timestamp =
         Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(fixtures::now() - SignedDuration::from_hours(1)));
     w.pm.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(fixtures::now()));
-    w.claimants = vec![claimant(&older, Some(&w.policy))];
+    w.others = vec![(Arc::new(older), Some(Arc::new(w.policy.clone())))];
     w.pass().await;
     assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "DuplicateItem"));
     let ready = w.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
@@ -428,7 +427,7 @@ async fn a_machine_naming_an_item_that_an_older_machine_owns_is_blocked_as_dupli
     assert_eq!(w.sr.posts(), 0);
 
     // The older one is deleted: the item has one owner again and this machine goes ahead.
-    w.claimants.clear();
+    w.others.clear();
     w.pass().await;
     assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 1));
 }
