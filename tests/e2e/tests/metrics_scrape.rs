@@ -56,8 +56,9 @@ fn promtool() -> anyhow::Result<String> {
 async fn every_declared_metric_family_has_samples_in_a_real_run_and_promtool_accepts_the_exposition() -> anyhow::Result<()> {
     let ns = test_namespace().await;
     install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
-    // Failed over a minute ago; the agents register four seconds into the run: every machine waits for them.
-    let env = Env::start(ns.name(), SimKnobs { agent_delay: "64s", ..SimKnobs::default() }).await?;
+    // Failed over a minute ago; the agents register 15 s into the run: every machine waits for them. (At 4 s a
+    // loaded machine, with make test's four executables at a time, started the controller after they had registered.)
+    let env = Env::start(ns.name(), SimKnobs { agent_delay: "75s", ..SimKnobs::default() }).await?;
     site(&env, 0).await?;
     // db-01's reprotect takes effect but its answer is lost: one reconcile fails (an error of a category).
     env.sim
