@@ -169,9 +169,10 @@ impl Session {
         match f(client.clone()).await {
             Ok(v) => Ok(v),
             Err(e) if maybe_not_authenticated(&e) => {
-                // A parse error while another caller logs in again (the generation moved on) was the old session
-                // failing: retry on the new one, even though the shared session is alive by now.
-                if !is_not_authenticated(&e) && self.generation() == generation && self.session_alive(&client).await {
+                // A parse error while another caller logs in again (the generation moved on, looked at after the
+                // liveness check, which that login may complete meanwhile) was the old session failing: retry on the
+                // new one, even though the shared session is alive by now.
+                if !is_not_authenticated(&e) && self.session_alive(&client).await && self.generation() == generation {
                     return Err(call_error(&self.config.server, name, e));
                 }
                 tracing::info!(server = %self.config.server, call = name, "vCenter session lost; logging in again");
