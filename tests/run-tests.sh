@@ -8,7 +8,7 @@
 # end-to-end executable shares one etcd + kube-apiserver among its tests, so nextest would start a
 # control plane per test. Executables start longest first, by the durations of the last run
 # ($CARGO_TARGET_DIR/test-durations.tsv; end-to-end executables first when there is none).
-# Each one's output goes to a log; failures are printed whole at the end. Exit 1 when any failed.
+# Each one's output goes to a log; failures are printed whole at the end (their logs are kept), exit 1.
 #
 #   tests/run-tests.sh [LANES]     (default $REPROTECT_TEST_LANES, else 4)
 set -euo pipefail
@@ -20,7 +20,7 @@ logs=$(mktemp -d "${TMPDIR:-/tmp}/reprotect-tests-XXXXXX")
 
 # name<TAB>kind<TAB>executable<TAB>package dir, for every executable `cargo test` would run; the name is
 # package/target, as two packages may have a test target of the same name.
-cargo test --workspace --all-targets --no-run --message-format=json 2>/dev/null |
+cargo test --workspace --all-targets --no-run --message-format=json |
   jq -r 'select(.reason == "compiler-artifact" and .executable != null and .profile.test)
          | [((.manifest_path | split("/"))[-2] + "/" + .target.name), .target.kind[0], .executable, (.manifest_path | sub("/Cargo.toml$"; ""))] | @tsv' >"$logs/all.tsv"
 [[ -s "$logs/all.tsv" ]] || { echo "run-tests: cargo listed no test executables (does the workspace build?)" >&2; exit 1; }
@@ -65,3 +65,4 @@ if [[ -s "$logs/failed" ]]; then
   echo; echo "run-tests: $(wc -l <"$logs/failed") test executable(s) FAILED:"; sed 's#.*/#  #; s#\.log$##' "$logs/failed"
   exit 1
 fi
+rm -rf "$logs"
