@@ -6,7 +6,6 @@ use crate::metrics::Metrics;
 use backon::BackoffBuilder;
 use jiff::Timestamp;
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use reprotect_facts::JobRef;
 use std::collections::HashMap;
@@ -76,7 +75,7 @@ pub struct Context {
     pub client: Client,
     pub connector: Arc<dyn Connector>,
     pub metrics: Arc<Metrics>,
-    pub recorder: Recorder,
+    pub recorder: crate::event_recorder::EventRecorder,
     pub stores: Stores,
     pub settings: Settings,
     /// The namespace this controller set watches (`None`: all), for per-scope metrics.
@@ -95,9 +94,8 @@ pub struct Context {
 
 impl Context {
     pub fn new(client: Client, connector: Arc<dyn Connector>, metrics: Arc<Metrics>, stores: Stores, settings: Settings) -> Self {
-        let reporter = Reporter { controller: FIELD_MANAGER.into(), instance: std::env::var("POD_NAME").ok() };
         Context {
-            recorder: Recorder::new(client.clone(), reporter),
+            recorder: crate::event_recorder::EventRecorder::new(client.clone(), FIELD_MANAGER, std::env::var("POD_NAME").ok()),
             objects: crate::connections::ObjectCache::new(settings.secret_cache_ttl),
             client,
             connector,

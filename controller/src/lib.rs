@@ -18,6 +18,7 @@ pub mod connectors;
 pub mod context;
 pub mod crd;
 pub mod error;
+pub mod event_recorder;
 pub mod http;
 pub mod kube_client;
 pub mod kubectl;

@@ -15,7 +15,6 @@ use futures::FutureExt;
 use jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 use reprotect_facts::{SiteRecovery, VaultRef, Vcenter};
@@ -144,14 +143,7 @@ where
 
 /// Publish an event on an object; failures to publish are logged, never fatal.
 pub async fn publish<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, note: &Note) {
-    let event = Event {
-        type_: if note.warning { EventType::Warning } else { EventType::Normal },
-        reason: note.reason.clone(),
-        note: Some(note.message.clone()),
-        action: note.action.clone(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+    if let Err(e) = ctx.recorder.publish(&obj.object_ref(&()), note).await {
         tracing::warn!(error = %e, "could not publish event");
     }
 }
@@ -226,6 +218,28 @@ pub struct Connection {
     pub vcenter: Arc<dyn Vcenter>,
 }
 
+/// The fabric for a periodic recheck (master target, policy). An object already `Ready` for its spec
+/// (`settled`) accepts an answer up to `Settings::settled_max_age` old, so its one-minute recheck reuses what
+/// the vault's other readers fetched instead of reading the fabric every minute per vault; the machines
+/// about to act read it with the client's usual TTL for their own checks. Anything else reads as usual.
+pub async fn recheck_fabric(
+    sr: &dyn SiteRecovery,
+    vault: &VaultRef,
+    settled: bool,
+    settings: &crate::context::Settings,
+) -> Result<reprotect_facts::FabricFacts, reprotect_facts::SiteRecoveryError> {
+    match settled_age(settled, settings) {
+        Some(age) => sr.get_fabric_within(vault, age).await,
+        None => sr.get_fabric(vault).await,
+    }
+}
+
+/// How old an answer a settled object's recheck accepts (`None`: the client's usual TTL).
+pub fn settled_age(settled: bool, settings: &crate::context::Settings) -> Option<Duration> {
+    let age = settings.settled_max_age();
+    (settled && !age.is_zero()).then_some(age)
+}
+
 /// Resolve a policy's connection settings (Secrets, CA bundles) and get its pooled clients.
 pub async fn connect(
     reads: connections::Reads<'_>,
@@ -253,5 +267,20 @@ impl From<crate::crd::OsType> for crate::preflight::OsType {
             crate::crd::OsType::Windows => crate::preflight::OsType::Windows,
             crate::crd::OsType::Linux => crate::preflight::OsType::Linux,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Settings;
+
+    #[test]
+    fn a_settled_recheck_accepts_answers_one_watch_interval_and_a_minute_old_and_nothing_else_relaxes() {
+        let settings = Settings { vault_watch_interval: Duration::from_secs(240), ..Settings::default() };
+        assert_eq!(settled_age(true, &settings), Some(Duration::from_secs(300)));
+        assert_eq!(settled_age(false, &settings), None, "not yet Ready for its spec: the usual TTL");
+        let unwatched = Settings { vault_watch_interval: Duration::ZERO, ..Settings::default() };
+        assert_eq!(settled_age(true, &unwatched), None, "without the vault watch nothing may be older than the TTL");
     }
 }

@@ -111,7 +111,12 @@ async fn check_azure(ctx: &Context, policy: &ReprotectPolicy) -> ConditionSpec {
             .connector
             .site_recovery(&connections::azure_settings(&connections::Reads::refreshing(&ctx.client, &ctx.objects), policy).await?)
             .await?;
-        sr.get_fabric(&vault_ref(policy)).await?;
+        // Connected for its spec already: the recheck reuses a recent fabric answer (see `recheck_fabric`); a
+        // policy not yet connected reads with the usual TTL, so a corrected Secret shows within a minute.
+        let settled = policy.status.as_ref().is_some_and(|s| {
+            s.observed_generation == policy.metadata.generation && conditions::is_true(&s.conditions, ct::AZURE_CONNECTED)
+        });
+        super::recheck_fabric(sr.as_ref(), &vault_ref(policy), settled, &ctx.settings).await?;
         Ok(())
     }
     .await;

@@ -81,8 +81,7 @@ pub fn settled_vault_age(pm: &ProtectedMachine, settings: &Settings) -> Option<D
     let status = pm.status.as_ref()?;
     let settled =
         matches!(status.phase, Phase::Protected | Phase::ProtectedToAzure) && status.observed_generation == pm.metadata.generation;
-    let age = settings.settled_max_age();
-    (settled && !age.is_zero()).then_some(age)
+    crate::reconcile::settled_age(settled, settings)
 }
 
 /// Read everything once. Per-vault lists are cached by the Site Recovery client, so a thousand

@@ -48,6 +48,8 @@ pub fn print_table(done: &[RunResult], current: Option<&RunResult>, settings: &S
                 s.arm_reads_per_hour,
                 s.change_visible_seconds.map(|v| format!("{v:.0} s")).unwrap_or_else(|| "not within 15 min".into())
             );
+            let kinds: Vec<String> = s.reads_by_kind.iter().map(|(k, n)| format!("{k} {n:.0}")).collect();
+            println!("  steady, per hour: {}", kinds.join(", "));
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct RunResult {
 pub struct Steady {
     pub seconds: f64,
     pub arm_reads_per_hour: f64,
+    /// The steady reads by kind (`GET items`, …), per hour.
+    pub reads_by_kind: BTreeMap<String, f64>,
     pub change_visible_seconds: Option<f64>,
 }
 
@@ -272,7 +274,9 @@ async fn hold(
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     let held = started.elapsed().as_secs_f64();
-    let reads = sim.requests().iter().filter(|r| r.method == "GET" && r.path.to_ascii_lowercase().starts_with("/subscriptions/")).count();
+    let by_kind = measure::arm_breakdown(&sim.requests());
+    let reads: usize = by_kind.iter().filter(|(k, _)| k.starts_with("GET ")).map(|(_, n)| n).sum();
+    let reads_by_kind = by_kind.into_iter().map(|(k, n)| (k, n as f64 * 3600.0 / held)).collect();
     eprintln!();
 
     anyhow::ensure!(sim.fail_over_again("vm-0001"), "vm-0001 not in the simulator");
@@ -292,5 +296,5 @@ async fn hold(
         }
     }
     eprintln!("scale: the failover of vm-0001 shows in all {} machines after {visible:?} s", changed.len());
-    Ok(Steady { seconds: held, arm_reads_per_hour: reads as f64 * 3600.0 / held, change_visible_seconds: visible })
+    Ok(Steady { seconds: held, arm_reads_per_hour: reads as f64 * 3600.0 / held, reads_by_kind, change_visible_seconds: visible })
 }
