@@ -5,7 +5,7 @@ use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
 use crate::metrics::Metrics;
 use backon::BackoffBuilder;
 use jiff::Timestamp;
-use kube::Client;
+use kube::{Client, ResourceExt};
 use kube::runtime::reflector::{ObjectRef, Store};
 use reprotect_facts::JobRef;
 use std::collections::HashMap;
@@ -173,8 +173,6 @@ impl Context {
     }
 }
 
-/// Reprotects this process submitted, by protected item id (ARM ids differ in case between
-/// answers, so keys are compared case-insensitively here and nowhere else).
 /// What the contexts of all watched scopes share.
 #[derive(Clone, Default)]
 pub struct Shared {
@@ -198,20 +196,40 @@ impl AllScopes {
     }
 
     /// Every ProtectedMachine of every scope, with its policy when that is in the store.
+    ///
+    /// Every machine pass calls this, so it allocates nothing per machine: policies (a few) are matched by
+    /// namespace and name against one list per scope, and machines are told apart (by namespace and name) only when more than
+    /// one scope is registered (a scope registered twice in tests must not list a machine twice).
     pub fn machines_with_policies(&self) -> Vec<(Arc<ProtectedMachine>, Option<Arc<ReprotectPolicy>>)> {
         let scopes = self.0.read().unwrap_or_else(|p| p.into_inner());
-        let mut seen = std::collections::HashSet::new();
-        scopes
-            .iter()
-            .flat_map(|s| s.machines.state().into_iter().map(move |m| (m.clone(), crate::reconcile::find_policy_in(s, &m))))
-            // A scope registered twice (tests) must not list a machine twice.
-            .filter(|(m, _)| {
-                seen.insert(m.metadata.uid.clone().unwrap_or_else(|| format!("{:?}/{:?}", m.metadata.namespace, m.metadata.name)))
-            })
-            .collect()
+        let mut all = Vec::new();
+        for s in scopes.iter() {
+            let policies = s.policies.state();
+            let policy_of = |m: &ProtectedMachine| {
+                policies
+                    .iter()
+                    .find(|p| p.metadata.name.as_deref() == Some(m.spec.policy_ref.as_str()) && p.metadata.namespace == m.metadata.namespace)
+                    .cloned()
+            };
+            all.extend(s.machines.state().into_iter().map(|m| {
+                let policy = policy_of(&m);
+                (m, policy)
+            }));
+        }
+        if scopes.len() > 1 {
+            let mut seen = std::collections::HashSet::with_capacity(all.len());
+            // Namespace and name, borrowed (no copies): they name one object in the cluster.
+            let unique: Vec<bool> =
+                all.iter().map(|(m, _)| seen.insert((m.metadata.namespace.as_deref(), m.metadata.name.as_deref()))).collect();
+            let mut keep = unique.into_iter();
+            all.retain(|_| keep.next().unwrap_or(true));
+        }
+        all
     }
 }
 
+/// Reprotects this process submitted, by protected item id (ARM ids differ in case between
+/// answers, so keys are compared case-insensitively here and nowhere else).
 #[derive(Debug, Default)]
 pub struct SubmittedJobs(Mutex<HashMap<String, (JobRef, Timestamp)>>);
 
@@ -236,6 +254,64 @@ impl SubmittedJobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kube::runtime::{reflector::store::Writer, watcher::Event};
+
+    fn store<K>(objects: Vec<K>) -> Store<K>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + 'static,
+    {
+        let mut writer = Writer::default();
+        writer.apply_watcher_event(&Event::Init);
+        for o in objects {
+            writer.apply_watcher_event(&Event::InitApply(o));
+        }
+        writer.apply_watcher_event(&Event::InitDone);
+        writer.as_reader()
+    }
+
+    fn machine(ns: &str, name: &str, policy: &str) -> ProtectedMachine {
+        let mut pm: ProtectedMachine = crate::testing::example(include_str!("../../examples/03-machines.yaml"), "app-01");
+        pm.metadata.namespace = Some(ns.into());
+        pm.metadata.name = Some(name.into());
+        pm.spec.policy_ref = policy.into();
+        pm
+    }
+
+    fn policy(ns: &str, name: &str) -> ReprotectPolicy {
+        let mut p: ReprotectPolicy = crate::testing::example(include_str!("../../examples/01-policy.yaml"), "dr-failback");
+        p.metadata.namespace = Some(ns.into());
+        p.metadata.name = Some(name.into());
+        p
+    }
+
+    #[test]
+    fn every_machine_of_every_scope_is_listed_once_with_the_policy_of_its_own_namespace() {
+        let a = Stores {
+            policies: store(vec![policy("a", "dr"), policy("a", "other")]),
+            master_targets: store(vec![]),
+            machines: store(vec![machine("a", "vm-1", "dr"), machine("a", "vm-2", "missing")]),
+        };
+        let b = Stores {
+            policies: store(vec![policy("b", "dr")]),
+            master_targets: store(vec![]),
+            machines: store(vec![machine("b", "vm-1", "dr")]),
+        };
+        let all = AllScopes::of(&a);
+        all.add(b);
+        all.add(a.clone()); // registered twice, as tests do
+        let mut listed: Vec<(String, Option<String>)> = all
+            .machines_with_policies()
+            .iter()
+            .map(|(m, p)| {
+                (format!("{}/{}", m.namespace().unwrap_or_default(), m.name_any()), p.as_ref().map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any())))
+            })
+            .collect();
+        listed.sort();
+        assert_eq!(
+            listed,
+            vec![("a/vm-1".into(), Some("a/dr".into())), ("a/vm-2".into(), None), ("b/vm-1".into(), Some("b/dr".into()))]
+        );
+    }
 
     #[test]
     fn submitted_jobs_are_found_whatever_the_case_of_the_item_id() {

@@ -334,3 +334,24 @@ fn messages_name_the_machine_by_the_items_friendly_name_when_the_spec_names_it_b
     let with_guid: Vec<_> = failing.iter().filter(|r| r.message.contains(GUID)).map(|r| (&r.id, &r.message)).collect();
     assert!(with_guid.is_empty(), "{with_guid:?}");
 }
+
+/// Azure moves heartbeats every few minutes; a passing check that quoted them would change every machine's
+/// status (a write per machine per heartbeat) while nothing a person acts on changed.
+#[test]
+fn heartbeats_that_move_but_stay_fresh_leave_every_check_as_it_was() {
+    let (d, o) = (healthy_desired(), healthy_observed());
+    let before = evaluate(&d, &o, now());
+    let mut later = o.clone();
+    fab(&mut later).last_heartbeat = Some(now());
+    ps(&mut later).last_heartbeat = Some(now());
+    mt_asr(&mut later).last_heartbeat = Some(now());
+    it(&mut later).agent_last_heartbeat = Some(now());
+    let after = evaluate(&d, &later, now());
+    let changed: Vec<String> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b != a)
+        .map(|(b, a)| format!("{}: {:?} became {:?}", b.id, b.message, a.message))
+        .collect();
+    assert!(changed.is_empty(), "{}", changed.join("\n"));
+}

@@ -78,7 +78,8 @@ pub async fn lookup(ctx: &Context, pm: &ProtectedMachine) -> Result<Result<Looku
             message: format!("MasterTarget {mt_name} not found in namespace {ns}"),
         }));
     };
-    let peers = peers(ctx.stores.machines.state(), pm);
+    // Only a group member has peers: no copy of the store for the others.
+    let peers = if pm.spec.replication_group.is_some() { peers(ctx.stores.machines.state(), pm) } else { Vec::new() };
     let master_target_asr_names = if pm.spec.replication_group.is_some() {
         ctx.stores
             .master_targets

@@ -50,6 +50,8 @@ pub fn print_table(done: &[RunResult], current: Option<&RunResult>, settings: &S
             );
             let kinds: Vec<String> = s.reads_by_kind.iter().map(|(k, n)| format!("{k} {n:.0}")).collect();
             println!("  steady, per hour: {}", kinds.join(", "));
+            let kube: Vec<String> = s.apiserver_per_hour.iter().map(|(k, n)| format!("{k} {n:.0}")).collect();
+            println!("  steady, API-server requests per hour: {}", if kube.is_empty() { "none".into() } else { kube.join(", ") });
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct Steady {
     pub arm_reads_per_hour: f64,
     /// The steady reads by kind (`GET items`, …), per hour.
     pub reads_by_kind: BTreeMap<String, f64>,
+    /// The controller's API-server requests during the hold, by operation, per hour.
+    pub apiserver_per_hour: BTreeMap<String, f64>,
     pub change_visible_seconds: Option<f64>,
 }
 
@@ -197,7 +199,7 @@ pub async fn one(
     let apiserver = kube_requests(port).await.unwrap_or_default();
 
     let steady = if with_steady && settings.steady_seconds > 0 {
-        Some(hold(&sim, &machines, spec, settings.steady_seconds, pid, &mut peak).await?)
+        Some(hold(&sim, &machines, spec, settings.steady_seconds, (pid, port), &mut peak).await?)
     } else {
         None
     };
@@ -257,12 +259,13 @@ async fn hold(
     machines: &Api<ProtectedMachine>,
     spec: RunSpec,
     seconds: u64,
-    pid: u32,
+    (pid, port): (u32, u16),
     peak: &mut Peak,
 ) -> Result<Steady> {
     // Let the last passes of the run settle before counting.
     tokio::time::sleep(Duration::from_secs(30)).await;
     sim.clear_requests();
+    let kube_before = kube_requests(port).await.unwrap_or_default();
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(seconds) {
         peak.sample(pid);
@@ -274,6 +277,13 @@ async fn hold(
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     let held = started.elapsed().as_secs_f64();
+    let apiserver_per_hour = kube_requests(port)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(op, n)| (op.clone(), (n - kube_before.get(&op).copied().unwrap_or(0.0)) * 3600.0 / held))
+        .filter(|(_, n)| *n > 0.0)
+        .collect();
     let by_kind = measure::arm_breakdown(&sim.requests());
     let reads: usize = by_kind.iter().filter(|(k, _)| k.starts_with("GET ")).map(|(_, n)| n).sum();
     let reads_by_kind = by_kind.into_iter().map(|(k, n)| (k, n as f64 * 3600.0 / held)).collect();
@@ -296,5 +306,5 @@ async fn hold(
         }
     }
     eprintln!("scale: the failover of vm-0001 shows in all {} machines after {visible:?} s", changed.len());
-    Ok(Steady { seconds: held, arm_reads_per_hour: reads as f64 * 3600.0 / held, reads_by_kind, change_visible_seconds: visible })
+    Ok(Steady { seconds: held, arm_reads_per_hour: reads as f64 * 3600.0 / held, reads_by_kind, apiserver_per_hour, change_visible_seconds: visible })
 }
