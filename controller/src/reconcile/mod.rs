@@ -134,11 +134,21 @@ where
     K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     S: Serialize + PartialEq,
 {
-    if old == Some(status) {
+    if old.is_some_and(|old| same_on_the_wire(old, status)) {
         return Ok(false);
     }
     apply_status(client, obj, status).await?;
     Ok(true)
+}
+
+/// Whether two statuses are the same as the API server stores them. Azure reports times to the microsecond and
+/// a `Time` keeps them, but the API server keeps whole seconds: compared in memory, a status built from such a
+/// time never equals the one read back, and every pass would write it again.
+pub fn same_on_the_wire<S: Serialize>(a: &S, b: &S) -> bool {
+    match (serde_json::to_value(a), serde_json::to_value(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Publish an event on an object; failures to publish are logged, never fatal.

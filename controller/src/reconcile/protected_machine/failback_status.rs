@@ -150,7 +150,7 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         failback: Some(failback),
     };
     status.checks_passed = super::status::checks_passed(&status.checks);
-    if status != old {
+    if !crate::reconcile::same_on_the_wire(&status, &old) {
         status.next_check_at = input.now.checked_add(requeue).ok().map(Time);
     }
     status

@@ -162,7 +162,7 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
     status.checks_passed = checks_passed(&status.checks);
     // `nextCheckAt` moves on every pass; it is refreshed only when something else changed, so an
     // unchanged machine costs no status write.
-    if status != old {
+    if !crate::reconcile::same_on_the_wire(&status, &old) {
         status.next_check_at = input.now.checked_add(requeue).ok().map(Time);
     }
     status
