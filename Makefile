@@ -57,8 +57,8 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 bench: ## Run the benchmarks (preflight, ASR simulator throughput, vCenter observation, scale)
 	$(CARGO) bench --workspace
 
-bench-scale: build ## Scale bench (release controller): runs 10x100, 10x100/10, 10x300 and a steady state; ARGS="10x100 10x1000/10 ..."
-	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) build --release -p reprotect-controller --bin reprotect-controller
+bench-scale: ## Scale bench (release controller and bench, the simulator in the bench's process): runs 10x100, 10x100/10, 10x1000 and a steady state; ARGS="10x100 10x300 ..."
+	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) build --release -p reprotect-controller --bin reprotect-controller -p reprotect-e2e --bin scale
 	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" \
 	  REPROTECT_CONTROLLER_BIN="$${REPROTECT_CONTROLLER_BIN:-$${CARGO_TARGET_DIR:-target}/release/reprotect-controller}" \
-	  "$${CARGO_TARGET_DIR:-target}/debug/scale" $(ARGS)
+	  "$${CARGO_TARGET_DIR:-target}/release/scale" $(ARGS)

@@ -5,7 +5,7 @@ use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
 use crate::metrics::Metrics;
 use backon::BackoffBuilder;
 use jiff::Timestamp;
-use kube::{Client, ResourceExt};
+use kube::Client;
 use kube::runtime::reflector::{ObjectRef, Store};
 use reprotect_facts::JobRef;
 use std::collections::HashMap;
@@ -254,6 +254,7 @@ impl SubmittedJobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kube::ResourceExt;
     use kube::runtime::{reflector::store::Writer, watcher::Event};
 
     fn store<K>(objects: Vec<K>) -> Store<K>

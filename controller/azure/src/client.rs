@@ -36,8 +36,10 @@ type VaultKey = (String, String, String);
 /// Per-vault lists (protected items of the container, policies, discovered vCenters) and the
 /// fabric are cached for `fabric_cache_ttl`, one fetch per key however many callers ask at once.
 /// A write through this client (reprotect, failback, commit) retires what it makes stale, no more:
-/// the vault's item list once it is `write_refresh_min_age` old (a burst of reprotects costs one
-/// listing per interval, not one per POST), and the job list only for the item written (the check
+/// the vault's item list once it is `write_refresh_min_age` old per page it took (a burst of reprotects costs
+/// one listing per interval, not one per POST, and a vault of 1,000 items in ten pages is listed every 50 s, not
+/// every 5 s: its re-lists would otherwise take most of the subscription's 25 reads/s), and the job list only
+/// for the item written (the check
 /// before a POST asks about its own item, and another item's POST cannot create its jobs).
 /// Values are kept for `settled_max_age` for callers that accept older answers (the `_within` reads).
 pub struct ArmClient {
@@ -55,6 +57,8 @@ pub struct ArmClient {
     writes: WriteStamps<VaultKey>,
     target_writes: WriteStamps<(VaultKey, String)>,
     write_refresh_min_age: Duration,
+    /// Pages the latest listing of each item list took (what a re-list costs).
+    item_list_pages: Mutex<HashMap<(FabricKey, String), u32>>,
     containers: Mutex<HashMap<FabricKey, String>>,
     /// Jobs this client's reProtects started: a 404 on one of them means "not readable yet".
     recent_jobs: RecentJobs,
@@ -116,6 +120,7 @@ impl ArmClient {
             writes: WriteStamps::default(),
             target_writes: WriteStamps::default(),
             write_refresh_min_age: config.write_refresh_min_age,
+            item_list_pages: Mutex::default(),
             containers: Mutex::default(),
             recent_jobs: RecentJobs::new(config.job_visibility_grace),
         })
@@ -167,8 +172,19 @@ impl ArmClient {
         op: &str,
         vault: &VaultRef,
         first: Url,
-        mut stop: impl FnMut(&[T]) -> bool,
+        stop: impl FnMut(&[T]) -> bool,
     ) -> Result<Vec<T>, SiteRecoveryError> {
+        self.get_pages(op, vault, first, stop).await.map(|(items, _)| items)
+    }
+
+    /// [`ArmClient::get_all`], also saying how many pages (GETs) the list took.
+    async fn get_pages<T: DeserializeOwned>(
+        &self,
+        op: &str,
+        vault: &VaultRef,
+        first: Url,
+        mut stop: impl FnMut(&[T]) -> bool,
+    ) -> Result<(Vec<T>, u32), SiteRecoveryError> {
         let mut out = Vec::new();
         let mut next = Some(first);
         let mut pages = 0;
@@ -197,7 +213,7 @@ impl ArmClient {
                 next = Some(link);
             }
         }
-        Ok(out)
+        Ok((out, pages))
     }
 
     /// The protection container: given, or found through the vault's protected items (the spec
@@ -274,14 +290,19 @@ impl SiteRecovery for ArmClient {
     async fn list_protected_items_within(&self, vault: &VaultRef, max_age: Duration) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError> {
         let container = self.container(vault).await?;
         let written = self.writes.last(&vault_key(vault));
+        let list = (key(vault), container.to_ascii_lowercase());
+        let pages = self.item_list_pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&list).copied();
+        let min_age = self.write_refresh_min_age.saturating_mul(pages.unwrap_or(1).max(1));
         let items = self
             .items
-            .get_within((key(vault), container.to_ascii_lowercase()), max_age, written, self.write_refresh_min_age, || async {
+            .get_within(list.clone(), max_age, written, min_age, || async {
                 let url = self.vault_url(
                     vault,
                     &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
                 );
-                let items: Vec<models::ProtectedItem> = self.get_all("list_protected_items", vault, url, |_| false).await?;
+                let (items, pages): (Vec<models::ProtectedItem>, u32) =
+                    self.get_pages("list_protected_items", vault, url, |_| false).await?;
+                self.item_list_pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(list.clone(), pages);
                 Ok(Arc::new(items.into_iter().map(mapping::protected_item_facts).collect()))
             })
             .await?;

@@ -211,3 +211,27 @@ async fn a_burst_of_reprotects_lists_items_once_per_interval_and_jobs_again_only
     };
     assert_eq!(items.iter().filter(reprotecting).count(), 20, "the refreshed list shows all twenty reprotects");
 }
+
+#[tokio::test]
+async fn a_vault_whose_list_takes_several_pages_is_relisted_during_a_burst_only_once_per_interval_per_page() {
+    // 40 items in pages of 10: a listing costs four reads.
+    let sim = sim(40, 10, ThrottlingSpec::default()).await;
+    let mut cfg = config(&sim);
+    cfg.write_refresh_min_age = Duration::from_secs(1);
+    let c = ArmClient::new(cfg).unwrap();
+    let template = request_for(&c, "vm-0001").await;
+    let page_reads = || sim.count("GET", "/replicationProtectionContainers/cs-container-01/replicationProtectedItems");
+    c.list_protected_items(&dr()).await.unwrap();
+    let before = page_reads();
+    assert_eq!(before, 4, "one listing is four pages");
+    let started = Instant::now();
+    for i in 1..=20 {
+        c.reprotect(&dr(), &ReprotectRequest { item_name: format!("vm-{i:04}"), ..template.clone() }).await.unwrap();
+        c.list_protected_items(&dr()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let listings = (page_reads() - before) / 4;
+    // Re-listed at most once per 4 s (1 s per page), not once per second.
+    assert!(listings <= 1 + (elapsed / 4.0) as usize, "{listings} listings of four pages in {elapsed:.1}s");
+}
