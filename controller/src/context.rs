@@ -198,8 +198,9 @@ impl AllScopes {
     /// Every ProtectedMachine of every scope, with its policy when that is in the store.
     ///
     /// Every machine pass calls this, so it allocates nothing per machine: policies (a few) are matched by
-    /// namespace and name against one list per scope, and machines are told apart (by namespace and name) only when more than
-    /// one scope is registered (a scope registered twice in tests must not list a machine twice).
+    /// namespace and name against one list per scope, and machines are told apart (by namespace and name)
+    /// only when more than one scope is registered (a scope registered twice in tests must not list a
+    /// machine twice).
     pub fn machines_with_policies(&self) -> Vec<(Arc<ProtectedMachine>, Option<Arc<ReprotectPolicy>>)> {
         let scopes = self.0.read().unwrap_or_else(|p| p.into_inner());
         let mut all = Vec::new();
@@ -208,7 +209,9 @@ impl AllScopes {
             let policy_of = |m: &ProtectedMachine| {
                 policies
                     .iter()
-                    .find(|p| p.metadata.name.as_deref() == Some(m.spec.policy_ref.as_str()) && p.metadata.namespace == m.metadata.namespace)
+                    .find(|p| {
+                        p.metadata.name.as_deref() == Some(m.spec.policy_ref.as_str()) && p.metadata.namespace == m.metadata.namespace
+                    })
                     .cloned()
             };
             all.extend(s.machines.state().into_iter().map(|m| {
@@ -304,14 +307,14 @@ mod tests {
             .machines_with_policies()
             .iter()
             .map(|(m, p)| {
-                (format!("{}/{}", m.namespace().unwrap_or_default(), m.name_any()), p.as_ref().map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any())))
+                (
+                    format!("{}/{}", m.namespace().unwrap_or_default(), m.name_any()),
+                    p.as_ref().map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any())),
+                )
             })
             .collect();
         listed.sort();
-        assert_eq!(
-            listed,
-            vec![("a/vm-1".into(), Some("a/dr".into())), ("a/vm-2".into(), None), ("b/vm-1".into(), Some("b/dr".into()))]
-        );
+        assert_eq!(listed, vec![("a/vm-1".into(), Some("a/dr".into())), ("a/vm-2".into(), None), ("b/vm-1".into(), Some("b/dr".into()))]);
     }
 
     #[test]

@@ -65,7 +65,9 @@ async fn reconcile_inner(mt: &MasterTarget, ctx: &Context) -> Result<Action, Err
     };
     let conn = connect(crate::connections::Reads::cached(&ctx.client, &ctx.objects), ctx.connector.as_ref(), &policy).await?;
     let request = ObserveRequest { master_target_vm: Some(VmSelector::Name(mt.spec.vcenter_vm_name.clone())), on_premises_vms: vec![] };
-    let settled = mt.status.as_ref().is_some_and(|s| s.observed_generation == mt.metadata.generation && conditions::is_true(&s.conditions, crate::crd::condition_types::READY));
+    let settled = mt.status.as_ref().is_some_and(|s| {
+        s.observed_generation == mt.metadata.generation && conditions::is_true(&s.conditions, crate::crd::condition_types::READY)
+    });
     let (fabric, vcenter) = tokio::join!(
         super::recheck_fabric(conn.site_recovery.as_ref(), &conn.vault, settled, &ctx.settings),
         conn.vcenter.observe(&request)

@@ -308,5 +308,11 @@ async fn hold(
         }
     }
     eprintln!("scale: the failover of vm-0001 shows in all {} machines after {visible:?} s", changed.len());
-    Ok(Steady { seconds: held, arm_reads_per_hour: reads as f64 * 3600.0 / held, reads_by_kind, apiserver_per_hour, change_visible_seconds: visible })
+    Ok(Steady {
+        seconds: held,
+        arm_reads_per_hour: reads as f64 * 3600.0 / held,
+        reads_by_kind,
+        apiserver_per_hour,
+        change_visible_seconds: visible,
+    })
 }
