@@ -98,7 +98,8 @@ impl EventRecorder {
     }
 
     /// How many series are remembered now (after moka's pending evictions).
-    pub async fn remembered(&self) -> u64 {
+    #[cfg(test)]
+    async fn remembered(&self) -> u64 {
         self.recent.run_pending_tasks().await;
         self.recent.entry_count()
     }

@@ -132,7 +132,7 @@ where
 pub async fn apply_status_if_changed<K, S>(client: &Client, obj: &K, old: Option<&S>, status: &S) -> Result<bool, Error>
 where
     K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-    S: Serialize + PartialEq,
+    S: Serialize,
 {
     if old.is_some_and(|old| same_on_the_wire(old, status)) {
         return Ok(false);
