@@ -191,10 +191,15 @@ pub struct RunArgs {
     /// How long a fabric read is shared between machines of one vault.
     #[arg(long, env = "REPROTECT_FABRIC_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
     pub fabric_cache_ttl: std::time::Duration,
-    /// How long a Secret or CA ConfigMap a policy names is shared by the machines' passes (the policy's own
-    /// reconcile always reads it fresh). The controller only has `get` on Secrets, so it cannot watch them.
+    /// How long a Secret or CA ConfigMap a policy names is shared by the machines' passes when it is not watched
+    /// (the policy's own reconcile then reads it fresh).
     #[arg(long, env = "REPROTECT_SECRET_CACHE_TTL", default_value = "60s", value_parser = parse_duration)]
     pub secret_cache_ttl: std::time::Duration,
+    /// Watch each Secret and CA ConfigMap a policy names (a field selector on its name), so it is read once per
+    /// change. Needs `list` and `watch` on Secrets and ConfigMaps in the watched namespaces (chart `secrets.watch`);
+    /// `false` reads them with `get` only, once per `--secret-cache-ttl`.
+    #[arg(long, env = "REPROTECT_WATCH_REFERENCED_OBJECTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch_referenced_objects: bool,
     /// How often each policy's vault item list is read to wake the machines whose item changed in Azure.
     /// A `Protected` machine's own passes reuse that list, so steady-state ARM reads grow with vaults, not
     /// machines, and a change in Azure shows within about one interval. `0s` turns the watch off.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 mod credential_policy;
 pub mod object_cache;
+pub mod watched_objects;
 pub use credential_policy::{AllowedEndpoint, CredentialPolicy, InvalidEndpoint};
 pub use object_cache::ObjectCache;
 
@@ -153,6 +154,12 @@ async fn secret(reads: &Reads<'_>, ns: &str, name: &str) -> Result<Secret, Conne
             .map_err(|source| ConnectError::Read { what: format!("Secret {name}"), source })?
             .ok_or_else(|| ConnectError::SecretMissing { name: name.into() })
     };
+    // A watched Secret is as fresh as a read: the policy's reconcile need not read it either.
+    if let Some(cache) = reads.cache
+        && let Some(watched) = cache.watched_secret(ns, name).await
+    {
+        return Ok(watched.as_ref().clone());
+    }
     match reads.cache {
         Some(cache) if !reads.fresh => cache.secret(ns, name, read).await,
         Some(cache) => {
@@ -185,21 +192,23 @@ async fn ca_bundle(reads: &Reads<'_>, ns: &str, r: &CaBundleReference) -> Result
         });
     }
     let name = r.config_map_name.clone().unwrap_or_default();
-    let read = async {
+    let read = || async {
         Api::<ConfigMap>::namespaced(reads.client.clone(), ns)
             .get_opt(&name)
             .await
             .map_err(|source| ConnectError::Read { what: format!("ConfigMap {name}"), source })
     };
-    let cm = match reads.cache {
-        Some(cache) if !reads.fresh => cache.config_map(ns, &name, read).await?,
-        _ => read.await?,
+    let watched = match reads.cache {
+        Some(cache) => cache.watched_config_map(ns, &name).await,
+        None => None,
     };
-    cm.and_then(|c| c.data.and_then(|d| d.get(&r.key).cloned())).ok_or(ConnectError::CaBundleMissing {
-        source_kind: "ConfigMap",
-        name,
-        key: r.key.clone(),
-    })
+    let cm = match reads.cache {
+        _ if watched.is_some() => watched.map(|c| c.as_ref().clone()),
+        Some(cache) if !reads.fresh => cache.config_map(ns, &name, read()).await?,
+        _ => read().await?,
+    };
+    let pem = cm.and_then(|c| c.data.and_then(|d| d.get(&r.key).cloned()));
+    pem.ok_or(ConnectError::CaBundleMissing { source_kind: "ConfigMap", name, key: r.key.clone() })
 }
 
 /// Read the Azure settings of a policy.

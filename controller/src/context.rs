@@ -24,6 +24,8 @@ pub struct Settings {
     pub max_backoff: Duration,
     /// How long a Secret or CA ConfigMap read is shared by the passes of one namespace (`--secret-cache-ttl`).
     pub secret_cache_ttl: Duration,
+    /// Keep each named Secret and CA ConfigMap current by a watch, read once per change (`--watch-referenced-objects`).
+    pub watch_referenced_objects: bool,
     /// How often the vault watch reads each policy's item list and wakes the machines whose item
     /// changed (`--vault-watch-interval`); zero turns the watch off.
     pub vault_watch_interval: Duration,
@@ -49,6 +51,7 @@ impl Default for Settings {
             initial_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
             secret_cache_ttl: Duration::from_secs(60),
+            watch_referenced_objects: false,
             vault_watch_interval: Duration::from_secs(240),
         }
     }
@@ -96,7 +99,11 @@ impl Context {
     pub fn new(client: Client, connector: Arc<dyn Connector>, metrics: Arc<Metrics>, stores: Stores, settings: Settings) -> Self {
         Context {
             recorder: crate::event_recorder::EventRecorder::new(client.clone(), FIELD_MANAGER, std::env::var("POD_NAME").ok()),
-            objects: crate::connections::ObjectCache::new(settings.secret_cache_ttl),
+            objects: if settings.watch_referenced_objects {
+                crate::connections::ObjectCache::watching(settings.secret_cache_ttl, client.clone())
+            } else {
+                crate::connections::ObjectCache::new(settings.secret_cache_ttl)
+            },
             client,
             connector,
             metrics,

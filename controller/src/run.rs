@@ -35,6 +35,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let settings = Settings {
         watchdog_interval: args.watchdog_interval,
         secret_cache_ttl: args.secret_cache_ttl,
+        watch_referenced_objects: args.watch_referenced_objects,
         vault_watch_interval: args.vault_watch_interval,
         ..Settings::default()
     };

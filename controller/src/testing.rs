@@ -40,6 +40,10 @@ pub struct FakeVault {
     pub now: Option<Timestamp>,
     /// ARM ids of the failed-over Azure VMs that exist (lower case); a successful commit removes its items' VMs.
     pub azure_vms: std::collections::BTreeSet<String>,
+    /// What `protected_items_listed_at` answers (a caching client's last listing); `None` as a client without cache.
+    pub items_listed_at: Option<Timestamp>,
+    /// Jobs read one by one (`get_job`).
+    pub job_reads: usize,
 }
 
 impl FakeSiteRecovery {
@@ -281,7 +285,14 @@ impl SiteRecovery for FakeSiteRecovery {
         })
     }
     async fn get_job(&self, _vault: &VaultRef, job_name: &str) -> Result<JobFacts, SiteRecoveryError> {
-        self.with(|v| v.jobs.get(job_name).cloned()).ok_or_else(|| not_found("getJob", job_name))
+        self.with(|v| {
+            v.job_reads += 1;
+            v.jobs.get(job_name).cloned()
+        })
+        .ok_or_else(|| not_found("getJob", job_name))
+    }
+    async fn protected_items_listed_at(&self, _vault: &VaultRef) -> Option<Timestamp> {
+        self.with(|v| v.items_listed_at)
     }
     async fn list_jobs_for(&self, _vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
         Ok(self.with(|v| {

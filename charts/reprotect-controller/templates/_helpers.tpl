@@ -80,13 +80,11 @@ watched namespace in namespace-scoped mode). Least privilege: every rule says wh
   resources: ["events"]
   verbs: ["create", "patch"]
 # Credentials named by ReprotectPolicy.spec (Azure service principal tenantId/clientId/clientSecret,
-# vCenter username/password) and Secret-held CA bundles: read one named Secret at a time (get).
-# No list/watch, so the controller cannot enumerate Secrets it was not pointed at.
+# vCenter username/password), Secret-held CA bundles and ConfigMap-held CA bundles (caBundleRef.configMapName).
+# secrets.watch (default): each named object is watched by a field selector on its name and read once per change;
+# RBAC cannot restrict list/watch to names only known from policies, so list/watch is granted here.
+# secrets.watch=false: get only, one named object at a time, so Secrets cannot be enumerated.
 - apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["get"]
-# ConfigMap-held CA bundles (caBundleRef.configMapName): read one named ConfigMap at a time.
-- apiGroups: [""]
-  resources: ["configmaps"]
-  verbs: ["get"]
+  resources: ["secrets", "configmaps"]
+  verbs: {{ if $.Values.secrets.watch }}["get", "list", "watch"]{{ else }}["get"]{{ end }}
 {{- end }}

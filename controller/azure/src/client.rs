@@ -39,8 +39,8 @@ type VaultKey = (String, String, String);
 /// the vault's item list once it is `write_refresh_min_age` old per page it took (a burst of reprotects costs
 /// one listing per interval, not one per POST, and a vault of 1,000 items in ten pages is listed every 50 s, not
 /// every 5 s: its re-lists would otherwise take most of the subscription's 25 reads/s), and the job list only
-/// for the item written (the check
-/// before a POST asks about its own item, and another item's POST cannot create its jobs).
+/// for the item written (the check before a POST asks about its own item, and another item's POST cannot create
+/// its jobs). The job list is likewise reused for `jobs_cache_ttl` per page it took.
 /// Values are kept for `settled_max_age` for callers that accept older answers (the `_within` reads).
 pub struct ArmClient {
     http: Http,
@@ -57,11 +57,21 @@ pub struct ArmClient {
     writes: WriteStamps<VaultKey>,
     target_writes: WriteStamps<(VaultKey, String)>,
     write_refresh_min_age: Duration,
-    /// Pages the latest listing of each item list took (what a re-list costs).
-    item_list_pages: Mutex<HashMap<(FabricKey, String), u32>>,
+    /// The latest listing of each item list: the pages it took (what a re-list costs) and when it started.
+    item_lists: Mutex<HashMap<(FabricKey, String), Listing>>,
+    /// Pages the latest listing of each vault's jobs took.
+    job_list_pages: Mutex<HashMap<VaultKey, u32>>,
     containers: Mutex<HashMap<FabricKey, String>>,
     /// Jobs this client's reProtects started: a 404 on one of them means "not readable yet".
     recent_jobs: RecentJobs,
+}
+
+/// One listing of a vault's item list.
+#[derive(Clone, Copy, Debug)]
+struct Listing {
+    pages: u32,
+    /// When its first page was asked for: the list shows Azure as of then or later.
+    started: jiff::Timestamp,
 }
 
 fn key(v: &VaultRef) -> FabricKey {
@@ -116,11 +126,13 @@ impl ArmClient {
             items: TtlCache::keeping(ttl, keep),
             policies: TtlCache::keeping(ttl, keep),
             vcenters: TtlCache::keeping(ttl, keep),
-            jobs: TtlCache::new(config.jobs_cache_ttl),
+            // Kept as long as the other lists: a list of many pages is reused for a TTL per page (`jobs_for`).
+            jobs: TtlCache::keeping(config.jobs_cache_ttl, keep),
             writes: WriteStamps::default(),
             target_writes: WriteStamps::default(),
             write_refresh_min_age: config.write_refresh_min_age,
-            item_list_pages: Mutex::default(),
+            item_lists: Mutex::default(),
+            job_list_pages: Mutex::default(),
             containers: Mutex::default(),
             recent_jobs: RecentJobs::new(config.job_visibility_grace),
         })
@@ -291,7 +303,7 @@ impl SiteRecovery for ArmClient {
         let container = self.container(vault).await?;
         let written = self.writes.last(&vault_key(vault));
         let list = (key(vault), container.to_ascii_lowercase());
-        let pages = self.item_list_pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&list).copied();
+        let pages = self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&list).map(|l| l.pages);
         let min_age = self.write_refresh_min_age.saturating_mul(pages.unwrap_or(1).max(1));
         let items = self
             .items
@@ -300,13 +312,20 @@ impl SiteRecovery for ArmClient {
                     vault,
                     &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
                 );
+                let started = jiff::Timestamp::now();
                 let (items, pages): (Vec<models::ProtectedItem>, u32) =
                     self.get_pages("list_protected_items", vault, url, |_| false).await?;
-                self.item_list_pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(list.clone(), pages);
+                self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(list.clone(), Listing { pages, started });
                 Ok(Arc::new(items.into_iter().map(mapping::protected_item_facts).collect()))
             })
             .await?;
         Ok(items.as_ref().clone())
+    }
+
+    async fn protected_items_listed_at(&self, vault: &VaultRef) -> Option<jiff::Timestamp> {
+        let container = self.container(vault).await.ok()?;
+        let list = (key(vault), container.to_ascii_lowercase());
+        self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&list).map(|l| l.started)
     }
 
     async fn get_protected_item(&self, vault: &VaultRef, item_name: &str) -> Result<ProtectedItemFacts, SiteRecoveryError> {

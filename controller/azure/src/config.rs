@@ -24,8 +24,9 @@ pub struct ArmClientConfig {
     /// How long the fabric and a vault's item, policy and vCenter lists are reused (0 disables
     /// the cache). A reprotect through this client discards its vault's item list.
     pub fabric_cache_ttl: Duration,
-    /// How long a vault's job list is reused by `list_jobs_for` (one listing serves every item
-    /// adopting after a restart). A write through this client discards it for the item written. 0 disables.
+    /// How long a vault's job list is reused by `list_jobs_for` per page its last listing took (one listing
+    /// serves every item adopting after a restart). A write through this client discards it for the item
+    /// written. 0 disables.
     pub jobs_cache_ttl: Duration,
     /// How long the per-vault answers are kept for callers that accept more than `fabric_cache_ttl`
     /// (a machine with nothing in flight; see `SiteRecovery::list_protected_items_within`).

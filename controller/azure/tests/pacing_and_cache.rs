@@ -235,3 +235,38 @@ async fn a_vault_whose_list_takes_several_pages_is_relisted_during_a_burst_only_
     // Re-listed at most once per 4 s (1 s per page), not once per second.
     assert!(listings <= 1 + (elapsed / 4.0) as usize, "{listings} listings of four pages in {elapsed:.1}s");
 }
+
+#[tokio::test]
+async fn a_job_list_of_several_pages_is_reused_for_as_many_intervals_as_it_took_pages() {
+    let sim = sim(12, 3, ThrottlingSpec::default()).await;
+    let mut cfg = config(&sim);
+    cfg.jobs_cache_ttl = Duration::from_millis(500);
+    let c = ArmClient::new(cfg).unwrap();
+    let template = request_for(&c, "vm-0001").await;
+    for i in 1..=9 {
+        c.reprotect(&dr(), &ReprotectRequest { item_name: format!("vm-{i:04}"), ..template.clone() }).await.unwrap();
+    }
+    c.list_jobs_for(&dr(), "vm-0012").await.unwrap();
+    let pages = job_listings(&sim);
+    assert!(pages >= 3, "nine jobs in pages of three: {pages} pages");
+    // One TTL later a one-page list would be read again; this one is kept for `pages` TTLs.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    c.list_jobs_for(&dr(), "vm-0011").await.unwrap();
+    assert_eq!(job_listings(&sim), pages, "still within {pages} × 500 ms");
+    tokio::time::sleep(Duration::from_millis(500 * pages as u64)).await;
+    c.list_jobs_for(&dr(), "vm-0011").await.unwrap();
+    assert_eq!(job_listings(&sim), 2 * pages, "read again once older than that");
+}
+
+#[tokio::test]
+async fn the_item_list_says_when_it_was_fetched_so_a_job_submitted_later_is_known_to_be_newer() {
+    let sim = sim(3, 100, ThrottlingSpec::default()).await;
+    let c = ArmClient::new(config(&sim)).unwrap();
+    assert_eq!(c.protected_items_listed_at(&dr()).await, None, "nothing listed yet");
+    let before = jiff::Timestamp::now();
+    c.list_protected_items(&dr()).await.unwrap();
+    let listed = c.protected_items_listed_at(&dr()).await.expect("listed");
+    assert!(listed >= before && listed <= jiff::Timestamp::now(), "{listed} is when the listing started");
+    c.list_protected_items(&dr()).await.unwrap();
+    assert_eq!(c.protected_items_listed_at(&dr()).await, Some(listed), "a cached answer keeps its time");
+}

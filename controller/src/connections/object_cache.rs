@@ -1,13 +1,16 @@
-//! The Secrets and CA ConfigMaps a policy names, read from the API server once per TTL and shared by every
-//! machine of the policy instead of once per reconcile.
+//! The Secrets and CA ConfigMaps a policy names, shared by every machine of the policy instead of read once per
+//! reconcile: kept current by a watch on each named object when the operator allows it
+//! ([`super::watched_objects`]), else read from the API server once per TTL.
 //!
-//! Why a TTL and not a watch: a watch (even metadata-only, to key a cache by resourceVersion) needs `list` and
-//! `watch` on every Secret in the watched namespaces, while the controller's RBAC grants only `get`. A rotated
-//! Secret is therefore picked up within the TTL (`--secret-cache-ttl`, default 60 s), and at once by the policy's
-//! own reconcile, which always reads fresh and refreshes the cache.
+//! Why a TTL by default: a watch (even on one named object) needs `list` and `watch` on Secrets in the watched
+//! namespaces, while the get-only default grant cannot enumerate Secrets. Without a watch a rotated Secret is
+//! picked up within the TTL (`--secret-cache-ttl`, default 60 s), and at once by the policy's own reconcile,
+//! which then reads fresh and refreshes the cache.
 
+use super::watched_objects::WatchedObjects;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One namespaced object: (namespace, name).
@@ -19,6 +22,8 @@ type Key = (String, String);
 pub struct ObjectCache {
     secrets: moka::future::Cache<Key, Secret>,
     config_maps: moka::future::Cache<Key, Option<ConfigMap>>,
+    /// Watches of the named objects, when the operator turned them on.
+    watched: Option<Arc<(WatchedObjects<Secret>, WatchedObjects<ConfigMap>)>>,
 }
 
 impl ObjectCache {
@@ -26,7 +31,24 @@ impl ObjectCache {
         ObjectCache {
             secrets: moka::future::Cache::builder().time_to_live(ttl).max_capacity(10_000).build(),
             config_maps: moka::future::Cache::builder().time_to_live(ttl).max_capacity(10_000).build(),
+            watched: None,
         }
+    }
+
+    /// Also keep each named object current by a watch (needs `list` and `watch`); the TTL reads remain the fallback
+    /// for what a watch cannot say.
+    pub fn watching(ttl: Duration, client: kube::Client) -> Self {
+        ObjectCache { watched: Some(Arc::new((WatchedObjects::new(client.clone()), WatchedObjects::new(client)))), ..Self::new(ttl) }
+    }
+
+    /// The Secret as its watch last saw it (`None`: not watched, or the watch cannot say).
+    pub async fn watched_secret(&self, ns: &str, name: &str) -> Option<Arc<Secret>> {
+        self.watched.as_ref()?.0.current(ns, name).await
+    }
+
+    /// The ConfigMap as its watch last saw it (`None`: not watched, or the watch cannot say).
+    pub async fn watched_config_map(&self, ns: &str, name: &str) -> Option<Arc<ConfigMap>> {
+        self.watched.as_ref()?.1.current(ns, name).await
     }
 
     /// The cached Secret, or `read` it (and cache it on success).

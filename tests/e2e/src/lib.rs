@@ -211,6 +211,7 @@ spec:
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(5),
             secret_cache_ttl: Duration::from_secs(1),
+            watch_referenced_objects: true,
             // Azure-side changes wake machines within seconds here (4 min by default).
             vault_watch_interval: Duration::from_secs(2),
             ..Settings::default()

@@ -105,11 +105,16 @@ impl ArmClient {
     pub(super) async fn jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
         let vkey = vault_key(vault);
         let written = self.target_writes.last(&(vkey.clone(), arm_name(target_object_id).to_ascii_lowercase()));
+        // A list of many pages is reused for as many TTLs as it took pages: a vault of 1,000 jobs in ten pages
+        // re-read every 10 s would take 40% of the subscription's read budget during a burst of reprotects.
+        let pages = self.job_list_pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&vkey).copied();
+        let max_age = self.jobs.ttl().saturating_mul(pages.unwrap_or(1).max(1));
         let all = self
             .jobs
-            .get_within(vkey, self.jobs.ttl(), written, std::time::Duration::ZERO, || async {
+            .get_within(vkey.clone(), max_age, written, std::time::Duration::ZERO, || async {
                 let url = self.vault_url(vault, &["replicationJobs"]);
-                let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
+                let (jobs, pages): (Vec<models::Job>, u32) = self.get_pages("list_jobs", vault, url, |_| false).await?;
+                self.job_list_pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(vkey, pages);
                 Ok::<_, SiteRecoveryError>(Arc::new(jobs.into_iter().map(mapping::job_facts).collect::<Vec<_>>()))
             })
             .await?;
