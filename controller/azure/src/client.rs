@@ -228,6 +228,29 @@ impl ArmClient {
         Ok((out, pages))
     }
 
+    /// The vault's item list, from the cache when it is at most `max_age` old and no write of this client made it
+    /// stale (after a write: once per `write_refresh_min_age` per page it took).
+    async fn items_within(&self, vault: &VaultRef, max_age: Duration) -> Result<Arc<Vec<ProtectedItemFacts>>, SiteRecoveryError> {
+        let container = self.container(vault).await?;
+        let written = self.writes.last(&vault_key(vault));
+        let list = (key(vault), container.to_ascii_lowercase());
+        let pages = self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&list).map(|l| l.pages);
+        let min_age = self.write_refresh_min_age.saturating_mul(pages.unwrap_or(1).max(1));
+        self.items
+            .get_within(list.clone(), max_age, written, min_age, || async {
+                let url = self.vault_url(
+                    vault,
+                    &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
+                );
+                let started = jiff::Timestamp::now();
+                let (items, pages): (Vec<models::ProtectedItem>, u32) =
+                    self.get_pages("list_protected_items", vault, url, |_| false).await?;
+                self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(list.clone(), Listing { pages, started });
+                Ok(Arc::new(items.into_iter().map(mapping::protected_item_facts).collect()))
+            })
+            .await
+    }
+
     /// The protection container: given, or found through the vault's protected items (the spec
     /// extract has no route listing a fabric's containers).
     async fn container(&self, v: &VaultRef) -> Result<String, SiteRecoveryError> {
@@ -300,26 +323,15 @@ impl SiteRecovery for ArmClient {
     }
 
     async fn list_protected_items_within(&self, vault: &VaultRef, max_age: Duration) -> Result<Vec<ProtectedItemFacts>, SiteRecoveryError> {
-        let container = self.container(vault).await?;
-        let written = self.writes.last(&vault_key(vault));
-        let list = (key(vault), container.to_ascii_lowercase());
-        let pages = self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&list).map(|l| l.pages);
-        let min_age = self.write_refresh_min_age.saturating_mul(pages.unwrap_or(1).max(1));
-        let items = self
-            .items
-            .get_within(list.clone(), max_age, written, min_age, || async {
-                let url = self.vault_url(
-                    vault,
-                    &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
-                );
-                let started = jiff::Timestamp::now();
-                let (items, pages): (Vec<models::ProtectedItem>, u32) =
-                    self.get_pages("list_protected_items", vault, url, |_| false).await?;
-                self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(list.clone(), Listing { pages, started });
-                Ok(Arc::new(items.into_iter().map(mapping::protected_item_facts).collect()))
-            })
-            .await?;
-        Ok(items.as_ref().clone())
+        Ok(self.items_within(vault, max_age).await?.as_ref().clone())
+    }
+
+    async fn shared_protected_items(
+        &self,
+        vault: &VaultRef,
+        max_age: Option<Duration>,
+    ) -> Result<Arc<Vec<ProtectedItemFacts>>, SiteRecoveryError> {
+        self.items_within(vault, max_age.unwrap_or(self.items.ttl())).await
     }
 
     async fn protected_items_listed_at(&self, vault: &VaultRef) -> Option<jiff::Timestamp> {

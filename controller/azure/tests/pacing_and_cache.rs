@@ -270,3 +270,13 @@ async fn the_item_list_says_when_it_was_fetched_so_a_job_submitted_later_is_know
     c.list_protected_items(&dr()).await.unwrap();
     assert_eq!(c.protected_items_listed_at(&dr()).await, Some(listed), "a cached answer keeps its time");
 }
+
+#[tokio::test]
+async fn passes_share_the_cached_item_list_instead_of_copying_it() {
+    let sim = sim(5, 100, ThrottlingSpec::default()).await;
+    let c = ArmClient::new(config(&sim)).unwrap();
+    let first = c.shared_protected_items(&dr(), None).await.unwrap();
+    let second = c.shared_protected_items(&dr(), Some(Duration::from_secs(60))).await.unwrap();
+    assert_eq!(first.len(), 5);
+    assert!(Arc::ptr_eq(&first, &second), "one list in memory, however many passes hold it");
+}

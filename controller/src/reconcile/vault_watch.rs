@@ -115,10 +115,10 @@ async fn read_all(ctx: &Context, seen: &mut HashMap<(Option<String>, String), Ha
     wake
 }
 
-async fn read_items(ctx: &Context, policy: &ReprotectPolicy) -> anyhow::Result<Vec<ProtectedItemFacts>> {
+async fn read_items(ctx: &Context, policy: &ReprotectPolicy) -> anyhow::Result<std::sync::Arc<Vec<ProtectedItemFacts>>> {
     let reads = Reads::cached(&ctx.client, &ctx.objects);
     let sr = ctx.connector.site_recovery(&connections::azure_settings(&reads, policy).await?).await?;
-    Ok(sr.list_protected_items_within(&super::vault_ref(policy), Duration::ZERO).await?)
+    Ok(sr.shared_protected_items(&super::vault_ref(policy), Some(Duration::ZERO)).await?)
 }
 
 #[cfg(test)]

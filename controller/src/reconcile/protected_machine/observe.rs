@@ -95,14 +95,12 @@ pub async fn observe(
     now: Timestamp,
 ) -> Result<Observation, Error> {
     let (sr, vault) = (&conn.site_recovery, &conn.vault);
+    let items = sr.shared_protected_items(vault, vault_age);
     let (items, fabric, policies, vcenters) = match vault_age {
-        Some(age) => tokio::join!(
-            sr.list_protected_items_within(vault, age),
-            sr.get_fabric_within(vault, age),
-            sr.list_policies_within(vault, age),
-            sr.list_vcenters_within(vault, age)
-        ),
-        None => tokio::join!(sr.list_protected_items(vault), sr.get_fabric(vault), sr.list_policies(vault), sr.list_vcenters(vault)),
+        Some(age) => {
+            tokio::join!(items, sr.get_fabric_within(vault, age), sr.list_policies_within(vault, age), sr.list_vcenters_within(vault, age))
+        }
+        None => tokio::join!(items, sr.get_fabric(vault), sr.list_policies(vault), sr.list_vcenters(vault)),
     };
     let items = items?;
     let (item, ambiguous_item) = match find_item(pm, &items) {
