@@ -133,8 +133,20 @@ cr="$tmp/cr.yaml"
 expect_not "no wildcard verbs/resources" "$cr" '"\*"'
 if grep -A2 'resources: \["reprotectpolicies", "mastertargets", "protectedmachines"\]' "$cr" | grep -q 'verbs: \["get", "list", "watch"\]'; then pass "kinds: get/list/watch only"; else fail "kinds: get/list/watch only"; fi
 if grep -A2 'resources: \[.*/status' "$cr" | grep -q 'verbs: \["get", "patch", "update"\]'; then pass "status: get/patch/update"; else fail "status: get/patch/update"; fi
-if grep -A1 'resources: \["secrets"\]' "$cr" | grep -q 'verbs: \["get"\]'; then pass "secrets: get only"; else fail "secrets: get only"; fi
-if grep -A1 'resources: \["configmaps"\]' "$cr" | grep -q 'verbs: \["get"\]'; then pass "configmaps: get only"; else fail "configmaps: get only"; fi
+# secrets.watch (default): the named Secrets and CA ConfigMaps are watched, so read, never written.
+if grep -A1 'resources: \["secrets", "configmaps"\]' "$cr" | grep -q 'verbs: \["get", "list", "watch"\]'; then pass "secrets, configmaps: get/list/watch only"; else fail "secrets, configmaps: get/list/watch only"; fi
+if grep -A1 'name: REPROTECT_WATCH_REFERENCED_OBJECTS' "$d" | grep -q 'value: "true"'; then pass "secrets.watch on: env true"; else fail "secrets.watch on: env true"; fi
+if template get-only --set secrets.watch=false; then
+  g="$tmp/get-only.yaml"
+  if grep -A1 'resources: \["secrets", "configmaps"\]' "$g" | grep -q 'verbs: \["get"\]' &&
+    grep -A1 'name: REPROTECT_WATCH_REFERENCED_OBJECTS' "$g" | grep -q 'value: "false"'; then
+    pass "secrets.watch=false: secrets and configmaps get only, watch off"
+  else
+    fail "secrets.watch=false: secrets and configmaps get only, watch off"
+  fi
+else
+  fail "helm template secrets.watch=false: $(cat "$tmp/get-only.err")"
+fi
 if grep -B1 'resources: \["events"\]' "$cr" | grep -q 'events.k8s.io' && grep -A1 'resources: \["events"\]' "$cr" | grep -q 'verbs: \["create", "patch"\]'; then pass "events.k8s.io events: create/patch"; else fail "events.k8s.io events: create/patch"; fi
 expect_not "no create/delete on the kinds" "$cr" '"delete"|"deletecollection"|"escalate"|"bind"|"impersonate"'
 expect_not "no leases cluster-wide" "$cr" 'leases'
