@@ -2,10 +2,10 @@
 //! reconcile: kept current by a watch on each named object when the operator allows it
 //! ([`super::watched_objects`]), else read from the API server once per TTL.
 //!
-//! Why a TTL by default: a watch (even on one named object) needs `list` and `watch` on Secrets in the watched
-//! namespaces, while the get-only default grant cannot enumerate Secrets. Without a watch a rotated Secret is
-//! picked up within the TTL (`--secret-cache-ttl`, default 60 s), and at once by the policy's own reconcile,
-//! which then reads fresh and refreshes the cache.
+//! Why a TTL remains: a watch (even on one named object) needs `list` and `watch` on Secrets in the watched
+//! namespaces, which an operator may withhold (`secrets.watch: false`: get only, so Secrets cannot be enumerated).
+//! Without a watch a rotated Secret is picked up within the TTL (`--secret-cache-ttl`, default 60 s), and at once
+//! by the policy's own reconcile, which then reads fresh and refreshes the cache.
 
 use super::watched_objects::WatchedObjects;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
