@@ -40,8 +40,8 @@ pub struct FakeVault {
     pub now: Option<Timestamp>,
     /// ARM ids of the failed-over Azure VMs that exist (lower case); a successful commit removes its items' VMs.
     pub azure_vms: std::collections::BTreeSet<String>,
-    /// What `protected_items_listed_at` answers (a caching client's last listing); `None` as a client without cache.
-    pub items_listed_at: Option<Timestamp>,
+    /// What `item_list_predates_write` answers (a caching client whose list is older than its last POST).
+    pub item_list_predates_write: bool,
     /// Jobs read one by one (`get_job`).
     pub job_reads: usize,
 }
@@ -291,8 +291,8 @@ impl SiteRecovery for FakeSiteRecovery {
         })
         .ok_or_else(|| not_found("getJob", job_name))
     }
-    async fn protected_items_listed_at(&self, _vault: &VaultRef) -> Option<Timestamp> {
-        self.with(|v| v.items_listed_at)
+    async fn item_list_predates_write(&self, _vault: &VaultRef, _item_name: &str) -> bool {
+        self.with(|v| v.item_list_predates_write)
     }
     async fn list_jobs_for(&self, _vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
         Ok(self.with(|v| {

@@ -5,7 +5,7 @@ mod jobs;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use reprotect_facts::*;
@@ -71,7 +71,7 @@ pub struct ArmClient {
 struct Listing {
     pages: u32,
     /// When its first page was asked for: the list shows Azure as of then or later.
-    started: jiff::Timestamp,
+    started: Instant,
 }
 
 fn key(v: &VaultRef) -> FabricKey {
@@ -242,7 +242,7 @@ impl ArmClient {
                     vault,
                     &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
                 );
-                let started = jiff::Timestamp::now();
+                let started = Instant::now();
                 let (items, pages): (Vec<models::ProtectedItem>, u32) =
                     self.get_pages("list_protected_items", vault, url, |_| false).await?;
                 self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(list.clone(), Listing { pages, started });
@@ -334,10 +334,12 @@ impl SiteRecovery for ArmClient {
         self.items_within(vault, max_age.unwrap_or(self.items.ttl())).await
     }
 
-    async fn protected_items_listed_at(&self, vault: &VaultRef) -> Option<jiff::Timestamp> {
-        let container = self.container(vault).await.ok()?;
+    async fn item_list_predates_write(&self, vault: &VaultRef, item_name: &str) -> bool {
+        let Ok(container) = self.container(vault).await else { return false };
         let list = (key(vault), container.to_ascii_lowercase());
-        self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&list).map(|l| l.started)
+        let listed = self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&list).map(|l| l.started);
+        let written = self.target_writes.last(&(vault_key(vault), arm_name(item_name).to_ascii_lowercase()));
+        listed.zip(written).is_some_and(|(listed, written)| listed <= written)
     }
 
     async fn get_protected_item(&self, vault: &VaultRef, item_name: &str) -> Result<ProtectedItemFacts, SiteRecoveryError> {

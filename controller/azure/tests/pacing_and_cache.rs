@@ -259,16 +259,20 @@ async fn a_job_list_of_several_pages_is_reused_for_as_many_intervals_as_it_took_
 }
 
 #[tokio::test]
-async fn the_item_list_says_when_it_was_fetched_so_a_job_submitted_later_is_known_to_be_newer() {
+async fn an_item_list_read_before_a_post_is_known_to_predate_it_until_it_is_read_again() {
     let sim = sim(3, 100, ThrottlingSpec::default()).await;
-    let c = ArmClient::new(config(&sim)).unwrap();
-    assert_eq!(c.protected_items_listed_at(&dr()).await, None, "nothing listed yet");
-    let before = jiff::Timestamp::now();
+    let mut cfg = config(&sim);
+    cfg.write_refresh_min_age = Duration::from_millis(200);
+    let c = ArmClient::new(cfg).unwrap();
+    let template = request_for(&c, "vm-0001").await;
+    assert!(!c.item_list_predates_write(&dr(), "vm-0001").await, "nothing listed, nothing written");
     c.list_protected_items(&dr()).await.unwrap();
-    let listed = c.protected_items_listed_at(&dr()).await.expect("listed");
-    assert!(listed >= before && listed <= jiff::Timestamp::now(), "{listed} is when the listing started");
+    c.reprotect(&dr(), &ReprotectRequest { item_name: "vm-0001".into(), ..template.clone() }).await.unwrap();
+    assert!(c.item_list_predates_write(&dr(), "vm-0001").await, "listed before the POST");
+    assert!(!c.item_list_predates_write(&dr(), "vm-0002").await, "another item was not written");
+    tokio::time::sleep(Duration::from_millis(300)).await;
     c.list_protected_items(&dr()).await.unwrap();
-    assert_eq!(c.protected_items_listed_at(&dr()).await, Some(listed), "a cached answer keeps its time");
+    assert!(!c.item_list_predates_write(&dr(), "VM-0001").await, "read again after the POST (names compare as ARM's do)");
 }
 
 #[tokio::test]

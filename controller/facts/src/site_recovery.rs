@@ -500,12 +500,12 @@ pub trait SiteRecovery: Send + Sync {
     async fn list_vcenters_within(&self, vault: &VaultRef, _max_age: Duration) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError> {
         self.list_vcenters(vault).await
     }
-    /// When the vault's item list that the last `list_protected_items*` answered from was fetched from Azure
-    /// (`None`: unknown, e.g. an implementation that does not cache). A list older than a job this controller
-    /// submitted cannot say how that job is doing, so the caller need not read the job to learn what the next
-    /// listing will tell it anyway.
-    async fn protected_items_listed_at(&self, _vault: &VaultRef) -> Option<Timestamp> {
-        None
+    /// Whether the vault's item list the last `list_protected_items*` answered from was fetched before this client's
+    /// latest write to the item (`false` when unknown, e.g. an implementation that does not cache). Such a list
+    /// cannot say how the job that write started is doing, so the caller need not read the job to learn what the
+    /// next listing will tell it anyway.
+    async fn item_list_predates_write(&self, _vault: &VaultRef, _item_name: &str) -> bool {
+        false
     }
 
     // Failback and forward reprotect (issue 16). Defaults refuse, so other implementations keep compiling.

@@ -250,7 +250,9 @@ async fn job_facts(
     }
     let running_here =
         item.current_scenario.as_ref().and_then(|s| s.job_id.as_deref()).is_some_and(|id| arm_name(id).eq_ignore_ascii_case(&job.name));
-    if running_here || listed_before(conn.site_recovery.protected_items_listed_at(&conn.vault).await, job) {
+    // The list the item comes from predates our POST: it cannot say how the job is doing (ASR jobs take minutes;
+    // the next listing will say), and reading the job meanwhile would cost one GET per machine in a burst.
+    if running_here || conn.site_recovery.item_list_predates_write(&conn.vault, &item.name).await {
         return Ok(Some(JobFacts { name: job.name.clone(), state: Some("InProgress".into()), ..Default::default() }));
     }
     match conn.site_recovery.get_job(&conn.vault, &job.name).await {
@@ -259,13 +261,6 @@ async fn job_facts(
         Err(e) if e.class() == AsrErrorClass::NotFound && just_submitted(job, now) => Ok(None),
         Err(e) => Err(e.into()),
     }
-}
-
-/// Whether the item list was fetched before this controller submitted the job: then it cannot say how the job
-/// is doing (ASR jobs take minutes; the next listing will say), and reading the job meanwhile would cost one GET
-/// per machine in a burst. A job adopted from Azure is read as before (its start is Azure's clock, not ours).
-fn listed_before(listed_at: Option<Timestamp>, job: &JobStatus) -> bool {
-    !job.adopted && listed_at.zip(job.submitted_at.as_ref()).is_some_and(|(listed, submitted)| listed <= submitted.0)
 }
 
 fn just_submitted(job: &JobStatus, now: Timestamp) -> bool {

@@ -158,14 +158,13 @@ async fn a_blocked_machine_is_reprotected_once_its_cause_is_fixed_and_then_repor
 }
 
 #[tokio::test]
-async fn a_submitted_job_is_not_read_while_the_item_list_predates_it_and_is_read_once_a_later_list_cannot_tell() {
+async fn a_submitted_job_is_not_read_while_the_item_list_predates_its_post_and_is_read_once_a_later_list_cannot_tell() {
     let mut w = World::single();
     w.pass().await;
     assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 1));
-    let submitted = w.status().job.as_ref().and_then(|j| j.submitted_at.clone()).expect("submission recorded").0;
     // The cached list still shows the item as it was before the POST: no scenario running.
     w.item(|i| i.current_scenario = None);
-    w.sr.with(|v| v.items_listed_at = Some(submitted - SignedDuration::from_secs(1)));
+    w.sr.with(|v| v.item_list_predates_write = true);
     w.pass().await;
     assert_eq!(w.sr.with(|v| v.job_reads), 0, "the list is older than the job: the next listing will tell");
     assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 1));
@@ -174,7 +173,7 @@ async fn a_submitted_job_is_not_read_while_the_item_list_predates_it_and_is_read
     // A list fetched after the POST that shows no job running: only the job can say how it ended.
     w.sr.finish_job("job-1", Some("SomeFailure"));
     w.item(|i| i.current_scenario = None);
-    w.sr.with(|v| v.items_listed_at = Some(submitted + SignedDuration::from_secs(40)));
+    w.sr.with(|v| v.item_list_predates_write = false);
     w.pass().await;
     assert_eq!(w.sr.with(|v| v.job_reads), 1);
     assert_eq!(w.status().job.as_ref().and_then(|j| j.state.as_deref()), Some("Failed"));
