@@ -18,8 +18,6 @@ pub fn checks_passed(checks: &[CheckStatus]) -> Option<String> {
     (!checks.is_empty()).then(|| format!("{passed}/{}", checks.len()))
 }
 
-/// Each check's result; a remedy only where there is something to do (a check that passes has none). The remedies
-/// were a third of each status's checks, and each status is held in memory, etcd and every patch.
 pub fn checks(results: &[CheckResult]) -> Vec<CheckStatus> {
     results
         .iter()
@@ -28,7 +26,7 @@ pub fn checks(results: &[CheckResult]) -> Vec<CheckStatus> {
             severity: r.severity.as_str().into(),
             status: r.status.as_str().into(),
             message: r.message.clone(),
-            remedy: if r.status == crate::preflight::Status::Pass { String::new() } else { r.remedy.to_string() },
+            remedy: r.remedy.to_string(),
         })
         .collect()
 }

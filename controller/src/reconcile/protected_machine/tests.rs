@@ -158,6 +158,20 @@ async fn a_blocked_machine_is_reprotected_once_its_cause_is_fixed_and_then_repor
 }
 
 #[tokio::test]
+async fn a_check_that_passes_carries_no_remedy_and_one_that_fails_keeps_it() {
+    let mut w = World::single();
+    w.vc.with(|f| f.master_target.as_mut().map(|m| m.snapshot_count = Some(2)));
+    w.pass().await;
+    let checks = &w.status().checks;
+    let failing = checks.iter().find(|c| c.id == "mt-no-snapshots").expect("the snapshot check ran");
+    assert_eq!(failing.status, "Fail");
+    assert!(!failing.remedy.is_empty(), "what to do about a failing check stays");
+    let passing: Vec<_> = checks.iter().filter(|c| c.status == "Pass").collect();
+    assert!(!passing.is_empty());
+    assert!(passing.iter().all(|c| c.remedy.is_empty()), "{passing:#?}");
+}
+
+#[tokio::test]
 async fn a_submitted_job_is_not_read_while_the_item_list_predates_its_post_and_is_read_once_a_later_list_cannot_tell() {
     let mut w = World::single();
     w.pass().await;
