@@ -4,11 +4,13 @@ pub mod common;
 pub mod machine;
 pub mod master_target;
 pub mod policy;
+pub mod shared_text;
 
 pub use common::*;
 pub use machine::*;
 pub use master_target::*;
 pub use policy::*;
+pub use shared_text::SharedText;
 
 use kube::CustomResourceExt;
 

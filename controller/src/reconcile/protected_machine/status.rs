@@ -22,11 +22,11 @@ pub fn checks(results: &[CheckResult]) -> Vec<CheckStatus> {
     results
         .iter()
         .map(|r| CheckStatus {
-            id: r.id.to_string(),
+            id: r.id.to_string().into(),
             severity: r.severity.as_str().into(),
             status: r.status.as_str().into(),
-            message: r.message.clone(),
-            remedy: r.remedy.to_string(),
+            message: r.message.clone().into(),
+            remedy: r.remedy.to_string().into(),
         })
         .collect()
 }
