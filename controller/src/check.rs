@@ -170,8 +170,14 @@ pub async fn prepare(
     let conn = connect(crate::connections::Reads::direct(client), connector, &policy).await?;
     let master_target_asr_names = [(mt.name_any(), mt.spec.asr_name.clone())].into();
     // One-shot: the other machines that could own the item are not listed (the reconciler checks `item-owner`).
-    let lookup =
-        lookup::Lookup { policy: Arc::new(policy), master_target: Arc::new(mt), peers, master_target_asr_names, others: Vec::new() };
+    let lookup = lookup::Lookup {
+        policy: Arc::new(policy),
+        master_target: Arc::new(mt),
+        peers,
+        master_target_asr_names,
+        others: Vec::new(),
+        policies_in_scope: Vec::new(),
+    };
     Ok(Prepared { lookup, conn, master_target: mt_name })
 }
 

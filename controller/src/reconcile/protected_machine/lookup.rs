@@ -20,21 +20,24 @@ pub struct Lookup {
     pub peers: Vec<Arc<ProtectedMachine>>,
     /// `spec.asrName` of the MasterTargets of the namespace, by Kubernetes name (group checks compare ASR names).
     pub master_target_asr_names: BTreeMap<String, String>,
-    /// Every other ProtectedMachine of every watched scope with its policy (when in the store), as a possible owner
-    /// of the same item. Shared objects from the stores, not copies: observe builds a [`Claimant`] only for those that
-    /// can name the machine's item ([`others_claiming`]).
-    pub others: Vec<(Arc<ProtectedMachine>, Option<Arc<ReprotectPolicy>>)>,
+    /// Every other ProtectedMachine of every watched scope, as a possible owner of the same item. Shared objects
+    /// from the stores, not copies: observe builds a [`Claimant`] only for those that can name the machine's item
+    /// ([`others_claiming`]).
+    pub others: Vec<Arc<ProtectedMachine>>,
+    /// Every policy of every watched scope: the vault of each of those few claimants.
+    pub policies_in_scope: Vec<Arc<ReprotectPolicy>>,
 }
 
-/// The claimants among `others` of `item`: those whose recorded item id or declared item names match it.
-pub fn others_claiming(others: &[(Arc<ProtectedMachine>, Option<Arc<ReprotectPolicy>>)], item: &ProtectedItemFacts) -> Vec<Claimant> {
+/// The claimants among `others` of `item`: those whose recorded item id or declared item names match it, each with
+/// the vault of its policy (looked up for them alone).
+pub fn others_claiming(others: &[Arc<ProtectedMachine>], policies: &[Arc<ReprotectPolicy>], item: &ProtectedItemFacts) -> Vec<Claimant> {
     others
         .iter()
-        .filter(|(m, _)| {
+        .filter(|m| {
             let recorded = m.status.as_ref().and_then(|s| s.protected_item_id.as_deref());
             may_claim(recorded, m.spec.item.name.as_deref(), m.spec.item.friendly_name.as_deref(), item)
         })
-        .map(|(m, p)| claimant(m, p.as_deref()))
+        .map(|m| claimant(m, crate::context::policy_of(policies, m).as_deref()))
         .collect()
 }
 
@@ -93,13 +96,9 @@ pub async fn lookup(ctx: &Context, pm: &ProtectedMachine) -> Result<Result<Looku
         BTreeMap::new()
     };
     let (my_ns, my_name) = (pm.metadata.namespace.as_deref(), pm.metadata.name.as_deref());
-    let others = ctx
-        .scopes
-        .machines_with_policies()
-        .into_iter()
-        .filter(|(m, _)| (m.metadata.namespace.as_deref(), m.metadata.name.as_deref()) != (my_ns, my_name))
-        .collect();
-    Ok(Ok(Lookup { policy, master_target, peers, master_target_asr_names, others }))
+    let (mut others, policies_in_scope) = ctx.scopes.machines_and_policies();
+    others.retain(|m| (m.metadata.namespace.as_deref(), m.metadata.name.as_deref()) != (my_ns, my_name));
+    Ok(Ok(Lookup { policy, master_target, peers, master_target_asr_names, others, policies_in_scope }))
 }
 
 /// The other members of `pm`'s replication group among `machines`.

@@ -135,9 +135,14 @@ pub async fn observe(
     };
     // A duplicate of an older machine does not follow the owner's job (see `item-owner`).
     let me = super::lookup::claimant(pm, Some(&lookup.policy));
-    let earlier_owner = item
-        .as_ref()
-        .and_then(|it| crate::lifecycle::owner::earlier_owner(&me, vault, it, &super::lookup::others_claiming(&lookup.others, it)));
+    let earlier_owner = item.as_ref().and_then(|it| {
+        crate::lifecycle::owner::earlier_owner(
+            &me,
+            vault,
+            it,
+            &super::lookup::others_claiming(&lookup.others, &lookup.policies_in_scope, it),
+        )
+    });
     let status = if earlier_owner.is_some() { None } else { tracked_job(pm, item.as_ref(), submitted) };
     let tracked = match status {
         Some(status) => {

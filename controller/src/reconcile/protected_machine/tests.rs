@@ -84,7 +84,8 @@ impl World {
             master_target: Arc::new(self.mt.clone()),
             peers: self.peers.clone(),
             master_target_asr_names,
-            others: self.others.clone(),
+            others: self.others.iter().map(|(m, _)| m.clone()).collect(),
+            policies_in_scope: self.others.iter().filter_map(|(_, p)| p.clone()).collect(),
         };
         let conn =
             Connection { vault: crate::reconcile::vault_ref(&self.policy), site_recovery: self.sr.clone(), vcenter: self.vc.clone() };
@@ -471,7 +472,10 @@ async fn a_machine_naming_an_item_that_an_older_machine_owns_is_blocked_as_dupli
     older.metadata.creation_timestamp =
         Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(fixtures::now() - SignedDuration::from_hours(1)));
     w.pm.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(fixtures::now()));
-    w.others = vec![(Arc::new(older), Some(Arc::new(w.policy.clone())))];
+    // Its policy is the same vault's, in its own namespace.
+    let mut its_policy = w.policy.clone();
+    its_policy.metadata.namespace = Some("team-a".into());
+    w.others = vec![(Arc::new(older), Some(Arc::new(its_policy)))];
     w.pass().await;
     assert_eq!((w.status().phase, w.reason().as_str()), (Phase::Blocked, "DuplicateItem"));
     let ready = w.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
