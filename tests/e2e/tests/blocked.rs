@@ -56,7 +56,7 @@ spec: { policyRef: dr-failback, item: { name: split-b }, existingVm: { name: spl
 fn failing_checks(pm: &ProtectedMachine) -> Vec<String> {
     let checks = pm.status.as_ref().map(|s| s.checks.clone()).unwrap_or_default();
     // `Unknown` blocks too (e.g. a retention volume not listed yet may still appear within 15 minutes).
-    checks.into_iter().filter(|c| c.status != "Pass" && c.severity == "Blocking").map(|c| c.id).collect()
+    checks.into_iter().filter(|c| c.status != "Pass" && c.severity == "Blocking").map(|c| c.id.to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
