@@ -195,12 +195,18 @@ pub async fn run_controllers_guarded(
     // Only spec changes (generation) of a policy or master target matter to machines: their status
     // changes often (aggregated counts, heartbeats) and fanning each one out to every machine of a
     // policy would turn one phase change into N reconciles.
+    // These watches are not the stores' own: a machine they wake reads the policy or master target from the store,
+    // which may not have the change yet (a policy switched to `Apply` was then evaluated as `Plan`, and the machine
+    // waited for its next timed pass). So the wake waits, briefly, until the store holds what woke it.
+    let (policy_store, master_target_store) = (stores.policies.clone(), stores.master_targets.clone());
     let policy_specs = watcher(api::<ReprotectPolicy>(&client, &namespace), wc.clone())
         .touched_objects()
-        .predicate_filter(predicates::generation.combine(reconcile::policy::connections_state), Default::default());
+        .predicate_filter(predicates::generation.combine(reconcile::policy::connections_state), Default::default())
+        .and_then(move |p| until_stored(policy_store.clone(), p, STORE_CATCH_UP).map(Ok));
     let master_target_specs = watcher(api::<MasterTarget>(&client, &namespace), wc.clone())
         .touched_objects()
-        .predicate_filter(predicates::generation, Default::default());
+        .predicate_filter(predicates::generation, Default::default())
+        .and_then(move |mt| until_stored(master_target_store.clone(), mt, STORE_CATCH_UP).map(Ok));
     let machines = machines
         .watches_stream(policy_specs, move |p| {
             let (ns, name) = (p.namespace(), p.name_any());
@@ -280,6 +286,28 @@ where
     Controller::for_stream(trigger, reader)
 }
 
+/// How long a wake waits for the store to catch up with the watch event that caused it (the two watches of one
+/// object normally deliver within milliseconds of each other).
+const STORE_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `obj` once `store` holds this version of it (or a deleted object is gone), or after `limit`, whichever is first.
+async fn until_stored<K>(store: reflector::Store<K>, obj: K, limit: std::time::Duration) -> K
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let key = ObjectRef::from_obj(&obj);
+    let deleted = obj.meta().deletion_timestamp.is_some();
+    let caught_up = || match store.get(&key) {
+        Some(stored) => stored.meta().resource_version == obj.meta().resource_version,
+        None => deleted,
+    };
+    let deadline = tokio::time::Instant::now() + limit;
+    while !caught_up() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    obj
+}
+
 /// Drops what the controller never reads before an object enters a store: `managedFields` (for a
 /// machine whose status lists its ~40 checks this is most of the object's memory, as untyped JSON)
 /// and kubectl's `last-applied-configuration` copy of the spec. At 10,000 machines the stores are
@@ -305,6 +333,37 @@ mod tests {
     use crate::crd::ProtectedMachineStatus;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
     use kube::Resource;
+
+    fn policy_at(version: &str) -> ReprotectPolicy {
+        let mut p: ReprotectPolicy = crate::testing::example(include_str!("../../examples/01-policy.yaml"), "dr-failback");
+        p.meta_mut().namespace = Some("ns".into());
+        p.meta_mut().resource_version = Some(version.into());
+        p
+    }
+
+    #[tokio::test]
+    async fn a_wake_waits_until_the_store_holds_the_version_that_caused_it() {
+        let (reader, mut writer) = reflector::store::<ReprotectPolicy>();
+        writer.apply_watcher_event(&watcher::Event::Apply(policy_at("1")));
+        let newer = policy_at("2");
+        let started = tokio::time::Instant::now();
+        let late = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            writer.apply_watcher_event(&watcher::Event::Apply(policy_at("2")));
+        };
+        let (woke, ()) = tokio::join!(until_stored(reader.clone(), newer, std::time::Duration::from_secs(5)), late);
+        assert!(started.elapsed() >= std::time::Duration::from_millis(300), "woke before the store had version 2");
+        assert_eq!(woke.meta().resource_version.as_deref(), Some("2"));
+        assert_eq!(reader.get(&ObjectRef::from_obj(&woke)).and_then(|p| p.meta().resource_version.clone()).as_deref(), Some("2"));
+
+        // Already stored: no wait. Never stored: the limit bounds the wait.
+        let started = tokio::time::Instant::now();
+        until_stored(reader.clone(), policy_at("2"), std::time::Duration::from_secs(5)).await;
+        assert!(started.elapsed() < std::time::Duration::from_millis(200));
+        let started = tokio::time::Instant::now();
+        until_stored(reader, policy_at("3"), std::time::Duration::from_millis(100)).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
 
     #[test]
     fn a_stored_machine_keeps_spec_status_and_annotations_but_not_managed_fields_or_kubectls_copy() {
