@@ -15,7 +15,7 @@ fn rss_anon_kib() -> i64 {
 
 const FIXTURE: &str = include_str!("fixtures/protected-machine.json");
 
-fn main() {
+fn main() -> Result<(), serde_json::Error> {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
     // Per machine: its own names and ids, so only what real machines share (check ids, outcomes, the same
     // observation of the same configuration server) is the same text.
@@ -28,7 +28,7 @@ fn main() {
         })
         .collect();
     let before = rss_anon_kib();
-    let store: Vec<ProtectedMachine> = texts.iter().map(|t| serde_json::from_str(t).expect("the fixture is a ProtectedMachine")).collect();
+    let store: Vec<ProtectedMachine> = texts.iter().map(|t| serde_json::from_str(t)).collect::<Result<_, _>>()?;
     let after = rss_anon_kib();
     let checks = store.first().and_then(|m| m.status.as_ref()).map_or(0, |s| s.checks.len());
     let grown = (after - before) as f64;
@@ -37,4 +37,5 @@ fn main() {
         grown / n as f64,
         grown / 1024.0
     );
+    Ok(())
 }
