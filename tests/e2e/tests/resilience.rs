@@ -52,6 +52,9 @@ async fn throttling_and_service_unavailable_still_converge_and_retry_after_is_ho
     let item_get = "replicationProtectedItems/db-01";
     // Deterministic: the first three reads of db-01 are throttled for 1 s each.
     env.sim.inject_fault(FaultRule::new(item_get, FaultKind::TooManyRequests { retry_after_s: 1 }).method("GET").times(3));
+    // Deterministic: the first two reads of app-01 are unavailable (the random rule below may hit nothing when a
+    // run needs few requests).
+    env.sim.inject_fault(FaultRule::new("replicationProtectedItems/app-01", FaultKind::ServerError(503)).method("GET").times(2));
     // Random: 10% throttled and 10% unavailable across every ARM route.
     env.sim.inject_fault(FaultRule::new("/subscriptions/", FaultKind::TooManyRequests { retry_after_s: 1 }).fraction(0.1));
     env.sim.inject_fault(FaultRule::new("/subscriptions/", FaultKind::ServerError(503)).fraction(0.1));
@@ -61,7 +64,8 @@ async fn throttling_and_service_unavailable_still_converge_and_retry_after_is_ho
         assert_eq!(env.reprotect_jobs(item), 1, "{item}: exactly one reprotect accepted");
     }
     let log = env.sim.requests();
-    assert!(log.iter().any(|r| r.status == 503), "some requests saw 503");
+    let unavailable = log.iter().filter(|r| r.status == 503 && r.path.ends_with("replicationProtectedItems/app-01")).count();
+    assert!(unavailable >= 2, "app-01 reads unavailable: {unavailable}");
     let reads: Vec<_> = log.iter().filter(|r| r.method == "GET" && r.path.ends_with(item_get)).collect();
     let throttled = reads.iter().filter(|r| r.status == 429).count();
     assert!(throttled >= 3, "db-01 reads throttled: {throttled}");
