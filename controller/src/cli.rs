@@ -200,11 +200,17 @@ pub struct RunArgs {
     /// `false` reads them with `get` only, once per `--secret-cache-ttl`.
     #[arg(long, env = "REPROTECT_WATCH_REFERENCED_OBJECTS", default_value_t = true, action = clap::ArgAction::Set)]
     pub watch_referenced_objects: bool,
-    /// How often each policy's vault item list is read to wake the machines whose item changed in Azure.
-    /// A `Protected` machine's own passes reuse that list, so steady-state ARM reads grow with vaults, not
-    /// machines, and a change in Azure shows within about one interval. `0s` turns the watch off.
+    /// How often the vault watch looks at each policy's vault: it reads the jobs started since its last look
+    /// (one page when nothing happens) and, when one started or changed state, the vault's item list, waking the
+    /// machines whose item changed in Azure. A change made by a job shows within about one interval. `0s` turns
+    /// the watch off.
     #[arg(long, env = "REPROTECT_VAULT_WATCH_INTERVAL", default_value = "4m", value_parser = parse_duration)]
     pub vault_watch_interval: std::time::Duration,
+    /// How often the vault watch reads each vault's whole item list even when no job moved: what changes
+    /// without a job (replication health, an agent's heartbeat) shows within this interval. `Protected`
+    /// machines' own passes reuse that list. At most `--vault-watch-interval` lists every look.
+    #[arg(long, env = "REPROTECT_VAULT_SWEEP_INTERVAL", default_value = "15m", value_parser = parse_duration)]
+    pub vault_sweep_interval: std::time::Duration,
     /// ARM read requests per second per subscription and identity (token bucket, burst twice the rate; writes at
     /// most Azure's 10/s). Default: Azure Resource Manager's own limits (reads 25/s burst 250, writes 10/s burst 200),
     /// so the controller paces to what ARM allows without drawing 429s. Lower it to leave room for other clients.

@@ -20,6 +20,8 @@ pub struct RealConnector {
     fabric_cache_ttl: Duration,
     /// How long per-vault answers are kept for machines with nothing in flight (see `Settings::settled_max_age`).
     settled_max_age: Duration,
+    /// How long item lists are kept for them (see `Settings::settled_item_list_age`).
+    settled_item_list_age: Duration,
     credential_policy: CredentialPolicy,
     /// Where ARM and vCenter requests are counted (none: `check`, which exposes no metrics).
     metrics: Option<Arc<Metrics>>,
@@ -38,6 +40,7 @@ impl RealConnector {
             vcenters: VcenterPool::new(PoolOptions::default()),
             fabric_cache_ttl,
             settled_max_age: crate::context::Settings::default().settled_max_age(),
+            settled_item_list_age: crate::context::Settings::default().settled_item_list_age(),
             credential_policy: CredentialPolicy::default(),
             metrics: None,
         }
@@ -49,9 +52,10 @@ impl RealConnector {
         self
     }
 
-    /// Keep per-vault answers this long for the passes of settled machines.
-    pub fn with_settled_max_age(mut self, max_age: Duration) -> Self {
-        self.settled_max_age = max_age;
+    /// Keep per-vault answers as long as the passes of settled machines accept them (`settings`' vault watch).
+    pub fn with_settled_ages(mut self, settings: &crate::context::Settings) -> Self {
+        self.settled_max_age = settings.settled_max_age();
+        self.settled_item_list_age = settings.settled_item_list_age();
         self
     }
 
@@ -106,6 +110,7 @@ impl Connector for RealConnector {
         config.extra_ca_pem = settings.ca_pem.clone();
         config.fabric_cache_ttl = self.fabric_cache_ttl;
         config.settled_max_age = self.settled_max_age;
+        config.settled_items_max_age = self.settled_item_list_age;
         config.observer = self.metrics.clone().map(|m| m as Arc<dyn reprotect_azure::RequestObserver>);
         self.arm
             .get(config, &settings.credentials_version)

@@ -26,9 +26,12 @@ pub struct Settings {
     pub secret_cache_ttl: Duration,
     /// Keep each named Secret and CA ConfigMap current by a watch, read once per change (`--watch-referenced-objects`).
     pub watch_referenced_objects: bool,
-    /// How often the vault watch reads each policy's item list and wakes the machines whose item
-    /// changed (`--vault-watch-interval`); zero turns the watch off.
+    /// How often the vault watch reads each policy's recent jobs, and its item list when a job moved, and
+    /// wakes the machines whose item changed (`--vault-watch-interval`); zero turns the watch off.
     pub vault_watch_interval: Duration,
+    /// How often the vault watch reads each item list even when no job moved (`--vault-sweep-interval`);
+    /// not more than the watch interval means every look lists the items.
+    pub vault_sweep_interval: Duration,
 }
 
 /// How much older than one watch interval a settled machine's answers may be: a pass just before the
@@ -42,6 +45,17 @@ impl Settings {
     pub fn settled_max_age(&self) -> Duration {
         if self.vault_watch_interval.is_zero() { Duration::ZERO } else { self.vault_watch_interval + SETTLED_MARGIN }
     }
+
+    /// How old an item list a machine with nothing in flight accepts: the watch lists the items at least every
+    /// sweep interval, and at once when a job moved in the vault.
+    pub fn settled_item_list_age(&self) -> Duration {
+        if self.vault_watch_interval.is_zero() { Duration::ZERO } else { self.vault_sweep_every() + SETTLED_MARGIN }
+    }
+
+    /// How often the vault watch lists every item: each look when the sweep interval is not longer.
+    pub fn vault_sweep_every(&self) -> Duration {
+        self.vault_sweep_interval.max(self.vault_watch_interval)
+    }
 }
 
 impl Default for Settings {
@@ -53,6 +67,7 @@ impl Default for Settings {
             secret_cache_ttl: Duration::from_secs(60),
             watch_referenced_objects: false,
             vault_watch_interval: Duration::from_secs(240),
+            vault_sweep_interval: Duration::from_secs(900),
         }
     }
 }

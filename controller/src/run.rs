@@ -37,12 +37,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         secret_cache_ttl: args.secret_cache_ttl,
         watch_referenced_objects: args.watch_referenced_objects,
         vault_watch_interval: args.vault_watch_interval,
+        vault_sweep_interval: args.vault_sweep_interval,
         ..Settings::default()
     };
     let credential_policy = crate::connections::CredentialPolicy::from_args(&args.credentials)?;
     let connector: Arc<dyn Connector> = Arc::new(
         crate::connectors::RealConnector::new(args.fabric_cache_ttl, args.arm_requests_per_second)
-            .with_settled_max_age(settings.settled_max_age())
+            .with_settled_ages(&settings)
             .with_credential_policy(credential_policy)
             .with_metrics(metrics.clone()),
     );

@@ -299,6 +299,9 @@ impl SiteRecovery for FakeSiteRecovery {
             v.jobs.values().filter(|j| j.target_object_id.as_deref().is_some_and(|t| same_arm_id(t, target_object_id))).cloned().collect()
         }))
     }
+    async fn list_jobs_started_since(&self, _vault: &VaultRef, since: jiff::Timestamp) -> Result<Vec<JobFacts>, SiteRecoveryError> {
+        Ok(self.with(|v| v.jobs.values().filter(|j| j.start_time.is_some_and(|t| t >= since)).cloned().collect()))
+    }
     async fn list_policies(&self, _vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError> {
         Ok(self.with(|v| v.policies.clone()))
     }

@@ -123,7 +123,7 @@ impl ArmClient {
             budgets,
             identity: config.auth.identity(),
             fabrics: TtlCache::keeping(ttl, keep),
-            items: TtlCache::keeping(ttl, keep),
+            items: TtlCache::keeping(ttl, keep.max(config.settled_items_max_age)),
             policies: TtlCache::keeping(ttl, keep),
             vcenters: TtlCache::keeping(ttl, keep),
             // Kept as long as the other lists: a list of many pages is reused for a TTL per page (`jobs_for`).
@@ -410,6 +410,10 @@ impl SiteRecovery for ArmClient {
 
     async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
         self.jobs_for(vault, target_object_id).await
+    }
+
+    async fn list_jobs_started_since(&self, vault: &VaultRef, since: jiff::Timestamp) -> Result<Vec<JobFacts>, SiteRecoveryError> {
+        self.jobs_started_since(vault, since).await
     }
 
     async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError> {

@@ -31,6 +31,8 @@ pub struct ArmClientConfig {
     /// How long the per-vault answers are kept for callers that accept more than `fabric_cache_ttl`
     /// (a machine with nothing in flight; see `SiteRecovery::list_protected_items_within`).
     pub settled_max_age: Duration,
+    /// The same for item lists, which a watch of the vault's jobs keeps current between its listings.
+    pub settled_items_max_age: Duration,
     /// A vault's item list read before this client's latest write to the vault is listed again
     /// once it is this old (at most one listing per interval during a burst of reprotects).
     pub write_refresh_min_age: Duration,
@@ -75,6 +77,7 @@ impl ArmClientConfig {
             jobs_cache_ttl: Duration::from_secs(10),
             write_refresh_min_age: Duration::from_secs(5),
             settled_max_age: Duration::from_secs(300),
+            settled_items_max_age: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             token_retries: 1,

@@ -327,3 +327,20 @@ async fn a_reprotect_answered_with_a_server_error_is_not_resent() {
     assert_eq!(sim.count("POST", "/reProtect"), 1);
     assert!(c.list_jobs_for(&dr(), "db-01").await.unwrap().is_empty(), "nothing to adopt: the controller may submit again");
 }
+
+#[tokio::test]
+async fn the_job_feed_reads_only_the_jobs_started_since_with_the_filter_powershell_sends() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let before = sim.now();
+    assert!(sim.fail_over_again("app-01"), "app-01 in the scenario");
+    // The failover's job started three minutes before it ended (as recorded): a bound after its start leaves it out.
+    let recent = c.list_jobs_started_since(&dr(), before - jiff::SignedDuration::from_mins(5)).await.unwrap();
+    assert_eq!(recent.iter().map(|j| j.target_object_id.as_deref()).collect::<Vec<_>>(), [Some("app-01")], "{recent:?}");
+    assert_eq!(recent[0].scenario_name.as_deref(), Some("UnplannedFailover"));
+    assert!(c.list_jobs_started_since(&dr(), sim.now()).await.unwrap().is_empty(), "no job started since now");
+    let sent = sim.requests().into_iter().filter(|r| r.path.ends_with("/replicationJobs")).count();
+    assert_eq!(sent, 2, "never cached: one read per call");
+    let query = sim.requests().into_iter().filter_map(|r| r.query.clone()).find(|q| q.contains("filter")).unwrap_or_default();
+    assert!(query.contains("$filter=StartTime%20eq%20%27") && query.contains(".0000000Z%27"), "{query}");
+}

@@ -464,6 +464,11 @@ pub trait SiteRecovery: Send + Sync {
     /// Jobs whose target object is the given item id (to adopt an in-flight job after a restart).
     async fn list_jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError>;
     async fn list_policies(&self, vault: &VaultRef) -> Result<Vec<PolicyFacts>, SiteRecoveryError>;
+    /// The vault's jobs that started at or after `since` (read afresh, every page): the vault watch's change feed.
+    /// Default: refused, so the watch lists the items instead.
+    async fn list_jobs_started_since(&self, _vault: &VaultRef, since: Timestamp) -> Result<Vec<JobFacts>, SiteRecoveryError> {
+        Err(unsupported("list_jobs_started_since", &since.to_string()))
+    }
     async fn list_vcenters(&self, vault: &VaultRef) -> Result<Vec<DiscoveredVcenterFacts>, SiteRecoveryError>;
 
     // The per-vault reads for a caller that accepts a cached answer up to `max_age` old: a machine with

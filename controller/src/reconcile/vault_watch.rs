@@ -1,8 +1,9 @@
-//! The vault watch, Azure's side of the machines' watch: every interval it reads each policy's item
-//! list (one listing per vault, however many machines) and wakes the machines whose item changed in
-//! a way that matters (protection state, health, current job, failover). A settled machine's own
-//! passes reuse that list (`Settings::settled_max_age`), so steady-state ARM reads grow with vaults,
-//! not machines, and a change in Azure still shows within about one interval.
+//! The vault watch, Azure's side of the machines' watch: every interval it reads each policy's recent
+//! jobs (the vault's change feed: one page when nothing happens) and, when a job started or changed state
+//! (or the sweep interval passed), the vault's item list, and wakes the machines whose item changed in a
+//! way that matters (protection state, health, current job, failover). A settled machine's own passes
+//! reuse that list (`Settings::settled_item_list_age`), so steady-state ARM reads grow with vaults, not
+//! machines, and a change a job makes in Azure still shows within about one interval.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -12,8 +13,9 @@ use std::{
 };
 
 use futures::Stream;
+use jiff::{SignedDuration, Timestamp};
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
-use reprotect_facts::ProtectedItemFacts;
+use reprotect_facts::{JobFacts, ProtectedItemFacts};
 
 use crate::{
     connections::{self, Reads},
@@ -73,9 +75,71 @@ pub fn machines_to_wake<'a>(
         .collect()
 }
 
-/// The machines to reconcile because their item changed in Azure, one read per policy per `interval`.
+/// How far before the newest job it saw the feed reads again: jobs show in the list some time after they start,
+/// and a job's start is Azure's clock, not ours.
+const FEED_OVERLAP: SignedDuration = SignedDuration::from_mins(5);
+/// How far back an unfinished job keeps the feed reading (one that runs longer is left to the sweep).
+const FEED_HORIZON: SignedDuration = SignedDuration::from_hours(6);
+
+/// A job as the feed last saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeenJob {
+    state: String,
+    start: Option<Timestamp>,
+    finished: bool,
+}
+
+/// What the watch remembers of one policy's vault.
+#[derive(Default)]
+pub struct VaultWatchState {
+    /// Fingerprints of the items at the last listing (`None`: never listed).
+    items: Option<HashMap<String, u64>>,
+    /// When the items were last listed.
+    listed_at: Option<Timestamp>,
+    /// Jobs the feed saw, by lower-case name.
+    jobs: HashMap<String, SeenJob>,
+    /// The latest start among them (Azure's clock) and when the feed first saw it (ours): the feed's anchor.
+    newest: Option<(Timestamp, Timestamp)>,
+}
+
+/// The lower bound of the next job read: `FEED_OVERLAP` before Azure's now, reckoned from the newest job seen
+/// plus the time since we saw it (our `now` when none was), earlier for a job seen unfinished (its end is a
+/// change too), never more than `FEED_HORIZON` back. Only differences of our clock are used: Azure's may differ.
+pub fn feed_since(state: &VaultWatchState, now: Timestamp) -> Timestamp {
+    let anchor = state.newest.map_or(now, |(start, seen)| start + now.duration_since(seen).max(SignedDuration::ZERO));
+    let unfinished = state.jobs.values().filter(|j| !j.finished).filter_map(|j| j.start).min();
+    let since = unfinished.map_or(anchor - FEED_OVERLAP, |u| u.min(anchor - FEED_OVERLAP));
+    since.max(anchor - FEED_HORIZON)
+}
+
+/// Whether `jobs` (read from `since` on, at `now`) hold a job not seen before or in another state; remembers
+/// them and forgets the jobs that started before `since`.
+pub fn note_jobs(state: &mut VaultWatchState, jobs: &[JobFacts], since: Timestamp, now: Timestamp) -> bool {
+    let mut moved = false;
+    for j in jobs {
+        let seen =
+            SeenJob { state: j.state.as_deref().unwrap_or_default().to_ascii_lowercase(), start: j.start_time, finished: j.is_finished() };
+        moved |= state.jobs.get(&j.name.to_ascii_lowercase()).is_none_or(|before| before.state != seen.state);
+        if let Some(start) = j.start_time.filter(|s| state.newest.is_none_or(|(newest, _)| *s > newest)) {
+            state.newest = Some((start, now));
+        }
+        state.jobs.insert(j.name.to_ascii_lowercase(), seen);
+    }
+    state.jobs.retain(|_, j| j.start.is_some_and(|s| s >= since));
+    moved
+}
+
+/// Whether this look lists the vault's items: never listed, listed longer than `every` ago, or the feed showed a
+/// job that moved or could not be read (`feed`: `Some(moved)` when read).
+pub fn listing_due(state: &VaultWatchState, now: Timestamp, every: Duration, feed: Option<bool>) -> bool {
+    let every = SignedDuration::try_from(every).unwrap_or(SignedDuration::MAX);
+    let stale = state.listed_at.is_none_or(|at| now.duration_since(at) >= every);
+    stale || feed != Some(false)
+}
+
+/// The machines to reconcile because their item changed in Azure, one look per policy per `interval`.
 pub fn wakes(ctx: Arc<Context>, interval: Duration) -> impl Stream<Item = ObjectRef<ProtectedMachine>> + Send + 'static {
-    let state = (ctx, HashMap::<(Option<String>, String), HashMap<String, u64>>::new(), VecDeque::new());
+    let state = (ctx, HashMap::<(Option<String>, String), VaultWatchState>::new(), VecDeque::new());
     futures::stream::unfold(state, move |(ctx, mut seen, mut pending)| async move {
         loop {
             if let Some(next) = pending.pop_front() {
@@ -87,8 +151,8 @@ pub fn wakes(ctx: Arc<Context>, interval: Duration) -> impl Stream<Item = Object
     })
 }
 
-/// One round: every policy that has machines, its item list read afresh, its changed machines.
-async fn read_all(ctx: &Context, seen: &mut HashMap<(Option<String>, String), HashMap<String, u64>>) -> Vec<ObjectRef<ProtectedMachine>> {
+/// One round: every policy that has machines, its jobs and (when due) its item list read afresh, its changed machines.
+async fn read_all(ctx: &Context, seen: &mut HashMap<(Option<String>, String), VaultWatchState>) -> Vec<ObjectRef<ProtectedMachine>> {
     let machines = ctx.stores.machines.state();
     let mut wake = Vec::new();
     for policy in ctx.stores.policies.state() {
@@ -97,16 +161,15 @@ async fn read_all(ctx: &Context, seen: &mut HashMap<(Option<String>, String), Ha
             seen.remove(&key);
             continue;
         }
-        let items = match read_items(ctx, &policy).await {
-            Ok(items) => items,
+        let state = seen.entry(key.clone()).or_default();
+        let changed = match look(ctx, &policy, state).await {
+            Ok(changed) => changed,
             // The machines' own passes report what is wrong with the connection.
             Err(e) => {
-                tracing::debug!(policy = %key.1, error = %e, "vault watch: item list not read");
+                tracing::debug!(policy = %key.1, error = %e, "vault watch: vault not read");
                 continue;
             }
         };
-        let (now, changed) = changed_items(seen.get(&key), &items);
-        seen.insert(key, now);
         wake.extend(machines_to_wake(machines.iter().map(|m| m.as_ref()), &policy, &changed));
     }
     if !wake.is_empty() {
@@ -115,10 +178,34 @@ async fn read_all(ctx: &Context, seen: &mut HashMap<(Option<String>, String), Ha
     wake
 }
 
-async fn read_items(ctx: &Context, policy: &ReprotectPolicy) -> anyhow::Result<std::sync::Arc<Vec<ProtectedItemFacts>>> {
+/// One look at a policy's vault: the jobs since the last look (unless every look lists the items anyway), then the
+/// item list when due. The items that changed since the previous listing.
+async fn look(ctx: &Context, policy: &ReprotectPolicy, state: &mut VaultWatchState) -> anyhow::Result<Vec<ProtectedItemFacts>> {
     let reads = Reads::cached(&ctx.client, &ctx.objects);
     let sr = ctx.connector.site_recovery(&connections::azure_settings(&reads, policy).await?).await?;
-    Ok(sr.shared_protected_items(&super::vault_ref(policy), Some(Duration::ZERO)).await?)
+    let vault = super::vault_ref(policy);
+    let now = Timestamp::now();
+    let every = ctx.settings.vault_sweep_every();
+    let feed = if every <= ctx.settings.vault_watch_interval {
+        None
+    } else {
+        let since = feed_since(state, now);
+        match sr.list_jobs_started_since(&vault, since).await {
+            Ok(jobs) => Some(note_jobs(state, &jobs, since, now)),
+            // An implementation without the feed (or a failed read) lists the items instead.
+            Err(e) => {
+                tracing::debug!(error = %e, "vault watch: jobs not read");
+                None
+            }
+        }
+    };
+    if !listing_due(state, now, every, feed) {
+        return Ok(Vec::new());
+    }
+    let items = sr.shared_protected_items(&vault, Some(Duration::ZERO)).await?;
+    let (fingerprints, changed) = changed_items(state.items.as_ref(), &items);
+    (state.items, state.listed_at) = (Some(fingerprints), Some(now));
+    Ok(changed)
 }
 
 #[cfg(test)]

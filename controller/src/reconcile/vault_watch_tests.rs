@@ -3,6 +3,8 @@
 use super::*;
 
 use crate::testing::example;
+use jiff::{SignedDuration, Timestamp};
+use reprotect_facts::JobFacts;
 
 fn machines() -> Vec<ProtectedMachine> {
     let text = include_str!("../../../examples/03-machines.yaml");
@@ -65,7 +67,9 @@ fn only_a_settled_machine_whose_spec_was_seen_accepts_the_watchs_list() {
     pm.metadata.generation = Some(2);
     assert_eq!(settled_vault_age(&pm, &settings), None, "never looked at");
     pm.status = Some(ProtectedMachineStatus { phase: Phase::Protected, observed_generation: Some(2), ..Default::default() });
-    assert_eq!(settled_vault_age(&pm, &settings), Some(settings.vault_watch_interval + Duration::from_secs(60)));
+    let ages = settled_vault_age(&pm, &settings).expect("settled");
+    assert_eq!(ages.vault, settings.vault_watch_interval + Duration::from_secs(60), "fabric, policies, vCenters");
+    assert_eq!(ages.items, settings.vault_sweep_interval + Duration::from_secs(60), "the item list: the watch's latest listing");
     pm.metadata.generation = Some(3);
     assert_eq!(settled_vault_age(&pm, &settings), None, "a spec change is evaluated on fresh answers");
     pm.status = Some(ProtectedMachineStatus { phase: Phase::Reprotecting, observed_generation: Some(3), ..Default::default() });
@@ -74,4 +78,50 @@ fn only_a_settled_machine_whose_spec_was_seen_accepts_the_watchs_list() {
     pm.status = Some(ProtectedMachineStatus { phase: Phase::ProtectedToAzure, observed_generation: Some(3), ..Default::default() });
     assert_eq!(settled_vault_age(&pm, &off), None, "without the watch nothing is relaxed");
     assert!(settled_vault_age(&pm, &settings).is_some());
+}
+
+fn job(name: &str, state: &str, start: Timestamp) -> JobFacts {
+    JobFacts { name: name.into(), state: Some(state.into()), start_time: Some(start), ..Default::default() }
+}
+
+fn at(minute: i64) -> Timestamp {
+    Timestamp::UNIX_EPOCH + SignedDuration::from_hours(24 * 365 * 56) + SignedDuration::from_mins(minute)
+}
+
+#[test]
+fn the_feed_reads_from_five_minutes_before_azures_now_or_from_an_unfinished_jobs_start() {
+    let mut state = VaultWatchState::default();
+    assert_eq!(feed_since(&state, at(100)), at(95), "nothing seen yet: five minutes before our now");
+    // Azure's clock runs twenty minutes ahead of ours here: the anchor is the newest job's start, not our now.
+    note_jobs(&mut state, &[job("a", "Succeeded", at(120)), job("b", "Succeeded", at(118))], at(95), at(100));
+    assert_eq!(feed_since(&state, at(100)), at(115));
+    assert_eq!(feed_since(&state, at(110)), at(125), "ten quiet minutes later the bound moved on by ten minutes");
+    note_jobs(&mut state, &[job("c", "InProgress", at(117)), job("e", "Succeeded", at(130))], at(115), at(100));
+    assert_eq!(feed_since(&state, at(100)), at(117), "the unfinished job's end is a change the feed must see");
+    note_jobs(&mut state, &[job("d", "InProgress", at(-1000))], at(-2000), at(100));
+    assert_eq!(feed_since(&state, at(100)), at(130 - 360), "never more than six hours back");
+}
+
+#[test]
+fn a_job_seen_again_in_the_same_state_is_no_news_and_a_new_or_moved_job_is() {
+    let mut state = VaultWatchState::default();
+    let now = at(20);
+    assert!(note_jobs(&mut state, &[job("a", "InProgress", at(10))], at(5), now), "a new job");
+    assert!(!note_jobs(&mut state, &[job("A", "InProgress", at(10))], at(5), now), "the same job, the same state");
+    assert!(note_jobs(&mut state, &[job("a", "Succeeded", at(10))], at(5), now), "it finished");
+    assert!(!note_jobs(&mut state, &[], at(5), now), "nothing");
+    note_jobs(&mut state, &[], at(11), now);
+    assert!(state.jobs.is_empty(), "jobs older than the read's bound are forgotten");
+}
+
+#[test]
+fn the_items_are_listed_first_then_every_sweep_interval_and_at_once_when_a_job_moved_or_the_feed_failed() {
+    let every = Duration::from_secs(15 * 60);
+    let mut state = VaultWatchState::default();
+    assert!(listing_due(&state, at(0), every, Some(false)), "never listed");
+    state.listed_at = Some(at(0));
+    assert!(!listing_due(&state, at(4), every, Some(false)), "nothing moved: the jobs page was all this look read");
+    assert!(listing_due(&state, at(4), every, Some(true)), "a job moved");
+    assert!(listing_due(&state, at(4), every, None), "the feed could not be read");
+    assert!(listing_due(&state, at(15), every, Some(false)), "the sweep interval passed");
 }

@@ -2,7 +2,7 @@
 //! ends, and the states (with per-item spelling variants where real ASR's names are only inferred).
 
 use crate::state::{AsrError, Item, Job, JobState, Vault, World, new_guid};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 /// What a job does.
@@ -244,6 +244,32 @@ pub(crate) fn start_job(w: &mut World, vi: usize, kind: JobKind, plan: Option<St
     let ji = v.jobs.len() - 1;
     w.push_running(vi, ji);
     job
+}
+
+/// The finished job an unplanned failover to Azure leaves in the vault's list (`UnplannedFailover`, as recorded): it
+/// started before the item's failover time (so a later failback does not take it for its own) and ended at `now`.
+pub(crate) fn finished_failover_job(it: &Item, now: Timestamp) -> Job {
+    let duration = SignedDuration::from_mins(3);
+    let name = new_guid();
+    Job {
+        kind: JobKind::Failback,
+        plan: None,
+        members: vec![it.name.clone()],
+        operation_id: name.clone(),
+        name,
+        activity_id: format!("{} ActivityId: {}", new_guid(), new_guid()),
+        item: it.name.clone(),
+        item_friendly: it.friendly_name.clone(),
+        fabric: it.fabric.clone(),
+        container: it.container.clone(),
+        start: now - duration,
+        duration,
+        state: JobState::Succeeded,
+        end: Some(now),
+        error: None,
+        prev_allowed: vec![],
+        planned_error: None,
+    }
 }
 
 impl World {

@@ -401,10 +401,20 @@ impl World {
     }
 
     /// A new disaster: the item fails over to Azure again at `now` (months after it was protected), as an
-    /// unplanned failover to Azure would leave it. Returns whether the item was found.
+    /// unplanned failover to Azure would leave it, its finished `UnplannedFailover` job included. Returns whether
+    /// the item was found.
     pub fn fail_over_again(&mut self, item: &str, now: Timestamp) -> bool {
         self.advance(now);
         let mut found = false;
+        for v in &mut self.vaults {
+            let failed_over: Vec<Job> = v
+                .items
+                .iter()
+                .filter(|i| i.name.eq_ignore_ascii_case(item))
+                .map(|i| crate::failback::finished_failover_job(i, now))
+                .collect();
+            v.jobs.extend(failed_over);
+        }
         for it in self.vaults.iter_mut().flat_map(|v| v.items.iter_mut()).filter(|i| i.name.eq_ignore_ascii_case(item)) {
             it.provider = "InMageAzureV2".into();
             it.protection_state = "UnplannedFailoverCommitted".into();

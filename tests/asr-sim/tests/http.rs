@@ -97,6 +97,36 @@ async fn protected_items_are_paged_with_next_link() {
     assert!(b["nextLink"].as_str().unwrap().contains("api-version=2026-11-01"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_list_filtered_by_start_time_as_powershell_sends_it_holds_only_jobs_started_since_and_a_bad_time_is_refused() {
+    let h = start(small(), 1.0).await;
+    assert!(h.sim.fail_over_again("app-01"));
+    let jobs = format!("{}/replicationJobs", h.vault_url("vault-dr"));
+    // `Get-AzRecoveryServicesAsrJob -StartTime`: `ToUniversalTime().ToString("o")` inside `StartTime eq '…'`.
+    let since =
+        |ago: jiff::SignedDuration| format!("{jobs}?$filter=StartTime eq '{}'", (h.sim.now() - ago).strftime("%Y-%m-%dT%H:%M:%S.0000000Z"));
+    let (s, _, recent) = h.get(&since(jiff::SignedDuration::from_mins(10))).await;
+    assert_eq!(s, 200);
+    let recent = recent["value"].as_array().unwrap().clone();
+    assert_eq!(recent.len(), 1, "the failover's job: {recent:?}");
+    assert_eq!(recent[0]["properties"]["scenarioName"], "UnplannedFailover");
+    assert_eq!(recent[0]["properties"]["targetObjectId"], "app-01");
+    assert_eq!(recent[0]["properties"]["state"], "Succeeded");
+    let (_, _, later) = h.get(&since(jiff::SignedDuration::from_mins(1))).await;
+    assert!(later["value"].as_array().unwrap().is_empty(), "the failover job started three minutes ago: {later}");
+    // Combined with another clause, and with the `+` a form encoder writes for spaces.
+    let (_, _, both) = h
+        .get(&format!(
+            "{jobs}?$filter=StartTime+eq+'{}'+and+targetObjectId+eq+'db-01'",
+            (h.sim.now() - jiff::SignedDuration::from_mins(10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ))
+        .await;
+    assert!(both["value"].as_array().unwrap().is_empty(), "{both}");
+    let (s, _, refused) = h.get(&format!("{jobs}?$filter=StartTime eq 'yesterday'")).await;
+    assert_eq!((s, refused["error"]["code"].as_str()), (400, Some("BadRequest")), "{refused}");
+    h.sim.shutdown().await;
+}
+
 async fn poll_job(h: &common::Harness, job: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {

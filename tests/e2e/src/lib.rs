@@ -104,6 +104,9 @@ vaults:
 }
 
 /// Everything a test talks to.
+/// The in-process controller's `--vault-watch-interval`.
+pub const VAULT_WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
 pub struct Env {
     pub client: Client,
     pub ns: String,
@@ -112,6 +115,9 @@ pub struct Env {
     pub sim: RunningSim,
     /// Metrics of the in-process controller (fresh at every `start_controller`).
     pub metrics: Arc<Metrics>,
+    /// The controller's `--vault-sweep-interval`: by default every look of the vault watch lists the items, as
+    /// tests change the simulator's items directly, without the job a change in Azure leaves.
+    pub vault_sweep_interval: Duration,
     controller: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -129,7 +135,8 @@ impl Env {
         let sim = asr_sim::start(scenario, SimOptions { listen: "127.0.0.1:0".parse()?, time_scale: 1.0 }).await?;
         vc.add_datastore(HOST, "ds-vmfs-01", "VMFS").await?;
         vc.add_datastore(HOST, "ds-nfs-01", "NFS").await?;
-        Ok(Env { client, ns: ns.to_string(), vcsim, vc, sim, metrics: Arc::new(Metrics::default()), controller: None })
+        let metrics = Arc::new(Metrics::default());
+        Ok(Env { client, ns: ns.to_string(), vcsim, vc, sim, metrics, vault_sweep_interval: VAULT_WATCH_INTERVAL, controller: None })
     }
 
     /// SOAP `Login` calls vcsim-ext has seen so far: (attempts, failed). Needs `Vcsim::start_ext`.
@@ -213,14 +220,15 @@ spec:
             secret_cache_ttl: Duration::from_secs(1),
             watch_referenced_objects: true,
             // Azure-side changes wake machines within seconds here (4 min by default).
-            vault_watch_interval: Duration::from_secs(2),
+            vault_watch_interval: VAULT_WATCH_INTERVAL,
+            vault_sweep_interval: self.vault_sweep_interval,
             ..Settings::default()
         };
         self.metrics = Arc::new(Metrics::default());
         let metrics = self.metrics.clone();
         let connector = Arc::new(
             RealConnector::new(Duration::from_secs(1), Some(200.0))
-                .with_settled_max_age(settings.settled_max_age())
+                .with_settled_ages(&settings)
                 .with_credential_policy(credential_policy)
                 .with_metrics(metrics.clone()),
         );

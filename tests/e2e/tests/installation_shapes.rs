@@ -101,7 +101,7 @@ async fn the_next_disaster_months_later_is_reprotected_again_and_an_agent_failur
 -> anyhow::Result<()> {
     install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
     let ns = test_namespace().await;
-    let env = db_01_protected(ns.name(), SimKnobs { job_service_code: Some("539"), ..SimKnobs::default() }).await?;
+    let env = db_01_protected(ns.name(), SimKnobs { job_service_code: Some("539"), ..SimKnobs::default() }, None).await?;
 
     // Months later, the next disaster: db-01 fails over again, and its first reprotect fails with 95226 behind
     // the service code 539 (the agent had not registered after all).
@@ -133,7 +133,17 @@ async fn the_next_disaster_months_later_is_reprotected_again_and_an_agent_failur
 async fn a_failover_in_azure_wakes_a_protected_machine_without_anyone_looking() -> anyhow::Result<()> {
     install_crds(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds")).await?;
     let ns = test_namespace().await;
-    let env = db_01_protected(ns.name(), SimKnobs::default()).await?;
+    // The item list is swept only every 10 minutes: what the watch reads every 2 s is the vault's jobs since its
+    // last look, and the failover's job is what makes it list the items.
+    let env = db_01_protected(ns.name(), SimKnobs::default(), Some(Duration::from_secs(600))).await?;
+    // Once every machine is settled, their passes reuse the watch's listing and the watch reads only jobs.
+    env.wait_for_phases(&["app-01", "app-02", "app-03", "db-01"], &[Phase::Protected], Duration::from_secs(120)).await?;
+    let reads = |list: &str| env.sim.requests().iter().filter(|r| r.method == "GET" && r.path.ends_with(list)).count();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (items, jobs) = (reads("/replicationProtectedItems"), reads("/replicationJobs"));
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert_eq!(reads("/replicationProtectedItems"), items, "looks without a job moving list no items");
+    assert!(reads("/replicationJobs") > jobs, "the watch reads the vault's jobs every look");
     // Nobody touches the machine and its own recheck is minutes away (watchdog 5 min): only the vault watch
     // (every 2 s here) can notice that Azure failed the item over again.
     assert!(env.sim.fail_over_again("db-01"));
@@ -144,9 +154,11 @@ async fn a_failover_in_azure_wakes_a_protected_machine_without_anyone_looking() 
     Ok(())
 }
 
-/// The site with the controller running and db-01 reprotected once and `Protected`.
-async fn db_01_protected(ns: &str, knobs: SimKnobs) -> anyhow::Result<Env> {
+/// The site with the controller running (its vault watch sweeping every `sweep`, default every look) and db-01
+/// reprotected once and `Protected`.
+async fn db_01_protected(ns: &str, knobs: SimKnobs, sweep: Option<Duration>) -> anyhow::Result<Env> {
     let mut env = Env::start(ns, knobs).await?;
+    env.vault_sweep_interval = sweep.unwrap_or(env.vault_sweep_interval);
     site(&env, 0).await?;
     env.apply_policy("Apply").await?;
     env.apply(MASTER_TARGETS_AND_MACHINES).await?;

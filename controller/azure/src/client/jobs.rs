@@ -123,6 +123,17 @@ impl ArmClient {
         Ok(jobs)
     }
 
+    /// The vault's jobs started at or after `since`, every page, never cached: the filter Azure PowerShell's
+    /// `Get-AzRecoveryServicesAsrJob -StartTime` sends (`StartTime eq '<ISO 8601, UTC>'`, a lower bound whatever
+    /// the `eq` says), spaces and quotes percent-encoded as the Azure SDKs write them.
+    pub(super) async fn jobs_started_since(&self, vault: &VaultRef, since: jiff::Timestamp) -> Result<Vec<JobFacts>, SiteRecoveryError> {
+        let mut url = self.vault_url(vault, &["replicationJobs"]);
+        let query = format!("{}&{}", url.query().unwrap_or_default(), start_time_filter(since));
+        url.set_query(Some(&query));
+        let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
+        Ok(jobs.into_iter().map(mapping::job_facts).collect())
+    }
+
     /// The job of an accepted reProtect named only by `Azure-AsyncOperation`. Recorded traffic uses
     /// the job name as the operation id; Azure's examples a separate id. When the id is no job,
     /// the item's unfinished job is the one (ASR runs one operation per item at a time).
@@ -137,4 +148,10 @@ impl ArmClient {
             Err(_) => operation_id,
         }
     }
+}
+
+/// `$filter=StartTime eq '2026-11-29T17:00:00.0000000Z'` (whole seconds, rounded down: the bound may only be earlier).
+pub(crate) fn start_time_filter(since: jiff::Timestamp) -> String {
+    let whole = jiff::Timestamp::from_second(since.as_second()).unwrap_or(since);
+    format!("$filter=StartTime%20eq%20%27{}.0000000Z%27", whole.strftime("%Y-%m-%dT%H:%M:%S"))
 }

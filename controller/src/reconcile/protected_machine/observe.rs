@@ -74,14 +74,22 @@ fn tolerate<T>(r: Result<T, SiteRecoveryError>) -> Result<Option<T>, Error> {
     }
 }
 
+/// How old the answers a settled machine's pass accepts: the vault's other lists, and its item list (the
+/// vault watch's latest listing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettledAges {
+    pub vault: Duration,
+    pub items: Duration,
+}
+
 /// How old the vault's answers may be for this pass: a settled machine (`Protected` or
 /// `ProtectedToAzure`, its spec already observed) accepts the vault watch's list; any other the
 /// client's usual cache interval (`None`).
-pub fn settled_vault_age(pm: &ProtectedMachine, settings: &Settings) -> Option<Duration> {
+pub fn settled_vault_age(pm: &ProtectedMachine, settings: &Settings) -> Option<SettledAges> {
     let status = pm.status.as_ref()?;
     let settled =
         matches!(status.phase, Phase::Protected | Phase::ProtectedToAzure) && status.observed_generation == pm.metadata.generation;
-    crate::reconcile::settled_age(settled, settings)
+    crate::reconcile::settled_age(settled, settings).map(|vault| SettledAges { vault, items: settings.settled_item_list_age() })
 }
 
 /// Read everything once. Per-vault lists are cached by the Site Recovery client, so a thousand
@@ -91,12 +99,12 @@ pub async fn observe(
     lookup: &Lookup,
     conn: &Connection,
     submitted: &SubmittedJobs,
-    vault_age: Option<Duration>,
+    vault_age: Option<SettledAges>,
     now: Timestamp,
 ) -> Result<Observation, Error> {
     let (sr, vault) = (&conn.site_recovery, &conn.vault);
-    let items = sr.shared_protected_items(vault, vault_age);
-    let (items, fabric, policies, vcenters) = match vault_age {
+    let items = sr.shared_protected_items(vault, vault_age.map(|a| a.items));
+    let (items, fabric, policies, vcenters) = match vault_age.map(|a| a.vault) {
         Some(age) => {
             tokio::join!(items, sr.get_fabric_within(vault, age), sr.list_policies_within(vault, age), sr.list_vcenters_within(vault, age))
         }

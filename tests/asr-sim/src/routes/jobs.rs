@@ -1,4 +1,9 @@
 //! Jobs (list with a tolerant `$filter`, get) and the Azure-AsyncOperation status resource.
+//!
+//! The filter is what Azure PowerShell sends (`Utilities.ToQueryString` of a `JobQueryParameter`):
+//! `StartTime eq '2026-11-29T17:00:00.0000000Z' and ( JobStatus eq 'InProgress' or … )`. `StartTime` and
+//! `EndTime` are bounds on the job's start, whatever the `eq` says (`Get-AzRecoveryServicesAsrJob`: "gets all
+//! jobs that started after / before the specified time"); a time that is not one is refused with 400.
 
 use super::{Ctx, asr_error_response, json_response};
 use crate::json_items;
@@ -29,9 +34,33 @@ pub fn parse_filter(f: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The filter's `StartTime` / `EndTime` bounds, or the refusal of one that is no time.
+fn start_bounds(filter: &[(String, String)]) -> Result<(Option<jiff::Timestamp>, Option<jiff::Timestamp>), AsrError> {
+    let mut bounds = (None, None);
+    for (k, val) in filter {
+        let slot = match k.to_ascii_lowercase().as_str() {
+            "starttime" => &mut bounds.0,
+            "endtime" => &mut bounds.1,
+            _ => continue,
+        };
+        *slot = Some(val.parse::<jiff::Timestamp>().map_err(|_| {
+            AsrError::bad(
+                "InvalidJobQueryParameter",
+                format!("The value '{val}' of the job query parameter '{k}' is not a valid time."),
+                "The time is not in ISO 8601 format.",
+                "Give the time in UTC, in ISO 8601 format, and retry.",
+            )
+        })?);
+    }
+    Ok(bounds)
+}
+
 /// Does the job satisfy the filter clauses it understands?
 pub fn job_matches(v: &Vault, j: &Job, filter: &[(String, String)]) -> bool {
     filter.iter().all(|(k, val)| match k.to_ascii_lowercase().as_str() {
+        // Checked as bounds (`start_bounds`); a clause that is no time was refused before.
+        "starttime" => val.parse::<jiff::Timestamp>().is_ok_and(|t| j.start >= t),
+        "endtime" => val.parse::<jiff::Timestamp>().is_ok_and(|t| j.start <= t),
         "targetobjectid" => {
             j.item.eq_ignore_ascii_case(val)
                 || match &j.plan {
@@ -49,6 +78,9 @@ pub fn job_matches(v: &Vault, j: &Job, filter: &[(String, String)]) -> bool {
 pub fn list(c: &Ctx<'_>, vi: usize) -> Response {
     let now = c.sh.clock.now();
     let filter = c.query("$filter").map(|f| parse_filter(&f)).unwrap_or_default();
+    if let Err(e) = start_bounds(&filter) {
+        return asr_error_response(&e, c.headers);
+    }
     let (vals, ps) = c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         // Newest first, as ASR lists jobs.
