@@ -202,7 +202,14 @@ async fn look(ctx: &Context, policy: &ReprotectPolicy, state: &mut VaultWatchSta
     if !listing_due(state, now, every, feed) {
         return Ok(Vec::new());
     }
-    let items = sr.shared_protected_items(&vault, Some(Duration::ZERO)).await?;
+    let items = match sr.shared_protected_items(&vault, Some(Duration::ZERO)).await {
+        Ok(items) => items,
+        Err(e) => {
+            // The jobs that made this listing due are noted as seen: the next look must list the items instead.
+            state.listed_at = None;
+            return Err(e.into());
+        }
+    };
     let (fingerprints, changed) = changed_items(state.items.as_ref(), &items);
     (state.items, state.listed_at) = (Some(fingerprints), Some(now));
     Ok(changed)

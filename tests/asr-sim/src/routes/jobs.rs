@@ -58,9 +58,8 @@ fn start_bounds(filter: &[(String, String)]) -> Result<(Option<jiff::Timestamp>,
 /// Does the job satisfy the filter clauses it understands?
 pub fn job_matches(v: &Vault, j: &Job, filter: &[(String, String)]) -> bool {
     filter.iter().all(|(k, val)| match k.to_ascii_lowercase().as_str() {
-        // Checked as bounds (`start_bounds`); a clause that is no time was refused before.
-        "starttime" => val.parse::<jiff::Timestamp>().is_ok_and(|t| j.start >= t),
-        "endtime" => val.parse::<jiff::Timestamp>().is_ok_and(|t| j.start <= t),
+        // Bounds on the start, applied by `list` (`start_bounds`).
+        "starttime" | "endtime" => true,
         "targetobjectid" => {
             j.item.eq_ignore_ascii_case(val)
                 || match &j.plan {
@@ -78,15 +77,17 @@ pub fn job_matches(v: &Vault, j: &Job, filter: &[(String, String)]) -> bool {
 pub fn list(c: &Ctx<'_>, vi: usize) -> Response {
     let now = c.sh.clock.now();
     let filter = c.query("$filter").map(|f| parse_filter(&f)).unwrap_or_default();
-    if let Err(e) = start_bounds(&filter) {
-        return asr_error_response(&e, c.headers);
-    }
+    let (after, before) = match start_bounds(&filter) {
+        Ok(bounds) => bounds,
+        Err(e) => return asr_error_response(&e, c.headers),
+    };
     let (vals, ps) = c.sh.read_world(|w| {
         let v = &w.vaults[vi];
         // Newest first, as ASR lists jobs.
         (
             v.visible_jobs(now, w.defaults.job_visible_after)
                 .rev()
+                .filter(|j| after.is_none_or(|t| j.start >= t) && before.is_none_or(|t| j.start <= t))
                 .filter(|j| job_matches(v, j, &filter))
                 .map(|j| json_items::job(v, j, now))
                 .collect(),
