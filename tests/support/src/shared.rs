@@ -25,7 +25,7 @@ pub fn shared() -> &'static ControlPlane {
     let started = SHARED.get_or_init(|| {
         let started = std::thread::spawn(|| {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(ControlPlane::start())
+            rt.block_on(start_retrying_taken_ports())
         })
         .join()
         .unwrap_or_else(|_| Err(anyhow::anyhow!("the start-up thread panicked (see above)")));
@@ -45,6 +45,21 @@ pub fn shared() -> &'static ControlPlane {
     match started {
         Ok(cp) => cp,
         Err(e) => panic!("test control plane failed to start: {e}"),
+    }
+}
+
+/// Start the control plane, again (up to three times) when a port it was given was taken before its server bound it:
+/// the free ports are picked by binding port 0 and releasing it, and test binaries start side by side.
+async fn start_retrying_taken_ports() -> anyhow::Result<ControlPlane> {
+    let mut attempt = 1;
+    loop {
+        match ControlPlane::start().await {
+            Err(e) if attempt < 3 && format!("{e:#}").contains("address already in use") => {
+                eprintln!("test control plane: a port was taken while it started (attempt {attempt}), starting again");
+                attempt += 1;
+            }
+            started => return started,
+        }
     }
 }
 
