@@ -1,6 +1,7 @@
 //! Pure condition bookkeeping: merge desired conditions into the recorded ones, keeping `lastTransitionTime`.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use crate::crd::StatusCondition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 /// A condition as a reconciler wants it; time and generation are filled in by [`merge`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,21 +58,21 @@ pub fn kstatus(state: KState, reason: &str, message: &str) -> Vec<ConditionSpec>
 /// it to tell how long something has been true); reason and message are always refreshed; every
 /// condition gets the current `observedGeneration`. Conditions not in `desired` are dropped, so the
 /// list always describes the current spec. Output order follows `desired`.
-pub fn merge(existing: &[Condition], desired: &[ConditionSpec], generation: Option<i64>, now: jiff::Timestamp) -> Vec<Condition> {
+pub fn merge(existing: &[StatusCondition], desired: &[ConditionSpec], generation: Option<i64>, now: jiff::Timestamp) -> Vec<StatusCondition> {
     desired
         .iter()
         .map(|d| {
-            let status = if d.status { "True" } else { "False" }.to_string();
+            let status = if d.status { "True" } else { "False" };
             let last_transition_time = existing
                 .iter()
                 .find(|c| c.type_ == d.type_ && c.status == status)
                 .map(|c| c.last_transition_time.clone())
                 .unwrap_or(Time(now));
-            Condition {
-                type_: d.type_.to_string(),
-                status,
-                reason: sanitize_reason(&d.reason),
-                message: truncate(&d.message, 32 * 1024),
+            StatusCondition {
+                type_: d.type_.into(),
+                status: status.into(),
+                reason: sanitize_reason(&d.reason).into(),
+                message: truncate(&d.message, 32 * 1024).into(),
                 observed_generation: generation,
                 last_transition_time,
             }
@@ -100,8 +101,8 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Look up a condition's status by type.
-pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
-    conditions.iter().any(|c| c.type_ == type_ && c.status == "True")
+pub fn is_true(conditions: &[StatusCondition], type_: &str) -> bool {
+    conditions.iter().any(|c| c.is_true(type_))
 }
 
 #[cfg(test)]

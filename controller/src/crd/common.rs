@@ -1,6 +1,6 @@
 //! Types shared by the three kinds: references, OS type, conditions and status helpers.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use super::StatusCondition;
 use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -82,5 +82,5 @@ pub mod condition_types {
     pub const INSECURE_TLS: &str = "InsecureTls";
 }
 
-/// Conditions list as stored in status: standard `metav1.Condition`, merged by `type`.
-pub type Conditions = Vec<Condition>;
+/// Conditions list as stored in status: standard `metav1.Condition` (texts interned), merged by `type`.
+pub type Conditions = Vec<StatusCondition>;

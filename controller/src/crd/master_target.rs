@@ -1,7 +1,7 @@
 //! `MasterTarget`: the on-premises master target server that receives failback data.
 
 use super::common::{Conditions, OsType};
-use super::shared_text::SharedText;
+use super::check_status::CheckStatus;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
@@ -80,25 +80,6 @@ pub struct DatastoreStatus {
     pub datastore_type: String,
     /// Whether ASR can fail back to it (VMFS or vSAN).
     pub supported: bool,
-}
-
-/// A check result in status.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-// The fields are `SharedText` (strings on the wire): ten thousand machines repeat the same ids, outcomes and many
-// of the same observations, and the reflector store keeps one copy of each.
-pub struct CheckStatus {
-    /// Stable check id, e.g. `mt-no-snapshots`.
-    pub id: SharedText,
-    /// `Blocking`, `Warning` or `Info`.
-    pub severity: SharedText,
-    /// `Pass`, `Fail` or `Unknown`.
-    pub status: SharedText,
-    /// What was observed.
-    pub message: SharedText,
-    /// What to do about it.
-    #[serde(default, skip_serializing_if = "SharedText::is_empty_text")]
-    pub remedy: SharedText,
 }
 
 /// Observed state of a MasterTarget.

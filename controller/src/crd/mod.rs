@@ -1,16 +1,37 @@
 //! Custom resource types of the `reprotect.io/v1alpha1` API: one file per kind plus shared pieces.
 
+/// `JsonSchema` for a type whose JSON is another type's (an interned form of it): the other's schema, unchanged.
+macro_rules! schema_as {
+    ($ty:ty => $wire:ty) => {
+        impl schemars::JsonSchema for $ty {
+            fn inline_schema() -> bool {
+                <$wire as schemars::JsonSchema>::inline_schema()
+            }
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                <$wire as schemars::JsonSchema>::schema_name()
+            }
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                <$wire as schemars::JsonSchema>::json_schema(generator)
+            }
+        }
+    };
+}
+
+pub mod check_status;
 pub mod common;
 pub mod machine;
 pub mod master_target;
 pub mod policy;
 pub mod shared_text;
+pub mod status_condition;
 
+pub use check_status::{CheckEntry, CheckStatus};
 pub use common::*;
 pub use machine::*;
 pub use master_target::*;
 pub use policy::*;
 pub use shared_text::SharedText;
+pub use status_condition::StatusCondition;
 
 use kube::CustomResourceExt;
 

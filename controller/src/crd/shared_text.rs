@@ -55,6 +55,12 @@ impl PartialEq<str> for SharedText {
     }
 }
 
+impl PartialEq<String> for SharedText {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
 impl PartialEq<&str> for SharedText {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
@@ -62,8 +68,9 @@ impl PartialEq<&str> for SharedText {
 }
 
 impl fmt::Display for SharedText {
+    // Through `str`'s own Display, so width and alignment (`{:<6}`) apply as they do to a `String`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        fmt::Display::fmt(self.as_str(), f)
     }
 }
 
@@ -73,17 +80,7 @@ impl fmt::Debug for SharedText {
     }
 }
 
-impl schemars::JsonSchema for SharedText {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        String::schema_name()
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        String::json_schema(generator)
-    }
-}
+schema_as!(SharedText => String);
 
 #[cfg(test)]
 mod tests {
@@ -98,5 +95,12 @@ mod tests {
         let other: SharedText = "vm-0002 is protected item vm-0002".into();
         assert!(!std::ptr::eq(a.as_str(), other.as_str()));
         assert_eq!(a, "configuration server cs-01 sent a heartbeat");
+    }
+
+    #[test]
+    fn a_shared_text_pads_in_a_table_column_as_a_string_does() {
+        let text: SharedText = "True".into();
+        assert_eq!(format!("[{text:<6}]"), "[True  ]");
+        assert_eq!(format!("[{text:>6}]"), format!("[{:>6}]", "True"));
     }
 }

@@ -2,9 +2,8 @@
 //! machines by phase, why the blocked ones are blocked, and the replication groups.
 
 use crate::conditions::is_true;
-use crate::crd::{MasterTarget, Phase, ProtectedMachine, ReprotectPolicy, condition_types};
+use crate::crd::{MasterTarget, Phase, ProtectedMachine, ReprotectPolicy, StatusCondition, condition_types};
 use comfy_table::{Table, presets};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use std::collections::BTreeMap;
@@ -30,9 +29,9 @@ pub async fn run(client: &Client, ns: Option<&str>) -> anyhow::Result<String> {
     Ok(render(&policies, &master_targets, &machines, ns.is_none()))
 }
 
-fn ready(conditions: &[Condition]) -> (&'static str, String, String) {
+fn ready(conditions: &[StatusCondition]) -> (&'static str, String, String) {
     match conditions.iter().find(|c| c.type_ == condition_types::READY) {
-        Some(c) => (if c.status == "True" { "True" } else { "False" }, c.reason.clone(), c.message.clone()),
+        Some(c) => (if c.status == "True" { "True" } else { "False" }, c.reason.to_string(), c.message.to_string()),
         None => ("Unknown", String::new(), "not reconciled yet".into()),
     }
 }

@@ -208,7 +208,7 @@ mod tests {
 
     fn reason(status: &ReprotectPolicyStatus, type_: &str) -> (String, String) {
         let c = status.conditions.iter().find(|c| c.type_ == type_).unwrap();
-        (c.status.clone(), c.reason.clone())
+        (c.status.to_string(), c.reason.to_string())
     }
 
     #[test]

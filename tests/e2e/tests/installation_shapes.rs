@@ -48,7 +48,7 @@ spec: { policyRef: dr-failback, item: { friendlyName: web-03 }, existingVm: { na
 async fn ready_condition(env: &Env, name: &str) -> anyhow::Result<(String, String)> {
     let pm = env.machine(name).await?;
     let ready = pm.status.and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Ready")).expect("a Ready condition");
-    Ok((ready.reason, ready.message))
+    Ok((ready.reason.to_string(), ready.message.to_string()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -50,7 +50,7 @@ pub fn agent_wait_ended(
 }
 
 fn message_of(st: &ProtectedMachineStatus, condition: &str) -> String {
-    st.conditions.iter().find(|c| c.type_ == condition).map(|c| c.message.clone()).unwrap_or_default()
+    st.conditions.iter().find(|c| c.type_ == condition).map(|c| c.message.to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Status step of the ProtectedMachine pipeline (pure): the new status from the decision, keeping what must survive across passes.
 
 use crate::conditions::{self, ConditionSpec, KState};
-use crate::crd::{CheckStatus, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, condition_types};
+use crate::crd::{CheckEntry, CheckStatus, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, condition_types};
 use crate::lifecycle::{Acted, Decision};
 use crate::preflight::{CheckResult, PreflightReason, summarize};
 use crate::reasons;
@@ -21,12 +21,14 @@ pub fn checks_passed(checks: &[CheckStatus]) -> Option<String> {
 pub fn checks(results: &[CheckResult]) -> Vec<CheckStatus> {
     results
         .iter()
-        .map(|r| CheckStatus {
-            id: r.id.to_string().into(),
-            severity: r.severity.as_str().into(),
-            status: r.status.as_str().into(),
-            message: r.message.clone().into(),
-            remedy: r.remedy.to_string().into(),
+        .map(|r| {
+            CheckStatus::from(CheckEntry {
+                id: r.id.to_string().into(),
+                severity: r.severity.as_str().into(),
+                status: r.status.as_str().into(),
+                message: r.message.clone().into(),
+                remedy: r.remedy.to_string().into(),
+            })
         })
         .collect()
 }

@@ -114,11 +114,11 @@ impl World {
     }
 
     pub(super) fn reason(&self) -> String {
-        self.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.reason.clone()).unwrap_or_default()
+        self.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.reason.to_string()).unwrap_or_default()
     }
 
     pub(super) fn reason_message(&self) -> String {
-        self.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default()
+        self.status().conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.to_string()).unwrap_or_default()
     }
 
     pub(super) fn item(&self, f: impl FnOnce(&mut reprotect_facts::ProtectedItemFacts)) {

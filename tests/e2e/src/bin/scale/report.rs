@@ -50,6 +50,8 @@ pub fn print_table(done: &[RunResult], current: Option<&RunResult>, settings: &S
             );
             let kinds: Vec<String> = s.reads_by_kind.iter().map(|(k, n)| format!("{k} {n:.0}")).collect();
             println!("  steady, per hour: {}", kinds.join(", "));
+            let (rss, heap, text) = s.rss_mib;
+            println!("  steady, RSS at the end of the hold: {rss:.1} MiB (heap {heap:.1}, text {text:.1})");
             let kube: Vec<String> = s.apiserver_per_hour.iter().map(|(k, n)| format!("{k} {n:.0}")).collect();
             println!("  steady, API-server requests per hour: {}", if kube.is_empty() { "none".into() } else { kube.join(", ") });
         }
@@ -77,6 +79,9 @@ pub fn to_json(results: &[RunResult]) -> serde_json::Value {
             "machines": steady.map(|(r, _)| r.machines()),
             "arm_reads_per_hour": steady.map(|(_, s)| s.arm_reads_per_hour),
             "change_visible_seconds": steady.and_then(|(_, s)| s.change_visible_seconds),
+            "rss_mib": steady.map(|(_, s)| s.rss_mib.0),
+            "heap_mib": steady.map(|(_, s)| s.rss_mib.1),
+            "text_mib": steady.map(|(_, s)| s.rss_mib.2),
         },
     })
 }

@@ -51,6 +51,8 @@ pub struct Steady {
     /// The controller's API-server requests during the hold, by operation, per hour.
     pub apiserver_per_hour: BTreeMap<String, f64>,
     pub change_visible_seconds: Option<f64>,
+    /// The controller's resident memory at the end of the hold (MiB): all, anonymous (heap), file-backed (text).
+    pub rss_mib: (f64, f64, f64),
 }
 
 impl RunResult {
@@ -279,6 +281,8 @@ async fn hold(
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     let held = started.elapsed().as_secs_f64();
+    let mib = |field| measure::status_kib(pid, field).unwrap_or(0) as f64 / 1024.0;
+    let rss_mib = (mib("VmRSS:"), mib("RssAnon:"), mib("RssFile:"));
     let apiserver_per_hour = kube_requests(port)
         .await
         .unwrap_or_default()
@@ -314,5 +318,6 @@ async fn hold(
         reads_by_kind,
         apiserver_per_hour,
         change_visible_seconds: visible,
+        rss_mib,
     })
 }
