@@ -58,7 +58,12 @@ pub fn kstatus(state: KState, reason: &str, message: &str) -> Vec<ConditionSpec>
 /// it to tell how long something has been true); reason and message are always refreshed; every
 /// condition gets the current `observedGeneration`. Conditions not in `desired` are dropped, so the
 /// list always describes the current spec. Output order follows `desired`.
-pub fn merge(existing: &[StatusCondition], desired: &[ConditionSpec], generation: Option<i64>, now: jiff::Timestamp) -> Vec<StatusCondition> {
+pub fn merge(
+    existing: &[StatusCondition],
+    desired: &[ConditionSpec],
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> Vec<StatusCondition> {
     desired
         .iter()
         .map(|d| {

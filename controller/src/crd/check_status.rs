@@ -57,7 +57,8 @@ schema_as!(CheckStatus => CheckEntry);
 mod tests {
     use super::*;
 
-    const CHECK: &str = r#"{"id":"cs-heartbeat","severity":"Blocking","status":"Pass","message":"configuration server cs-01 sent a heartbeat"}"#;
+    const CHECK: &str =
+        r#"{"id":"cs-heartbeat","severity":"Blocking","status":"Pass","message":"configuration server cs-01 sent a heartbeat"}"#;
 
     #[test]
     fn the_same_check_in_two_statuses_is_one_allocation_and_still_a_plain_object_on_the_wire() {

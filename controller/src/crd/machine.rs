@@ -1,7 +1,7 @@
 //! `ProtectedMachine`: one failed-over VM to bring back under protection in the Azure-to-on-premises direction.
 
-use super::common::{Conditions, OsType};
 use super::check_status::CheckStatus;
+use super::common::{Conditions, OsType};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! `MasterTarget`: the on-premises master target server that receives failback data.
 
-use super::common::{Conditions, OsType};
 use super::check_status::CheckStatus;
+use super::common::{Conditions, OsType};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};

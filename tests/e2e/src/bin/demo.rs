@@ -196,8 +196,12 @@ fn render(rows: &[ProtectedMachine], previous_lines: usize) -> usize {
     }
     println!("{:<11} {:<19} {:<6} {:<10} MESSAGE", "MACHINE", "PHASE", "READY", "MT");
     for pm in rows {
-        let ready =
-            pm.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready")).map(|c| c.status.to_string()).unwrap_or_default();
+        let ready = pm
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| c.status.to_string())
+            .unwrap_or_default();
         let mt = pm.status.as_ref().and_then(|s| s.master_target.clone()).unwrap_or_default();
         let msg: String = ready_message(pm).chars().take(70).collect();
         println!("{:<11} {:<19} {:<6} {:<10} {}", pm.metadata.name.as_deref().unwrap_or(""), phase(pm).to_string(), ready, mt, msg);
