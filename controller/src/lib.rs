@@ -10,6 +10,7 @@
 // controller can classify and report it; reconciles are not a hot path.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
+pub mod allocator;
 pub mod check;
 pub mod cli;
 pub mod conditions;

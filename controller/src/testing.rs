@@ -85,7 +85,7 @@ impl FakeSiteRecovery {
                             item.allowed_operations = item
                                 .protection_state_description
                                 .take()
-                                .map(|o| o.split(',').map(String::from).collect())
+                                .map(|o| o.split(',').map(SharedText::from).collect())
                                 .unwrap_or_default()
                         }
                         ("UnplannedFailover", None) => {
@@ -138,7 +138,8 @@ impl FakeVault {
         }
         let name = format!("fb-job-{}", self.failback_posts.len());
         for item in self.items.iter_mut().filter(|i| members.iter().any(|m| m.eq_ignore_ascii_case(&i.name))) {
-            item.protection_state_description = Some(item.allowed_operations.join(","));
+            item.protection_state_description =
+                Some(item.allowed_operations.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(",").into());
             item.allowed_operations.clear();
             item.current_scenario = Some(CurrentScenarioFacts {
                 scenario_name: Some(scenario.into()),

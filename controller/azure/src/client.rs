@@ -186,17 +186,19 @@ impl ArmClient {
         first: Url,
         stop: impl FnMut(&[T]) -> bool,
     ) -> Result<Vec<T>, SiteRecoveryError> {
-        self.get_pages(op, vault, first, stop).await.map(|(items, _)| items)
+        self.get_pages(op, vault, first, stop, |item| item).await.map(|(items, _)| items)
     }
 
-    /// [`ArmClient::get_all`], also saying how many pages (GETs) the list took.
-    async fn get_pages<T: DeserializeOwned>(
+    /// [`ArmClient::get_all`], each item mapped as its page arrives (a long list never holds more than one page of
+    /// models), also saying how many pages (GETs) the list took.
+    async fn get_pages<T: DeserializeOwned, U>(
         &self,
         op: &str,
         vault: &VaultRef,
         first: Url,
         mut stop: impl FnMut(&[T]) -> bool,
-    ) -> Result<(Vec<T>, u32), SiteRecoveryError> {
+        map: impl Fn(T) -> U,
+    ) -> Result<(Vec<U>, u32), SiteRecoveryError> {
         let mut out = Vec::new();
         let mut next = Some(first);
         let mut pages = 0;
@@ -204,7 +206,7 @@ impl ArmClient {
             let page: ArmList<T> = self.get(op, vault, &url).await?;
             let items = page.value.unwrap_or_default();
             let done = stop(&items);
-            out.extend(items);
+            out.extend(items.into_iter().map(&map));
             pages += 1;
             if done || pages >= 10_000 {
                 break;
@@ -243,10 +245,11 @@ impl ArmClient {
                     &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
                 );
                 let started = Instant::now();
-                let (items, pages): (Vec<models::ProtectedItem>, u32) =
-                    self.get_pages("list_protected_items", vault, url, |_| false).await?;
+                let (items, pages) = self
+                    .get_pages("list_protected_items", vault, url, |_: &[models::ProtectedItem]| false, mapping::protected_item_facts)
+                    .await?;
                 self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(list.clone(), Listing { pages, started });
-                Ok(Arc::new(items.into_iter().map(mapping::protected_item_facts).collect()))
+                Ok(Arc::new(items))
             })
             .await
     }

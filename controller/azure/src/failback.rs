@@ -4,7 +4,7 @@
 use reprotect_facts::*;
 use serde::Serialize;
 
-use crate::mapping::{job_name_from_location, parse_time};
+use crate::mapping::{self, job_name_from_location, parse_time};
 use crate::models::RecoveryPlan;
 
 /// `UnplannedFailoverInput` of an item failback (`InMage`).
@@ -148,7 +148,7 @@ pub fn recovery_plan_facts(p: RecoveryPlan) -> RecoveryPlanFacts {
         replication_providers: props.replication_providers.unwrap_or_default(),
         allowed_operations: props.allowed_operations.unwrap_or_default(),
         current_scenario: props.current_scenario.map(|c| CurrentScenarioFacts {
-            scenario_name: c.scenario_name,
+            scenario_name: mapping::shared(c.scenario_name),
             job_id: c.job_id,
             start_time: parse_time(c.start_time.as_deref()),
         }),

@@ -107,6 +107,11 @@ pub fn fabric_facts(f: Fabric) -> FabricFacts {
     }
 }
 
+/// A text that many items or jobs of a vault repeat (a state, a policy, a task name): kept once (see [`SharedText`]).
+pub(crate) fn shared(text: Option<String>) -> Option<SharedText> {
+    text.map(SharedText::from)
+}
+
 pub fn protected_item_facts(i: ProtectedItem) -> ProtectedItemFacts {
     let name = name_of(&i.id, i.name);
     let p = i.properties.unwrap_or_default();
@@ -115,36 +120,36 @@ pub fn protected_item_facts(i: ProtectedItem) -> ProtectedItemFacts {
         id: i.id.unwrap_or_default(),
         name,
         friendly_name: p.friendly_name,
-        protection_state: p.protection_state,
-        protection_state_description: p.protection_state_description,
-        active_location: p.active_location,
-        replication_health: p.replication_health,
-        allowed_operations: p.allowed_operations.unwrap_or_default(),
-        provider: d.instance_type,
-        policy_id: p.policy_id,
-        policy_friendly_name: p.policy_friendly_name,
+        protection_state: shared(p.protection_state),
+        protection_state_description: shared(p.protection_state_description),
+        active_location: shared(p.active_location),
+        replication_health: shared(p.replication_health),
+        allowed_operations: p.allowed_operations.unwrap_or_default().into_iter().map(SharedText::from).collect(),
+        provider: shared(d.instance_type),
+        policy_id: shared(p.policy_id),
+        policy_friendly_name: shared(p.policy_friendly_name),
         last_successful_failover_time: parse_time(p.last_successful_failover_time.as_deref()),
         current_scenario: p.current_scenario.map(|c| CurrentScenarioFacts {
-            scenario_name: c.scenario_name,
+            scenario_name: shared(c.scenario_name),
             job_id: c.job_id,
             start_time: parse_time(c.start_time.as_deref()),
         }),
         agent_last_heartbeat: parse_time(d.last_heartbeat.as_deref()),
-        agent_version: d.agent_version.or(d.agent_details.and_then(|a| a.agent_version)),
-        os_type: d.os_type.or(d.os_details.and_then(|o| o.os_type)),
-        os_name: d.os_name.or(d.os_version),
-        discovery_type: d.discovery_type,
-        process_server_id: d.process_server_id,
-        master_target_id: d.master_target_id,
+        agent_version: shared(d.agent_version.or(d.agent_details.and_then(|a| a.agent_version))),
+        os_type: shared(d.os_type.or(d.os_details.and_then(|o| o.os_type))),
+        os_name: shared(d.os_name.or(d.os_version)),
+        discovery_type: shared(d.discovery_type),
+        process_server_id: shared(d.process_server_id),
+        master_target_id: shared(d.master_target_id),
         multi_vm_group_name: d.multi_vm_group_name,
         vm_id: d.vm_id,
         target_vm_id: d.target_vm_id.filter(|id| !id.trim().is_empty()),
         health_errors: issues(p.health_errors),
-        active_site_type: d.active_site_type,
+        active_site_type: shared(d.active_site_type),
         multi_vm_group_id: d.multi_vm_group_id,
-        failover_health: p.failover_health,
-        vm_protection_state: d.vm_protection_state,
-        protection_stage: d.protection_stage,
+        failover_health: shared(p.failover_health),
+        vm_protection_state: shared(d.vm_protection_state),
+        protection_stage: shared(d.protection_stage),
         rpo_seconds: d.rpo_in_seconds,
         last_rpo_calculated_time: parse_time(d.last_rpo_calculated_time.as_deref()),
         retention_window_start: parse_time(d.retention_window_start.as_deref()),
@@ -177,15 +182,18 @@ pub fn job_facts(j: Job) -> JobFacts {
     JobFacts {
         id: j.id.unwrap_or_default(),
         name,
-        scenario_name: p.scenario_name,
-        state: p.state,
-        state_description: p.state_description,
+        scenario_name: shared(p.scenario_name),
+        state: shared(p.state),
+        state_description: shared(p.state_description),
         target_object_id: p.target_object_id,
         target_object_name: p.target_object_name,
-        target_instance_type: p.target_instance_type,
+        target_instance_type: shared(p.target_instance_type),
         start_time: parse_time(p.start_time.as_deref()),
         end_time: parse_time(p.end_time.as_deref()),
-        tasks: tasks.into_iter().map(|t| JobTaskFacts { name: t.name, friendly_name: t.friendly_name, state: t.state }).collect(),
+        tasks: tasks
+            .into_iter()
+            .map(|t| JobTaskFacts { name: shared(t.name), friendly_name: shared(t.friendly_name), state: shared(t.state) })
+            .collect(),
         errors,
     }
 }

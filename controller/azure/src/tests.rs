@@ -303,3 +303,31 @@ fn a_discovered_vcenter_keeps_its_port_whether_azure_sends_it_as_a_string_or_a_n
     assert!(vcenter_facts(vc(json!("8443"))).is_server(&wanted), "found by IP on the port Azure reports");
     assert!(!vcenter_facts(vc(json!("443"))).is_server(&wanted), "another port is another vCenter");
 }
+
+#[test]
+fn two_items_and_two_jobs_of_a_vault_hold_their_repeated_texts_once() {
+    let item = |name: &str| -> ProtectedItem {
+        serde_json::from_value(json!({"id": format!("/x/replicationProtectedItems/{name}"), "name": name,
+            "properties": {"friendlyName": name, "protectionState": "Protected", "policyId": "/x/replicationPolicies/24-hour",
+                "allowedOperations": ["ReverseReplicate"], "providerSpecificDetails": {"instanceType": "InMageAzureV2",
+                "processServerId": "ps-guid-01", "vmId": format!("vm-guid-{name}")}}}))
+        .unwrap()
+    };
+    let (a, b) = (protected_item_facts(item("vm-0001")), protected_item_facts(item("vm-0002")));
+    let same = |x: &Option<SharedText>, y: &Option<SharedText>| std::ptr::eq(x.as_deref().unwrap(), y.as_deref().unwrap());
+    assert!(same(&a.protection_state, &b.protection_state) && same(&a.policy_id, &b.policy_id) && same(&a.provider, &b.provider));
+    assert!(same(&a.process_server_id, &b.process_server_id));
+    assert!(std::ptr::eq(a.allowed_operations[0].as_str(), b.allowed_operations[0].as_str()));
+    assert_eq!((a.vm_id.as_deref(), b.vm_id.as_deref()), (Some("vm-guid-vm-0001"), Some("vm-guid-vm-0002")));
+    let job = |name: &str| {
+        job_facts(
+            serde_json::from_value(json!({"name": name, "properties": {"scenarioName": "Reprotect", "state": "Succeeded",
+                "tasks": [{"name": "PreflightChecks", "friendlyName": "Prerequisites check", "state": "Succeeded"}]}}))
+            .unwrap(),
+        )
+    };
+    let (j, k) = (job("job-1"), job("job-2"));
+    assert!(same(&j.scenario_name, &k.scenario_name) && same(&j.state, &k.state));
+    assert!(same(&j.tasks[0].friendly_name, &k.tasks[0].friendly_name));
+    assert_eq!(j.tasks[0].friendly_name.as_deref(), Some("Prerequisites check"));
+}

@@ -108,8 +108,8 @@ pub struct RecoveryPlanFacts {
     pub members: Vec<RecoveryPlanMember>,
 }
 
-fn has_op(ops: &[String], op: &str) -> bool {
-    ops.iter().any(|o| o.eq_ignore_ascii_case(op))
+fn has_op<S: AsRef<str>>(ops: &[S], op: &str) -> bool {
+    ops.iter().any(|o| o.as_ref().eq_ignore_ascii_case(op))
 }
 
 fn running(s: &Option<CurrentScenarioFacts>) -> bool {

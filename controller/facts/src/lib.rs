@@ -7,12 +7,14 @@
 pub mod failback;
 pub mod names;
 pub mod resolve;
+pub mod shared_text;
 pub mod site_recovery;
 pub mod vcenter;
 
 pub use failback::*;
 pub use names::*;
 pub use resolve::*;
+pub use shared_text::SharedText;
 pub use site_recovery::*;
 pub use vcenter::*;
 

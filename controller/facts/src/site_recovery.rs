@@ -5,6 +5,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::SharedText;
 use crate::failback::{FailbackRequest, ForwardReprotectRequest, PlanFailbackRequest, RecoveryPlanFacts};
 
 /// Which vault, configuration-server fabric and protection container to talk to.
@@ -141,7 +142,7 @@ impl FabricFacts {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CurrentScenarioFacts {
-    pub scenario_name: Option<String>,
+    pub scenario_name: Option<SharedText>,
     pub job_id: Option<String>,
     pub start_time: Option<Timestamp>,
 }
@@ -154,29 +155,29 @@ pub struct ProtectedItemFacts {
     pub name: String,
     pub friendly_name: Option<String>,
     /// `protectionState`: free string (`Protected`, `UnplannedFailoverCommitted`, `FailedOver`, ...).
-    pub protection_state: Option<String>,
-    pub protection_state_description: Option<String>,
+    pub protection_state: Option<SharedText>,
+    pub protection_state_description: Option<SharedText>,
     /// `activeLocation`: `Primary` (on-premises) or `Recovery` (Azure).
-    pub active_location: Option<String>,
-    pub replication_health: Option<String>,
-    pub allowed_operations: Vec<String>,
+    pub active_location: Option<SharedText>,
+    pub replication_health: Option<SharedText>,
+    pub allowed_operations: Vec<SharedText>,
     /// `providerSpecificDetails.instanceType`: `InMageAzureV2` (forward) or `InMage` (reverse).
-    pub provider: Option<String>,
-    pub policy_id: Option<String>,
-    pub policy_friendly_name: Option<String>,
+    pub provider: Option<SharedText>,
+    pub policy_id: Option<SharedText>,
+    pub policy_friendly_name: Option<SharedText>,
     pub last_successful_failover_time: Option<Timestamp>,
     pub current_scenario: Option<CurrentScenarioFacts>,
     /// Mobility agent's last heartbeat to the configuration server.
     pub agent_last_heartbeat: Option<Timestamp>,
-    pub agent_version: Option<String>,
+    pub agent_version: Option<SharedText>,
     /// `osType` reported by the provider (`Windows` / `Linux`).
-    pub os_type: Option<String>,
+    pub os_type: Option<SharedText>,
     /// OS name/version, e.g. `Windows Server 2008 R2 SP1`.
-    pub os_name: Option<String>,
+    pub os_name: Option<SharedText>,
     /// `discoveryType`: `vCenter` or `PhysicalServer`...
-    pub discovery_type: Option<String>,
-    pub process_server_id: Option<String>,
-    pub master_target_id: Option<String>,
+    pub discovery_type: Option<SharedText>,
+    pub process_server_id: Option<SharedText>,
+    pub master_target_id: Option<SharedText>,
     /// The replication group (multi-VM consistency group) name.
     pub multi_vm_group_name: Option<String>,
     /// VM id in the configuration server database (absent: the CS does not know the VM).
@@ -185,15 +186,15 @@ pub struct ProtectedItemFacts {
     pub target_vm_id: Option<String>,
     pub health_errors: Vec<HealthIssue>,
     /// `InMage` only: where the VM runs, `Azure` or `OnPrem` (see [`ProtectedItemFacts::running_site`]).
-    pub active_site_type: Option<String>,
+    pub active_site_type: Option<SharedText>,
     /// `multiVmGroupId`: equal to the group name (a GUID) for an item-level group.
     pub multi_vm_group_id: Option<String>,
     /// `failoverHealth` (extensible: `Normal`, `Warning`, `Critical`).
-    pub failover_health: Option<String>,
+    pub failover_health: Option<SharedText>,
     /// Provider's `vmProtectionState` (free string).
-    pub vm_protection_state: Option<String>,
+    pub vm_protection_state: Option<SharedText>,
     /// Provider's `protectionStage` (`DifferentialSync`, `Resynchronization`, ...).
-    pub protection_stage: Option<String>,
+    pub protection_stage: Option<SharedText>,
     /// Current RPO in seconds (`rpoInSeconds`), when reported.
     pub rpo_seconds: Option<i64>,
     pub last_rpo_calculated_time: Option<Timestamp>,
@@ -274,9 +275,9 @@ pub struct JobErrorFacts {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobTaskFacts {
-    pub name: Option<String>,
-    pub friendly_name: Option<String>,
-    pub state: Option<String>,
+    pub name: Option<SharedText>,
+    pub friendly_name: Option<SharedText>,
+    pub state: Option<SharedText>,
 }
 
 /// An ASR job.
@@ -285,15 +286,15 @@ pub struct JobTaskFacts {
 pub struct JobFacts {
     pub id: String,
     pub name: String,
-    pub scenario_name: Option<String>,
+    pub scenario_name: Option<SharedText>,
     /// `state`: free string (`NotStarted`, `InProgress`, `Succeeded`, `Failed`, `Cancelled`, ...).
-    pub state: Option<String>,
-    pub state_description: Option<String>,
+    pub state: Option<SharedText>,
+    pub state_description: Option<SharedText>,
     pub target_object_id: Option<String>,
     pub target_object_name: Option<String>,
     /// `targetInstanceType`: `ProtectionEntity` (an item) or `RecoveryPlan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_instance_type: Option<String>,
+    pub target_instance_type: Option<SharedText>,
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
     pub tasks: Vec<JobTaskFacts>,

@@ -22,7 +22,6 @@ pub mod common;
 pub mod machine;
 pub mod master_target;
 pub mod policy;
-pub mod shared_text;
 pub mod status_condition;
 
 pub use check_status::{CheckEntry, CheckStatus};
@@ -30,7 +29,7 @@ pub use common::*;
 pub use machine::*;
 pub use master_target::*;
 pub use policy::*;
-pub use shared_text::SharedText;
+pub use reprotect_facts::SharedText;
 pub use status_condition::StatusCondition;
 
 use kube::CustomResourceExt;

@@ -46,14 +46,14 @@ fn item() -> impl Strategy<Value = ProtectedItemFacts> {
         .prop_map(|(state, location, ops, provider, failover, heartbeat, health, scenario)| ProtectedItemFacts {
             id: "/subscriptions/s/replicationProtectedItems/app-01".into(),
             name: "app-01".into(),
-            protection_state: state,
-            active_location: location,
-            allowed_operations: ops.into_iter().map(str::to_string).collect(),
-            provider,
+            protection_state: state.map(Into::into),
+            active_location: location.map(Into::into),
+            allowed_operations: ops.into_iter().map(Into::into).collect(),
+            provider: provider.map(Into::into),
             last_successful_failover_time: failover,
             agent_last_heartbeat: heartbeat,
-            replication_health: health,
-            current_scenario: Some(CurrentScenarioFacts { scenario_name: scenario, ..Default::default() }),
+            replication_health: health.map(Into::into),
+            current_scenario: Some(CurrentScenarioFacts { scenario_name: scenario.map(Into::into), ..Default::default() }),
             ..Default::default()
         })
 }
@@ -67,9 +67,9 @@ fn job() -> impl Strategy<Value = JobFacts> {
     )
         .prop_map(|(state, codes, start, scenario)| JobFacts {
             name: "job-1".into(),
-            state,
+            state: state.map(Into::into),
             start_time: start,
-            scenario_name: scenario,
+            scenario_name: scenario.map(Into::into),
             errors: codes.into_iter().map(|code| JobErrorFacts { code, ..Default::default() }).collect(),
             ..Default::default()
         })

@@ -28,12 +28,19 @@ use crate::{
 /// heartbeats move on every read and are left to the machine's own timed passes.
 pub fn fingerprint(item: &ProtectedItemFacts) -> u64 {
     let mut h = DefaultHasher::new();
-    let lower = |s: &Option<String>| s.as_deref().map(str::to_ascii_lowercase);
-    (lower(&item.protection_state), lower(&item.replication_health), lower(&item.active_location), lower(&item.provider)).hash(&mut h);
-    (lower(&item.failover_health), lower(&item.vm_protection_state), lower(&item.active_site_type)).hash(&mut h);
+    let lower = |s: Option<&str>| s.map(str::to_ascii_lowercase);
+    (
+        lower(item.protection_state.as_deref()),
+        lower(item.replication_health.as_deref()),
+        lower(item.active_location.as_deref()),
+        lower(item.provider.as_deref()),
+    )
+        .hash(&mut h);
+    (lower(item.failover_health.as_deref()), lower(item.vm_protection_state.as_deref()), lower(item.active_site_type.as_deref()))
+        .hash(&mut h);
     item.last_successful_failover_time.map(|t| t.as_second()).hash(&mut h);
     let scenario = item.current_scenario.as_ref();
-    (scenario.and_then(|s| lower(&s.scenario_name)), scenario.and_then(|s| lower(&s.job_id))).hash(&mut h);
+    (scenario.and_then(|s| lower(s.scenario_name.as_deref())), scenario.and_then(|s| lower(s.job_id.as_deref()))).hash(&mut h);
     let mut errors: Vec<_> = item.health_errors.iter().map(|e| format!("{e:?}")).collect();
     errors.sort();
     errors.hash(&mut h);

@@ -113,9 +113,9 @@ impl ArmClient {
             .jobs
             .get_within(vkey.clone(), max_age, written, std::time::Duration::ZERO, || async {
                 let url = self.vault_url(vault, &["replicationJobs"]);
-                let (jobs, pages): (Vec<models::Job>, u32) = self.get_pages("list_jobs", vault, url, |_| false).await?;
+                let (jobs, pages) = self.get_pages("list_jobs", vault, url, |_: &[models::Job]| false, mapping::job_facts).await?;
                 self.job_list_pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(vkey, pages);
-                Ok::<_, SiteRecoveryError>(Arc::new(jobs.into_iter().map(mapping::job_facts).collect::<Vec<_>>()))
+                Ok::<_, SiteRecoveryError>(Arc::new(jobs))
             })
             .await?;
         let mut jobs: Vec<JobFacts> = all.iter().filter(|j| mapping::job_targets(j, target_object_id)).cloned().collect();
@@ -130,8 +130,7 @@ impl ArmClient {
         let mut url = self.vault_url(vault, &["replicationJobs"]);
         let query = format!("{}&{}", url.query().unwrap_or_default(), start_time_filter(since));
         url.set_query(Some(&query));
-        let jobs: Vec<models::Job> = self.get_all("list_jobs", vault, url, |_| false).await?;
-        Ok(jobs.into_iter().map(mapping::job_facts).collect())
+        self.get_pages("list_jobs", vault, url, |_: &[models::Job]| false, mapping::job_facts).await.map(|(jobs, _)| jobs)
     }
 
     /// The job of an accepted reProtect named only by `Azure-AsyncOperation`. Recorded traffic uses

@@ -58,7 +58,7 @@ fn job(input: &Inputs<'_>) -> Option<(JobStatus, FailbackStep)> {
             return Some((new(*step, job.job_name.clone(), Some("Submitted".into()), Some(Time(*at)), false), *step));
         }
         Acted::Adopted { step, job } => {
-            let mut s = new(*step, job.name.clone(), job.state.clone(), job.start_time.map(Time), true);
+            let mut s = new(*step, job.name.clone(), job.state.as_deref().map(str::to_string), job.start_time.map(Time), true);
             s.progress = progress(job);
             (s.error_code, s.error) = first_error(job);
             return Some((s, *step));
@@ -73,7 +73,7 @@ fn job(input: &Inputs<'_>) -> Option<(JobStatus, FailbackStep)> {
     let (tracked, step, facts) = input.tracked?;
     let mut s = tracked.clone();
     if let Some(facts) = facts.as_ref().filter(|_| s.name != REJECTED_JOB) {
-        s.state = facts.state.clone().or(s.state);
+        s.state = facts.state.as_deref().map(str::to_string).or(s.state);
         s.progress = progress(facts).or(s.progress);
         if facts.is_finished() && !facts.succeeded() {
             (s.error_code, s.error) = first_error(facts);

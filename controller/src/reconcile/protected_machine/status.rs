@@ -79,7 +79,7 @@ fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
     match input.acted {
         Acted::Submitted { job, at } => return Some(submitted(job.job_name.clone(), Some("Submitted".into()), Some(Time(*at)), false)),
         Acted::Adopted(j) => {
-            let mut status = submitted(j.name.clone(), j.state.clone(), j.start_time.map(Time), true);
+            let mut status = submitted(j.name.clone(), j.state.as_deref().map(str::to_string), j.start_time.map(Time), true);
             status.progress = progress(j);
             (status.error_code, status.error) = first_error(j);
             return Some(status);
@@ -94,7 +94,7 @@ fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
     let tracked = input.tracked?;
     let mut status = tracked.status.clone();
     if let Some(facts) = tracked.facts.as_ref().filter(|_| status.name != REJECTED_JOB) {
-        status.state = facts.state.clone().or(status.state);
+        status.state = facts.state.as_deref().map(str::to_string).or(status.state);
         status.progress = progress(facts).or(status.progress);
         if facts.is_finished() && !facts.succeeded() {
             (status.error_code, status.error) = first_error(facts);

@@ -14,7 +14,8 @@
 //! (the vaults spread over S subscriptions); default `10x100 10x100/10 10x1000` (the matrix). Environment:
 //! `SCALE_JOB_SECONDS` (default 60), `SCALE_STEADY_SECONDS` (default 600, 0 skips),
 //! `SCALE_SEQUENTIAL` (baseline machines, default 2, 0 skips), `REPROTECT_CONTROLLER_BIN` (the
-//! controller measured; default the release build next to this binary's profile, as shipped). `make bench-scale`
+//! controller measured; default the release build next to this binary's profile, as shipped; it runs with the image's
+//! `GLIBC_TUNABLES`, `reprotect_controller::allocator`, unless the environment sets its own). `make bench-scale`
 //! builds this bench in release too: the simulator runs in its process, and a debug simulator (and a debug
 //! reader of 10,000 machines every 2 s) was the bottleneck of the 10,000-machine run, not the controller.
 

@@ -149,6 +149,8 @@ pub async fn one(
         .args(["run", "--http-addr", &format!("127.0.0.1:{port}"), "--log-format", "text", "--log-level", "warn", "--namespaces", &ns])
         .args(["--allowed-custom-cloud-endpoints", &format!("{},{}", sim.base_url, sim.authority_url)])
         .env("KUBECONFIG", cp.kubeconfig_path())
+        // As the image runs it (its `ENV`), unless the caller's environment says otherwise.
+        .env("GLIBC_TUNABLES", std::env::var("GLIBC_TUNABLES").unwrap_or_else(|_| reprotect_controller::allocator::GLIBC_TUNABLES.into()))
         .kill_on_drop(true)
         .spawn()?;
     let pid = controller.id().context("controller pid")?;

@@ -1,14 +1,15 @@
-//! Text that thousands of statuses repeat, kept once in memory.
+//! Text that thousands of observations and statuses repeat, kept once in memory.
 
 use std::{fmt, ops::Deref};
 
 use internment::ArcIntern;
 use serde::{Deserialize, Serialize};
 
-/// A status text many machines share (a check's id, severity and outcome, the same observation of the same
-/// configuration server): interned (internment's `ArcIntern`), so the reflector store holds one copy for all
-/// machines instead of one per machine and check. At 10,000 machines the checks in status were most of the
-/// store's heap (issue 13). On the wire and in the schema it is a plain string.
+/// A text many machines share: in a status (a check's id, severity and outcome, the same observation of the same
+/// configuration server) and in what Azure lists (an item's protection state, policy, process server; a job's
+/// scenario and task names). Interned (internment's `ArcIntern`), so the reflector store and the cached vault
+/// lists hold one copy for all machines instead of one each. At 10,000 machines those copies were most of the
+/// heap (issue 13). On the wire and in the schema it is a plain string.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SharedText(ArcIntern<String>);
@@ -27,6 +28,12 @@ impl SharedText {
 impl Deref for SharedText {
     type Target = str;
     fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for SharedText {
+    fn as_ref(&self) -> &str {
         self.as_str()
     }
 }
@@ -74,7 +81,18 @@ impl fmt::Debug for SharedText {
     }
 }
 
-schema_as!(SharedText => String);
+// In the CRDs' schemas it is what it is on the wire: a string.
+impl schemars::JsonSchema for SharedText {
+    fn inline_schema() -> bool {
+        <String as schemars::JsonSchema>::inline_schema()
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <String as schemars::JsonSchema>::schema_name()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <String as schemars::JsonSchema>::json_schema(generator)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,31 @@
+//! How the shipped image tunes glibc's allocator for a controller that holds thousands of objects.
+
+/// glibc reads these at exec, before `main` (the image sets them with `ENV`; the scale bench sets them for the
+/// controller it measures). Two arenas instead of eight per core: a tokio runtime's threads otherwise each
+/// grow their own arena and keep its freed memory. A fixed mmap threshold of 128 KiB: large transient buffers (ARM
+/// list pages, watch pages, the vectors of a 1,000-item vault) go to `mmap` and return to the system when freed,
+/// where glibc's default raises the threshold after the first such free and then keeps them in the heap. Trimming at
+/// 128 KiB returns the top of the heap sooner. At 1,000 machines the heap at its peak fell from 33.2 to 26.4 MiB
+/// (issue 13; README, benchmark section). Set `GLIBC_TUNABLES` to override.
+pub const GLIBC_TUNABLES: &str = "glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_image_runs_the_controller_with_the_allocator_settings_the_bench_measures() {
+        let dockerfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile")).unwrap_or_default();
+        let set: Vec<&str> = dockerfile.lines().filter_map(|l| l.trim().strip_prefix("ENV GLIBC_TUNABLES=")).collect();
+        assert_eq!(set, [GLIBC_TUNABLES], "the Dockerfile sets GLIBC_TUNABLES once, to allocator::GLIBC_TUNABLES");
+    }
+
+    #[test]
+    fn every_setting_is_a_malloc_tunable_glibc_knows() {
+        for setting in GLIBC_TUNABLES.split(':') {
+            let (name, value) = setting.split_once('=').unwrap_or((setting, ""));
+            assert!(["glibc.malloc.arena_max", "glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold"].contains(&name), "{name}");
+            assert!(value.parse::<u64>().is_ok_and(|v| v > 0), "{setting}");
+        }
+    }
+}
