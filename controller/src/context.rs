@@ -275,6 +275,19 @@ impl SubmittedJobs {
     pub fn remove(&self, item_id: &str) {
         self.map().remove(&Self::key(item_id));
     }
+    /// Forget the record of `item_id` once the stored machine's status names its job: the record only bridges a
+    /// status write that may be lost, and kept forever it held an ARM id and a job per machine (issue 13). Only the
+    /// store's copy counts (a status just written may not be there yet), and a record of another job stays.
+    pub fn forget_recorded(&self, item_id: &str, job_name: &str) {
+        let mut map = self.map();
+        if map.get(&Self::key(item_id)).is_some_and(|(job, _)| job.job_name.eq_ignore_ascii_case(job_name)) {
+            map.remove(&Self::key(item_id));
+        }
+    }
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.map().len()
+    }
 }
 
 #[cfg(test)]
@@ -348,5 +361,16 @@ mod tests {
         assert_eq!(jobs.get("/subscriptions/s/X/app-01").map(|(j, t)| (j.job_name, t)), Some(("j1".into(), at)));
         jobs.remove("/SUBSCRIPTIONS/S/X/APP-01");
         assert!(jobs.get("/Subscriptions/S/x/App-01").is_none());
+    }
+
+    #[test]
+    fn a_submitted_job_is_forgotten_once_the_stored_status_names_it_and_not_for_another_job() {
+        let jobs = SubmittedJobs::default();
+        let at = Timestamp::from_second(1_800_000_000).unwrap();
+        jobs.insert("/subscriptions/s/x/app-01", JobRef { job_name: "j2".into(), retry_after_seconds: None }, at);
+        jobs.forget_recorded("/subscriptions/s/x/app-01", "j1");
+        assert_eq!(jobs.len(), 1, "status names an earlier job: the record of the new one stays");
+        jobs.forget_recorded("/Subscriptions/S/x/App-01", "J2");
+        assert_eq!(jobs.len(), 0);
     }
 }

@@ -4,6 +4,27 @@
 //! these structs, the preflight module reads them. Every fact that an observation may fail to
 //! produce is an `Option`, so a partial observation is representable and checks can say `Unknown`.
 
+/// `JsonSchema` for a type whose JSON is another type's (an interned form of it): the other's schema, unchanged.
+#[macro_export]
+macro_rules! schema_as {
+    ($ty:ty => $wire:ty) => {
+        impl $crate::schemars::JsonSchema for $ty {
+            fn inline_schema() -> bool {
+                <$wire as $crate::schemars::JsonSchema>::inline_schema()
+            }
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                <$wire as $crate::schemars::JsonSchema>::schema_name()
+            }
+            fn json_schema(generator: &mut $crate::schemars::SchemaGenerator) -> $crate::schemars::Schema {
+                <$wire as $crate::schemars::JsonSchema>::json_schema(generator)
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+pub use schemars;
+
 pub mod failback;
 pub mod names;
 pub mod resolve;

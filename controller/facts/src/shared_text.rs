@@ -82,17 +82,7 @@ impl fmt::Debug for SharedText {
 }
 
 // In the CRDs' schemas it is what it is on the wire: a string.
-impl schemars::JsonSchema for SharedText {
-    fn inline_schema() -> bool {
-        <String as schemars::JsonSchema>::inline_schema()
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        <String as schemars::JsonSchema>::schema_name()
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        <String as schemars::JsonSchema>::json_schema(generator)
-    }
-}
+crate::schema_as!(SharedText => String);
 
 #[cfg(test)]
 mod tests {

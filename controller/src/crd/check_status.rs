@@ -51,7 +51,7 @@ impl fmt::Debug for CheckStatus {
     }
 }
 
-schema_as!(CheckStatus => CheckEntry);
+reprotect_facts::schema_as!(CheckStatus => CheckEntry);
 
 #[cfg(test)]
 mod tests {

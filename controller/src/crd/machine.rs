@@ -1,5 +1,6 @@
 //! `ProtectedMachine`: one failed-over VM to bring back under protection in the Azure-to-on-premises direction.
 
+use super::SharedText;
 use super::check_status::CheckStatus;
 use super::common::{Conditions, OsType};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -102,7 +103,7 @@ pub struct ProtectedMachineSpec {
     pub desired_state: DesiredState,
     /// The approval and options of the way home (failback, commit, forward reprotect).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failback: Option<FailbackSpec>,
+    pub failback: Option<Box<FailbackSpec>>,
 }
 
 /// The end state a ProtectedMachine is driven to.
@@ -195,7 +196,7 @@ pub struct JobStatus {
     pub name: String,
     /// Job state (`InProgress`, `Succeeded`, `Failed`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<SharedText>,
     /// Tasks finished / tasks in the job, e.g. `3/5`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,
@@ -273,7 +274,7 @@ pub struct ProtectedMachineStatus {
     pub azure_vm_id: Option<String>,
     /// Progress of the way home (failback, commit, forward reprotect).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failback: Option<FailbackStatus>,
+    pub failback: Option<Box<FailbackStatus>>,
 }
 
 /// A step of the way home; `status.job` is that step's ASR job.

@@ -1,22 +1,5 @@
 //! Custom resource types of the `reprotect.io/v1alpha1` API: one file per kind plus shared pieces.
 
-/// `JsonSchema` for a type whose JSON is another type's (an interned form of it): the other's schema, unchanged.
-macro_rules! schema_as {
-    ($ty:ty => $wire:ty) => {
-        impl schemars::JsonSchema for $ty {
-            fn inline_schema() -> bool {
-                <$wire as schemars::JsonSchema>::inline_schema()
-            }
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                <$wire as schemars::JsonSchema>::schema_name()
-            }
-            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                <$wire as schemars::JsonSchema>::json_schema(generator)
-            }
-        }
-    };
-}
-
 pub mod check_status;
 pub mod common;
 pub mod machine;

@@ -38,7 +38,7 @@ impl StatusCondition {
     }
 }
 
-schema_as!(StatusCondition => Condition);
+reprotect_facts::schema_as!(StatusCondition => Condition);
 
 #[cfg(test)]
 mod tests {

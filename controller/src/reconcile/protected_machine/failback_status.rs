@@ -3,7 +3,7 @@
 
 use super::status::{REJECTED_JOB, REJECTED_STATE, checks, preflight_condition};
 use crate::conditions;
-use crate::crd::{FailbackStatus, FailbackStep, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus};
+use crate::crd::{FailbackStatus, FailbackStep, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, SharedText};
 use crate::lifecycle::failback::{Acted, Decision, OnPremisesVm};
 use crate::preflight::CheckResult;
 use jiff::Timestamp;
@@ -44,7 +44,7 @@ fn job(input: &Inputs<'_>) -> Option<(JobStatus, FailbackStep)> {
         Some((n, s)) if s == step => n.saturating_add(1),
         _ => 1,
     };
-    let new = |step: FailbackStep, name: String, state: Option<String>, at: Option<Time>, adopted: bool| JobStatus {
+    let new = |step: FailbackStep, name: String, state: Option<SharedText>, at: Option<Time>, adopted: bool| JobStatus {
         name,
         state,
         submitted_at: at,
@@ -58,7 +58,7 @@ fn job(input: &Inputs<'_>) -> Option<(JobStatus, FailbackStep)> {
             return Some((new(*step, job.job_name.clone(), Some("Submitted".into()), Some(Time(*at)), false), *step));
         }
         Acted::Adopted { step, job } => {
-            let mut s = new(*step, job.name.clone(), job.state.as_deref().map(str::to_string), job.start_time.map(Time), true);
+            let mut s = new(*step, job.name.clone(), job.state.clone(), job.start_time.map(Time), true);
             s.progress = progress(job);
             (s.error_code, s.error) = first_error(job);
             return Some((s, *step));
@@ -73,7 +73,7 @@ fn job(input: &Inputs<'_>) -> Option<(JobStatus, FailbackStep)> {
     let (tracked, step, facts) = input.tracked?;
     let mut s = tracked.clone();
     if let Some(facts) = facts.as_ref().filter(|_| s.name != REJECTED_JOB) {
-        s.state = facts.state.as_deref().map(str::to_string).or(s.state);
+        s.state = facts.state.clone().or(s.state);
         s.progress = progress(facts).or(s.progress);
         if facts.is_finished() && !facts.succeeded() {
             (s.error_code, s.error) = first_error(facts);
@@ -147,7 +147,7 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         recorded_master_target_datastores: old.recorded_master_target_datastores.clone(),
         protected_at: old.protected_at.clone().filter(|_| d.phase == Phase::Protected),
         azure_vm_id: old.azure_vm_id.clone(),
-        failback: Some(failback),
+        failback: Some(Box::new(failback)),
     };
     status.checks_passed = super::status::checks_passed(&status.checks);
     if !crate::reconcile::same_on_the_wire(&status, &old) {

@@ -18,7 +18,7 @@ fn reprotected(machine: &str) -> World {
     let azure_vm = w.sr.with(|v| v.items.first().and_then(|i| i.target_vm_id.clone()));
     w.pm.status = Some(crate::crd::ProtectedMachineStatus { azure_vm_id: azure_vm, ..Default::default() });
     w.pm.spec.desired_state = DesiredState::ProtectedToAzure;
-    w.pm.spec.failback = Some(FailbackSpec { approval: Some(APPROVAL.into()), ..Default::default() });
+    w.pm.spec.failback = Some(Box::new(FailbackSpec { approval: Some(APPROVAL.into()), ..Default::default() }));
     w.sr.with(|v| {
         v.fabric.run_as_accounts =
             vec![reprotect_facts::RunAsAccountFacts { account_id: "1".into(), account_name: "vcenter-admin".into() }];
@@ -68,7 +68,7 @@ fn posts(w: &World) -> Vec<String> {
 }
 
 fn failback_status(w: &World) -> crate::crd::FailbackStatus {
-    w.status().failback.clone().unwrap_or_default()
+    w.status().failback.as_deref().cloned().unwrap_or_default()
 }
 
 fn lost_answer() -> SiteRecoveryError {
@@ -149,10 +149,10 @@ async fn a_new_approval_is_needed_for_a_second_failback_after_the_machine_is_rep
     let mut w = single();
     let completed =
         crate::crd::FailbackStatus { completed_approval: Some(APPROVAL.into()), approval: Some(APPROVAL.into()), ..Default::default() };
-    w.pm.status = Some(crate::crd::ProtectedMachineStatus { failback: Some(completed), ..Default::default() });
+    w.pm.status = Some(crate::crd::ProtectedMachineStatus { failback: Some(Box::new(completed)), ..Default::default() });
     w.pass().await;
     assert_eq!((w.status().phase, posts(&w).len()), (Phase::Protected, 0), "the reprotect lifecycle reports it; {}", w.reason());
-    w.pm.spec.failback = Some(FailbackSpec { approval: Some("second".into()), ..Default::default() });
+    w.pm.spec.failback = Some(Box::new(FailbackSpec { approval: Some("second".into()), ..Default::default() }));
     w.pass().await;
     assert_eq!((w.status().phase, posts(&w).len()), (Phase::FailingBack, 1));
 }
@@ -231,7 +231,7 @@ async fn a_failed_failback_blocks_until_a_new_approval_is_given() {
     w.pass().await;
     w.pass().await;
     assert_eq!((w.status().phase, w.reason().as_str(), posts(&w).len()), (Phase::Blocked, "FailbackStepFailed", 1));
-    w.pm.spec.failback = Some(FailbackSpec { approval: Some("retry-1".into()), ..Default::default() });
+    w.pm.spec.failback = Some(Box::new(FailbackSpec { approval: Some("retry-1".into()), ..Default::default() }));
     w.pass().await;
     assert_eq!((w.status().phase, posts(&w).len()), (Phase::FailingBack, 2), "{}", w.reason());
 }
@@ -293,7 +293,7 @@ async fn a_failback_approved_before_the_reprotect_never_holds_the_reprotect_back
     let mut w = World::new("app-01");
     w.pm.spec.replication_group = None;
     w.pm.spec.desired_state = DesiredState::ProtectedToAzure;
-    w.pm.spec.failback = Some(FailbackSpec { approval: Some(APPROVAL.into()), ..Default::default() });
+    w.pm.spec.failback = Some(Box::new(FailbackSpec { approval: Some(APPROVAL.into()), ..Default::default() }));
     w.item(|i| i.replication_health = Some("Critical".into()));
     w.pass().await;
     assert_eq!(w.status().phase, Phase::Reprotecting, "{}", w.reason());

@@ -201,10 +201,20 @@ async fn apply(ctx: &Context, pm: &ProtectedMachine, outcome: Outcome) -> Result
         apply_status_if_changed(&ctx.client, pm, pm.status.as_ref(), st).await?;
         record_metrics(&ctx.metrics, pm, st, Timestamp::now());
     }
+    forget_recorded_submission(&ctx.submitted, pm);
     if let Some(seconds) = outcome.agent_waited {
         ctx.metrics.agent_waited(seconds);
     }
     Ok(Action::requeue(outcome.requeue_after))
+}
+
+/// Drop this process's record of a submission once the stored machine's status names the job (the record only
+/// bridges a status write that may be lost).
+fn forget_recorded_submission(submitted: &SubmittedJobs, pm: &ProtectedMachine) {
+    let Some(st) = pm.status.as_ref() else { return };
+    if let (Some(item_id), Some(job)) = (st.protected_item_id.as_deref(), st.job.as_ref()) {
+        submitted.forget_recorded(item_id, &job.name);
+    }
 }
 
 /// Per-machine series (agent window, watchdog conditions) and the reprotect duration when it ends.

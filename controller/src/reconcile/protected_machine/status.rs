@@ -1,7 +1,7 @@
 //! Status step of the ProtectedMachine pipeline (pure): the new status from the decision, keeping what must survive across passes.
 
 use crate::conditions::{self, ConditionSpec, KState};
-use crate::crd::{CheckEntry, CheckStatus, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, condition_types};
+use crate::crd::{CheckEntry, CheckStatus, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, SharedText, condition_types};
 use crate::lifecycle::{Acted, Decision};
 use crate::preflight::{CheckResult, PreflightReason, summarize};
 use crate::reasons;
@@ -65,7 +65,7 @@ pub struct StatusInputs<'a> {
 fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
     let generation = input.pm.metadata.generation;
     let attempt = input.tracked.map_or(0, |t| t.status.attempt).saturating_add(1);
-    let submitted = |name: String, state: Option<String>, at: Option<Time>, adopted: bool| JobStatus {
+    let submitted = |name: String, state: Option<SharedText>, at: Option<Time>, adopted: bool| JobStatus {
         name,
         state,
         progress: None,
@@ -79,7 +79,7 @@ fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
     match input.acted {
         Acted::Submitted { job, at } => return Some(submitted(job.job_name.clone(), Some("Submitted".into()), Some(Time(*at)), false)),
         Acted::Adopted(j) => {
-            let mut status = submitted(j.name.clone(), j.state.as_deref().map(str::to_string), j.start_time.map(Time), true);
+            let mut status = submitted(j.name.clone(), j.state.clone(), j.start_time.map(Time), true);
             status.progress = progress(j);
             (status.error_code, status.error) = first_error(j);
             return Some(status);
@@ -94,7 +94,7 @@ fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
     let tracked = input.tracked?;
     let mut status = tracked.status.clone();
     if let Some(facts) = tracked.facts.as_ref().filter(|_| status.name != REJECTED_JOB) {
-        status.state = facts.state.as_deref().map(str::to_string).or(status.state);
+        status.state = facts.state.clone().or(status.state);
         status.progress = progress(facts).or(status.progress);
         if facts.is_finished() && !facts.succeeded() {
             (status.error_code, status.error) = first_error(facts);
@@ -159,7 +159,10 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
         azure_vm_id: input.azure_vm_id.clone().or(old.azure_vm_id.clone()),
         // The way home's record survives the reprotect lifecycle (its completed approval above all); `status.job`
         // is the reprotect's job here, so no failback step is attached to it.
-        failback: old.failback.clone().map(|f| crate::crd::FailbackStatus { step: None, ready_approval: None, ready_for: None, ..f }),
+        failback: old
+            .failback
+            .clone()
+            .map(|f| Box::new(crate::crd::FailbackStatus { step: None, ready_approval: None, ready_for: None, ..*f })),
     };
     status.checks_passed = checks_passed(&status.checks);
     // `nextCheckAt` moves on every pass; it is refreshed only when something else changed, so an

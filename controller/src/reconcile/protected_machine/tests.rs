@@ -2,7 +2,7 @@
 //! Recovery and vCenter, and the status each pass would apply (no cluster needed).
 
 use super::lookup::Lookup;
-use super::{Outcome, Pass, run_pass};
+use super::{Outcome, Pass, forget_recorded_submission, run_pass};
 use crate::context::{Settings, SubmittedJobs};
 use crate::crd::{MasterTarget, Mode, Phase, ProtectedMachine, ProtectedMachineStatus, ReprotectPolicy};
 use crate::metrics::Metrics;
@@ -100,6 +100,7 @@ impl World {
             leader: &leader,
         };
         let outcome = run_pass(&pass, self.now).await;
+        forget_recorded_submission(&self.submitted, &self.pm);
         if let Some(status) = &outcome.status {
             // As the API server keeps it (times in whole seconds), as the next pass reads it from the store.
             let stored = serde_json::to_value(status).and_then(serde_json::from_value).expect("status round-trips");
@@ -147,8 +148,11 @@ async fn a_blocked_machine_is_reprotected_once_its_cause_is_fixed_and_then_repor
     assert_eq!(w.status().job.as_ref().map(|j| j.name.as_str()), Some("job-1"));
     assert_eq!(w.status().recorded_master_target_datastores, vec!["datastore-1".to_string()], "Storage vMotion baseline recorded");
 
+    assert_eq!(w.submitted.len(), 1, "the submission is remembered until the stored status names its job");
+
     w.pass().await;
     assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 1), "a running job is followed, never resubmitted");
+    assert_eq!(w.submitted.len(), 0, "the stored status names the job: the process's record of it is gone");
 
     w.sr.finish_job("job-1", None);
     w.pass().await;
