@@ -285,7 +285,7 @@ impl SubmittedJobs {
         }
     }
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub fn recorded(&self) -> usize {
         self.map().len()
     }
 }
@@ -369,8 +369,8 @@ mod tests {
         let at = Timestamp::from_second(1_800_000_000).unwrap();
         jobs.insert("/subscriptions/s/x/app-01", JobRef { job_name: "j2".into(), retry_after_seconds: None }, at);
         jobs.forget_recorded("/subscriptions/s/x/app-01", "j1");
-        assert_eq!(jobs.len(), 1, "status names an earlier job: the record of the new one stays");
+        assert_eq!(jobs.recorded(), 1, "status names an earlier job: the record of the new one stays");
         jobs.forget_recorded("/Subscriptions/S/x/App-01", "J2");
-        assert_eq!(jobs.len(), 0);
+        assert_eq!(jobs.recorded(), 0);
     }
 }

@@ -148,11 +148,11 @@ async fn a_blocked_machine_is_reprotected_once_its_cause_is_fixed_and_then_repor
     assert_eq!(w.status().job.as_ref().map(|j| j.name.as_str()), Some("job-1"));
     assert_eq!(w.status().recorded_master_target_datastores, vec!["datastore-1".to_string()], "Storage vMotion baseline recorded");
 
-    assert_eq!(w.submitted.len(), 1, "the submission is remembered until the stored status names its job");
+    assert_eq!(w.submitted.recorded(), 1, "the submission is remembered until the stored status names its job");
 
     w.pass().await;
     assert_eq!((w.status().phase, w.sr.posts()), (Phase::Reprotecting, 1), "a running job is followed, never resubmitted");
-    assert_eq!(w.submitted.len(), 0, "the stored status names the job: the process's record of it is gone");
+    assert_eq!(w.submitted.recorded(), 0, "the stored status names the job: the process's record of it is gone");
 
     w.sr.finish_job("job-1", None);
     w.pass().await;
