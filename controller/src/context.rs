@@ -279,9 +279,10 @@ impl SubmittedJobs {
     /// status write that may be lost, and kept forever it held an ARM id and a job per machine (issue 13). Only the
     /// store's copy counts (a status just written may not be there yet), and a record of another job stays.
     pub fn forget_recorded(&self, item_id: &str, job_name: &str) {
+        let key = Self::key(item_id);
         let mut map = self.map();
-        if map.get(&Self::key(item_id)).is_some_and(|(job, _)| job.job_name.eq_ignore_ascii_case(job_name)) {
-            map.remove(&Self::key(item_id));
+        if map.get(&key).is_some_and(|(job, _)| job.job_name.eq_ignore_ascii_case(job_name)) {
+            map.remove(&key);
         }
     }
     #[cfg(test)]
