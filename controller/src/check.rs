@@ -175,7 +175,7 @@ pub async fn prepare(
         master_target: Arc::new(mt),
         peers,
         master_target_asr_names,
-        others: Vec::new(),
+        others: lookup::OtherMachines::Listed(Vec::new()),
         policies_in_scope: Vec::new(),
     };
     Ok(Prepared { lookup, conn, master_target: mt_name })

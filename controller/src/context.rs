@@ -7,7 +7,7 @@ use backon::BackoffBuilder;
 use jiff::Timestamp;
 use kube::Client;
 use kube::runtime::reflector::{ObjectRef, Store};
-use reprotect_facts::JobRef;
+use reprotect_facts::{JobRef, ProtectedItemFacts};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -78,6 +78,8 @@ pub struct Stores {
     pub policies: Store<ReprotectPolicy>,
     pub master_targets: Store<MasterTarget>,
     pub machines: Store<ProtectedMachine>,
+    /// Which of the machines name which item, kept from the same watch as `machines`.
+    pub claims: crate::claim_index::ClaimIndex,
 }
 
 impl Stores {
@@ -217,30 +219,29 @@ impl AllScopes {
         self.0.write().unwrap_or_else(|p| p.into_inner()).push(stores);
     }
 
-    /// Every ProtectedMachine of every scope, and every policy (a few).
-    ///
-    /// Every machine pass calls this, so it does nothing per machine but share it: a machine's policy is
-    /// resolved ([`policy_of`]) only for the few machines that may claim the same item. Matching a policy to
-    /// each of 10,000 machines on every pass was most of the controller's CPU at 10,000 (a profile: string
-    /// comparisons). Machines are told apart (by namespace and name) only when more than one scope is
-    /// registered (a scope registered twice in tests must not list a machine twice).
-    pub fn machines_and_policies(&self) -> (Vec<Arc<ProtectedMachine>>, Vec<Arc<ReprotectPolicy>>) {
+    /// Every policy of every scope (a few).
+    pub fn policies(&self) -> Vec<Arc<ReprotectPolicy>> {
         let scopes = self.0.read().unwrap_or_else(|p| p.into_inner());
+        scopes.iter().flat_map(|s| s.policies.state()).collect()
+    }
+
+    /// The machines of every scope, `me` excepted, that may claim `item` (by each scope's claim index, then read from
+    /// its store: the caller decides with `lifecycle::owner::may_claim`). Each once, though a scope be registered
+    /// twice (tests do).
+    pub fn machines_naming(&self, item: &ProtectedItemFacts, me: &ObjectRef<ProtectedMachine>) -> Vec<Arc<ProtectedMachine>> {
+        let scopes = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let mut seen = Vec::new();
         let mut machines = Vec::new();
-        let mut policies = Vec::new();
         for s in scopes.iter() {
-            machines.extend(s.machines.state());
-            policies.extend(s.policies.state());
+            for key in s.claims.naming(item) {
+                if &key == me || seen.contains(&key) {
+                    continue;
+                }
+                machines.extend(s.machines.get(&key));
+                seen.push(key);
+            }
         }
-        if scopes.len() > 1 {
-            let mut seen = std::collections::HashSet::with_capacity(machines.len());
-            // Namespace and name, borrowed (no copies): they name one object in the cluster.
-            let unique: Vec<bool> =
-                machines.iter().map(|m| seen.insert((m.metadata.namespace.as_deref(), m.metadata.name.as_deref()))).collect();
-            let mut keep = unique.into_iter();
-            machines.retain(|_| keep.next().unwrap_or(true));
-        }
-        (machines, policies)
+        machines
     }
 }
 
@@ -325,23 +326,37 @@ mod tests {
         p
     }
 
+    /// One scope's stores and claim index, as its watches would fill them.
+    fn scope(policies: Vec<ReprotectPolicy>, machines: Vec<ProtectedMachine>) -> Stores {
+        let claims = crate::claim_index::ClaimIndex::default();
+        claims.apply(&Event::Init);
+        for m in &machines {
+            claims.apply(&Event::InitApply(m.clone()));
+        }
+        claims.apply(&Event::InitDone);
+        Stores { policies: store(policies), master_targets: store(vec![]), machines: store(machines), claims }
+    }
+
     #[test]
-    fn every_machine_of_every_scope_is_listed_once_with_the_policy_of_its_own_namespace() {
-        let a = Stores {
-            policies: store(vec![policy("a", "dr"), policy("a", "other")]),
-            master_targets: store(vec![]),
-            machines: store(vec![machine("a", "vm-1", "dr"), machine("a", "vm-2", "missing")]),
+    fn the_machines_naming_an_item_are_found_in_every_scope_once_each_with_the_policy_of_its_own_namespace() {
+        let named = |ns: &str, name: &str, policy: &str, item: &str| {
+            let mut pm = machine(ns, name, policy);
+            pm.spec.item.name = Some(item.into());
+            pm
         };
-        let b = Stores {
-            policies: store(vec![policy("b", "dr")]),
-            master_targets: store(vec![]),
-            machines: store(vec![machine("b", "vm-1", "dr")]),
-        };
+        let a = scope(
+            vec![policy("a", "dr"), policy("a", "other")],
+            vec![named("a", "vm-1", "dr", "app-01"), named("a", "vm-2", "missing", "APP-01"), named("a", "vm-3", "dr", "app-02")],
+        );
+        let b = scope(vec![policy("b", "dr")], vec![named("b", "vm-1", "dr", "app-01")]);
         let all = AllScopes::of(&a);
         all.add(b);
         all.add(a.clone()); // registered twice, as tests do
-        let (machines, policies) = all.machines_and_policies();
-        let mut listed: Vec<(String, Option<String>)> = machines
+        let policies = all.policies();
+        let item = ProtectedItemFacts { id: "/x/app-01".into(), name: "app-01".into(), ..Default::default() };
+        let me = ObjectRef::new("vm-1").within("a");
+        let mut listed: Vec<(String, Option<String>)> = all
+            .machines_naming(&item, &me)
             .iter()
             .map(|m| {
                 (
@@ -351,7 +366,7 @@ mod tests {
             })
             .collect();
         listed.sort();
-        assert_eq!(listed, vec![("a/vm-1".into(), Some("a/dr".into())), ("a/vm-2".into(), None), ("b/vm-1".into(), Some("b/dr".into()))]);
+        assert_eq!(listed, vec![("a/vm-2".into(), None), ("b/vm-1".into(), Some("b/dr".into()))]);
     }
 
     #[test]

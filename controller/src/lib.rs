@@ -12,6 +12,7 @@
 
 pub mod allocator;
 pub mod check;
+pub mod claim_index;
 pub mod cli;
 pub mod conditions;
 pub mod connections;

@@ -1,5 +1,6 @@
 //! Wire the three controllers together: shared context, watches with mappers, readiness, metrics server and graceful shutdown.
 
+use crate::claim_index::ClaimIndex;
 use crate::cli::{LogFormat, RunArgs};
 use crate::connections::Connector;
 use crate::context::{Context, Settings, Shared, Stores};
@@ -179,10 +180,13 @@ pub async fn run_controllers_guarded(
     }
     let wc = watcher::Config::default().any_semantic();
     let config = ControllerConfig::default().concurrency(concurrency);
-    let machines = controller_for(api::<ProtectedMachine>(&client, &namespace), wc.clone()).with_config(config.clone());
-    let masters = controller_for(api::<MasterTarget>(&client, &namespace), wc.clone()).with_config(config.clone());
-    let policies = controller_for(api::<ReprotectPolicy>(&client, &namespace), wc.clone()).with_config(config);
-    let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store() };
+    let claims = ClaimIndex::default();
+    let claims_followed = claims.clone();
+    let machines = controller_for(api::<ProtectedMachine>(&client, &namespace), wc.clone(), move |e| claims_followed.apply(e))
+        .with_config(config.clone());
+    let masters = controller_for(api::<MasterTarget>(&client, &namespace), wc.clone(), |_| ()).with_config(config.clone());
+    let policies = controller_for(api::<ReprotectPolicy>(&client, &namespace), wc.clone(), |_| ()).with_config(config);
+    let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store(), claims };
     let ctx = Arc::new(
         Context::new(client.clone(), connector, metrics, stores.clone(), settings)
             .with_scope(namespace.clone())
@@ -272,7 +276,8 @@ pub async fn run_controllers_guarded(
 /// A controller that reconciles on spec (generation) and annotation changes only. Our own status
 /// writes must not trigger a reconcile: status carries `nextCheckAt` and similar fields that change
 /// on every pass, so reacting to them would loop. Timed requeues cover what status changes would.
-fn controller_for<K>(api: Api<K>, wc: watcher::Config) -> Controller<K>
+/// `follow` sees every watch event the store applies (an index kept beside the store).
+fn controller_for<K>(api: Api<K>, wc: watcher::Config, follow: impl Fn(&watcher::Event<K>) + Send + 'static) -> Controller<K>
 where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
@@ -281,6 +286,7 @@ where
     let trigger = watcher(api, wc)
         .default_backoff()
         .modify(slim_for_store)
+        .inspect_ok(follow)
         .reflect(writer)
         .touched_objects()
         .predicate_filter(spec_or_annotations, Default::default());

@@ -89,17 +89,29 @@ fn at(minute: i64) -> Timestamp {
 }
 
 #[test]
-fn the_feed_reads_from_five_minutes_before_azures_now_or_from_an_unfinished_jobs_start() {
+fn the_feed_reads_from_five_minutes_before_azures_time_at_the_last_read_or_from_an_unfinished_jobs_start() {
     let mut state = VaultWatchState::default();
     assert_eq!(feed_since(&state, at(100)), at(95), "nothing seen yet: five minutes before our now");
     // Azure's clock runs twenty minutes ahead of ours here: the anchor is the newest job's start, not our now.
     note_jobs(&mut state, &[job("a", "Succeeded", at(120)), job("b", "Succeeded", at(118))], at(95), at(100));
     assert_eq!(feed_since(&state, at(100)), at(115));
-    assert_eq!(feed_since(&state, at(110)), at(125), "ten quiet minutes later the bound moved on by ten minutes");
+    assert_eq!(feed_since(&state, at(110)), at(115), "ten quiet minutes later: still five minutes before the last read");
+    note_jobs(&mut state, &[], at(115), at(110));
+    assert_eq!(feed_since(&state, at(114)), at(125), "a read moves the bound on: five minutes before it");
     note_jobs(&mut state, &[job("c", "InProgress", at(117)), job("e", "Succeeded", at(130))], at(115), at(100));
     assert_eq!(feed_since(&state, at(100)), at(117), "the unfinished job's end is a change the feed must see");
     note_jobs(&mut state, &[job("d", "InProgress", at(-1000))], at(-2000), at(100));
     assert_eq!(feed_since(&state, at(100)), at(130 - 360), "never more than six hours back");
+}
+
+#[test]
+fn a_job_that_started_before_the_last_read_and_shows_only_at_the_next_is_read() {
+    let mut state = VaultWatchState::default();
+    note_jobs(&mut state, &[job("reprotect", "Succeeded", at(100))], at(95), at(100));
+    // A failover that started at minute 98 shows (finished) after the read at 100; the next read is at 104.
+    let since = feed_since(&state, at(104));
+    assert!(since <= at(98), "the read at 104 starts at {since}, after the failover's start");
+    assert!(note_jobs(&mut state, &[job("failover", "Succeeded", at(98))], since, at(104)), "a new job: the items are listed");
 }
 
 #[test]

@@ -77,6 +77,19 @@ fn a_reprotect_job_progresses_through_its_tasks_and_protects_the_item() {
 }
 
 #[test]
+fn a_reprotect_whose_prerequisites_check_passed_is_not_failed_by_the_agent_going_away_later() {
+    let mut w = World::new(&small(), t0());
+    let (win, _, ps) = ids(&w);
+    let job = reprotect(&mut w, "app-01", &body(&win, &ps, "R:", "ds-vmfs-01"), t0()).unwrap();
+    w.advance(t0() + SignedDuration::from_secs(61));
+    assert_eq!(w.vaults[0].job(&job.name).unwrap().state, JobState::InProgress);
+    // The check (the first task) is over; the agent stopping reporting now does not reopen it.
+    assert!(w.set_agent_registered("app-01", Some(false)));
+    w.advance(t0() + SignedDuration::from_secs(120));
+    assert_eq!(w.vaults[0].job(&job.name).unwrap().state, JobState::Succeeded);
+}
+
+#[test]
 fn a_reprotect_fails_with_95226_while_the_agent_has_not_registered() {
     let mut w = World::new(&small(), t0());
     let (win, _, ps) = ids(&w);

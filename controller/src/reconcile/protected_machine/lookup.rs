@@ -1,12 +1,13 @@
 //! Look-up step of the ProtectedMachine pipeline: the policy, master target and replication-group peers a machine refers to.
 
-use crate::context::Context;
+use crate::context::{AllScopes, Context};
 use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
 use crate::error::Error;
 use crate::lifecycle::owner::{Claimant, may_claim};
 use crate::reasons;
 use crate::reconcile::{find_master_target, find_policy, master_target_name};
 use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
 use reprotect_facts::ProtectedItemFacts;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,18 +21,47 @@ pub struct Lookup {
     pub peers: Vec<Arc<ProtectedMachine>>,
     /// `spec.asrName` of the MasterTargets of the namespace, by Kubernetes name (group checks compare ASR names).
     pub master_target_asr_names: BTreeMap<String, String>,
-    /// Every other ProtectedMachine of every watched scope, as a possible owner of the same item. Shared objects
-    /// from the stores, not copies: observe builds a [`Claimant`] only for those that can name the machine's item
-    /// ([`others_claiming`]).
-    pub others: Vec<Arc<ProtectedMachine>>,
+    /// The other ProtectedMachines of every watched scope, as possible owners of the same item: asked for those
+    /// that name the machine's item once observe knows it ([`others_claiming`]).
+    pub others: OtherMachines,
     /// Every policy of every watched scope: the vault of each of those few claimants.
     pub policies_in_scope: Vec<Arc<ReprotectPolicy>>,
 }
 
+/// The other ProtectedMachines of every watched scope.
+#[derive(Clone)]
+pub enum OtherMachines {
+    /// Those the scopes' claim indexes name, read from their stores (a running controller): a pass reads only the
+    /// few machines that name its item.
+    Indexed { scopes: AllScopes, me: ObjectRef<ProtectedMachine> },
+    /// Given: none for the one-shot `check` (the reconciler checks `item-owner`), all of them in whole-pass tests.
+    Listed(Vec<Arc<ProtectedMachine>>),
+}
+
+impl OtherMachines {
+    /// Those that may name `item` (a superset of its claimants).
+    fn naming(&self, item: &ProtectedItemFacts) -> Vec<Arc<ProtectedMachine>> {
+        match self {
+            OtherMachines::Indexed { scopes, me } => scopes.machines_naming(item, me),
+            OtherMachines::Listed(all) => all.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for OtherMachines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OtherMachines::Indexed { me, .. } => write!(f, "Indexed(all but {me})"),
+            OtherMachines::Listed(all) => write!(f, "Listed({} machines)", all.len()),
+        }
+    }
+}
+
 /// The claimants among `others` of `item`: those whose recorded item id or declared item names match it, each with
 /// the vault of its policy (looked up for them alone).
-pub fn others_claiming(others: &[Arc<ProtectedMachine>], policies: &[Arc<ReprotectPolicy>], item: &ProtectedItemFacts) -> Vec<Claimant> {
+pub fn others_claiming(others: &OtherMachines, policies: &[Arc<ReprotectPolicy>], item: &ProtectedItemFacts) -> Vec<Claimant> {
     others
+        .naming(item)
         .iter()
         .filter(|m| {
             let recorded = m.status.as_ref().and_then(|s| s.protected_item_id.as_deref());
@@ -95,9 +125,8 @@ pub async fn lookup(ctx: &Context, pm: &ProtectedMachine) -> Result<Result<Looku
     } else {
         BTreeMap::new()
     };
-    let (my_ns, my_name) = (pm.metadata.namespace.as_deref(), pm.metadata.name.as_deref());
-    let (mut others, policies_in_scope) = ctx.scopes.machines_and_policies();
-    others.retain(|m| (m.metadata.namespace.as_deref(), m.metadata.name.as_deref()) != (my_ns, my_name));
+    let others = OtherMachines::Indexed { scopes: ctx.scopes.clone(), me: ObjectRef::from_obj(pm) };
+    let policies_in_scope = ctx.scopes.policies();
     Ok(Ok(Lookup { policy, master_target, peers, master_target_asr_names, others, policies_in_scope }))
 }
 

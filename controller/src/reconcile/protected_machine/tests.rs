@@ -84,7 +84,7 @@ impl World {
             master_target: Arc::new(self.mt.clone()),
             peers: self.peers.clone(),
             master_target_asr_names,
-            others: self.others.iter().map(|(m, _)| m.clone()).collect(),
+            others: super::lookup::OtherMachines::Listed(self.others.iter().map(|(m, _)| m.clone()).collect()),
             policies_in_scope: self.others.iter().filter_map(|(_, p)| p.clone()).collect(),
         };
         let conn =
