@@ -111,7 +111,7 @@ impl ClaimIndex {
 
     /// How many machines the index holds (tests).
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub fn indexed(&self) -> usize {
         self.index().claims_of.len()
     }
 }

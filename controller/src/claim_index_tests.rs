@@ -69,7 +69,7 @@ fn an_update_moves_a_machine_to_its_new_item_and_a_delete_removes_it() {
     assert_eq!(names(index.naming(&item("app-02", None))), ["m"]);
     index.apply(&Event::Delete(machine("m", Some("app-02"), None, None)));
     assert!(index.naming(&item("app-02", None)).is_empty());
-    assert_eq!(index.len(), 0);
+    assert_eq!(index.indexed(), 0);
 }
 
 #[test]
@@ -78,5 +78,5 @@ fn a_relist_forgets_the_machines_it_no_longer_lists_and_keeps_the_others() {
     listed(&index, vec![machine("kept", Some("app-01"), None, None), machine("gone", Some("app-01"), None, None)]);
     listed(&index, vec![machine("kept", Some("app-01"), None, None)]);
     assert_eq!(names(index.naming(&item("app-01", None))), ["kept"]);
-    assert_eq!(index.len(), 1);
+    assert_eq!(index.indexed(), 1);
 }
