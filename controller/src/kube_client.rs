@@ -23,8 +23,8 @@ use crate::metrics::Metrics;
 pub const SERVICE: &str = "kubernetes";
 
 /// The most a connection buffers of a response it reads (hyper's default: ~400 KiB). A connection's read buffer
-/// grows to what its largest response read at once and keeps that size; with kube's defaults the ~50 connections
-/// of a busy controller held 6.9 MB of read buffers (heaptrack, 3,000 machines; issue 13). A response body streams
+/// grows to what its largest response read at once and keeps that size (heaptrack at 3,000 machines, issue 13: 6.9 MB
+/// of hyper read buffers over the controller's ~80 connections to the API server, ARM and vCenter). A response body streams
 /// through the buffer, so only a response head (a few hundred bytes from the API server) must fit.
 pub const READ_BUFFER_MAX: usize = 64 * 1024;
 /// Idle connections kept for reuse (hyper's default: all of them). Concurrent reconciles open a connection each; once

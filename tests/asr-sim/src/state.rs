@@ -369,7 +369,8 @@ impl World {
         it.current_job = Some((job.name.clone(), now));
         it.reprotect = Some(input);
         v.jobs.push(job.clone());
-        self.running.push(Running { vault: vi, job: v.jobs.len() - 1, checked: false });
+        let ji = v.jobs.len() - 1;
+        self.push_running(vi, ji);
         Ok(job)
     }
 
