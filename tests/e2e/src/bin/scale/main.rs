@@ -6,9 +6,10 @@
 //! comes to the physical limit `max(0, N_s - 200) / 10 + job time` (N_s: machines of the busiest
 //! subscription) and how many 429s it provokes. A script-style sequential loop (POST, poll the job
 //! every 30 s) runs on a few machines of another vault alongside the first run, extrapolated to N.
-//! The last run then holds its machines `Protected` for `SCALE_STEADY_SECONDS` and measures ARM
-//! reads per hour and how long a change in Azure (the items `vm-0001` fail over again) takes to
-//! show in status. Prints a table and writes `target/bench-scale.json`.
+//! The last run goes first and then holds its machines `Protected` for `SCALE_STEADY_SECONDS`, measuring ARM reads
+//! per hour and, inside the same hold, how long a change in Azure (the items `vm-0001` fail over again) takes to show
+//! in status; the other runs run during its hold (their own namespaces, simulators and controllers; the holding
+//! controller only keeps its machines). Prints a table and the bench's time, and writes `target/bench-scale.json`.
 //!
 //! Usage: `scale [RUN...]`, a run being `VxM` (V vaults of M machines, one subscription) or `VxM/S`
 //! (the vaults spread over S subscriptions); default `10x100 10x100/10 10x1000` (the matrix). Environment:
@@ -20,9 +21,12 @@
 //! reader of 10,000 machines every 2 s) was the bottleneck of the 10,000-machine run, not the controller.
 
 mod baseline;
+mod hold;
 mod measure;
 mod report;
 mod run;
+
+use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use reprotect_vcsim_support::{Scenario as Vc, Vcsim, VmSpec};
@@ -80,18 +84,45 @@ async fn main() -> Result<()> {
     mt.disk_enable_uuid = Some(true);
     vc.create_vm(&mt).await?;
 
-    let mut results = Vec::new();
-    for (i, spec) in runs.iter().enumerate() {
-        let last = i + 1 == runs.len();
-        let result = run::one(cp, &vcsim, *spec, i, &settings, i == 0, last).await?;
-        report::print_table(&results, Some(&result), &settings);
-        results.push(result);
-    }
+    let bench = Instant::now();
+    let results = if settings.steady_seconds > 0 {
+        // The run that holds goes first; the others run while it holds (each with its own simulator and controller,
+        // beside a controller that only keeps its machines), so the bench fits the 30 minutes.
+        let (held, others) = runs.split_last().context("no run")?;
+        let last = runs.len() - 1;
+        let mut converged = run::converge(cp, &vcsim, *held, last, &settings, last == 0).await?;
+        let others = async {
+            let mut done = Vec::new();
+            for (i, spec) in others.iter().enumerate() {
+                let result = run::one(cp, &vcsim, *spec, i, &settings, i == 0).await?;
+                report::print_table(&done, Some(&result), &settings);
+                done.push(result);
+            }
+            anyhow::Ok(done)
+        };
+        let (steady, others) = tokio::join!(hold::hold(&mut converged, settings.steady_seconds), others);
+        let mut results = others?;
+        results.push(converged.finish(Some(steady?)).await?);
+        results
+    } else {
+        let mut results = Vec::new();
+        for (i, spec) in runs.iter().enumerate() {
+            let result = run::one(cp, &vcsim, *spec, i, &settings, i == 0).await?;
+            report::print_table(&results, Some(&result), &settings);
+            results.push(result);
+        }
+        results
+    };
+    let bench_seconds = bench.elapsed().as_secs_f64();
     println!();
     report::print_table(&results, None, &settings);
-    let json = report::to_json(&results);
+    println!("scale: the runs took {:.1} min", bench_seconds / 60.0);
+    let json = report::to_json(&results, bench_seconds);
     let out =
         std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| "target".into()).join("bench-scale.json");
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     std::fs::write(&out, serde_json::to_string_pretty(&json)?)?;
     cp.stop();
     println!("{}", out.display());

@@ -47,6 +47,17 @@ pub fn arm_breakdown(requests: &[LoggedRequest]) -> BTreeMap<String, usize> {
     by_kind
 }
 
+/// Whether a request is about `item` or one of its `jobs` (`…/replicationProtectedItems/<item>[/…]`,
+/// `…/replicationJobs/<job>`), by path segment, whatever the case: what a change to the item causes, not steady state.
+pub fn is_about(r: &LoggedRequest, item: &str, jobs: &[String]) -> bool {
+    let segs: Vec<&str> = r.path.trim_matches('/').split('/').collect();
+    segs.windows(2).any(|w| match w[0].to_ascii_lowercase().as_str() {
+        "replicationprotecteditems" => w[1].eq_ignore_ascii_case(item),
+        "replicationjobs" => jobs.iter().any(|j| w[1].eq_ignore_ascii_case(j)),
+        _ => false,
+    })
+}
+
 /// `reprotect_external_requests_total{service="<service>"}` in a classic-format scrape, summed by operation.
 pub fn external_requests_by_operation(scrape: &str, service: &str) -> BTreeMap<String, f64> {
     let label = format!("service=\"{service}\"");
@@ -63,6 +74,24 @@ pub fn external_requests_by_operation(scrape: &str, service: &str) -> BTreeMap<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn get(path: &str) -> LoggedRequest {
+        LoggedRequest { method: "GET".into(), path: path.into(), query: None, status: 200, at: jiff::Timestamp::UNIX_EPOCH }
+    }
+
+    #[test]
+    fn a_request_is_about_the_item_or_its_jobs_by_whole_segment() {
+        let vault = "/Subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/";
+        let items = format!("{vault}replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems");
+        let jobs = vec!["job-1".to_string()];
+        assert!(is_about(&get(&format!("{items}/VM-0001")), "vm-0001", &jobs));
+        assert!(is_about(&get(&format!("{items}/vm-0001/reProtect")), "vm-0001", &jobs));
+        assert!(is_about(&get(&format!("{vault}replicationJobs/JOB-1")), "vm-0001", &jobs));
+        assert!(!is_about(&get(&format!("{items}/vm-00010")), "vm-0001", &jobs));
+        assert!(!is_about(&get(&items), "vm-0001", &jobs));
+        assert!(!is_about(&get(&format!("{vault}replicationJobs/job-2")), "vm-0001", &jobs));
+        assert!(!is_about(&get(&format!("{vault}replicationJobs")), "vm-0001", &jobs));
+    }
 
     #[test]
     fn only_the_services_counters_are_summed() {

@@ -10,6 +10,9 @@ pub fn print_table(done: &[RunResult], current: Option<&RunResult>, settings: &S
         settings.job_seconds,
         settings.controller_bin.display()
     );
+    if settings.steady_seconds > 0 && rows.len() > 1 {
+        println!("(the last run went first; the others ran while it held its machines)");
+    }
     println!(
         "| machines | vaults | subs | time s | limit s | ratio | 429s | ARM reads/machine | ARM writes/machine | API-server req/machine | peak RSS MiB (heap, text) | CPU s | sequential s (ratio) |"
     );
@@ -42,11 +45,13 @@ pub fn print_table(done: &[RunResult], current: Option<&RunResult>, settings: &S
         println!("  {} machines, per machine: ARM {}; API server (top) {}", r.machines(), arm.join(", "), kube.join(", "));
         if let Some(s) = &r.steady {
             println!(
-                "  steady: {} machines held {:.0} s: {:.0} ARM reads/hour; a failover in Azure showed in status after {}",
+                "  steady: {} machines held, {:.0} s counted: {:.0} ARM reads/hour; a failover in Azure at the start of the count \
+                 showed in status after {} ({} ARM requests about those items and their jobs left out of the count)",
                 r.machines(),
                 s.seconds,
                 s.arm_reads_per_hour,
-                s.change_visible_seconds.map(|v| format!("{v:.0} s")).unwrap_or_else(|| "not within 15 min".into())
+                s.change_visible_seconds.map(|v| format!("{v:.0} s")).unwrap_or_else(|| "not within 15 min".into()),
+                s.caused_by_change
             );
             let kinds: Vec<String> = s.reads_by_kind.iter().map(|(k, n)| format!("{k} {n:.0}")).collect();
             println!("  steady, per hour: {}", kinds.join(", "));
@@ -59,7 +64,7 @@ pub fn print_table(done: &[RunResult], current: Option<&RunResult>, settings: &S
 }
 
 /// The issue's JSON: one object per run, and the steady state of the run that held.
-pub fn to_json(results: &[RunResult]) -> serde_json::Value {
+pub fn to_json(results: &[RunResult], bench_seconds: f64) -> serde_json::Value {
     let runs: Vec<_> = results
         .iter()
         .map(|r| {
@@ -74,11 +79,13 @@ pub fn to_json(results: &[RunResult]) -> serde_json::Value {
         .collect();
     let steady = results.iter().find_map(|r| Some((r, r.steady.as_ref()?)));
     serde_json::json!({
+        "bench_seconds": bench_seconds,
         "runs": runs,
         "steady": {
             "machines": steady.map(|(r, _)| r.machines()),
             "arm_reads_per_hour": steady.map(|(_, s)| s.arm_reads_per_hour),
             "change_visible_seconds": steady.and_then(|(_, s)| s.change_visible_seconds),
+            "requests_caused_by_change": steady.map(|(_, s)| s.caused_by_change),
             "rss_mib": steady.map(|(_, s)| s.rss_mib.0),
             "heap_mib": steady.map(|(_, s)| s.rss_mib.1),
             "text_mib": steady.map(|(_, s)| s.rss_mib.2),

@@ -14,7 +14,7 @@ use reprotect_controller::crd::{Phase, ProtectedMachine};
 use reprotect_test_support::ControlPlane;
 use reprotect_vcsim_support::Vcsim;
 
-use crate::{RunSpec, baseline, measure};
+use crate::{RunSpec, baseline, hold::Steady, measure};
 
 /// ARM's write bucket and refill (writes/s) for one subscription and principal.
 const WRITE_BUCKET: f64 = 200.0;
@@ -41,18 +41,6 @@ pub struct RunResult {
     pub cpu_seconds: Option<f64>,
     pub sequential_seconds: Option<f64>,
     pub steady: Option<Steady>,
-}
-
-pub struct Steady {
-    pub seconds: f64,
-    pub arm_reads_per_hour: f64,
-    /// The steady reads by kind (`GET items`, …), per hour.
-    pub reads_by_kind: BTreeMap<String, f64>,
-    /// The controller's API-server requests during the hold, by operation, per hour.
-    pub apiserver_per_hour: BTreeMap<String, f64>,
-    pub change_visible_seconds: Option<f64>,
-    /// The controller's resident memory at the end of the hold (MiB): all, anonymous (heap), file-backed (text).
-    pub rss_mib: (f64, f64, f64),
 }
 
 impl RunResult {
@@ -101,16 +89,32 @@ fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// A run from applied to measured, without a hold.
+pub async fn one(cp: &ControlPlane, vcsim: &Vcsim, spec: RunSpec, index: usize, settings: &Settings, with_baseline: bool) -> Result<RunResult> {
+    converge(cp, vcsim, spec, index, settings, with_baseline).await?.finish(None).await
+}
+
+/// A run whose machines all reached `Protected`, measured up to then; its controller still runs, to be held
+/// ([`crate::hold`]) or finished.
+pub struct Converged {
+    pub spec: RunSpec,
+    pub sim: asr_sim::RunningSim,
+    pub machines: Api<ProtectedMachine>,
+    controller: tokio::process::Child,
+    pub pid: u32,
+    pub port: u16,
+    pub peak: Peak,
+    seconds: f64,
+    cpu_seconds: Option<f64>,
+    arm: BTreeMap<String, usize>,
+    throttled_429: usize,
+    apiserver: BTreeMap<String, f64>,
+    baseline: Option<(usize, tokio::task::JoinHandle<Result<Option<f64>>>)>,
+    limit_seconds: f64,
+}
+
 /// Apply the run's objects, start the controller, create the machines, wait for `Protected`, measure.
-pub async fn one(
-    cp: &ControlPlane,
-    vcsim: &Vcsim,
-    spec: RunSpec,
-    index: usize,
-    settings: &Settings,
-    with_baseline: bool,
-    with_steady: bool,
-) -> Result<RunResult> {
+pub async fn converge(cp: &ControlPlane, vcsim: &Vcsim, spec: RunSpec, index: usize, settings: &Settings, with_baseline: bool) -> Result<Converged> {
     let ns = format!("scale-{index}");
     let total = spec.vaults * spec.per_vault;
     cp.kubectl(&["create", "namespace", &ns]).await?;
@@ -198,49 +202,63 @@ pub async fn one(
     }
     let seconds = started.elapsed().as_secs_f64();
     eprintln!();
-    let cpu_seconds = measure::cpu_seconds(pid);
     let requests = sim.requests();
-    let arm = measure::arm_breakdown(&requests);
-    let throttled_429 = requests.iter().filter(|r| r.status == 429 && !r.path.contains("/vault-seq/")).count();
-    let apiserver = kube_requests(port).await.unwrap_or_default();
-
-    let steady = if with_steady && settings.steady_seconds > 0 {
-        Some(hold(&sim, &machines, spec, settings.steady_seconds, (pid, port), &mut peak).await?)
-    } else {
-        None
-    };
-    let text_mib = measure::status_kib(pid, "RssFile:").unwrap_or(0) as f64 / 1024.0;
-    controller.kill().await?;
-    let per_machine = if with_baseline {
-        eprintln!("scale {ns}: waiting for the sequential baseline ({sequential} machines, polls every 30 s)");
-        baseline.await??
-    } else {
-        None
-    };
-    Ok(RunResult {
+    Ok(Converged {
         spec,
+        cpu_seconds: measure::cpu_seconds(pid),
+        arm: measure::arm_breakdown(&requests),
+        throttled_429: requests.iter().filter(|r| r.status == 429 && !r.path.contains("/vault-seq/")).count(),
+        apiserver: kube_requests(port).await.unwrap_or_default(),
+        sim,
+        machines,
+        controller,
+        pid,
+        port,
+        peak,
         seconds,
+        baseline: with_baseline.then_some((sequential, baseline)),
         limit_seconds: limit_seconds(spec, settings.job_seconds),
-        throttled_429,
-        arm,
-        apiserver,
-        peak_rss_mib: peak.rss_kib as f64 / 1024.0,
-        heap_mib: peak.anon_kib as f64 / 1024.0,
-        text_mib,
-        cpu_seconds,
-        sequential_seconds: per_machine.map(|s| s * total as f64),
-        steady,
     })
 }
 
+impl Converged {
+    /// Stop the controller (after its resident text is read) and wait for the run's sequential baseline.
+    pub async fn finish(mut self, steady: Option<Steady>) -> Result<RunResult> {
+        let text_mib = measure::status_kib(self.pid, "RssFile:").unwrap_or(0) as f64 / 1024.0;
+        self.controller.kill().await?;
+        let per_machine = match self.baseline {
+            Some((k, baseline)) => {
+                eprintln!("scale: waiting for the sequential baseline ({k} machines, polls every 30 s)");
+                baseline.await??
+            }
+            None => None,
+        };
+        let total = (self.spec.vaults * self.spec.per_vault) as f64;
+        Ok(RunResult {
+            spec: self.spec,
+            seconds: self.seconds,
+            limit_seconds: self.limit_seconds,
+            throttled_429: self.throttled_429,
+            arm: self.arm,
+            apiserver: self.apiserver,
+            peak_rss_mib: self.peak.rss_kib as f64 / 1024.0,
+            heap_mib: self.peak.anon_kib as f64 / 1024.0,
+            text_mib,
+            cpu_seconds: self.cpu_seconds,
+            sequential_seconds: per_machine.map(|s| s * total),
+            steady,
+        })
+    }
+}
+
 #[derive(Default)]
-struct Peak {
+pub struct Peak {
     rss_kib: u64,
     anon_kib: u64,
 }
 
 impl Peak {
-    fn sample(&mut self, pid: u32) {
+    pub fn sample(&mut self, pid: u32) {
         self.rss_kib = self.rss_kib.max(measure::status_kib(pid, "VmHWM:").unwrap_or(0));
         self.anon_kib = self.anon_kib.max(measure::status_kib(pid, "RssAnon:").unwrap_or(0));
     }
@@ -252,74 +270,7 @@ async fn count_in(machines: &Api<ProtectedMachine>, phase: impl Fn(Phase) -> boo
 }
 
 /// API-server requests the controller made, by operation, from its own `/metrics`.
-async fn kube_requests(port: u16) -> Result<BTreeMap<String, f64>> {
+pub async fn kube_requests(port: u16) -> Result<BTreeMap<String, f64>> {
     let scrape = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await?.text().await?;
     Ok(measure::external_requests_by_operation(&scrape, "kubernetes"))
-}
-
-/// Hold every machine `Protected` for `seconds` and count ARM reads (per hour); then fail the items
-/// `vm-0001` (one per vault) over again in Azure and measure how long until their machines' status shows it.
-/// In that order, so the reprotects the failover causes are not counted as steady-state reads.
-async fn hold(
-    sim: &asr_sim::RunningSim,
-    machines: &Api<ProtectedMachine>,
-    spec: RunSpec,
-    seconds: u64,
-    (pid, port): (u32, u16),
-    peak: &mut Peak,
-) -> Result<Steady> {
-    // Let the last passes of the run settle before counting.
-    tokio::time::sleep(Duration::from_secs(30)).await;
-    sim.clear_requests();
-    let kube_before = kube_requests(port).await.unwrap_or_default();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(seconds) {
-        peak.sample(pid);
-        eprint!(
-            "\rscale: holding {} machines Protected, {:.0}/{seconds}s   ",
-            spec.vaults * spec.per_vault,
-            started.elapsed().as_secs_f64()
-        );
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    }
-    let held = started.elapsed().as_secs_f64();
-    let mib = |field| measure::status_kib(pid, field).unwrap_or(0) as f64 / 1024.0;
-    let rss_mib = (mib("VmRSS:"), mib("RssAnon:"), mib("RssFile:"));
-    let apiserver_per_hour = kube_requests(port)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(op, n)| (op.clone(), (n - kube_before.get(&op).copied().unwrap_or(0.0)) * 3600.0 / held))
-        .filter(|(_, n)| *n > 0.0)
-        .collect();
-    let by_kind = measure::arm_breakdown(&sim.requests());
-    let reads: usize = by_kind.iter().filter(|(k, _)| k.starts_with("GET ")).map(|(_, n)| n).sum();
-    let reads_by_kind = by_kind.into_iter().map(|(k, n)| (k, n as f64 * 3600.0 / held)).collect();
-    eprintln!();
-
-    anyhow::ensure!(sim.fail_over_again("vm-0001"), "vm-0001 not in the simulator");
-    let changed_at = Instant::now();
-    let changed: Vec<String> = (1..=spec.vaults).map(|v| format!("v{v:02}-vm-0001")).collect();
-    let mut visible = None;
-    while visible.is_none() && changed_at.elapsed() < Duration::from_secs(900) {
-        peak.sample(pid);
-        let mut all = true;
-        for name in &changed {
-            all &= machines.get(name).await?.status.is_some_and(|s| s.phase != Phase::Protected);
-        }
-        if all {
-            visible = Some(changed_at.elapsed().as_secs_f64());
-        } else {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
-    }
-    eprintln!("scale: the failover of vm-0001 shows in all {} machines after {visible:?} s", changed.len());
-    Ok(Steady {
-        seconds: held,
-        arm_reads_per_hour: reads as f64 * 3600.0 / held,
-        reads_by_kind,
-        apiserver_per_hour,
-        change_visible_seconds: visible,
-        rss_mib,
-    })
 }
