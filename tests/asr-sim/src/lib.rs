@@ -136,21 +136,15 @@ impl RunningSim {
     pub fn fail_next_job(&self, item: &str, scenario: &str, code: &str) -> bool {
         self.shared.with_world(|w| w.fail_next_job(item, scenario, code))
     }
-    /// The names of every job (of every vault) that moves `item`, its own or a recovery plan's it is a member of.
-    pub fn jobs_of(&self, item: &str) -> Vec<String> {
-        self.shared.with_world(|w| {
-            w.vaults
-                .iter()
-                .flat_map(|v| &v.jobs)
-                .filter(|j| j.item.eq_ignore_ascii_case(item) || j.members.iter().any(|m| m.eq_ignore_ascii_case(item)))
-                .map(|j| j.name.clone())
-                .collect()
-        })
-    }
     /// A second disaster: `item` fails over to Azure again now (see `World::fail_over_again`).
     pub fn fail_over_again(&self, item: &str) -> bool {
         let now = self.now();
         self.shared.with_world(|w| w.fail_over_again(item, now))
+    }
+    /// [`RunningSim::fail_over_again`] in the vault named `vault` only.
+    pub fn fail_over_again_in(&self, vault: &str, item: &str) -> bool {
+        let now = self.now();
+        self.shared.with_world(|w| w.fail_over_again_in(Some(vault), item, now))
     }
     /// Does the failed-over Azure VM of `item` still exist (a failback commit removes it)?
     pub fn azure_vm_exists(&self, item: &str) -> Option<bool> {

@@ -420,9 +420,14 @@ impl World {
     /// unplanned failover to Azure would leave it, its finished `UnplannedFailover` job included. Returns whether
     /// the item was found.
     pub fn fail_over_again(&mut self, item: &str, now: Timestamp) -> bool {
+        self.fail_over_again_in(None, item, now)
+    }
+
+    /// [`World::fail_over_again`] in the vault named `vault` only (`None`: in every vault that has the item).
+    pub fn fail_over_again_in(&mut self, vault: Option<&str>, item: &str, now: Timestamp) -> bool {
         self.advance(now);
         let mut found = false;
-        for v in &mut self.vaults {
+        for v in self.vaults.iter_mut().filter(|v| vault.is_none_or(|n| v.name.eq_ignore_ascii_case(n))) {
             let failed_over: Vec<Job> = v
                 .items
                 .iter()
@@ -430,19 +435,19 @@ impl World {
                 .map(|i| crate::failback::finished_failover_job(i, now))
                 .collect();
             v.jobs.extend(failed_over);
-        }
-        for it in self.vaults.iter_mut().flat_map(|v| v.items.iter_mut()).filter(|i| i.name.eq_ignore_ascii_case(item)) {
-            it.provider = "InMageAzureV2".into();
-            it.protection_state = "UnplannedFailoverCommitted".into();
-            it.active_location = "Recovery".into();
-            it.allowed_operations = vec!["ReverseReplicate".into(), "DisableProtection".into()];
-            it.failover_time = Some(now);
-            it.agent_override = None;
-            it.current_job = None;
-            it.reprotect = None;
-            it.forward = None;
-            it.azure_vm_present = true;
-            found = true;
+            for it in v.items.iter_mut().filter(|i| i.name.eq_ignore_ascii_case(item)) {
+                it.provider = "InMageAzureV2".into();
+                it.protection_state = "UnplannedFailoverCommitted".into();
+                it.active_location = "Recovery".into();
+                it.allowed_operations = vec!["ReverseReplicate".into(), "DisableProtection".into()];
+                it.failover_time = Some(now);
+                it.agent_override = None;
+                it.current_job = None;
+                it.reprotect = None;
+                it.forward = None;
+                it.azure_vm_present = true;
+                found = true;
+            }
         }
         found
     }

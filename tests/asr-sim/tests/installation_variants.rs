@@ -77,3 +77,26 @@ fn an_item_protected_before_fails_over_again_with_a_new_failover_time_and_revers
     // A new reprotect is accepted.
     w.reprotect(0, "cs-fabric-01", "cs-container-01", "app-01", &b, months_later + SignedDuration::from_mins(20)).unwrap();
 }
+
+#[test]
+fn an_item_fails_over_again_in_the_one_vault_named_and_its_namesake_in_another_vault_stays_protected() {
+    let vault = |name: &str| {
+        format!(
+            "  - {{ subscription: 00000000-0000-0000-0000-000000000001, resource_group: rg-dr, name: {name}, generate: {{ count: 2, prefix: vm-, linux_every: 0, group_size: 0 }} }}\n"
+        )
+    };
+    let yaml =
+        format!("defaults: {{ agent_registration_delay: 0s, failed_over_ago: 1m }}\nvaults:\n{}{}", vault("vault-a"), vault("vault-b"));
+    let mut w = World::new(&Scenario::from_yaml(&yaml).unwrap(), t0());
+    let failed_over_at = |w: &World, v: usize| w.vaults[v].items.iter().find(|i| i.name == "vm-0001").and_then(|i| i.failover_time);
+    let jobs = |w: &World, v: usize| w.vaults[v].jobs.len();
+    let (before, jobs_before) = (failed_over_at(&w, 1), jobs(&w, 1));
+    let later = t0() + SignedDuration::from_hours(1);
+
+    assert!(w.fail_over_again_in(Some("VAULT-A"), "vm-0001", later), "the vault is found whatever the case");
+    assert_eq!(failed_over_at(&w, 0), Some(later));
+    assert_eq!(jobs(&w, 0), jobs_before + 1, "with its finished failover job");
+    assert_eq!(failed_over_at(&w, 1), before, "the other vault's vm-0001 is untouched");
+    assert_eq!(jobs(&w, 1), jobs_before, "and has no new job");
+    assert!(!w.fail_over_again_in(Some("vault-c"), "vm-0001", later));
+}

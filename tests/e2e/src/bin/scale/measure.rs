@@ -47,15 +47,10 @@ pub fn arm_breakdown(requests: &[LoggedRequest]) -> BTreeMap<String, usize> {
     by_kind
 }
 
-/// Whether a request is about `item` or one of its `jobs` (`…/replicationProtectedItems/<item>[/…]`,
-/// `…/replicationJobs/<job>`), by path segment, whatever the case: what a change to the item causes, not steady state.
-pub fn is_about(r: &LoggedRequest, item: &str, jobs: &[String]) -> bool {
+/// Whether a request is to the vault named `vault` (`…/vaults/<vault>/…`), by path segment, whatever the case.
+pub fn in_vault(r: &LoggedRequest, vault: &str) -> bool {
     let segs: Vec<&str> = r.path.trim_matches('/').split('/').collect();
-    segs.windows(2).any(|w| match w[0].to_ascii_lowercase().as_str() {
-        "replicationprotecteditems" => w[1].eq_ignore_ascii_case(item),
-        "replicationjobs" => jobs.iter().any(|j| w[1].eq_ignore_ascii_case(j)),
-        _ => false,
-    })
+    segs.windows(2).any(|w| w[0].eq_ignore_ascii_case("vaults") && w[1].eq_ignore_ascii_case(vault))
 }
 
 /// `reprotect_external_requests_total{service="<service>"}` in a classic-format scrape, summed by operation.
@@ -80,17 +75,13 @@ mod tests {
     }
 
     #[test]
-    fn a_request_is_about_the_item_or_its_jobs_by_whole_segment() {
-        let vault = "/Subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/";
-        let items = format!("{vault}replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems");
-        let jobs = vec!["job-1".to_string()];
-        assert!(is_about(&get(&format!("{items}/VM-0001")), "vm-0001", &jobs));
-        assert!(is_about(&get(&format!("{items}/vm-0001/reProtect")), "vm-0001", &jobs));
-        assert!(is_about(&get(&format!("{vault}replicationJobs/JOB-1")), "vm-0001", &jobs));
-        assert!(!is_about(&get(&format!("{items}/vm-00010")), "vm-0001", &jobs));
-        assert!(!is_about(&get(&items), "vm-0001", &jobs));
-        assert!(!is_about(&get(&format!("{vault}replicationJobs/job-2")), "vm-0001", &jobs));
-        assert!(!is_about(&get(&format!("{vault}replicationJobs")), "vm-0001", &jobs));
+    fn a_request_is_in_the_vault_by_whole_segment_whatever_the_case() {
+        let vault = |name: &str| format!("/Subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/{name}");
+        assert!(in_vault(&get(&format!("{}/replicationJobs", vault("VAULT-DR-10"))), "vault-dr-10"));
+        assert!(in_vault(&get(&vault("vault-dr-10")), "vault-dr-10"));
+        assert!(!in_vault(&get(&format!("{}/replicationJobs", vault("vault-dr-1"))), "vault-dr-10"));
+        assert!(!in_vault(&get(&format!("{}/replicationJobs", vault("vault-dr-100"))), "vault-dr-10"));
+        assert!(!in_vault(&get("/subscriptions/s/resourceGroups/vault-dr-10"), "vault-dr-10"));
     }
 
     #[test]

@@ -45,8 +45,8 @@ pub fn print_table(done: &[RunResult], current: Option<&RunResult>, settings: &S
         println!("  {} machines, per machine: ARM {}; API server (top) {}", r.machines(), arm.join(", "), kube.join(", "));
         if let Some(s) = &r.steady {
             println!(
-                "  steady: {} machines held, {:.0} s counted: {:.0} ARM reads/hour; a failover in Azure at the start of the count \
-                 showed in status after {} ({} ARM requests about those items and their jobs left out of the count)",
+                "  steady: {} machines held, {:.0} s counted: {:.0} ARM reads/hour (the vaults without the change, scaled to all); \
+                 a failover in Azure at the start of the count showed in status after {} ({} ARM requests to its vault left out)",
                 r.machines(),
                 s.seconds,
                 s.arm_reads_per_hour,

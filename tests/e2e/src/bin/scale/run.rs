@@ -90,7 +90,14 @@ fn free_port() -> Result<u16> {
 }
 
 /// A run from applied to measured, without a hold.
-pub async fn one(cp: &ControlPlane, vcsim: &Vcsim, spec: RunSpec, index: usize, settings: &Settings, with_baseline: bool) -> Result<RunResult> {
+pub async fn one(
+    cp: &ControlPlane,
+    vcsim: &Vcsim,
+    spec: RunSpec,
+    index: usize,
+    settings: &Settings,
+    with_baseline: bool,
+) -> Result<RunResult> {
     converge(cp, vcsim, spec, index, settings, with_baseline).await?.finish(None).await
 }
 
@@ -114,7 +121,14 @@ pub struct Converged {
 }
 
 /// Apply the run's objects, start the controller, create the machines, wait for `Protected`, measure.
-pub async fn converge(cp: &ControlPlane, vcsim: &Vcsim, spec: RunSpec, index: usize, settings: &Settings, with_baseline: bool) -> Result<Converged> {
+pub async fn converge(
+    cp: &ControlPlane,
+    vcsim: &Vcsim,
+    spec: RunSpec,
+    index: usize,
+    settings: &Settings,
+    with_baseline: bool,
+) -> Result<Converged> {
     let ns = format!("scale-{index}");
     let total = spec.vaults * spec.per_vault;
     cp.kubectl(&["create", "namespace", &ns]).await?;
