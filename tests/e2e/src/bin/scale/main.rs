@@ -7,9 +7,10 @@
 //! subscription) and how many 429s it provokes. A script-style sequential loop (POST, poll the job
 //! every 30 s) runs on a few machines of another vault alongside the first run, extrapolated to N.
 //! The last run goes first and then holds its machines `Protected` for `SCALE_STEADY_SECONDS`, measuring ARM reads
-//! per hour and, inside the same hold, how long a change in Azure (the items `vm-0001` fail over again) takes to show
-//! in status; the other runs run during its hold (their own namespaces, simulators and controllers; the holding
-//! controller only keeps its machines). Prints a table and the bench's time, and writes `target/bench-scale.json`.
+//! per hour and, inside the same hold, how long a change in Azure (the item `vm-0001` of the last vault fails over
+//! again; the steady reads are the other vaults', scaled to all) takes to show in status; the other runs run during
+//! its hold (their own namespaces, simulators and controllers; the holding controller only keeps its machines).
+//! Prints a table and the bench's time, and writes `target/bench-scale.json`.
 //!
 //! Usage: `scale [RUN...]`, a run being `VxM` (V vaults of M machines, one subscription) or `VxM/S`
 //! (the vaults spread over S subscriptions); default `10x100 10x100/10 10x1000` (the matrix). Environment:
