@@ -30,6 +30,7 @@ mod run;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
+use reprotect_test_support::ControlPlane;
 use reprotect_vcsim_support::{Scenario as Vc, Vcsim, VmSpec};
 
 /// One run of the table.
@@ -92,27 +93,12 @@ async fn main() -> Result<()> {
         let (held, others) = runs.split_last().context("no run")?;
         let last = runs.len() - 1;
         let mut converged = run::converge(cp, &vcsim, *held, last, &settings, last == 0).await?;
-        let others = async {
-            let mut done = Vec::new();
-            for (i, spec) in others.iter().enumerate() {
-                let result = run::one(cp, &vcsim, *spec, i, &settings, i == 0).await?;
-                report::print_table(&done, Some(&result), &settings);
-                done.push(result);
-            }
-            anyhow::Ok(done)
-        };
-        let (steady, others) = tokio::join!(hold::hold(&mut converged, settings.steady_seconds), others);
+        let (steady, others) = tokio::join!(hold::hold(&mut converged, settings.steady_seconds), in_order(cp, &vcsim, others, &settings));
         let mut results = others?;
         results.push(converged.finish(Some(steady?)).await?);
         results
     } else {
-        let mut results = Vec::new();
-        for (i, spec) in runs.iter().enumerate() {
-            let result = run::one(cp, &vcsim, *spec, i, &settings, i == 0).await?;
-            report::print_table(&results, Some(&result), &settings);
-            results.push(result);
-        }
-        results
+        in_order(cp, &vcsim, &runs, &settings).await?
     };
     let bench_seconds = bench.elapsed().as_secs_f64();
     println!();
@@ -128,4 +114,15 @@ async fn main() -> Result<()> {
     cp.stop();
     println!("{}", out.display());
     Ok(())
+}
+
+/// The runs one after the other (the first with the sequential baseline), the table printed after each.
+async fn in_order(cp: &ControlPlane, vcsim: &Vcsim, runs: &[RunSpec], settings: &run::Settings) -> Result<Vec<run::RunResult>> {
+    let mut done = Vec::new();
+    for (i, spec) in runs.iter().enumerate() {
+        let result = run::one(cp, vcsim, *spec, i, settings, i == 0).await?;
+        report::print_table(&done, Some(&result), settings);
+        done.push(result);
+    }
+    Ok(done)
 }
