@@ -21,7 +21,7 @@ use crate::{
     cloud::CloudConfig,
     config::ArmClientConfig,
     failback,
-    http::{Http, RequestStats, Resend, error_chain},
+    http::{Http, RequestStats, Resend},
     mapping,
     models::{self, ArmList},
 };
@@ -92,22 +92,13 @@ impl ArmClient {
 
     /// A client drawing on request budgets shared with other clients.
     pub fn with_budgets(config: ArmClientConfig, budgets: Arc<Budgets>) -> Result<Self, SiteRecoveryError> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("reprotect-controller/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = &config.extra_ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                .map_err(|e| SiteRecoveryError::Invalid(format!("extra CA bundle: {}", error_chain(&e))))?;
-            if certs.is_empty() {
-                return Err(SiteRecoveryError::Invalid("extra CA bundle holds no certificate".into()));
-            }
-            for c in certs {
-                builder = builder.add_root_certificate(c);
-            }
-        }
-        let client = builder.build().map_err(|e| SiteRecoveryError::Invalid(format!("HTTP client: {}", error_chain(&e))))?;
+        let client = crate::pool::http_client(&config)?;
+        Self::with_shared(config, budgets, client)
+    }
+
+    /// A client drawing on request budgets and sending through an HTTP client (its connection pool) shared with
+    /// other clients of the same TLS settings ([`http_client`](crate::pool::http_client)).
+    pub fn with_shared(config: ArmClientConfig, budgets: Arc<Budgets>, client: reqwest::Client) -> Result<Self, SiteRecoveryError> {
         let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries, config.token_backoff)?;
         let (ttl, keep) = (config.fabric_cache_ttl, config.settled_max_age);
         Ok(Self {
