@@ -1,10 +1,10 @@
 //! Heap a stored ProtectedMachine costs (issue 13: 64 MiB at 10,000 machines): deserializes one machine the
 //! scale bench left `Protected` (46 checks in status) N times, each with its own machine and item names as the
-//! real store would hold them, and reports the growth of the process's anonymous memory per machine.
+//! real store would hold them (as `run::slim_for_store` leaves them), and reports the growth of the process's anonymous memory per machine.
 //!
 //! `cargo bench -p reprotect-controller --bench store_footprint [-- N]` (N defaults to 10,000).
 
-use reprotect_controller::crd::ProtectedMachine;
+use reprotect_controller::{crd::ProtectedMachine, run::slim_for_store};
 
 /// The process's anonymous resident memory in KiB (`RssAnon` in `/proc/self/status`): the scale bench's
 /// "heap" figure. The workspace forbids `unsafe`, so no counting allocator.
@@ -28,7 +28,8 @@ fn main() -> Result<(), serde_json::Error> {
         })
         .collect();
     let before = rss_anon_kib();
-    let store: Vec<ProtectedMachine> = texts.iter().map(|t| serde_json::from_str(t)).collect::<Result<_, _>>()?;
+    let store: Vec<ProtectedMachine> =
+        texts.iter().map(|t| serde_json::from_str(t).map(|mut m| (slim_for_store(&mut m), m).1)).collect::<Result<_, _>>()?;
     let after = rss_anon_kib();
     let checks = store.first().and_then(|m| m.status.as_ref()).map_or(0, |s| s.checks.len());
     let grown = (after - before) as f64;

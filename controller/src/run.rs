@@ -4,7 +4,7 @@ use crate::claim_index::ClaimIndex;
 use crate::cli::{LogFormat, RunArgs};
 use crate::connections::Connector;
 use crate::context::{Context, Settings, Shared, Stores};
-use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy};
+use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, ShrinkToFit};
 use crate::http::{self, Readiness};
 use crate::leader::LeaderGuard;
 use crate::metrics::Metrics;
@@ -279,7 +279,7 @@ pub async fn run_controllers_guarded(
 /// `follow` sees every watch event the store applies (an index kept beside the store).
 fn controller_for<K>(api: Api<K>, wc: watcher::Config, follow: impl Fn(&watcher::Event<K>) + Send + 'static) -> Controller<K>
 where
-    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: kube::Resource<DynamicType = ()> + ShrinkToFit + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
     let spec_or_annotations = predicates::generation.combine(predicates::annotations);
@@ -317,13 +317,14 @@ where
 
 /// Drops what the controller never reads before an object enters a store: `managedFields` (for a
 /// machine whose status lists its ~40 checks this is most of the object's memory, as untyped JSON)
-/// and kubectl's `last-applied-configuration` copy of the spec. At 10,000 machines the stores are
-/// most of the heap (issue 13).
-pub(crate) fn slim_for_store<K: kube::Resource>(obj: &mut K) {
+/// and kubectl's `last-applied-configuration` copy of the spec; and the spare places of its lists. At 10,000
+/// machines the stores are most of the heap (issue 13).
+pub fn slim_for_store<K: kube::Resource + ShrinkToFit>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
     if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
         annotations.remove(LAST_APPLIED);
     }
+    obj.shrink_to_fit();
 }
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -390,5 +391,19 @@ mod tests {
         assert!(crate::crd::common::paused_by_annotation(pm.meta()), "the pause annotation is kept");
         assert_eq!(pm.status.and_then(|s| s.checks_passed).as_deref(), Some("34/37"));
         assert_eq!(serde_json::to_value(&pm.spec).unwrap(), spec_before);
+    }
+
+    #[test]
+    fn a_stored_machine_holds_its_status_lists_without_spare_places() {
+        let mut pm: ProtectedMachine = serde_json::from_str(include_str!("../benches/fixtures/protected-machine.json")).unwrap();
+        let before = pm.status.clone().unwrap_or_default();
+
+        slim_for_store(&mut pm);
+
+        let Some(status) = pm.status.as_ref() else { panic!("the fixture has a status") };
+        assert_eq!(status, &before, "nothing but capacity changes");
+        assert_eq!((status.checks.len(), status.checks.capacity()), (46, 46));
+        assert_eq!(status.conditions.capacity(), status.conditions.len());
+        assert_eq!(status.recorded_master_target_datastores.capacity(), status.recorded_master_target_datastores.len());
     }
 }

@@ -1,6 +1,8 @@
 //! `ArmClient`: the `SiteRecovery` trait over Azure Resource Manager.
 
 mod jobs;
+#[cfg(test)]
+mod paging_tests;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -218,6 +220,9 @@ impl ArmClient {
                 next = Some(link);
             }
         }
+        // Grown page by page, up to twice the places it needs; an item list is cached for minutes (a 1,000-item
+        // vault: 1,600 places of 544 bytes, issue 13).
+        out.shrink_to_fit();
         Ok((out, pages))
     }
 

@@ -28,6 +28,8 @@ pub mod http;
 pub mod mapping;
 pub mod models;
 pub mod pool;
+#[cfg(test)]
+mod test_server;
 pub mod token_backoff;
 mod token_source;
 

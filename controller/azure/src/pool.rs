@@ -147,7 +147,10 @@ impl Default for ArmClientPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::AzureAuth;
+    use crate::{
+        auth::AzureAuth,
+        test_server::{TestServer, sim_cloud, vault},
+    };
 
     fn config(secret: &str) -> ArmClientConfig {
         let auth = AzureAuth::ClientSecret { tenant_id: "tenant-1".into(), client_id: "app".into(), client_secret: secret.into() };
@@ -167,80 +170,10 @@ mod tests {
         assert_eq!(pool.len(), 2);
     }
 
-    /// Connections a test server accepted and holds open.
-    #[derive(Default)]
-    struct Connections {
-        accepted: std::sync::atomic::AtomicUsize,
-        open: std::sync::atomic::AtomicUsize,
-    }
-
-    impl Connections {
-        fn accepted(&self) -> usize {
-            self.accepted.load(std::sync::atomic::Ordering::SeqCst)
-        }
-        fn open(&self) -> usize {
-            self.open.load(std::sync::atomic::Ordering::SeqCst)
-        }
-    }
-
-    /// An HTTP/1.1 server answering every request with an empty ARM list after `delay`, counting connections.
-    async fn list_server(delay: Duration) -> (url::Url, Arc<Connections>) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-        let connections = Arc::new(Connections::default());
-        let count = connections.clone();
-        tokio::spawn(async move {
-            while let Ok((mut conn, _)) = listener.accept().await {
-                count.accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                count.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let count = count.clone();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 16 * 1024];
-                    let mut head = Vec::new();
-                    while let Ok(n) = conn.read(&mut buf).await
-                        && n > 0
-                    {
-                        head.extend_from_slice(&buf[..n]);
-                        if head.windows(4).any(|w| w == b"\r\n\r\n") {
-                            head.clear();
-                            tokio::time::sleep(delay).await;
-                            let body = r#"{"value":[]}"#;
-                            let answer = format!(
-                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                                body.len()
-                            );
-                            if conn.write_all(answer.as_bytes()).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                    count.open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                });
-            }
-        });
-        (url, connections)
-    }
-
-    fn vault() -> reprotect_facts::VaultRef {
-        reprotect_facts::VaultRef {
-            subscription_id: "00000000-0000-0000-0000-000000000001".into(),
-            resource_group: "rg".into(),
-            vault_name: "vault".into(),
-            fabric_name: "fabric".into(),
-            container_name: None,
-        }
-    }
-
     #[tokio::test]
     async fn clients_of_two_clouds_or_identities_with_the_same_http_settings_send_over_one_connection_and_other_settings_get_their_own() {
-        let (url, connections) = list_server(Duration::ZERO).await;
-        let sim = |api_version: &str| CloudConfig {
-            arm_endpoint: url.clone(),
-            authority_host: url::Url::parse("https://login.example").unwrap(),
-            token_scope: "https://management.example/.default".into(),
-            api_version: api_version.into(),
-        };
+        let server = TestServer::start(Duration::ZERO, |_| r#"{"value":[]}"#.to_string()).await;
+        let sim = |api_version: &str| CloudConfig { api_version: api_version.into(), ..sim_cloud(&server) };
         let token = |cloud| ArmClientConfig::new(cloud, AzureAuth::StaticToken("t".into()));
         let pool = ArmClientPool::default();
         let first = pool.client(token(sim("2026-11-01")), "v1").unwrap();
@@ -248,33 +181,29 @@ mod tests {
         assert!(!Arc::ptr_eq(&first, &second), "two clients");
         first.list_policies(&vault()).await.unwrap();
         second.list_policies(&vault()).await.unwrap();
-        assert_eq!(connections.accepted(), 1, "the second client reused the first one's idle connection");
+        assert_eq!(server.accepted(), 1, "the second client reused the first one's idle connection");
 
         let other = ArmClientConfig { connect_timeout: Duration::from_secs(3), ..token(sim("2024-10-01")) };
         pool.client(other, "v1").unwrap().list_policies(&vault()).await.unwrap();
-        assert_eq!(connections.accepted(), 2, "other settings, another HTTP client");
+        assert_eq!(server.accepted(), 2, "other settings, another HTTP client");
     }
 
     #[tokio::test]
     async fn after_a_burst_of_concurrent_reads_at_most_four_connections_stay_open() {
-        let (url, connections) = list_server(Duration::from_millis(200)).await;
-        let cloud = CloudConfig {
-            arm_endpoint: url,
-            authority_host: url::Url::parse("https://login.example").unwrap(),
-            token_scope: "https://management.example/.default".into(),
-            api_version: "2026-11-01".into(),
+        let server = TestServer::start(Duration::from_millis(200), |_| r#"{"value":[]}"#.to_string()).await;
+        let config = ArmClientConfig {
+            fabric_cache_ttl: Duration::ZERO,
+            ..ArmClientConfig::new(sim_cloud(&server), AzureAuth::StaticToken("t".into()))
         };
-        let config =
-            ArmClientConfig { fabric_cache_ttl: Duration::ZERO, ..ArmClientConfig::new(cloud, AzureAuth::StaticToken("t".into())) };
         let client = ArmClientPool::default().client(config, "v1").unwrap();
         let vaults: Vec<_> = (0..12).map(|i| reprotect_facts::VaultRef { vault_name: format!("vault-{i}"), ..vault() }).collect();
         let reads = futures::future::join_all(vaults.iter().map(|v| client.list_policies(v))).await;
         assert!(reads.iter().all(Result::is_ok));
-        assert!(connections.accepted() > IDLE_CONNECTIONS_PER_HOST, "the burst ran on {} connections", connections.accepted());
+        assert!(server.accepted() > IDLE_CONNECTIONS_PER_HOST, "the burst ran on {} connections", server.accepted());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while connections.open() > IDLE_CONNECTIONS_PER_HOST && tokio::time::Instant::now() < deadline {
+        while server.open() > IDLE_CONNECTIONS_PER_HOST && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(connections.open(), IDLE_CONNECTIONS_PER_HOST);
+        assert_eq!(server.open(), IDLE_CONNECTIONS_PER_HOST);
     }
 }

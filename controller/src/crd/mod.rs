@@ -6,6 +6,7 @@ pub mod machine;
 pub mod master_target;
 pub mod policy;
 pub mod status_condition;
+pub mod stored;
 
 pub use check_status::{CheckEntry, CheckStatus};
 pub use common::*;
@@ -14,6 +15,7 @@ pub use master_target::*;
 pub use policy::*;
 pub use reprotect_facts::SharedText;
 pub use status_condition::StatusCondition;
+pub use stored::ShrinkToFit;
 
 use kube::CustomResourceExt;
 
