@@ -28,8 +28,12 @@ fn main() -> Result<(), serde_json::Error> {
         })
         .collect();
     let before = rss_anon_kib();
-    let store: Vec<ProtectedMachine> =
-        texts.iter().map(|t| serde_json::from_str(t).map(|mut m| (slim_for_store(&mut m), m).1)).collect::<Result<_, _>>()?;
+    let stored = |text: &String| -> Result<ProtectedMachine, serde_json::Error> {
+        let mut machine = serde_json::from_str(text)?;
+        slim_for_store(&mut machine);
+        Ok(machine)
+    };
+    let store: Vec<ProtectedMachine> = texts.iter().map(stored).collect::<Result<_, _>>()?;
     let after = rss_anon_kib();
     let checks = store.first().and_then(|m| m.status.as_ref()).map_or(0, |s| s.checks.len());
     let grown = (after - before) as f64;

@@ -25,7 +25,7 @@ pub const IDLE_CONNECTIONS_PER_HOST: usize = 4;
 /// The HTTP client for a configuration: what it takes from the configuration (extra CA, timeouts) is all that differs
 /// between the HTTP clients of two ARM clients, so the [`ArmClientPool`] shares one per
 /// [`HttpKey`] among its clients, whatever their identities.
-pub fn http_client(config: &ArmClientConfig) -> Result<reqwest::Client, SiteRecoveryError> {
+pub(crate) fn http_client(config: &ArmClientConfig) -> Result<reqwest::Client, SiteRecoveryError> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(config.connect_timeout)
         .timeout(config.request_timeout)
@@ -47,14 +47,14 @@ pub fn http_client(config: &ArmClientConfig) -> Result<reqwest::Client, SiteReco
 
 /// What of an [`ArmClientConfig`] its HTTP client is built from ([`http_client`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct HttpKey {
+struct HttpKey {
     extra_ca_pem: Option<String>,
     connect_timeout: Duration,
     request_timeout: Duration,
 }
 
 impl HttpKey {
-    pub fn of(config: &ArmClientConfig) -> Self {
+    fn of(config: &ArmClientConfig) -> Self {
         Self { extra_ca_pem: config.extra_ca_pem.clone(), connect_timeout: config.connect_timeout, request_timeout: config.request_timeout }
     }
 }
