@@ -150,12 +150,9 @@ impl Index {
     }
 }
 
-/// The machine's reference without its resource version and uid (which `ObjectRef` equality ignores): the index's
-/// keys, equal to the store's, in less memory.
+/// The index's keys: equal to the store's, in less memory.
 fn key_of(pm: &ProtectedMachine) -> ObjectRef<ProtectedMachine> {
-    let mut key = ObjectRef::from_obj(pm);
-    key.extra = Default::default();
-    key
+    crate::crd::queue_ref(pm)
 }
 
 #[cfg(test)]

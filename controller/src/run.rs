@@ -4,7 +4,7 @@ use crate::claim_index::ClaimIndex;
 use crate::cli::{LogFormat, RunArgs};
 use crate::connections::Connector;
 use crate::context::{Context, Settings, Shared, Stores};
-use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, ShrinkToFit};
+use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, ShrinkToFit, queue_ref, without_version};
 use crate::http::{self, Readiness};
 use crate::leader::LeaderGuard;
 use crate::metrics::Metrics;
@@ -220,7 +220,7 @@ pub async fn run_controllers_guarded(
                 .state()
                 .into_iter()
                 .filter(move |m| m.namespace() == ns && m.spec.policy_ref == name)
-                .map(|m| ObjectRef::from_obj(m.as_ref()))
+                .map(|m| queue_ref(m.as_ref()))
                 .collect::<Vec<_>>()
         })
         .watches_stream(master_target_specs, move |mt| {
@@ -232,7 +232,7 @@ pub async fn run_controllers_guarded(
                 .into_iter()
                 .filter(|m| m.namespace() == ns)
                 .filter(|m| reconcile::find_policy_in(&stores, m).and_then(|p| master_target_name(m, &p)).as_deref() == Some(name.as_str()))
-                .map(|m| ObjectRef::from_obj(m.as_ref()))
+                .map(|m| queue_ref(m.as_ref()))
                 .collect::<Vec<_>>()
         });
     // Group members are gated on each other's status; status changes do not trigger reconciles
@@ -250,7 +250,7 @@ pub async fn run_controllers_guarded(
             .state()
             .into_iter()
             .filter(|peer| peer.namespace() == ns && peer.spec.replication_group == group && peer.name_any() != name)
-            .map(|peer| ObjectRef::from_obj(peer.as_ref()))
+            .map(|peer| queue_ref(peer.as_ref()))
             .collect::<Vec<_>>()
     });
     // Azure's side: changed items wake their machines, so settled machines can reuse the vault's list.
@@ -282,15 +282,29 @@ where
     K: kube::Resource<DynamicType = ()> + ShrinkToFit + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
+    let trigger = trigger_from(watcher(api, wc).default_backoff(), writer, follow);
+    Controller::for_stream(trigger, reader)
+}
+
+/// What `controller_for` feeds its controller from a watch: every event slimmed and stored (and shown to
+/// `follow`), then the objects whose spec or annotations changed, without the uid and resource version the
+/// controller's queue would otherwise copy (see [`without_version`]).
+fn trigger_from<K>(
+    events: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
+    writer: reflector::store::Writer<K>,
+    follow: impl Fn(&watcher::Event<K>) + Send + 'static,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send
+where
+    K: kube::Resource<DynamicType = ()> + ShrinkToFit + Clone + Send + Sync + 'static,
+{
     let spec_or_annotations = predicates::generation.combine(predicates::annotations);
-    let trigger = watcher(api, wc)
-        .default_backoff()
+    events
         .modify(slim_for_store)
         .inspect_ok(follow)
         .reflect(writer)
         .touched_objects()
-        .predicate_filter(spec_or_annotations, Default::default());
-    Controller::for_stream(trigger, reader)
+        .predicate_filter(spec_or_annotations, Default::default())
+        .map_ok(without_version)
 }
 
 /// How long a wake waits for the store to catch up with the watch event that caused it (the two watches of one
@@ -371,6 +385,28 @@ mod tests {
         let started = tokio::time::Instant::now();
         until_stored(reader, policy_at("3"), std::time::Duration::from_millis(100)).await;
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn the_trigger_queues_a_machine_by_name_and_namespace_while_its_store_keeps_uid_and_version() {
+        let mut pm: ProtectedMachine = crate::testing::example(include_str!("../../examples/03-machines.yaml"), "app-01");
+        pm.meta_mut().namespace = Some("dr".into());
+        pm.meta_mut().uid = Some("5377227d-e924-eebc-fb4d-0123456789ab".into());
+        pm.meta_mut().resource_version = Some("41".into());
+        pm.meta_mut().generation = Some(1);
+        let (reader, writer) = reflector::store::<ProtectedMachine>();
+        let events = futures::stream::iter([Ok(watcher::Event::Apply(pm.clone()))]);
+
+        let triggered: Vec<ProtectedMachine> = trigger_from(events, writer, |_| ()).try_collect().await.unwrap();
+
+        let [queued] = triggered.as_slice() else { panic!("one trigger for one new machine: {triggered:?}") };
+        assert_eq!((queued.meta().uid.as_deref(), queued.meta().resource_version.as_deref()), (None, None));
+        let queued_ref = ObjectRef::from_obj(queued);
+        assert_eq!((queued_ref.extra.uid, queued_ref.extra.resource_version), (None, None), "the controller queues a bare reference");
+        let queued_ref = queue_ref(queued);
+        let stored = reader.get(&queued_ref).expect("the bare reference finds the stored machine");
+        assert_eq!(stored.meta().uid, pm.meta().uid);
+        assert_eq!(stored.meta().resource_version.as_deref(), Some("41"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub use master_target::*;
 pub use policy::*;
 pub use reprotect_facts::SharedText;
 pub use status_condition::StatusCondition;
-pub use stored::ShrinkToFit;
+pub use stored::{ShrinkToFit, queue_ref, without_version};
 
 use kube::CustomResourceExt;
 

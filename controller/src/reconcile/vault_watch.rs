@@ -78,7 +78,7 @@ pub fn machines_to_wake<'a>(
         .into_iter()
         .filter(|m| m.namespace() == ns && m.spec.policy_ref == name)
         .filter(|m| !matches!(preflight::match_item(m.spec.item.name.as_deref(), m.spec.item.friendly_name.as_deref(), changed), Ok(None)))
-        .map(ObjectRef::from_obj)
+        .map(crate::crd::queue_ref)
         .collect()
 }
 

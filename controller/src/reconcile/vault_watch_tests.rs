@@ -40,6 +40,19 @@ fn an_item_whose_state_changes_wakes_its_machine_and_a_new_rpo_figure_wakes_nobo
 }
 
 #[test]
+fn a_woken_machine_is_queued_by_name_and_namespace_only() {
+    let mut stored = machines();
+    for m in &mut stored {
+        m.metadata.uid = Some(format!("uid-of-{}", m.name_any()));
+        m.metadata.resource_version = Some("7".into());
+    }
+    let woken = machines_to_wake(&stored, &policy(), &[item("app-01", "FailedOver")]);
+    let [app] = woken.as_slice() else { panic!("{woken:?}") };
+    assert_eq!(app.name, "app-01");
+    assert_eq!((app.extra.uid.as_deref(), app.extra.resource_version.as_deref()), (None, None));
+}
+
+#[test]
 fn a_new_job_on_an_item_is_a_change_and_machines_of_another_policy_stay_asleep() {
     let before = vec![item("app-02", "Protected")];
     let (seen, _) = changed_items(None, &before);
