@@ -149,7 +149,7 @@ mod tests {
     use super::*;
     use crate::{
         auth::AzureAuth,
-        test_server::{TestServer, sim_cloud, vault},
+        test_server::{serve_json, sim_cloud, vault},
     };
 
     fn config(secret: &str) -> ArmClientConfig {
@@ -172,7 +172,7 @@ mod tests {
 
     #[tokio::test]
     async fn clients_of_two_clouds_or_identities_with_the_same_http_settings_send_over_one_connection_and_other_settings_get_their_own() {
-        let server = TestServer::start(Duration::ZERO, |_| r#"{"value":[]}"#.to_string()).await;
+        let server = serve_json(Duration::ZERO, |_| r#"{"value":[]}"#.to_string()).await;
         let sim = |api_version: &str| CloudConfig { api_version: api_version.into(), ..sim_cloud(&server) };
         let token = |cloud| ArmClientConfig::new(cloud, AzureAuth::StaticToken("t".into()));
         let pool = ArmClientPool::default();
@@ -190,7 +190,7 @@ mod tests {
 
     #[tokio::test]
     async fn after_a_burst_of_concurrent_reads_at_most_four_connections_stay_open() {
-        let server = TestServer::start(Duration::from_millis(200), |_| r#"{"value":[]}"#.to_string()).await;
+        let server = serve_json(Duration::from_millis(200), |_| r#"{"value":[]}"#.to_string()).await;
         let config = ArmClientConfig {
             fabric_cache_ttl: Duration::ZERO,
             ..ArmClientConfig::new(sim_cloud(&server), AzureAuth::StaticToken("t".into()))

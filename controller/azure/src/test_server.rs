@@ -1,79 +1,35 @@
-//! A local HTTP/1.1 server for the ARM client's unit tests: answers each request with a body chosen by its path and
-//! query, and counts the connections it accepted and holds open.
+//! The ARM client's unit tests' server: the shared connection-counting server (`reprotect-test-support`) answering
+//! every request with a JSON body chosen by its path and query.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    http::{Uri, header::CONTENT_TYPE},
 };
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+pub use reprotect_test_support::CountingServer;
 use url::Url;
 
 use crate::cloud::CloudConfig;
 
-pub struct TestServer {
-    pub url: Url,
-    accepted: Arc<AtomicUsize>,
-    open: Arc<AtomicUsize>,
-}
-
-impl TestServer {
-    /// Answers every request after `delay` with `200` and `body(path and query)` as JSON.
-    pub async fn start(delay: Duration, body: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-        let (accepted, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let (count_accepted, count_open, body) = (accepted.clone(), open.clone(), Arc::new(body));
-        tokio::spawn(async move {
-            while let Ok((mut conn, _)) = listener.accept().await {
-                count_accepted.fetch_add(1, Ordering::SeqCst);
-                count_open.fetch_add(1, Ordering::SeqCst);
-                let (open, body) = (count_open.clone(), body.clone());
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 16 * 1024];
-                    let mut head = Vec::new();
-                    while let Ok(n) = conn.read(&mut buf).await
-                        && n > 0
-                    {
-                        head.extend_from_slice(&buf[..n]);
-                        if !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                            continue;
-                        }
-                        let target = String::from_utf8_lossy(&head).split(' ').nth(1).unwrap_or("/").to_string();
-                        head.clear();
-                        tokio::time::sleep(delay).await;
-                        let body = body(&target);
-                        let answer =
-                            format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
-                        if conn.write_all(answer.as_bytes()).await.is_err() {
-                            break;
-                        }
-                    }
-                    open.fetch_sub(1, Ordering::SeqCst);
-                });
-            }
-        });
-        TestServer { url, accepted, open }
-    }
-
-    /// Connections accepted so far.
-    pub fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-
-    /// Connections the client has not closed.
-    pub fn open(&self) -> usize {
-        self.open.load(Ordering::SeqCst)
-    }
+/// Answers every request after `delay` with `200` and `body(path and query)` as JSON.
+pub async fn serve_json(delay: Duration, body: impl Fn(&str) -> String + Send + Sync + 'static) -> CountingServer {
+    let body = Arc::new(body);
+    let router = Router::new().fallback(move |uri: Uri| {
+        let body = body.clone();
+        async move {
+            tokio::time::sleep(delay).await;
+            let target = uri.path_and_query().map_or("/", |p| p.as_str());
+            ([(CONTENT_TYPE, "application/json")], body(target))
+        }
+    });
+    CountingServer::serve(router).await.unwrap()
 }
 
 /// A cloud whose ARM endpoint is the server (tokens: use `AzureAuth::StaticToken`).
-pub fn sim_cloud(server: &TestServer) -> CloudConfig {
+pub fn sim_cloud(server: &CountingServer) -> CloudConfig {
     CloudConfig {
-        arm_endpoint: server.url.clone(),
+        arm_endpoint: Url::parse(&server.url).unwrap(),
         authority_host: Url::parse("https://login.example").unwrap(),
         token_scope: "https://management.example/.default".into(),
         api_version: "2026-11-01".into(),

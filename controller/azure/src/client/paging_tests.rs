@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::{
     ArmClient, ArmClientConfig, AzureAuth,
-    test_server::{TestServer, sim_cloud, vault},
+    test_server::{serve_json, sim_cloud, vault},
 };
 
 /// Pages of three items each, the next page linked until `pages`.
@@ -20,7 +20,7 @@ fn paged(pages: usize) -> impl Fn(&str) -> String + Send + Sync + 'static {
 
 #[tokio::test]
 async fn a_list_of_many_pages_is_kept_without_spare_capacity() {
-    let server = TestServer::start(Duration::ZERO, paged(5)).await;
+    let server = serve_json(Duration::ZERO, paged(5)).await;
     let client = ArmClient::new(ArmClientConfig::new(sim_cloud(&server), AzureAuth::StaticToken("t".into()))).unwrap();
     let url = client.vault_url(&vault(), &["replicationProtectedItems"]);
     let (items, pages) = client.get_pages("list", &vault(), url, |_: &[serde_json::Value]| false, |v| v).await.unwrap();
