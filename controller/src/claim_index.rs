@@ -16,7 +16,7 @@ use std::{
 use kube::runtime::{reflector::ObjectRef, watcher::Event};
 use reprotect_facts::ProtectedItemFacts;
 
-use crate::crd::ProtectedMachine;
+use crate::crd::{ProtectedMachine, queue_ref};
 
 /// A claim: the hash of a tag and a lower-case item id, item name or friendly name (equal texts, whatever their case,
 /// give equal claims; a collision only adds a machine the caller then rules out).
@@ -71,7 +71,7 @@ impl ClaimIndex {
             Event::Apply(pm) => {
                 index.set(pm);
             }
-            Event::Delete(pm) => index.remove(&key_of(pm)),
+            Event::Delete(pm) => index.remove(&queue_ref(pm)),
             Event::Init => index.relisted = Some(HashSet::new()),
             Event::InitApply(pm) => {
                 let key = index.set(pm);
@@ -118,7 +118,7 @@ impl ClaimIndex {
 
 impl Index {
     fn set(&mut self, pm: &ProtectedMachine) -> Arc<ObjectRef<ProtectedMachine>> {
-        let key = key_of(pm);
+        let key = queue_ref(pm);
         let claims = claims(pm);
         if let Some((known, before)) = self.claims_of.get_key_value(&key)
             && *before == claims
@@ -148,11 +148,6 @@ impl Index {
             }
         }
     }
-}
-
-/// The index's keys: equal to the store's, in less memory.
-fn key_of(pm: &ProtectedMachine) -> ObjectRef<ProtectedMachine> {
-    crate::crd::queue_ref(pm)
 }
 
 #[cfg(test)]

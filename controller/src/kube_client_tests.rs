@@ -37,15 +37,7 @@ async fn after_a_burst_of_concurrent_requests_only_a_few_idle_connections_stay_o
         assert_eq!(answer.unwrap(), "ok");
     }
     assert!(server.accepted() > IDLE_CONNECTIONS, "the burst needed more connections than the pool keeps");
-    // The pool closes the connections it does not keep as they come back; the server notices within moments.
-    let mut open = server.open();
-    for _ in 0..50 {
-        if open <= IDLE_CONNECTIONS {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        open = server.open();
-    }
+    let open = server.open_once_at_most(IDLE_CONNECTIONS).await;
     assert!(open <= IDLE_CONNECTIONS, "{open} connections stay open after the burst, at most {IDLE_CONNECTIONS} expected");
 }
 
