@@ -1,7 +1,7 @@
 //! `ProtectedMachine`: one failed-over VM to bring back under protection in the Azure-to-on-premises direction.
 
 use super::SharedText;
-use super::check_status::CheckStatus;
+use super::check_status::{CheckIdList, CheckStatus};
 use super::common::{Conditions, OsType};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
@@ -247,9 +247,13 @@ pub struct ProtectedMachineStatus {
     /// Checks passed of all checks, e.g. `42/46` (the `Checks` column of `kubectl get pm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks_passed: Option<String>,
-    /// Preflight results.
+    /// The checks that did not pass (`Fail` or `Unknown`), each with what was observed and what to do about it.
+    /// `reprotect-controller check` shows every check with its evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckStatus>,
+    /// The ids of the checks that passed.
+    #[serde(default, skip_serializing_if = "CheckIdList::is_empty")]
+    pub passed_check_ids: CheckIdList,
     /// The reprotect job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<JobStatus>,

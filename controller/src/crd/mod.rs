@@ -8,7 +8,7 @@ pub mod policy;
 pub mod status_condition;
 pub mod stored;
 
-pub use check_status::{CheckEntry, CheckStatus};
+pub use check_status::{CheckEntry, CheckIdList, CheckStatus};
 pub use common::*;
 pub use machine::*;
 pub use master_target::*;

@@ -1,7 +1,7 @@
 //! Status step of the way home (pure): `status.job` is the current step's job, `status.failback` the approval
 //! carried out, the step, the group's plan and what was confirmed (on-premises VM running, Azure VM removed).
 
-use super::status::{REJECTED_JOB, REJECTED_STATE, checks, preflight_condition};
+use super::status::{REJECTED_JOB, REJECTED_STATE, RecordedChecks, preflight_condition};
 use crate::conditions;
 use crate::crd::{FailbackStatus, FailbackStep, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, SharedText};
 use crate::lifecycle::failback::{Acted, Decision, OnPremisesVm};
@@ -132,14 +132,16 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         },
     };
     let requeue = jiff::SignedDuration::try_from(d.requeue_after).unwrap_or_default();
+    let RecordedChecks { checks, passed_check_ids, checks_passed } = RecordedChecks::of(input.results, &old);
     let mut status = ProtectedMachineStatus {
         observed_generation: input.pm.metadata.generation,
         phase: d.phase,
         conditions: conditions::merge(&old.conditions, &desired, input.pm.metadata.generation, input.now),
         master_target: Some(input.master_target.to_string()),
         protected_item_id: Some(input.item_id.clone()),
-        checks: if input.results.is_empty() { old.checks.clone() } else { checks(input.results) },
-        checks_passed: None,
+        checks,
+        passed_check_ids,
+        checks_passed,
         job: job.map(|(j, _)| j).or(old.job.clone()),
         agent_window_deadline: None,
         next_check_at: old.next_check_at.clone(),
@@ -149,7 +151,6 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         azure_vm_id: old.azure_vm_id.clone(),
         failback: Some(Box::new(failback)),
     };
-    status.checks_passed = super::status::checks_passed(&status.checks);
     if !crate::reconcile::same_on_the_wire(&status, &old) {
         status.next_check_at = input.now.checked_add(requeue).ok().map(Time);
     }

@@ -1,9 +1,11 @@
 //! Status step of the ProtectedMachine pipeline (pure): the new status from the decision, keeping what must survive across passes.
 
 use crate::conditions::{self, ConditionSpec, KState};
-use crate::crd::{CheckEntry, CheckStatus, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, SharedText, condition_types};
+use crate::crd::{
+    CheckEntry, CheckIdList, CheckStatus, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, SharedText, condition_types,
+};
 use crate::lifecycle::{Acted, Decision};
-use crate::preflight::{CheckResult, PreflightReason, summarize};
+use crate::preflight::{CheckResult, PreflightReason, Status as CheckOutcome, summarize};
 use crate::reasons;
 use crate::reconcile::problem_conditions;
 use jiff::Timestamp;
@@ -12,25 +14,46 @@ use reprotect_facts::job_state_finished;
 
 use super::observe::TrackedJob;
 
-/// `passed/total` of the recorded checks, e.g. `42/46`; `None` before any check ran.
-pub fn checks_passed(checks: &[CheckStatus]) -> Option<String> {
-    let passed = checks.iter().filter(|c| c.status == "Pass").count();
-    (!checks.is_empty()).then(|| format!("{passed}/{}", checks.len()))
+/// The checks as status records them: those that did not pass with their evidence and remedy, the ids of those that
+/// passed, and `passed/total` (e.g. `42/46`; `None` before any check ran).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RecordedChecks {
+    pub checks: Vec<CheckStatus>,
+    pub passed_check_ids: CheckIdList,
+    pub checks_passed: Option<String>,
 }
 
+impl RecordedChecks {
+    /// This pass's results, or (when no check ran) what the status recorded before.
+    pub fn of(results: &[CheckResult], old: &ProtectedMachineStatus) -> Self {
+        if results.is_empty() {
+            return RecordedChecks {
+                checks: old.checks.clone(),
+                passed_check_ids: old.passed_check_ids.clone(),
+                checks_passed: old.checks_passed.clone(),
+            };
+        }
+        let passed = |r: &&CheckResult| r.status == CheckOutcome::Pass;
+        let passed_check_ids: CheckIdList = results.iter().filter(passed).map(|r| SharedText::from(r.id.as_ref())).collect();
+        let checks = results.iter().filter(|r| !passed(r)).map(check_status).collect();
+        let checks_passed = Some(format!("{}/{}", passed_check_ids.len(), results.len()));
+        RecordedChecks { checks, passed_check_ids, checks_passed }
+    }
+}
+
+/// Every result with its evidence (a MasterTarget's status lists all of its few checks).
 pub fn checks(results: &[CheckResult]) -> Vec<CheckStatus> {
-    results
-        .iter()
-        .map(|r| {
-            CheckStatus::from(CheckEntry {
-                id: r.id.to_string().into(),
-                severity: r.severity.as_str().into(),
-                status: r.status.as_str().into(),
-                message: r.message.clone().into(),
-                remedy: r.remedy.to_string().into(),
-            })
-        })
-        .collect()
+    results.iter().map(check_status).collect()
+}
+
+fn check_status(r: &CheckResult) -> CheckStatus {
+    CheckStatus::from(CheckEntry {
+        id: r.id.to_string().into(),
+        severity: r.severity.as_str().into(),
+        status: r.status.as_str().into(),
+        message: r.message.clone().into(),
+        remedy: r.remedy.to_string().into(),
+    })
 }
 
 pub fn preflight_condition(results: &[CheckResult]) -> ConditionSpec {
@@ -142,14 +165,16 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
     };
     let requeue = jiff::SignedDuration::try_from(input.decision.requeue_after).unwrap_or_default();
     let job = job(&input);
+    let RecordedChecks { checks, passed_check_ids, checks_passed } = RecordedChecks::of(input.results, &old);
     let mut status = ProtectedMachineStatus {
         observed_generation: input.pm.metadata.generation,
         phase: input.decision.phase,
         conditions: conditions::merge(&old.conditions, &desired, input.pm.metadata.generation, input.now),
         master_target: Some(input.master_target.to_string()),
         protected_item_id: input.item_id.or(old.protected_item_id.clone()),
-        checks: if input.results.is_empty() { old.checks.clone() } else { checks(input.results) },
-        checks_passed: None,
+        checks,
+        passed_check_ids,
+        checks_passed,
         job,
         agent_window_deadline: input.decision.agent_window_deadline.map(Time),
         next_check_at: old.next_check_at.clone(),
@@ -164,7 +189,6 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
             .clone()
             .map(|f| Box::new(crate::crd::FailbackStatus { step: None, ready_approval: None, ready_for: None, ..*f })),
     };
-    status.checks_passed = checks_passed(&status.checks);
     // `nextCheckAt` moves on every pass; it is refreshed only when something else changed, so an
     // unchanged machine costs no status write.
     if !crate::reconcile::same_on_the_wire(&status, &old) {
