@@ -119,7 +119,7 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
     };
     let failover = now - SignedDuration::from_mins(5 + (n % 240) as i64);
     let item = ProtectedItemFacts {
-        id: format!("/subscriptions/s/replicationProtectedItems/{name}"),
+        id: format!("/subscriptions/s/replicationProtectedItems/{name}").into(),
         name: name.clone(),
         protection_state: Some("FailedOver".into()),
         active_location: Some("Recovery".into()),

@@ -16,7 +16,7 @@ fn machine(name: &str, item: Option<&str>, friendly: Option<&str>, recorded_id: 
 
 fn item(name: &str, friendly: Option<&str>) -> ProtectedItemFacts {
     ProtectedItemFacts {
-        id: ID.replace("App-01", name),
+        id: ID.replace("App-01", name).into(),
         name: name.into(),
         friendly_name: friendly.map(Into::into),
         ..ProtectedItemFacts::default()

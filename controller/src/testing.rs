@@ -69,7 +69,7 @@ impl FakeSiteRecovery {
                 .map(|c| JobErrorFacts { code: Some(c.into()), message: Some("fake failure".into()), ..Default::default() })
                 .into_iter()
                 .collect();
-            let target = job.target_object_id.clone().unwrap_or_default();
+            let target = job.target_object_id.as_ref().map(|t| t.text().into_owned()).unwrap_or_default();
             let scenario = job.scenario_name.clone().unwrap_or_default();
             let end = v.now;
             job.end_time = end;
@@ -78,7 +78,7 @@ impl FakeSiteRecovery {
                 None => vec![target.clone()],
             };
             if scenario != "Reprotect" {
-                for item in v.items.iter_mut().filter(|i| members.iter().any(|m| same_arm_id(&i.id, m))) {
+                for item in v.items.iter_mut().filter(|i| members.iter().any(|m| i.id.same_as(m))) {
                     item.current_scenario = None;
                     match (scenario.as_str(), error_code) {
                         (_, Some(_)) => {
@@ -112,7 +112,7 @@ impl FakeSiteRecovery {
                 }
                 return;
             }
-            for item in v.items.iter_mut().filter(|i| same_arm_id(&i.id, &target)) {
+            for item in v.items.iter_mut().filter(|i| i.id.same_as(&target)) {
                 item.current_scenario = None;
                 if error_code.is_none() {
                     item.provider = Some("InMage".into());
@@ -148,7 +148,7 @@ impl FakeVault {
             });
         }
         let job = JobFacts {
-            id: format!("/jobs/{name}"),
+            id: format!("/jobs/{name}").into(),
             name: name.clone(),
             scenario_name: Some(scenario.into()),
             state: Some("InProgress".into()),
@@ -169,7 +169,7 @@ impl FakeVault {
             self.failback_posts.push(format!("{kind}:{item_name}"));
             return Err(refused(kind, "OperationNotAllowedInCurrentState"));
         }
-        let id = item.id.clone();
+        let id = item.id.text().into_owned();
         self.start(kind, scenario, &id, &[item_name.to_string()])
     }
 
@@ -201,7 +201,7 @@ impl FakeVault {
             plan.current_scenario = None;
         }
         let members: Vec<&ProtectedItemFacts> =
-            plan.members.iter().filter_map(|m| self.items.iter().find(|i| same_arm_id(&i.id, &m.id))).collect();
+            plan.members.iter().filter_map(|m| self.items.iter().find(|i| i.id.same_as(&m.id))).collect();
         plan.allowed_operations = if plan.is_busy() {
             Vec::new()
         } else {
@@ -270,7 +270,7 @@ impl SiteRecovery for FakeSiteRecovery {
                 start_time: v.now,
             });
             let job = JobFacts {
-                id: format!("/jobs/{name}"),
+                id: format!("/jobs/{name}").into(),
                 name: name.clone(),
                 scenario_name: Some("Reprotect".into()),
                 state: Some("InProgress".into()),
@@ -297,7 +297,7 @@ impl SiteRecovery for FakeSiteRecovery {
     }
     async fn list_jobs_for(&self, _vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
         Ok(self.with(|v| {
-            v.jobs.values().filter(|j| j.target_object_id.as_deref().is_some_and(|t| same_arm_id(t, target_object_id))).cloned().collect()
+            v.jobs.values().filter(|j| j.target_object_id.as_ref().is_some_and(|t| t.same_as(target_object_id))).cloned().collect()
         }))
     }
     async fn list_jobs_started_since(&self, _vault: &VaultRef, since: jiff::Timestamp) -> Result<Vec<JobFacts>, SiteRecoveryError> {

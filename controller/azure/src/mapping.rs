@@ -117,7 +117,7 @@ pub fn protected_item_facts(i: ProtectedItem) -> ProtectedItemFacts {
     let p = i.properties.unwrap_or_default();
     let d = p.provider_specific_details.unwrap_or_default();
     ProtectedItemFacts {
-        id: i.id.unwrap_or_default(),
+        id: i.id.unwrap_or_default().into(),
         name,
         friendly_name: p.friendly_name,
         protection_state: shared(p.protection_state),
@@ -143,7 +143,7 @@ pub fn protected_item_facts(i: ProtectedItem) -> ProtectedItemFacts {
         master_target_id: shared(d.master_target_id),
         multi_vm_group_name: d.multi_vm_group_name,
         vm_id: d.vm_id,
-        target_vm_id: d.target_vm_id.filter(|id| !id.trim().is_empty()),
+        target_vm_id: d.target_vm_id.filter(|id| !id.trim().is_empty()).map(ArmId::from),
         health_errors: issues(p.health_errors),
         active_site_type: shared(d.active_site_type),
         multi_vm_group_id: d.multi_vm_group_id,
@@ -180,12 +180,12 @@ pub fn job_facts(j: Job) -> JobFacts {
         }
     }
     JobFacts {
-        id: j.id.unwrap_or_default(),
+        id: j.id.unwrap_or_default().into(),
         name,
         scenario_name: shared(p.scenario_name),
         state: shared(p.state),
         state_description: shared(p.state_description),
-        target_object_id: p.target_object_id,
+        target_object_id: p.target_object_id.map(ArmId::from),
         target_object_name: p.target_object_name,
         target_instance_type: shared(p.target_instance_type),
         start_time: parse_time(p.start_time.as_deref()),
@@ -200,9 +200,7 @@ pub fn job_facts(j: Job) -> JobFacts {
 
 /// Does a job target this item? ASR reports the target as an ARM id or as the bare item name.
 pub fn job_targets(job: &JobFacts, target_object_id: &str) -> bool {
-    job.target_object_id
-        .as_deref()
-        .is_some_and(|t| same_arm_id(t, target_object_id) || arm_name(t).eq_ignore_ascii_case(arm_name(target_object_id)))
+    job.target_object_id.as_ref().is_some_and(|t| t.same_as(target_object_id) || t.name().eq_ignore_ascii_case(arm_name(target_object_id)))
 }
 
 pub fn policy_facts(p: Policy) -> PolicyFacts {

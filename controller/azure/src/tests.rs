@@ -74,8 +74,8 @@ fn the_example_protected_item_maps_its_state_and_case_insensitive_ids() {
     let item = protected_item_facts(serde_json::from_value(doc["responses"]["200"]["body"].clone()).unwrap());
     assert_eq!(item.friendly_name.as_deref(), Some("vm1"));
     assert_eq!(item.provider.as_deref(), Some("HyperVReplicaAzure"));
-    assert!(item.id.starts_with("/Subscriptions/"));
-    assert!(same_arm_id(&item.id, &item.id.replacen("/Subscriptions/", "/subscriptions/", 1).to_ascii_uppercase()));
+    assert!(item.id.text().starts_with("/Subscriptions/"));
+    assert!(item.id.same_as(&item.id.text().replacen("/Subscriptions/", "/subscriptions/", 1).to_ascii_uppercase()));
     // "1753-01-01T01:01:01Z" is ASR's "never".
     assert_eq!(item.current_scenario.unwrap().start_time, None);
 }

@@ -140,7 +140,7 @@ async fn a_reprotect_yields_the_job_from_location_and_the_job_succeeds() {
     let running = c.get_job(&dr(), &job.job_name).await.unwrap();
     assert!(!running.is_finished(), "{:?}", running.state);
     let item = c.get_protected_item(&dr(), "app-01").await.unwrap();
-    let adopted = c.list_jobs_for(&dr(), &item.id.to_ascii_uppercase()).await.unwrap();
+    let adopted = c.list_jobs_for(&dr(), &item.id.text().to_ascii_uppercase()).await.unwrap();
     assert!(adopted.iter().any(|j| j.name == job.job_name), "list_jobs_for finds the in-flight job");
     sim.advance_time(Duration::from_secs(600));
     let done = c.get_job(&dr(), &job.job_name).await.unwrap();
@@ -336,7 +336,11 @@ async fn the_job_feed_reads_only_the_jobs_started_since_with_the_filter_powershe
     assert!(sim.fail_over_again("app-01"), "app-01 in the scenario");
     // The failover's job started three minutes before it ended (as recorded): a bound after its start leaves it out.
     let recent = c.list_jobs_started_since(&dr(), before - jiff::SignedDuration::from_mins(5)).await.unwrap();
-    assert_eq!(recent.iter().map(|j| j.target_object_id.as_deref()).collect::<Vec<_>>(), [Some("app-01")], "{recent:?}");
+    assert_eq!(
+        recent.iter().map(|j| j.target_object_id.as_ref().map(|t| t.text())).collect::<Vec<_>>(),
+        [Some("app-01".into())],
+        "{recent:?}"
+    );
     assert_eq!(recent[0].scenario_name.as_deref(), Some("UnplannedFailover"));
     assert!(c.list_jobs_started_since(&dr(), sim.now()).await.unwrap().is_empty(), "no job started since now");
     let sent = sim.requests().into_iter().filter(|r| r.path.ends_with("/replicationJobs")).count();

@@ -81,7 +81,7 @@ async fn an_item_goes_the_whole_way_home_with_one_post_per_step_and_a_retry_insi
     assert_eq!((running.scenario_name.as_deref(), running.is_finished()), (Some("UnplannedFailover"), false));
     assert_eq!(c.get_protected_item(&dr(), "app-01").await.unwrap().failback_stage(), FailbackStage::Busy);
     assert!(finish(&sim, &c, &job).await.succeeded());
-    let adoptable = c.list_jobs_for(&dr(), &before.id).await.unwrap();
+    let adoptable = c.list_jobs_for(&dr(), &before.id.text()).await.unwrap();
     assert_eq!(adoptable.first().map(|j| j.name.as_str()), Some(job.job_name.as_str()), "the item's jobs list it (adoption after a crash)");
     let failed_back = c.get_protected_item(&dr(), "app-01").await.unwrap();
     assert_eq!((failed_back.failback_stage(), failed_back.running_site()), (FailbackStage::CommitPending, Some(Site::OnPremises)));
@@ -123,7 +123,7 @@ async fn a_replication_group_fails_back_and_commits_through_its_recovery_plan() 
     assert_eq!(plan.members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["web-01", "web-02", "web-03"]);
     assert!(plan.allows("UnplannedFailover") && !plan.is_busy());
     let web = c.get_protected_item(&dr(), "web-01").await.unwrap();
-    assert!(web.in_named_replication_group() && plan.contains(&web.id));
+    assert!(web.in_named_replication_group() && plan.contains(&web.id.text()));
 
     let request =
         PlanFailbackRequest { plan_name: "web-group".into(), recovery_point_type: RecoveryPointType::LatestTag, ..Default::default() };

@@ -25,6 +25,7 @@ macro_rules! schema_as {
 #[doc(hidden)]
 pub use schemars;
 
+pub mod arm_id;
 pub mod failback;
 pub mod names;
 pub mod resolve;
@@ -32,6 +33,7 @@ pub mod shared_text;
 pub mod site_recovery;
 pub mod vcenter;
 
+pub use arm_id::ArmId;
 pub use failback::*;
 pub use names::*;
 pub use resolve::*;

@@ -5,8 +5,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::SharedText;
 use crate::failback::{FailbackRequest, ForwardReprotectRequest, PlanFailbackRequest, RecoveryPlanFacts};
+use crate::{ArmId, SharedText};
 
 /// Which vault, configuration-server fabric and protection container to talk to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -151,7 +151,7 @@ pub struct CurrentScenarioFacts {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProtectedItemFacts {
-    pub id: String,
+    pub id: ArmId,
     pub name: String,
     pub friendly_name: Option<String>,
     /// `protectionState`: free string (`Protected`, `UnplannedFailoverCommitted`, `FailedOver`, ...).
@@ -183,7 +183,7 @@ pub struct ProtectedItemFacts {
     /// VM id in the configuration server database (absent: the CS does not know the VM).
     pub vm_id: Option<String>,
     /// `InMageAzureV2` only: the ARM id of the failed-over Azure VM (`targetVmId`); `InMage` items do not carry it.
-    pub target_vm_id: Option<String>,
+    pub target_vm_id: Option<ArmId>,
     pub health_errors: Vec<HealthIssue>,
     /// `InMage` only: where the VM runs, `Azure` or `OnPrem` (see [`ProtectedItemFacts::running_site`]).
     pub active_site_type: Option<SharedText>,
@@ -284,13 +284,13 @@ pub struct JobTaskFacts {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobFacts {
-    pub id: String,
+    pub id: ArmId,
     pub name: String,
     pub scenario_name: Option<SharedText>,
     /// `state`: free string (`NotStarted`, `InProgress`, `Succeeded`, `Failed`, `Cancelled`, ...).
     pub state: Option<SharedText>,
     pub state_description: Option<SharedText>,
-    pub target_object_id: Option<String>,
+    pub target_object_id: Option<ArmId>,
     pub target_object_name: Option<String>,
     /// `targetInstanceType`: `ProtectionEntity` (an item) or `RecoveryPlan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

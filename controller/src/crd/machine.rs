@@ -5,6 +5,7 @@ use super::check_status::{CheckIdList, CheckStatus};
 use super::common::{Conditions, OsType};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
+use reprotect_facts::ArmId;
 use serde::{Deserialize, Serialize};
 
 /// Which ASR replication protected item this machine is.
@@ -243,7 +244,7 @@ pub struct ProtectedMachineStatus {
     pub master_target: Option<String>,
     /// ASR id of the protected item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protected_item_id: Option<String>,
+    pub protected_item_id: Option<ArmId>,
     /// Checks passed of all checks, e.g. `42/46` (the `Checks` column of `kubectl get pm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks_passed: Option<String>,
@@ -275,7 +276,7 @@ pub struct ProtectedMachineStatus {
     /// The failed-over Azure VM's ARM id as Site Recovery reported it (`targetVmId`) while the machine ran in Azure;
     /// after a failback commit the controller checks in Azure Compute that this VM is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub azure_vm_id: Option<String>,
+    pub azure_vm_id: Option<ArmId>,
     /// Progress of the way home (failback, commit, forward reprotect).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failback: Option<Box<FailbackStatus>>,

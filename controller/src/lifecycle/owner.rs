@@ -2,7 +2,7 @@
 //! every other is blocked (`item-owner`), in any watched namespace.
 
 use jiff::Timestamp;
-use reprotect_facts::{ProtectedItemFacts, VaultRef};
+use reprotect_facts::{ArmId, ProtectedItemFacts, VaultRef};
 
 /// What decides whether another ProtectedMachine claims an item, and which of two is older.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct Claimant {
     pub item_name: Option<String>,
     pub friendly_name: Option<String>,
     /// The item id its status recorded once it resolved its item.
-    pub status_item_id: Option<String>,
+    pub status_item_id: Option<ArmId>,
 }
 
 fn same_vault(a: &VaultRef, b: &VaultRef) -> bool {
@@ -31,8 +31,8 @@ fn eq(a: Option<&str>, b: Option<&str>) -> bool {
 /// Whether a machine with these recorded/declared names can name `item` at all, in any vault: a cheap,
 /// allocation-free first cut over every machine of the watched scopes (a pass builds a [`Claimant`] only for the
 /// few that pass it; building one for each of 10,000 machines per pass was most of a pass's memory and time).
-pub fn may_claim(status_item_id: Option<&str>, item_name: Option<&str>, friendly_name: Option<&str>, item: &ProtectedItemFacts) -> bool {
-    eq(status_item_id, Some(&item.id)) || names(item_name, friendly_name, item)
+pub fn may_claim(status_item_id: Option<&ArmId>, item_name: Option<&str>, friendly_name: Option<&str>, item: &ProtectedItemFacts) -> bool {
+    status_item_id.is_some_and(|id| id.eq_ignore_ascii_case(&item.id)) || names(item_name, friendly_name, item)
 }
 
 fn names(item_name: Option<&str>, friendly_name: Option<&str>, item: &ProtectedItemFacts) -> bool {
@@ -46,7 +46,7 @@ impl Claimant {
     /// Whether this machine names `item` of `vault`: by the item id in its status, or by the name or friendly name
     /// in its spec (ARM names are case-insensitive).
     pub fn claims(&self, vault: &VaultRef, item: &ProtectedItemFacts) -> bool {
-        if eq(self.status_item_id.as_deref(), Some(&item.id)) {
+        if self.status_item_id.as_ref().is_some_and(|id| id.eq_ignore_ascii_case(&item.id)) {
             return true;
         }
         self.vault.as_ref().is_some_and(|v| same_vault(v, vault)) && names(self.item_name.as_deref(), self.friendly_name.as_deref(), item)
@@ -113,13 +113,17 @@ mod tests {
         let cases = [
             claimant("ns/by-name", 0),
             Claimant { item_name: None, friendly_name: Some("APP-01".into()), ..claimant("ns/by-friendly", 0) },
-            Claimant { item_name: Some("other".into()), status_item_id: Some(it.id.to_uppercase()), ..claimant("ns/by-id", 0) },
+            Claimant {
+                item_name: Some("other".into()),
+                status_item_id: Some(ArmId::new(&it.id.text().to_uppercase())),
+                ..claimant("ns/by-id", 0)
+            },
             Claimant { vault: Some(vault("elsewhere")), ..claimant("ns/other-vault", 0) },
             Claimant { item_name: Some("item-2".into()), ..claimant("ns/other-item", 0) },
             Claimant { item_name: None, friendly_name: Some("app-02".into()), ..claimant("ns/other-friendly", 0) },
         ];
         for c in &cases {
-            let cut = may_claim(c.status_item_id.as_deref(), c.item_name.as_deref(), c.friendly_name.as_deref(), &it);
+            let cut = may_claim(c.status_item_id.as_ref(), c.item_name.as_deref(), c.friendly_name.as_deref(), &it);
             assert!(cut || !c.claims(&vault("v"), &it), "{} claims the item but the first cut dropped it", c.key);
             assert_eq!(cut, !c.key.contains("other-item") && !c.key.contains("other-friendly"), "{}", c.key);
         }
@@ -144,7 +148,12 @@ mod tests {
         let me = claimant("ns/z", 9);
         let by_friendly = Claimant { item_name: None, friendly_name: Some("APP-01".into()), ..claimant("ns/f", 1) };
         assert_eq!(earlier_owner(&me, &vault("v"), &item(), [&by_friendly]).as_deref(), Some("ns/f"));
-        let by_status = Claimant { vault: None, item_name: None, status_item_id: Some(item().id.to_uppercase()), ..claimant("ns/s", 1) };
+        let by_status = Claimant {
+            vault: None,
+            item_name: None,
+            status_item_id: Some(ArmId::new(&item().id.text().to_uppercase())),
+            ..claimant("ns/s", 1)
+        };
         assert_eq!(earlier_owner(&me, &vault("v"), &item(), [&by_status]).as_deref(), Some("ns/s"));
         let other_vault = Claimant { vault: Some(vault("other")), ..claimant("ns/o", 1) };
         assert_eq!(earlier_owner(&me, &vault("v"), &item(), [&other_vault]), None);

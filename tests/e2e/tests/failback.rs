@@ -39,7 +39,7 @@ async fn one_machine_goes_the_whole_way_home_with_one_post_per_step_and_the_same
     let fb = status.failback.expect("failback status");
     assert_eq!(fb.completed_approval.as_deref(), Some("return-dc1"));
     assert_eq!((fb.on_premises_vm_powered_on, fb.azure_vm_removed), (Some(true), Some(true)));
-    let vm = status.azure_vm_id.as_deref().unwrap_or_default();
+    let vm = status.azure_vm_id.map(|id| id.text().into_owned()).unwrap_or_default();
     assert!(vm.to_ascii_lowercase().ends_with("/providers/microsoft.compute/virtualmachines/db-01"), "recorded before the reprotect: {vm}");
     assert!(
         env.posts("Microsoft.Compute") == 0 && env.sim.count("GET", "Microsoft.Compute/virtualMachines/db-01") >= 1,

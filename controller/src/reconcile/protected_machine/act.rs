@@ -97,7 +97,7 @@ async fn reprotect(cx: &ActContext<'_>, request: ReprotectRequest, now: Timestam
     }
     // Every reprotect job since the latest failover, failed ones included: a POST whose answer was
     // lost still created a job, and that job (whatever its outcome) is this machine's attempt.
-    let jobs = sr.list_jobs_for(vault, &fresh.id).await?;
+    let jobs = sr.list_jobs_for(vault, &fresh.id.text()).await?;
     let known_since = cx.known.and_then(|k| k.submitted_at.as_ref().map(|t| t.0));
     let is_known = |j: &JobFacts| cx.known.is_some_and(|k| k.name.eq_ignore_ascii_case(&j.name));
     let latest = jobs
@@ -110,7 +110,7 @@ async fn reprotect(cx: &ActContext<'_>, request: ReprotectRequest, now: Timestam
     }
     match sr.reprotect(vault, &request).await {
         Ok(job) => {
-            cx.submitted.insert(&item.id, job.clone(), now);
+            cx.submitted.insert(&item.id.text(), job.clone(), now);
             tracing::info!(item = %item.name, job = %job.job_name, "reprotect submitted");
             Ok(Acted::Submitted { job, at: now })
         }

@@ -92,7 +92,7 @@ pub async fn observe(
 ) -> Result<FailbackObservation, Error> {
     let (sr, vault) = (&conn.site_recovery, &conn.vault);
     let plan = match &pm.spec.replication_group {
-        Some(_) => sr.list_recovery_plans(vault).await?.into_iter().find(|p| p.contains(&item.id) || p.contains(&item.name)),
+        Some(_) => sr.list_recovery_plans(vault).await?.into_iter().find(|p| p.contains(&item.id.text()) || p.contains(&item.name)),
         None => None,
     };
     let status = pm.status.as_ref();
@@ -131,10 +131,10 @@ async fn azure_vm(pm: &ProtectedMachine, conn: &Connection, item: &ProtectedItem
     let status = pm.status.as_ref();
     let known_gone = status.and_then(|s| s.failback.as_ref()).and_then(|f| f.azure_vm_removed) == Some(true);
     let committed = matches!(item.failback_stage(), FailbackStage::ReadyForForwardReprotect | FailbackStage::ProtectedToAzure);
-    let Some(vm_id) = status.and_then(|s| s.azure_vm_id.as_deref()).filter(|_| committed && !known_gone) else {
+    let Some(vm_id) = status.and_then(|s| s.azure_vm_id.as_ref()).filter(|_| committed && !known_gone) else {
         return Ok(AzureVm::Unchecked);
     };
-    match conn.site_recovery.azure_vm_exists(&conn.vault, vm_id).await {
+    match conn.site_recovery.azure_vm_exists(&conn.vault, &vm_id.text()).await {
         Ok(true) => Ok(AzureVm::Exists),
         Ok(false) => Ok(AzureVm::Removed),
         Err(e) if e.class() == AsrErrorClass::Transient => Err(e.into()),

@@ -111,7 +111,7 @@ async fn guarded(cx: &ActContext<'_>, action: &Action, now: Timestamp) -> Result
             }
         }
         None => {
-            if let Some(job) = existing_job(cx, step, fresh.current_scenario.as_ref(), &fresh.id, horizon).await? {
+            if let Some(job) = existing_job(cx, step, fresh.current_scenario.as_ref(), &fresh.id.text(), horizon).await? {
                 return adopted(job);
             }
             if fresh.failback_stage() != stage_for(step) {

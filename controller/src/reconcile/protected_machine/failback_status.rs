@@ -8,7 +8,7 @@ use crate::lifecycle::failback::{Acted, Decision, OnPremisesVm};
 use crate::preflight::CheckResult;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use reprotect_facts::{FailbackStage, JobFacts};
+use reprotect_facts::{ArmId, FailbackStage, JobFacts};
 
 /// Everything the status builder needs besides the decision.
 pub struct Inputs<'a> {
@@ -17,7 +17,7 @@ pub struct Inputs<'a> {
     pub acted: &'a Acted,
     pub results: &'a [CheckResult],
     pub master_target: &'a str,
-    pub item_id: String,
+    pub item_id: ArmId,
     pub stage: FailbackStage,
     pub approval: &'a str,
     /// The step's job followed during this pass.

@@ -311,12 +311,15 @@ fn group() -> Vec<World> {
     first.sr.with(|v| {
         for n in ["app-02", "app-03"] {
             let mut item = template.clone();
-            item.id = template.id.replace("app-01", n);
+            item.id = template.id.text().replace("app-01", n).into();
             (item.name, item.friendly_name) = (n.into(), Some(n.into()));
             v.items.push(item);
         }
-        let members =
-            v.items.iter().map(|i| RecoveryPlanMember { id: i.id.clone(), name: i.name.clone(), virtual_machine_id: None }).collect();
+        let members = v
+            .items
+            .iter()
+            .map(|i| RecoveryPlanMember { id: i.id.text().into_owned(), name: i.name.clone(), virtual_machine_id: None })
+            .collect();
         v.plans = vec![RecoveryPlanFacts { id: "/plans/app-group".into(), name: "app-group".into(), members, ..Default::default() }];
     });
     first.vc.with(|f| {

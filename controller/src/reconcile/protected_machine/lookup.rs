@@ -64,7 +64,7 @@ pub fn others_claiming(others: &OtherMachines, policies: &[Arc<ReprotectPolicy>]
         .naming(item)
         .iter()
         .filter(|m| {
-            let recorded = m.status.as_ref().and_then(|s| s.protected_item_id.as_deref());
+            let recorded = m.status.as_ref().and_then(|s| s.protected_item_id.as_ref());
             may_claim(recorded, m.spec.item.name.as_deref(), m.spec.item.friendly_name.as_deref(), item)
         })
         .map(|m| claimant(m, crate::context::policy_of(policies, m).as_deref()))

@@ -212,8 +212,8 @@ async fn apply(ctx: &Context, pm: &ProtectedMachine, outcome: Outcome) -> Result
 /// bridges a status write that may be lost).
 fn forget_recorded_submission(submitted: &SubmittedJobs, pm: &ProtectedMachine) {
     let Some(st) = pm.status.as_ref() else { return };
-    if let (Some(item_id), Some(job)) = (st.protected_item_id.as_deref(), st.job.as_ref()) {
-        submitted.forget_recorded(item_id, &job.name);
+    if let (Some(item_id), Some(job)) = (st.protected_item_id.as_ref(), st.job.as_ref()) {
+        submitted.forget_recorded(&item_id.text(), &job.name);
     }
 }
 

@@ -10,7 +10,7 @@ use crate::reasons;
 use crate::reconcile::problem_conditions;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use reprotect_facts::job_state_finished;
+use reprotect_facts::{ArmId, job_state_finished};
 
 use super::observe::TrackedJob;
 
@@ -72,9 +72,9 @@ pub struct StatusInputs<'a> {
     pub decision: &'a Decision,
     pub results: &'a [CheckResult],
     pub master_target: &'a str,
-    pub item_id: Option<String>,
+    pub item_id: Option<ArmId>,
     /// The failed-over Azure VM's ARM id, when the item reports it (`InMageAzureV2` only).
-    pub azure_vm_id: Option<String>,
+    pub azure_vm_id: Option<ArmId>,
     /// The job followed during this pass (before the action).
     pub tracked: Option<&'a TrackedJob>,
     pub acted: &'a Acted,

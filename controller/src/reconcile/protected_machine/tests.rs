@@ -51,7 +51,7 @@ impl World {
             policies: facts.policies.clone().unwrap_or_default(),
             vcenters: facts.discovered_vcenters.clone().unwrap_or_default(),
             now: Some(fixtures::now()),
-            azure_vms: facts.item.iter().filter_map(|i| i.target_vm_id.as_deref()).map(str::to_ascii_lowercase).collect(),
+            azure_vms: facts.item.iter().filter_map(|i| i.target_vm_id.as_ref()).map(|id| id.text().to_ascii_lowercase()).collect(),
             ..FakeVault::default()
         };
         World {
@@ -213,7 +213,7 @@ async fn a_friendly_name_two_items_share_blocks_as_ambiguous_item_naming_both_an
     w.sr.with(|v| {
         let mut twin = v.items[0].clone();
         twin.name = "app-01-restored".into();
-        twin.id = format!("{}-restored", twin.id);
+        twin.id = format!("{}-restored", twin.id).into();
         v.items.push(twin);
     });
     w.pass().await;
