@@ -1,5 +1,5 @@
 //! Heap a stored ProtectedMachine costs (issue 13: 64 MiB at 10,000 machines): deserializes one machine the
-//! scale bench left `Protected` (46 checks in status) N times, each with its own machine and item names as the
+//! scale bench left `Protected` (46 checks passed, listed by id) N times, each with its own machine and item names as the
 //! real store would hold them (as `run::slim_for_store` leaves them), and reports the growth of the process's anonymous memory per machine.
 //!
 //! `cargo bench -p reprotect-controller --bench store_footprint [-- N]` (N defaults to 10,000).
@@ -35,7 +35,7 @@ fn main() -> Result<(), serde_json::Error> {
     };
     let store: Vec<ProtectedMachine> = texts.iter().map(stored).collect::<Result<_, _>>()?;
     let after = rss_anon_kib();
-    let checks = store.first().and_then(|m| m.status.as_ref()).map_or(0, |s| s.checks.len());
+    let checks = store.first().and_then(|m| m.status.as_ref()).map_or(0, |s| s.checks.len() + s.passed_check_ids.len());
     let grown = (after - before) as f64;
     println!(
         "store_footprint: {n} machines ({checks} checks each): {:.1} KiB per machine, {:.1} MiB in all",

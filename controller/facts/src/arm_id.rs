@@ -131,7 +131,7 @@ mod tests {
         let b: ArmId = serde_json::from_str(&format!("\"{}\"", ITEM.replace("vm-0001", "vm-0002"))).unwrap();
         assert!(std::ptr::eq(a.parent.as_str(), b.parent.as_str()), "one copy of the container's path");
         assert_ne!(a, b);
-        assert!(a == ITEM && a != ITEM.to_lowercase().as_str() && a != &ITEM[1..]);
+        assert!(a == ITEM && a != ITEM.to_lowercase().as_str() && a != ITEM[1..]);
         assert_eq!(a.bytes().collect::<Vec<u8>>(), ITEM.as_bytes());
         assert_eq!(format!("{a}"), ITEM);
         assert!(a.same_as(&ITEM.to_uppercase()) && a.same_as(&format!("{ITEM}/")) && !b.same_as(ITEM));
