@@ -7,7 +7,7 @@ use backon::BackoffBuilder;
 use jiff::Timestamp;
 use kube::Client;
 use kube::runtime::reflector::{ObjectRef, Store};
-use reprotect_facts::{JobRef, ProtectedItemFacts};
+use reprotect_facts::{ArmId, JobRef, ProtectedItemFacts};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -261,25 +261,26 @@ pub fn policy_of(policies: &[Arc<ReprotectPolicy>], machine: &ProtectedMachine) 
 pub struct SubmittedJobs(Mutex<HashMap<String, (JobRef, Timestamp)>>);
 
 impl SubmittedJobs {
-    fn key(item_id: &str) -> String {
-        item_id.to_ascii_lowercase()
+    /// One allocation, the lower-case text, without assembling the id first (every pass looks its item up).
+    fn key(item_id: &ArmId) -> String {
+        item_id.bytes().map(|b| char::from(b.to_ascii_lowercase())).collect()
     }
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (JobRef, Timestamp)>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
-    pub fn insert(&self, item_id: &str, job: JobRef, at: Timestamp) {
+    pub fn insert(&self, item_id: &ArmId, job: JobRef, at: Timestamp) {
         self.map().insert(Self::key(item_id), (job, at));
     }
-    pub fn get(&self, item_id: &str) -> Option<(JobRef, Timestamp)> {
+    pub fn get(&self, item_id: &ArmId) -> Option<(JobRef, Timestamp)> {
         self.map().get(&Self::key(item_id)).cloned()
     }
-    pub fn remove(&self, item_id: &str) {
+    pub fn remove(&self, item_id: &ArmId) {
         self.map().remove(&Self::key(item_id));
     }
     /// Forget the record of `item_id` once the stored machine's status names its job: the record only bridges a
     /// status write that may be lost, and kept forever it held an ARM id and a job per machine (issue 13). Only the
     /// store's copy counts (a status just written may not be there yet), and a record of another job stays.
-    pub fn forget_recorded(&self, item_id: &str, job_name: &str) {
+    pub fn forget_recorded(&self, item_id: &ArmId, job_name: &str) {
         let key = Self::key(item_id);
         let mut map = self.map();
         if map.get(&key).is_some_and(|(job, _)| job.job_name.eq_ignore_ascii_case(job_name)) {
@@ -373,20 +374,20 @@ mod tests {
     fn submitted_jobs_are_found_whatever_the_case_of_the_item_id() {
         let jobs = SubmittedJobs::default();
         let at = Timestamp::from_second(1_800_000_000).unwrap();
-        jobs.insert("/Subscriptions/S/x/App-01", JobRef { job_name: "j1".into(), retry_after_seconds: None }, at);
-        assert_eq!(jobs.get("/subscriptions/s/X/app-01").map(|(j, t)| (j.job_name, t)), Some(("j1".into(), at)));
-        jobs.remove("/SUBSCRIPTIONS/S/X/APP-01");
-        assert!(jobs.get("/Subscriptions/S/x/App-01").is_none());
+        jobs.insert(&"/Subscriptions/S/x/App-01".into(), JobRef { job_name: "j1".into(), retry_after_seconds: None }, at);
+        assert_eq!(jobs.get(&"/subscriptions/s/X/app-01".into()).map(|(j, t)| (j.job_name, t)), Some(("j1".into(), at)));
+        jobs.remove(&"/SUBSCRIPTIONS/S/X/APP-01".into());
+        assert!(jobs.get(&"/Subscriptions/S/x/App-01".into()).is_none());
     }
 
     #[test]
     fn a_submitted_job_is_forgotten_once_the_stored_status_names_it_and_not_for_another_job() {
         let jobs = SubmittedJobs::default();
         let at = Timestamp::from_second(1_800_000_000).unwrap();
-        jobs.insert("/subscriptions/s/x/app-01", JobRef { job_name: "j2".into(), retry_after_seconds: None }, at);
-        jobs.forget_recorded("/subscriptions/s/x/app-01", "j1");
+        jobs.insert(&"/subscriptions/s/x/app-01".into(), JobRef { job_name: "j2".into(), retry_after_seconds: None }, at);
+        jobs.forget_recorded(&"/subscriptions/s/x/app-01".into(), "j1");
         assert_eq!(jobs.recorded(), 1, "status names an earlier job: the record of the new one stays");
-        jobs.forget_recorded("/Subscriptions/S/x/App-01", "J2");
+        jobs.forget_recorded(&"/Subscriptions/S/x/App-01".into(), "J2");
         assert_eq!(jobs.recorded(), 0);
     }
 }

@@ -32,10 +32,6 @@ impl ArmId {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.parent.is_empty() && self.leaf.is_empty()
-    }
-
     /// The same resource as `other` (an id in any case, with or without a trailing `/`: [`crate::same_arm_id`]).
     pub fn same_as(&self, other: &str) -> bool {
         crate::same_arm_id(&self.text(), other)
@@ -70,12 +66,6 @@ impl From<&str> for ArmId {
 impl From<String> for ArmId {
     fn from(id: String) -> Self {
         ArmId::new(&id)
-    }
-}
-
-impl From<&ArmId> for String {
-    fn from(id: &ArmId) -> Self {
-        id.text().into_owned()
     }
 }
 
@@ -147,6 +137,5 @@ mod tests {
             assert_eq!((a.text().as_ref(), a == id), (id, true), "{id:?}");
             assert_eq!(serde_json::from_str::<ArmId>(&serde_json::to_string(&a).unwrap()).unwrap(), a);
         }
-        assert!(ArmId::new("").is_empty() && !ArmId::new("/").is_empty());
     }
 }

@@ -110,7 +110,7 @@ async fn reprotect(cx: &ActContext<'_>, request: ReprotectRequest, now: Timestam
     }
     match sr.reprotect(vault, &request).await {
         Ok(job) => {
-            cx.submitted.insert(&item.id.text(), job.clone(), now);
+            cx.submitted.insert(&item.id, job.clone(), now);
             tracing::info!(item = %item.name, job = %job.job_name, "reprotect submitted");
             Ok(Acted::Submitted { job, at: now })
         }

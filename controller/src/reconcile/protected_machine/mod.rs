@@ -213,7 +213,7 @@ async fn apply(ctx: &Context, pm: &ProtectedMachine, outcome: Outcome) -> Result
 fn forget_recorded_submission(submitted: &SubmittedJobs, pm: &ProtectedMachine) {
     let Some(st) = pm.status.as_ref() else { return };
     if let (Some(item_id), Some(job)) = (st.protected_item_id.as_ref(), st.job.as_ref()) {
-        submitted.forget_recorded(&item_id.text(), &job.name);
+        submitted.forget_recorded(item_id, &job.name);
     }
 }
 

@@ -213,7 +213,7 @@ fn tracked_job(pm: &ProtectedMachine, item: Option<&ProtectedItemFacts>, submitt
         return Some(job);
     }
     let item = item?;
-    let ours = submitted.get(&item.id.text()).map(|(job, at)| JobStatus {
+    let ours = submitted.get(&item.id).map(|(job, at)| JobStatus {
         name: job.job_name,
         state: Some("Submitted".into()),
         submitted_at: Some(Time(at)),
