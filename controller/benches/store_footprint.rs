@@ -1,10 +1,10 @@
 //! Heap a stored ProtectedMachine costs (issue 13: 64 MiB at 10,000 machines): deserializes one machine the
 //! scale bench left `Protected` (46 checks passed, listed by id) N times, each with its own machine and item names as the
-//! real store would hold them (as `run::slim_for_store` leaves them), and reports the growth of the process's anonymous memory per machine.
+//! real store would hold them (as `store_feed::slim_for_store` leaves them), and reports the growth of the process's anonymous memory per machine.
 //!
 //! `cargo bench -p reprotect-controller --bench store_footprint [-- N]` (N defaults to 10,000).
 
-use reprotect_controller::{crd::ProtectedMachine, run::slim_for_store};
+use reprotect_controller::{crd::ProtectedMachine, store_feed::slim_for_store};
 
 /// The process's anonymous resident memory in KiB (`RssAnon` in `/proc/self/status`): the scale bench's
 /// "heap" figure. The workspace forbids `unsafe`, so no counting allocator.

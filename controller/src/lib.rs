@@ -31,5 +31,6 @@ pub mod preflight;
 pub mod reasons;
 pub mod reconcile;
 pub mod run;
+pub mod store_feed;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -4,14 +4,14 @@ use crate::claim_index::ClaimIndex;
 use crate::cli::{LogFormat, RunArgs};
 use crate::connections::Connector;
 use crate::context::{Context, Settings, Shared, Stores};
-use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, ShrinkToFit, queue_ref, without_version};
+use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, queue_ref};
 use crate::http::{self, Readiness};
 use crate::leader::LeaderGuard;
 use crate::metrics::Metrics;
 use crate::reconcile::{self, error_policy, master_target_name};
+use crate::store_feed::{STORE_CATCH_UP, controller_for, until_stored};
 use futures::{FutureExt, StreamExt, TryStreamExt};
-use kube::runtime::controller::{Config as ControllerConfig, Controller};
-use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::controller::Config as ControllerConfig;
 use kube::runtime::{Predicate, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, ResourceExt};
 use std::sync::Arc;
@@ -273,82 +273,9 @@ pub async fn run_controllers_guarded(
     Ok(())
 }
 
-/// A controller that reconciles on spec (generation) and annotation changes only. Our own status
-/// writes must not trigger a reconcile: status carries `nextCheckAt` and similar fields that change
-/// on every pass, so reacting to them would loop. Timed requeues cover what status changes would.
-/// `follow` sees every watch event the store applies (an index kept beside the store).
-fn controller_for<K>(api: Api<K>, wc: watcher::Config, follow: impl Fn(&watcher::Event<K>) + Send + 'static) -> Controller<K>
-where
-    K: kube::Resource<DynamicType = ()> + ShrinkToFit + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let trigger = trigger_from(watcher(api, wc).default_backoff(), writer, follow);
-    Controller::for_stream(trigger, reader)
-}
-
-/// What `controller_for` feeds its controller from a watch: every event slimmed and stored (and shown to
-/// `follow`), then the objects whose spec or annotations changed, without the uid and resource version the
-/// controller's queue would otherwise copy (see [`without_version`]).
-fn trigger_from<K>(
-    events: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
-    writer: reflector::store::Writer<K>,
-    follow: impl Fn(&watcher::Event<K>) + Send + 'static,
-) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send
-where
-    K: kube::Resource<DynamicType = ()> + ShrinkToFit + Clone + Send + Sync + 'static,
-{
-    let spec_or_annotations = predicates::generation.combine(predicates::annotations);
-    events
-        .modify(slim_for_store)
-        .inspect_ok(follow)
-        .reflect(writer)
-        .touched_objects()
-        .predicate_filter(spec_or_annotations, Default::default())
-        .map_ok(without_version)
-}
-
-/// How long a wake waits for the store to catch up with the watch event that caused it (the two watches of one
-/// object normally deliver within milliseconds of each other).
-const STORE_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// `obj` once `store` holds this version of it (or a deleted object is gone), or after `limit`, whichever is first.
-async fn until_stored<K>(store: reflector::Store<K>, obj: K, limit: std::time::Duration) -> K
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    let key = ObjectRef::from_obj(&obj);
-    let deleted = obj.meta().deletion_timestamp.is_some();
-    let caught_up = || match store.get(&key) {
-        Some(stored) => stored.meta().resource_version == obj.meta().resource_version,
-        None => deleted,
-    };
-    let deadline = tokio::time::Instant::now() + limit;
-    while !caught_up() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    obj
-}
-
-/// Drops what the controller never reads before an object enters a store: `managedFields` (for a
-/// machine whose status lists its ~40 checks this is most of the object's memory, as untyped JSON)
-/// and kubectl's `last-applied-configuration` copy of the spec; and the spare places of its lists. At 10,000
-/// machines the stores are most of the heap (issue 13).
-pub fn slim_for_store<K: kube::Resource + ShrinkToFit>(obj: &mut K) {
-    obj.meta_mut().managed_fields = None;
-    if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
-        annotations.remove(LAST_APPLIED);
-    }
-    obj.shrink_to_fit();
-}
-
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
 async fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>) {
     if let Err(e) = r {
         tracing::debug!(error = %e, "reconcile ended with an error");
     }
 }
 
-#[cfg(test)]
-#[path = "run_tests.rs"]
-mod tests;

@@ -127,26 +127,53 @@ fn unshare(e: Arc<SiteRecoveryError>) -> SiteRecoveryError {
 
 /// When this client last wrote (a reprotect, failback, commit): per vault and per (vault, target).
 /// A write is stamped when its answer arrived (or it failed), so a fetch that started later saw it.
+/// A stamp is forgotten once it is older than `horizon` (at least what the caches keep a value for): every value
+/// still cached was fetched after it, so it can no longer make one stale. Without that, a client that wrote to
+/// 10,000 items kept 10,000 stamps for good (issue 13).
 #[derive(Debug)]
 pub struct WriteStamps<K> {
-    last: std::sync::Mutex<HashMap<K, Instant>>,
+    horizon: Duration,
+    last: std::sync::Mutex<Stamps<K>>,
 }
 
-impl<K> Default for WriteStamps<K> {
-    fn default() -> Self {
-        Self { last: std::sync::Mutex::default() }
-    }
+#[derive(Debug)]
+struct Stamps<K> {
+    at: HashMap<K, Instant>,
+    pruned: Instant,
 }
 
 impl<K: Eq + Hash + Clone> WriteStamps<K> {
-    /// The latest write under `key`, if any.
-    pub fn last(&self, key: &K) -> Option<Instant> {
-        self.last.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied()
+    /// Stamps forgotten once older than `horizon`.
+    pub fn forgetting_after(horizon: Duration) -> Self {
+        Self { horizon, last: std::sync::Mutex::new(Stamps { at: HashMap::new(), pruned: Instant::now() }) }
     }
 
-    /// Record a write under `key` that has just ended.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Stamps<K>> {
+        self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The latest write under `key`, if any (and not yet forgotten).
+    pub fn last(&self, key: &K) -> Option<Instant> {
+        self.lock().at.get(key).copied().filter(|at| at.elapsed() < self.horizon)
+    }
+
+    /// Record a write under `key` that has just ended; forget the stamps older than the horizon (a pass over the
+    /// map at most four times per horizon).
     pub fn record(&self, key: K) {
-        self.last.lock().unwrap_or_else(|e| e.into_inner()).insert(key, Instant::now());
+        let now = Instant::now();
+        let mut stamps = self.lock();
+        stamps.at.insert(key, now);
+        if now.duration_since(stamps.pruned) >= self.horizon / 4 {
+            stamps.at.retain(|_, at| now.duration_since(*at) < self.horizon);
+            stamps.at.shrink_to_fit();
+            stamps.pruned = now;
+        }
+    }
+
+    /// How many stamps are kept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().at.len()
     }
 }
 
@@ -206,11 +233,25 @@ mod tests {
 
     #[test]
     fn a_write_is_remembered_under_its_own_key_only() {
-        let w = WriteStamps::<&str>::default();
+        let w = WriteStamps::<&str>::forgetting_after(Duration::from_secs(60));
         let before = Instant::now();
         w.record("a");
         assert!(w.last(&"a").is_some_and(|t| t >= before));
         assert_eq!(w.last(&"b"), None);
+    }
+
+    #[test]
+    fn a_write_older_than_the_horizon_is_forgotten_and_its_stamp_dropped_at_a_later_write() {
+        let w = WriteStamps::<u32>::forgetting_after(Duration::from_millis(40));
+        for target in 0..1_000 {
+            w.record(target);
+        }
+        assert!(w.last(&7).is_some());
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(w.last(&7), None, "older than every cached value: it can make none stale");
+        w.record(5_000);
+        assert_eq!(w.len(), 1, "the old stamps are dropped, not kept for good");
+        assert!(w.last(&5_000).is_some());
     }
 
     #[tokio::test]

@@ -103,6 +103,9 @@ impl ArmClient {
     pub fn with_shared(config: ArmClientConfig, budgets: Arc<Budgets>, client: reqwest::Client) -> Result<Self, SiteRecoveryError> {
         let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries, config.token_backoff)?;
         let (ttl, keep) = (config.fabric_cache_ttl, config.settled_max_age);
+        // A stamp matters while a value fetched before it may still be cached: the longest keep, twice over for
+        // the fetch's own duration (a value's age counts from its fetch's start, the cache's from its end).
+        let stamp_horizon = keep.max(config.settled_items_max_age).max(config.jobs_cache_ttl).saturating_mul(2);
         Ok(Self {
             http: Http {
                 client,
@@ -121,8 +124,8 @@ impl ArmClient {
             vcenters: TtlCache::keeping(ttl, keep),
             // Kept as long as the other lists: a list of many pages is reused for a TTL per page (`jobs_for`).
             jobs: TtlCache::keeping(config.jobs_cache_ttl, keep),
-            writes: WriteStamps::default(),
-            target_writes: WriteStamps::default(),
+            writes: WriteStamps::forgetting_after(stamp_horizon),
+            target_writes: WriteStamps::forgetting_after(stamp_horizon),
             write_refresh_min_age: config.write_refresh_min_age,
             item_lists: Mutex::default(),
             job_list_pages: Mutex::default(),

@@ -1,7 +1,7 @@
-//! The wiring's pure parts: what a store keeps, what a trigger queues, how a wake waits for its store.
+//! What a store keeps, what wakes a controller and what it queues, how a wake waits for its store.
 
 use super::*;
-use crate::crd::ProtectedMachineStatus;
+use crate::crd::{ProtectedMachine, ProtectedMachineStatus, ReprotectPolicy, queue_ref};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::Resource;
 
@@ -90,4 +90,82 @@ fn a_stored_machine_holds_its_status_lists_without_spare_places() {
     assert_eq!(status.passed_check_ids.len(), 46);
     assert_eq!(status.conditions.capacity(), status.conditions.len());
     assert_eq!(status.recorded_master_target_datastores.capacity(), status.recorded_master_target_datastores.len());
+}
+
+fn machine(version: &str, generation: i64) -> ProtectedMachine {
+    let mut pm: ProtectedMachine = crate::testing::example(include_str!("../../examples/03-machines.yaml"), "app-01");
+    pm.meta_mut().namespace = Some("dr".into());
+    pm.meta_mut().uid = Some("5377227d-e924-eebc-fb4d-0123456789ab".into());
+    pm.meta_mut().resource_version = Some(version.into());
+    pm.meta_mut().generation = Some(generation);
+    pm
+}
+
+/// The versions `events` wake the controller for, and the version the store holds after them.
+async fn woken_by(events: Vec<watcher::Event<ProtectedMachine>>) -> (Vec<String>, Option<String>) {
+    let (reader, writer) = reflector::store::<ProtectedMachine>();
+    let events = futures::stream::iter(events.into_iter().map(Ok));
+    let woken: Vec<ProtectedMachine> = trigger_from(events, writer, |_| ()).try_collect().await.unwrap();
+    // The trigger drops the version it queues: the tests tell versions apart by the status they carry.
+    let versions = woken.iter().map(|m| m.status.as_ref().and_then(|s| s.checks_passed.clone()).unwrap_or_default()).collect();
+    let stored = reader.get(&queue_ref(&machine("0", 1))).and_then(|m| m.meta().resource_version.clone());
+    (versions, stored)
+}
+
+fn with_status(mut pm: ProtectedMachine, tag: &str) -> ProtectedMachine {
+    pm.status = Some(ProtectedMachineStatus { checks_passed: Some(tag.into()), ..Default::default() });
+    pm
+}
+
+#[tokio::test]
+async fn a_status_write_wakes_nothing_while_the_store_takes_the_new_version() {
+    let (woken, stored) = woken_by(vec![
+        watcher::Event::Apply(with_status(machine("1", 1), "first")),
+        watcher::Event::Apply(with_status(machine("2", 1), "status only")),
+        watcher::Event::Apply(with_status(machine("3", 1), "status again")),
+    ])
+    .await;
+    assert_eq!(woken, ["first"]);
+    assert_eq!(stored.as_deref(), Some("3"));
+}
+
+#[tokio::test]
+async fn a_new_generation_an_annotation_or_a_recreated_object_wakes_the_controller() {
+    let mut annotated = with_status(machine("3", 2), "annotated");
+    annotated.meta_mut().annotations.get_or_insert_with(Default::default).insert(crate::crd::common::PAUSED_ANNOTATION.into(), "true".into());
+    let mut recreated = with_status(machine("4", 2), "recreated");
+    recreated.meta_mut().uid = Some("0b7c7a11-0000-4000-8000-000000000000".into());
+    recreated.meta_mut().annotations = annotated.meta().annotations.clone();
+    let (woken, _) = woken_by(vec![
+        watcher::Event::Apply(with_status(machine("1", 1), "first")),
+        watcher::Event::Apply(with_status(machine("2", 2), "new spec")),
+        watcher::Event::Apply(annotated),
+        watcher::Event::Apply(recreated),
+    ])
+    .await;
+    assert_eq!(woken, ["first", "new spec", "annotated", "recreated"]);
+}
+
+#[tokio::test]
+async fn a_relist_that_finds_the_object_unchanged_wakes_nothing_and_a_deletion_of_the_stored_version_neither() {
+    let (woken, stored) = woken_by(vec![
+        watcher::Event::Apply(with_status(machine("1", 1), "first")),
+        watcher::Event::Init,
+        watcher::Event::InitApply(with_status(machine("5", 1), "relisted")),
+        watcher::Event::InitDone,
+    ])
+    .await;
+    assert_eq!(woken, ["first"]);
+    assert_eq!(stored.as_deref(), Some("5"), "the relist replaced the store");
+
+    let (woken, stored) = woken_by(vec![
+        watcher::Event::Apply(with_status(machine("1", 1), "first")),
+        watcher::Event::Delete(with_status(machine("1", 1), "deleted")),
+        watcher::Event::Init,
+        watcher::Event::InitApply(with_status(machine("7", 1), "back after the relist")),
+        watcher::Event::InitDone,
+    ])
+    .await;
+    assert_eq!(woken, ["first", "back after the relist"], "gone from the store, so new again");
+    assert_eq!(stored.as_deref(), Some("7"));
 }
