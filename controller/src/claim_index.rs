@@ -14,9 +14,10 @@ use std::{
 };
 
 use kube::runtime::{reflector::ObjectRef, watcher::Event};
-use reprotect_facts::ProtectedItemFacts;
+use reprotect_facts::{ProtectedItemFacts, SharedText};
+use smallvec::SmallVec;
 
-use crate::crd::{ProtectedMachine, queue_ref};
+use crate::crd::ProtectedMachine;
 
 /// A claim: the hash of a tag and a lower-case item id, item name or friendly name (equal texts, whatever their case,
 /// give equal claims; a collision only adds a machine the caller then rules out).
@@ -28,10 +29,36 @@ pub struct ClaimIndex(Arc<Mutex<Index>>);
 
 #[derive(Default)]
 struct Index {
-    by_claim: HashMap<Claim, Vec<Arc<ObjectRef<ProtectedMachine>>>>,
-    claims_of: HashMap<Arc<ObjectRef<ProtectedMachine>>, [Option<Claim>; 2]>,
+    /// The machines of each claim: almost always one, kept in place.
+    by_claim: HashMap<Claim, SmallVec<[Arc<MachineKey>; 1]>>,
+    claims_of: HashMap<Arc<MachineKey>, [Option<Claim>; 2]>,
     /// During a relist: the machines it listed so far (the others are gone once it is done).
-    relisted: Option<HashSet<Arc<ObjectRef<ProtectedMachine>>>>,
+    relisted: Option<HashSet<Arc<MachineKey>>>,
+}
+
+/// A machine as the index names it: its namespace (one interned copy for all its machines) and name. An
+/// `ObjectRef` is 96 bytes and two strings of its own (issue 13: the index is kept for every machine).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct MachineKey {
+    namespace: Option<SharedText>,
+    name: Box<str>,
+}
+
+impl MachineKey {
+    fn of(pm: &ProtectedMachine) -> Self {
+        MachineKey {
+            namespace: pm.metadata.namespace.as_deref().map(SharedText::from),
+            name: pm.metadata.name.as_deref().unwrap_or_default().into(),
+        }
+    }
+
+    fn object_ref(&self) -> ObjectRef<ProtectedMachine> {
+        let r = ObjectRef::new(&self.name);
+        match &self.namespace {
+            Some(ns) => r.within(ns),
+            None => r,
+        }
+    }
 }
 
 fn claim(tag: u8, text: &str) -> Claim {
@@ -75,7 +102,7 @@ impl ClaimIndex {
             Event::Apply(pm) => {
                 index.set(pm);
             }
-            Event::Delete(pm) => index.remove(&queue_ref(pm)),
+            Event::Delete(pm) => index.remove(&MachineKey::of(pm)),
             Event::Init => index.relisted = Some(HashSet::new()),
             Event::InitApply(pm) => {
                 let key = index.set(pm);
@@ -102,15 +129,15 @@ impl ClaimIndex {
             item.friendly_name.as_deref().map(|f| claim(FRIENDLY_NAME, f)),
         ];
         let index = self.index();
-        let mut found: Vec<ObjectRef<ProtectedMachine>> = Vec::new();
-        for refs in wanted.into_iter().flatten().filter_map(|c| index.by_claim.get(&c)) {
-            for r in refs {
-                if !found.iter().any(|f| f == r.as_ref()) {
-                    found.push(r.as_ref().clone());
+        let mut found: Vec<&Arc<MachineKey>> = Vec::new();
+        for keys in wanted.into_iter().flatten().filter_map(|c| index.by_claim.get(&c)) {
+            for key in keys {
+                if !found.contains(&key) {
+                    found.push(key);
                 }
             }
         }
-        found
+        found.into_iter().map(|key| key.object_ref()).collect()
     }
 
     /// How many machines the index holds (tests).
@@ -121,8 +148,8 @@ impl ClaimIndex {
 }
 
 impl Index {
-    fn set(&mut self, pm: &ProtectedMachine) -> Arc<ObjectRef<ProtectedMachine>> {
-        let key = queue_ref(pm);
+    fn set(&mut self, pm: &ProtectedMachine) -> Arc<MachineKey> {
+        let key = MachineKey::of(pm);
         let claims = claims(pm);
         if let Some((known, before)) = self.claims_of.get_key_value(&key)
             && *before == claims
@@ -141,7 +168,7 @@ impl Index {
         key
     }
 
-    fn remove(&mut self, key: &ObjectRef<ProtectedMachine>) {
+    fn remove(&mut self, key: &MachineKey) {
         let Some((key, claims)) = self.claims_of.remove_entry(key) else { return };
         for c in claims.into_iter().flatten() {
             if let Some(refs) = self.by_claim.get_mut(&c) {

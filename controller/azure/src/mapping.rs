@@ -190,10 +190,7 @@ pub fn job_facts(j: Job) -> JobFacts {
         target_instance_type: shared(p.target_instance_type),
         start_time: parse_time(p.start_time.as_deref()),
         end_time: parse_time(p.end_time.as_deref()),
-        tasks: tasks
-            .into_iter()
-            .map(|t| JobTaskFacts { name: shared(t.name), friendly_name: shared(t.friendly_name), state: shared(t.state) })
-            .collect(),
+        tasks: TaskProgress::of(tasks.iter().map(|t| t.state.as_deref())),
         errors,
     }
 }

@@ -271,13 +271,23 @@ pub struct JobErrorFacts {
     pub recommended_action: Option<String>,
 }
 
-/// One task inside a job.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How far a job's tasks are: how many of them `Succeeded`, of how many. Only these counts are read (a status's
+/// `job.progress`); a vault's job list is cached for minutes, so each job keeps them, not its tasks (issue 13).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct JobTaskFacts {
-    pub name: Option<SharedText>,
-    pub friendly_name: Option<SharedText>,
-    pub state: Option<SharedText>,
+pub struct TaskProgress {
+    pub succeeded: u32,
+    pub total: u32,
+}
+
+impl TaskProgress {
+    /// The counts of tasks in these states.
+    pub fn of<'a>(states: impl IntoIterator<Item = Option<&'a str>>) -> Self {
+        states.into_iter().fold(Self::default(), |p, state| Self {
+            succeeded: p.succeeded + u32::from(state.is_some_and(|s| s.eq_ignore_ascii_case("Succeeded"))),
+            total: p.total + 1,
+        })
+    }
 }
 
 /// An ASR job.
@@ -297,7 +307,7 @@ pub struct JobFacts {
     pub target_instance_type: Option<SharedText>,
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
-    pub tasks: Vec<JobTaskFacts>,
+    pub tasks: TaskProgress,
     pub errors: Vec<JobErrorFacts>,
 }
 
@@ -315,8 +325,7 @@ impl JobFacts {
     }
     /// Finished tasks / all tasks.
     pub fn progress(&self) -> (usize, usize) {
-        let done = self.tasks.iter().filter(|t| t.state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("Succeeded"))).count();
-        (done, self.tasks.len())
+        (self.tasks.succeeded as usize, self.tasks.total as usize)
     }
 }
 

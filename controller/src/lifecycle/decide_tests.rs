@@ -5,7 +5,7 @@ use super::decide::*;
 use crate::crd::{Mode, Phase};
 use jiff::{SignedDuration, Timestamp};
 use reprotect_facts::{
-    CurrentScenarioFacts, JobErrorFacts, JobFacts, JobRef, JobTaskFacts, ProtectedItemFacts, ReprotectRequest, VmSelector,
+    CurrentScenarioFacts, JobErrorFacts, JobFacts, JobRef, TaskProgress, ProtectedItemFacts, ReprotectRequest, VmSelector,
 };
 
 fn t(s: i64) -> Timestamp {
@@ -61,10 +61,7 @@ fn job(state: &str, code: Option<&str>) -> JobFacts {
     JobFacts {
         name: "job-1".into(),
         state: Some(state.into()),
-        tasks: vec![
-            JobTaskFacts { state: Some("Succeeded".into()), ..Default::default() },
-            JobTaskFacts { state: Some("InProgress".into()), ..Default::default() },
-        ],
+        tasks: TaskProgress::of([Some("Succeeded"), Some("InProgress")]),
         errors: code
             .map(|c| JobErrorFacts { code: Some(c.into()), message: Some("boom".into()), ..Default::default() })
             .into_iter()

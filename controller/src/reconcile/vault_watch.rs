@@ -15,7 +15,7 @@ use std::{
 use futures::Stream;
 use jiff::{SignedDuration, Timestamp};
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
-use reprotect_facts::{JobFacts, ProtectedItemFacts};
+use reprotect_facts::{JobFacts, ProtectedItemFacts, SharedText};
 
 use crate::{
     connections::{self, Reads},
@@ -47,18 +47,29 @@ pub fn fingerprint(item: &ProtectedItemFacts) -> u64 {
     h.finish()
 }
 
+/// An item's name as the fingerprints are keyed: the hash of its lower-case ARM name. Kept for every item of every
+/// vault between reads, so 8 bytes, not the name (issue 13); two names of one vault hashing alike (64 bits) would
+/// at worst wake a machine for nothing or leave a change to the machine's own timed pass.
+pub type ItemKey = u64;
+
+fn item_key(name: &str) -> ItemKey {
+    let mut h = DefaultHasher::new();
+    for b in name.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.finish()
+}
+
 /// The items whose fingerprint differs from the previous read (new items too), and the new fingerprints.
 /// Without a previous read nothing has changed: the machines' own first passes read the list themselves.
 pub fn changed_items(
-    previous: Option<&HashMap<String, u64>>,
+    previous: Option<&HashMap<ItemKey, u64>>,
     items: &[ProtectedItemFacts],
-) -> (HashMap<String, u64>, Vec<ProtectedItemFacts>) {
-    let now: HashMap<String, u64> = items.iter().map(|i| (i.name.to_ascii_lowercase(), fingerprint(i))).collect();
+) -> (HashMap<ItemKey, u64>, Vec<ProtectedItemFacts>) {
+    let now: HashMap<ItemKey, u64> = items.iter().map(|i| (item_key(&i.name), fingerprint(i))).collect();
     let changed = match previous {
         None => Vec::new(),
-        Some(before) => {
-            items.iter().filter(|i| before.get(&i.name.to_ascii_lowercase()) != now.get(&i.name.to_ascii_lowercase())).cloned().collect()
-        }
+        Some(before) => items.iter().filter(|i| before.get(&item_key(&i.name)) != now.get(&item_key(&i.name))).cloned().collect(),
     };
     (now, changed)
 }
@@ -88,10 +99,10 @@ const FEED_OVERLAP: SignedDuration = SignedDuration::from_mins(5);
 /// How far back an unfinished job keeps the feed reading (one that runs longer is left to the sweep).
 const FEED_HORIZON: SignedDuration = SignedDuration::from_hours(6);
 
-/// A job as the feed last saw it.
+/// A job as the feed last saw it: its state as the job list's interned text (compared whatever its case).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeenJob {
-    state: String,
+    state: Option<SharedText>,
     start: Option<Timestamp>,
     finished: bool,
 }
@@ -100,11 +111,11 @@ pub struct SeenJob {
 #[derive(Default)]
 pub struct VaultWatchState {
     /// Fingerprints of the items at the last listing (`None`: never listed).
-    items: Option<HashMap<String, u64>>,
+    items: Option<HashMap<ItemKey, u64>>,
     /// When the items were last listed.
     listed_at: Option<Timestamp>,
     /// Jobs the feed saw, by lower-case name.
-    jobs: HashMap<String, SeenJob>,
+    jobs: HashMap<Box<str>, SeenJob>,
     /// The latest start among them (Azure's clock) and when the feed first saw it (ours): the feed's anchor.
     newest: Option<(Timestamp, Timestamp)>,
     /// When the feed was last read (ours).
@@ -132,13 +143,14 @@ pub fn feed_since(state: &VaultWatchState, now: Timestamp) -> Timestamp {
 pub fn note_jobs(state: &mut VaultWatchState, jobs: &[JobFacts], since: Timestamp, now: Timestamp) -> bool {
     let mut moved = false;
     for j in jobs {
-        let seen =
-            SeenJob { state: j.state.as_deref().unwrap_or_default().to_ascii_lowercase(), start: j.start_time, finished: j.is_finished() };
-        moved |= state.jobs.get(&j.name.to_ascii_lowercase()).is_none_or(|before| before.state != seen.state);
+        let seen = SeenJob { state: j.state.clone(), start: j.start_time, finished: j.is_finished() };
+        let name: Box<str> = j.name.to_ascii_lowercase().into();
+        let same_state = |before: &SeenJob| before.state.as_deref().unwrap_or_default().eq_ignore_ascii_case(seen.state.as_deref().unwrap_or_default());
+        moved |= state.jobs.get(&name).is_none_or(|before| !same_state(before));
         if let Some(start) = j.start_time.filter(|s| state.newest.is_none_or(|(newest, _)| *s > newest)) {
             state.newest = Some((start, now));
         }
-        state.jobs.insert(j.name.to_ascii_lowercase(), seen);
+        state.jobs.insert(name, seen);
     }
     state.jobs.retain(|_, j| j.start.is_some_and(|s| s >= since));
     state.last_read = Some(now);

@@ -31,6 +31,10 @@ fn an_item_whose_state_changes_wakes_its_machine_and_a_new_rpo_figure_wakes_nobo
     let (seen, changed) = changed_items(Some(&seen), &after);
     assert!(changed.is_empty(), "RPO and heartbeat figures are the machines' own timed passes' business");
 
+    after[2].name = "DB-01".into();
+    let (seen, changed) = changed_items(Some(&seen), &after);
+    assert!(changed.is_empty(), "an item's name in another case is the same item");
+
     after[0].protection_state = Some("FailedOver".into());
     let (_, changed) = changed_items(Some(&seen), &after);
     let names: Vec<&str> = changed.iter().map(|i| i.name.as_str()).collect();
@@ -133,6 +137,7 @@ fn a_job_seen_again_in_the_same_state_is_no_news_and_a_new_or_moved_job_is() {
     let now = at(20);
     assert!(note_jobs(&mut state, &[job("a", "InProgress", at(10))], at(5), now), "a new job");
     assert!(!note_jobs(&mut state, &[job("A", "InProgress", at(10))], at(5), now), "the same job, the same state");
+    assert!(!note_jobs(&mut state, &[job("a", "inProgress", at(10))], at(5), now), "the same state, spelled in another case");
     assert!(note_jobs(&mut state, &[job("a", "Succeeded", at(10))], at(5), now), "it finished");
     assert!(!note_jobs(&mut state, &[], at(5), now), "nothing");
     note_jobs(&mut state, &[], at(11), now);
