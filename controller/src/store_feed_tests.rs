@@ -107,7 +107,7 @@ async fn woken_by(events: Vec<watcher::Event<ProtectedMachine>>) -> (Vec<String>
     let events = futures::stream::iter(events.into_iter().map(Ok));
     let woken: Vec<ProtectedMachine> = trigger_from(events, writer, |_| ()).try_collect().await.unwrap();
     // The trigger drops the version it queues: the tests tell versions apart by the status they carry.
-    let versions = woken.iter().map(|m| m.status.as_ref().and_then(|s| s.checks_passed.clone()).unwrap_or_default()).collect();
+    let versions = woken.iter().map(|m| m.status.as_ref().and_then(|s| s.checks_passed.as_deref().map(String::from)).unwrap_or_default()).collect();
     let stored = reader.get(&queue_ref(&machine("0", 1))).and_then(|m| m.meta().resource_version.clone());
     (versions, stored)
 }

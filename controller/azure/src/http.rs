@@ -110,10 +110,13 @@ pub enum BodyError {
 
 /// Read at most `limit` bytes of a body (checked against `Content-Length` first, then per chunk).
 async fn read_capped(mut rsp: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
-    if rsp.content_length().is_some_and(|n| n > limit as u64) {
+    let length = rsp.content_length();
+    if length.is_some_and(|n| n > limit as u64) {
         return Err(BodyError::TooLarge { limit });
     }
-    let mut buf = Vec::new();
+    // Sized once when the length is known: grown chunk by chunk, a list page's buffer ends up to twice its size,
+    // and ten vaults' pages in flight at once are part of the peak (issue 13).
+    let mut buf = Vec::with_capacity(length.and_then(|n| usize::try_from(n).ok()).unwrap_or(0));
     while let Some(chunk) = rsp.chunk().await.map_err(BodyError::Read)? {
         if buf.len().saturating_add(chunk.len()) > limit {
             return Err(BodyError::TooLarge { limit });
@@ -283,4 +286,42 @@ enum Attempt {
         retry_after: Option<u64>,
         err: SiteRecoveryError,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{Router, body::Body, routing::get};
+    use reprotect_test_support::CountingServer;
+
+    const PAGE: usize = 300_000;
+
+    /// A server with `/sized` (a body of `PAGE` bytes with its `Content-Length`) and `/chunked` (the same bytes
+    /// streamed in 10 KB chunks, no length).
+    async fn server() -> CountingServer {
+        let router = Router::new().route("/sized", get(|| async { vec![b'x'; PAGE] })).route(
+            "/chunked",
+            get(|| async {
+                let chunks = (0..PAGE / 10_000).map(|_| Ok::<_, std::convert::Infallible>(vec![b'x'; 10_000]));
+                Body::from_stream(futures::stream::iter(chunks))
+            }),
+        );
+        CountingServer::serve(router).await.unwrap()
+    }
+
+    async fn read(server: &CountingServer, path: &str, limit: usize) -> Result<Vec<u8>, BodyError> {
+        let rsp = reqwest::get(format!("{}{path}", server.url.trim_end_matches('/'))).await.unwrap();
+        read_capped(rsp, limit).await
+    }
+
+    #[tokio::test]
+    async fn a_body_of_known_length_is_read_into_one_buffer_of_its_size_and_an_unsized_one_up_to_the_cap() {
+        let server = server().await;
+        let sized = read(&server, "/sized", 1 << 20).await.unwrap();
+        assert_eq!((sized.len(), sized.capacity()), (PAGE, PAGE), "grown chunk by chunk it would hold up to twice the page");
+        let chunked = read(&server, "/chunked", 1 << 20).await.unwrap();
+        assert_eq!(chunked.len(), PAGE);
+        assert!(matches!(read(&server, "/sized", PAGE - 1).await, Err(BodyError::TooLarge { .. })), "refused by its length");
+        assert!(matches!(read(&server, "/chunked", PAGE - 1).await, Err(BodyError::TooLarge { .. })), "refused as it streams");
+    }
 }

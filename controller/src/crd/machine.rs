@@ -241,13 +241,13 @@ pub struct ProtectedMachineStatus {
     pub conditions: Conditions,
     /// Name of the MasterTarget in use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub master_target: Option<String>,
+    pub master_target: Option<SharedText>,
     /// ASR id of the protected item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected_item_id: Option<ArmId>,
     /// Checks passed of all checks, e.g. `42/46` (the `Checks` column of `kubectl get pm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checks_passed: Option<String>,
+    pub checks_passed: Option<SharedText>,
     /// The checks that did not pass (`Fail` or `Unknown`), each with what was observed and what to do about it.
     /// `reprotect-controller check` shows every check with its evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

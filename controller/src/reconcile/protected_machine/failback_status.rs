@@ -137,7 +137,7 @@ pub fn build(input: Inputs<'_>) -> ProtectedMachineStatus {
         observed_generation: input.pm.metadata.generation,
         phase: d.phase,
         conditions: conditions::merge(&old.conditions, &desired, input.pm.metadata.generation, input.now),
-        master_target: Some(input.master_target.to_string()),
+        master_target: Some(SharedText::from(input.master_target)),
         protected_item_id: Some(input.item_id.clone()),
         checks,
         passed_check_ids,

@@ -20,7 +20,7 @@ use super::observe::TrackedJob;
 pub struct RecordedChecks {
     pub checks: Vec<CheckStatus>,
     pub passed_check_ids: CheckIdList,
-    pub checks_passed: Option<String>,
+    pub checks_passed: Option<SharedText>,
 }
 
 impl RecordedChecks {
@@ -36,7 +36,7 @@ impl RecordedChecks {
         let passed = |r: &&CheckResult| r.status == CheckOutcome::Pass;
         let passed_check_ids: CheckIdList = results.iter().filter(passed).map(|r| SharedText::from(r.id.as_ref())).collect();
         let checks = results.iter().filter(|r| !passed(r)).map(check_status).collect();
-        let checks_passed = Some(format!("{}/{}", passed_check_ids.len(), results.len()));
+        let checks_passed = Some(SharedText::from(format!("{}/{}", passed_check_ids.len(), results.len())));
         RecordedChecks { checks, passed_check_ids, checks_passed }
     }
 }
@@ -170,7 +170,7 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
         observed_generation: input.pm.metadata.generation,
         phase: input.decision.phase,
         conditions: conditions::merge(&old.conditions, &desired, input.pm.metadata.generation, input.now),
-        master_target: Some(input.master_target.to_string()),
+        master_target: Some(SharedText::from(input.master_target)),
         protected_item_id: input.item_id.or(old.protected_item_id.clone()),
         checks,
         passed_check_ids,

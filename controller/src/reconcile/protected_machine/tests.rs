@@ -138,7 +138,7 @@ async fn a_blocked_machine_is_reprotected_once_its_cause_is_fixed_and_then_repor
     let passed = w.status().passed_check_ids.len();
     let total = passed + w.status().checks.len();
     assert!(passed > 0 && passed < total);
-    assert_eq!(w.status().checks_passed, Some(format!("{passed}/{total}")), "the Checks column of kubectl get pm");
+    assert_eq!(w.status().checks_passed.as_deref(), Some(format!("{passed}/{total}").as_str()), "the Checks column of kubectl get pm");
 
     w.vc.with(|f| f.master_target.as_mut().map(|m| m.snapshot_count = Some(0)));
     let acted = w.pass().await;
