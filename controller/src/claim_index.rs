@@ -9,12 +9,11 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    hash::{DefaultHasher, Hasher},
     sync::{Arc, Mutex, MutexGuard},
 };
 
 use kube::runtime::{reflector::ObjectRef, watcher::Event};
-use reprotect_facts::{ProtectedItemFacts, SharedText};
+use reprotect_facts::{ProtectedItemFacts, SharedText, hash_ignoring_case};
 use smallvec::SmallVec;
 
 use crate::crd::ProtectedMachine;
@@ -62,16 +61,7 @@ impl MachineKey {
 }
 
 fn claim(tag: u8, text: &str) -> Claim {
-    claim_bytes(tag, text.bytes())
-}
-
-fn claim_bytes(tag: u8, text: impl Iterator<Item = u8>) -> Claim {
-    let mut h = DefaultHasher::new();
-    h.write_u8(tag);
-    for b in text {
-        h.write_u8(b.to_ascii_lowercase());
-    }
-    h.finish()
+    hash_ignoring_case(tag, text.bytes())
 }
 
 const ITEM_ID: u8 = b'i';
@@ -81,7 +71,7 @@ const FRIENDLY_NAME: u8 = b'f';
 /// What `pm` claims, as `lifecycle::owner::may_claim` reads it: the item id its status recorded, and its declared
 /// item name (or, without one, its friendly name).
 fn claims(pm: &ProtectedMachine) -> [Option<Claim>; 2] {
-    let id = pm.status.as_ref().and_then(|s| s.protected_item_id.as_ref()).map(|id| claim_bytes(ITEM_ID, id.bytes()));
+    let id = pm.status.as_ref().and_then(|s| s.protected_item_id.as_ref()).map(|id| hash_ignoring_case(ITEM_ID, id.bytes()));
     let name = match (&pm.spec.item.name, &pm.spec.item.friendly_name) {
         (Some(name), _) => Some(claim(ITEM_NAME, name)),
         (None, friendly) => friendly.as_deref().map(|f| claim(FRIENDLY_NAME, f)),
@@ -124,7 +114,7 @@ impl ClaimIndex {
     /// The machines that may claim `item`: those whose recorded item id, item name or friendly name is the item's.
     pub fn naming(&self, item: &ProtectedItemFacts) -> Vec<ObjectRef<ProtectedMachine>> {
         let wanted = [
-            Some(claim_bytes(ITEM_ID, item.id.bytes())),
+            Some(hash_ignoring_case(ITEM_ID, item.id.bytes())),
             Some(claim(ITEM_NAME, &item.name)),
             item.friendly_name.as_deref().map(|f| claim(FRIENDLY_NAME, f)),
         ];

@@ -157,9 +157,29 @@ pub fn is_vmfs_or_vsan(datastore_type: &str) -> bool {
     DatastoreKind::classify(datastore_type).is_supported()
 }
 
+/// The hash of a text whatever its ASCII case (ARM names and ids compare so), after a one-byte `tag` that keeps kinds
+/// of text apart: for indexes kept per machine or item, 8 bytes instead of the text. The same in every call of the
+/// process (SipHash with fixed keys).
+pub fn hash_ignoring_case(tag: u8, text: impl IntoIterator<Item = u8>) -> u64 {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut h = DefaultHasher::new();
+    h.write_u8(tag);
+    for b in text {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_hashes_alike_whatever_its_case_and_apart_under_another_tag() {
+        assert_eq!(hash_ignoring_case(b'n', "VM-0001".bytes()), hash_ignoring_case(b'n', "vm-0001".bytes()));
+        assert_ne!(hash_ignoring_case(b'n', "vm-0001".bytes()), hash_ignoring_case(b'f', "vm-0001".bytes()));
+        assert_ne!(hash_ignoring_case(b'n', "vm-0001".bytes()), hash_ignoring_case(b'n', "vm-0002".bytes()));
+    }
 
     fn addr(s: &str) -> ServerAddress {
         ServerAddress::parse(s).unwrap_or_else(|| panic!("{s} should parse"))

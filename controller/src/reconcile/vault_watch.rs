@@ -15,7 +15,7 @@ use std::{
 use futures::Stream;
 use jiff::{SignedDuration, Timestamp};
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
-use reprotect_facts::{JobFacts, ProtectedItemFacts, SharedText};
+use reprotect_facts::{JobFacts, ProtectedItemFacts, SharedText, hash_ignoring_case};
 
 use crate::{
     connections::{self, Reads},
@@ -53,11 +53,7 @@ pub fn fingerprint(item: &ProtectedItemFacts) -> u64 {
 pub type ItemKey = u64;
 
 fn item_key(name: &str) -> ItemKey {
-    let mut h = DefaultHasher::new();
-    for b in name.bytes() {
-        h.write_u8(b.to_ascii_lowercase());
-    }
-    h.finish()
+    hash_ignoring_case(b'n', name.bytes())
 }
 
 /// The items whose fingerprint differs from the previous read (new items too), and the new fingerprints.
@@ -69,7 +65,14 @@ pub fn changed_items(
     let now: HashMap<ItemKey, u64> = items.iter().map(|i| (item_key(&i.name), fingerprint(i))).collect();
     let changed = match previous {
         None => Vec::new(),
-        Some(before) => items.iter().filter(|i| before.get(&item_key(&i.name)) != now.get(&item_key(&i.name))).cloned().collect(),
+        Some(before) => items
+            .iter()
+            .filter(|i| {
+                let key = item_key(&i.name);
+                before.get(&key) != now.get(&key)
+            })
+            .cloned()
+            .collect(),
     };
     (now, changed)
 }
