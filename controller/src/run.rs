@@ -278,4 +278,3 @@ async fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>) {
         tracing::debug!(error = %e, "reconcile ended with an error");
     }
 }
-

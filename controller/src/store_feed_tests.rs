@@ -107,7 +107,8 @@ async fn woken_by(events: Vec<watcher::Event<ProtectedMachine>>) -> (Vec<String>
     let events = futures::stream::iter(events.into_iter().map(Ok));
     let woken: Vec<ProtectedMachine> = trigger_from(events, writer, |_| ()).try_collect().await.unwrap();
     // The trigger drops the version it queues: the tests tell versions apart by the status they carry.
-    let versions = woken.iter().map(|m| m.status.as_ref().and_then(|s| s.checks_passed.as_deref().map(String::from)).unwrap_or_default()).collect();
+    let versions =
+        woken.iter().map(|m| m.status.as_ref().and_then(|s| s.checks_passed.as_deref().map(String::from)).unwrap_or_default()).collect();
     let stored = reader.get(&queue_ref(&machine("0", 1))).and_then(|m| m.meta().resource_version.clone());
     (versions, stored)
 }
@@ -132,7 +133,11 @@ async fn a_status_write_wakes_nothing_while_the_store_takes_the_new_version() {
 #[tokio::test]
 async fn a_new_generation_an_annotation_or_a_recreated_object_wakes_the_controller() {
     let mut annotated = with_status(machine("3", 2), "annotated");
-    annotated.meta_mut().annotations.get_or_insert_with(Default::default).insert(crate::crd::common::PAUSED_ANNOTATION.into(), "true".into());
+    annotated
+        .meta_mut()
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(crate::crd::common::PAUSED_ANNOTATION.into(), "true".into());
     let mut recreated = with_status(machine("4", 2), "recreated");
     recreated.meta_mut().uid = Some("0b7c7a11-0000-4000-8000-000000000000".into());
     recreated.meta_mut().annotations = annotated.meta().annotations.clone();

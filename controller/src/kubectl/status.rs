@@ -97,7 +97,8 @@ pub fn render(
             .as_ref()
             .map(|j| j.progress.clone().or_else(|| j.state.as_deref().map(str::to_string)).unwrap_or_default())
             .unwrap_or_default();
-        let cells = vec![m.name_any(), st.phase.to_string(), ok.into(), reason, st.checks_passed.unwrap_or_default().to_string(), group, job];
+        let cells =
+            vec![m.name_any(), st.phase.to_string(), ok.into(), reason, st.checks_passed.unwrap_or_default().to_string(), group, job];
         t.add_row(row(m.namespace(), all_namespaces, cells));
     }
     out.push_str(&format!("{t}\n\n"));

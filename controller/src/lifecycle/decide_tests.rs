@@ -5,7 +5,7 @@ use super::decide::*;
 use crate::crd::{Mode, Phase};
 use jiff::{SignedDuration, Timestamp};
 use reprotect_facts::{
-    CurrentScenarioFacts, JobErrorFacts, JobFacts, JobRef, TaskProgress, ProtectedItemFacts, ReprotectRequest, VmSelector,
+    CurrentScenarioFacts, JobErrorFacts, JobFacts, JobRef, ProtectedItemFacts, ReprotectRequest, TaskProgress, VmSelector,
 };
 
 fn t(s: i64) -> Timestamp {

@@ -148,7 +148,8 @@ pub fn note_jobs(state: &mut VaultWatchState, jobs: &[JobFacts], since: Timestam
     for j in jobs {
         let seen = SeenJob { state: j.state.clone(), start: j.start_time, finished: j.is_finished() };
         let name: Box<str> = j.name.to_ascii_lowercase().into();
-        let same_state = |before: &SeenJob| before.state.as_deref().unwrap_or_default().eq_ignore_ascii_case(seen.state.as_deref().unwrap_or_default());
+        let same_state =
+            |before: &SeenJob| before.state.as_deref().unwrap_or_default().eq_ignore_ascii_case(seen.state.as_deref().unwrap_or_default());
         moved |= state.jobs.get(&name).is_none_or(|before| !same_state(before));
         if let Some(start) = j.start_time.filter(|s| state.newest.is_none_or(|(newest, _)| *s > newest)) {
             state.newest = Some((start, now));
