@@ -123,7 +123,7 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         name: name.clone(),
         protection_state: Some("FailedOver".into()),
         active_location: Some("Recovery".into()),
-        allowed_operations: vec!["ReverseReplicate".into()],
+        allowed_operations: vec!["ReverseReplicate"].into(),
         provider: Some(if n.is_multiple_of(97) { "InMageRcm" } else { "InMageAzureV2" }.into()),
         last_successful_failover_time: Some(failover),
         agent_last_heartbeat: (!n.is_multiple_of(11)).then(|| failover + SignedDuration::from_mins(3)),

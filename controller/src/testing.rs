@@ -91,22 +91,21 @@ impl FakeSiteRecovery {
                         ("UnplannedFailover", None) => {
                             item.protection_state = Some("UnplannedFailoverCommitPendingStatesBegin".into());
                             item.active_location = Some("Recovery".into());
-                            item.allowed_operations = vec!["CompleteMigration".into(), "Commit".into(), "DisableProtection".into()];
+                            item.allowed_operations = vec!["CompleteMigration", "Commit", "DisableProtection"].into();
                             item.last_successful_failover_time = end;
                         }
                         ("CommitFailover", None) => {
                             let suffix = format!("/virtualmachines/{}", item.display_name().to_ascii_lowercase());
                             v.azure_vms.retain(|id| !id.ends_with(&suffix));
                             item.protection_state = Some("UnplannedFailoverCommitted".into());
-                            item.allowed_operations =
-                                vec!["CompleteMigration".into(), "DisableProtection".into(), "SwitchProtection".into()];
+                            item.allowed_operations = vec!["CompleteMigration", "DisableProtection", "SwitchProtection"].into();
                             item.last_successful_failover_time = end;
                         }
                         (_, None) => {
                             item.provider = Some("InMageAzureV2".into());
                             item.protection_state = Some("Protected".into());
                             item.active_location = Some("Primary".into());
-                            item.allowed_operations = vec!["PlannedFailover".into(), "UnplannedFailover".into(), "TestFailover".into()];
+                            item.allowed_operations = vec!["PlannedFailover", "UnplannedFailover", "TestFailover"].into();
                         }
                     }
                 }
@@ -117,11 +116,11 @@ impl FakeSiteRecovery {
                 if error_code.is_none() {
                     item.provider = Some("InMage".into());
                     item.protection_state = Some("Protected".into());
-                    item.allowed_operations = vec!["UnplannedFailover".into()];
+                    item.allowed_operations = vec!["UnplannedFailover"].into();
                     // `InMage` details carry no `targetVmId`: the controller has to remember it.
                     item.target_vm_id = None;
                 } else {
-                    item.allowed_operations = vec!["ReverseReplicate".into()];
+                    item.allowed_operations = vec!["ReverseReplicate"].into();
                 }
             }
         });
@@ -140,7 +139,7 @@ impl FakeVault {
         for item in self.items.iter_mut().filter(|i| members.iter().any(|m| m.eq_ignore_ascii_case(&i.name))) {
             item.protection_state_description =
                 Some(item.allowed_operations.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(",").into());
-            item.allowed_operations.clear();
+            item.allowed_operations = Default::default();
             item.current_scenario = Some(CurrentScenarioFacts {
                 scenario_name: Some(scenario.into()),
                 job_id: Some(format!("/jobs/{name}")),
@@ -263,7 +262,7 @@ impl SiteRecovery for FakeSiteRecovery {
                 .iter_mut()
                 .find(|i| i.name.eq_ignore_ascii_case(&request.item_name))
                 .ok_or_else(|| not_found("reProtect", &request.item_name))?;
-            item.allowed_operations.clear();
+            item.allowed_operations = Default::default();
             item.current_scenario = Some(CurrentScenarioFacts {
                 scenario_name: Some("Reprotect".into()),
                 job_id: Some(format!("/jobs/{name}")),

@@ -8,7 +8,7 @@ fn item(provider: &str, state: &str, location: &str, ops: &[&str]) -> ProtectedI
         provider: Some(provider.into()),
         protection_state: Some(state.into()),
         active_location: Some(location.into()),
-        allowed_operations: ops.iter().map(|o| (*o).into()).collect(),
+        allowed_operations: ops.iter().copied().collect(),
         ..ProtectedItemFacts::default()
     }
 }

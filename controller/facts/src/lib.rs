@@ -30,6 +30,7 @@ pub mod failback;
 pub mod names;
 pub mod resolve;
 pub mod shared_text;
+pub mod shared_text_list;
 pub mod site_recovery;
 pub mod vcenter;
 
@@ -38,6 +39,7 @@ pub use failback::*;
 pub use names::*;
 pub use resolve::*;
 pub use shared_text::SharedText;
+pub use shared_text_list::SharedTextList;
 pub use site_recovery::*;
 pub use vcenter::*;
 

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::failback::{FailbackRequest, ForwardReprotectRequest, PlanFailbackRequest, RecoveryPlanFacts};
-use crate::{ArmId, SharedText};
+use crate::{ArmId, SharedText, SharedTextList};
 
 /// Which vault, configuration-server fabric and protection container to talk to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,7 +160,8 @@ pub struct ProtectedItemFacts {
     /// `activeLocation`: `Primary` (on-premises) or `Recovery` (Azure).
     pub active_location: Option<SharedText>,
     pub replication_health: Option<SharedText>,
-    pub allowed_operations: Vec<SharedText>,
+    /// The same few lists for all items in the same state: interned whole.
+    pub allowed_operations: SharedTextList,
     /// `providerSpecificDetails.instanceType`: `InMageAzureV2` (forward) or `InMage` (reverse).
     pub provider: Option<SharedText>,
     pub policy_id: Option<SharedText>,

@@ -5,7 +5,7 @@ use super::check_status::{CheckIdList, CheckStatus};
 use super::common::{Conditions, OsType};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
-use reprotect_facts::ArmId;
+use reprotect_facts::{ArmId, SharedTextList};
 use serde::{Deserialize, Serialize};
 
 /// Which ASR replication protected item this machine is.
@@ -200,7 +200,7 @@ pub struct JobStatus {
     pub state: Option<SharedText>,
     /// Tasks finished / tasks in the job, e.g. `3/5`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub progress: Option<String>,
+    pub progress: Option<SharedText>,
     /// When the reprotect was submitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<Time>,
@@ -216,10 +216,10 @@ pub struct JobStatus {
     pub attempt: u32,
     /// ASR error code of a failed job or a rejected submission, e.g. `95226`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
+    pub error_code: Option<SharedText>,
     /// ASR's message for a failed job or a rejected submission.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<SharedText>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -268,8 +268,8 @@ pub struct ProtectedMachineStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub planned_actions: Vec<String>,
     /// Master target datastores recorded at reprotect time (to detect a later Storage vMotion).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub recorded_master_target_datastores: Vec<String>,
+    #[serde(default, skip_serializing_if = "SharedTextList::is_empty")]
+    pub recorded_master_target_datastores: SharedTextList,
     /// When the machine reached `Protected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected_at: Option<Time>,

@@ -37,7 +37,6 @@ impl ShrinkToFit for ProtectedMachine {
         status.conditions.shrink_to_fit();
         status.checks.shrink_to_fit();
         status.planned_actions.shrink_to_fit();
-        status.recorded_master_target_datastores.shrink_to_fit();
     }
 }
 

@@ -92,11 +92,7 @@ pub fn render(
         if !group.is_empty() {
             groups.entry((m.namespace().unwrap_or_default(), group.clone())).or_default().push(format!("{} {}", m.name_any(), st.phase));
         }
-        let job = st
-            .job
-            .as_ref()
-            .map(|j| j.progress.clone().or_else(|| j.state.as_deref().map(str::to_string)).unwrap_or_default())
-            .unwrap_or_default();
+        let job = st.job.as_ref().and_then(|j| j.progress.clone().or_else(|| j.state.clone())).map(String::from).unwrap_or_default();
         let cells =
             vec![m.name_any(), st.phase.to_string(), ok.into(), reason, st.checks_passed.unwrap_or_default().to_string(), group, job];
         t.add_row(row(m.namespace(), all_namespaces, cells));

@@ -48,7 +48,7 @@ fn item() -> impl Strategy<Value = ProtectedItemFacts> {
             name: "app-01".into(),
             protection_state: state.map(Into::into),
             active_location: location.map(Into::into),
-            allowed_operations: ops.into_iter().map(Into::into).collect(),
+            allowed_operations: ops.into_iter().collect(),
             provider: provider.map(Into::into),
             last_successful_failover_time: failover,
             agent_last_heartbeat: heartbeat,

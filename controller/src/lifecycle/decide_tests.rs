@@ -18,7 +18,7 @@ fn failed_over_item(agent_registered: bool) -> ProtectedItemFacts {
         name: "app-01".into(),
         protection_state: Some("UnplannedFailoverCommitted".into()),
         active_location: Some("Recovery".into()),
-        allowed_operations: vec!["ReverseReplicate".into()],
+        allowed_operations: vec!["ReverseReplicate"].into(),
         provider: Some("InMageAzureV2".into()),
         last_successful_failover_time: Some(t(0)),
         agent_last_heartbeat: Some(if agent_registered { t(60) } else { t(-60) }),
@@ -30,7 +30,7 @@ fn protected_item() -> ProtectedItemFacts {
     ProtectedItemFacts {
         provider: Some("InMage".into()),
         protection_state: Some("Protected".into()),
-        allowed_operations: vec![],
+        allowed_operations: Default::default(),
         current_scenario: Some(CurrentScenarioFacts { scenario_name: Some("None".into()), ..Default::default() }),
         ..failed_over_item(true)
     }
@@ -40,7 +40,7 @@ fn not_failed_over_item() -> ProtectedItemFacts {
     ProtectedItemFacts {
         protection_state: Some("Protected".into()),
         active_location: Some("Primary".into()),
-        allowed_operations: vec!["PlannedFailover".into()],
+        allowed_operations: vec!["PlannedFailover"].into(),
         ..failed_over_item(true)
     }
 }

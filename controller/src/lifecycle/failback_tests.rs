@@ -14,7 +14,7 @@ fn item(provider: &str, state: &str, ops: &[&str]) -> ProtectedItemFacts {
         name: "app-01".into(),
         provider: Some(provider.into()),
         protection_state: Some(state.into()),
-        allowed_operations: ops.iter().map(|s| (*s).into()).collect(),
+        allowed_operations: ops.iter().copied().collect(),
         last_successful_failover_time: Some(now() - SignedDuration::from_mins(5)),
         agent_last_heartbeat: Some(now() - SignedDuration::from_mins(1)),
         ..Default::default()

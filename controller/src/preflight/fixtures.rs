@@ -152,7 +152,7 @@ pub(crate) fn item() -> ProtectedItemFacts {
         friendly_name: Some("app-01".into()),
         protection_state: Some("FailedOver".into()),
         active_location: Some("Recovery".into()),
-        allowed_operations: vec!["ReverseReplicate".into(), "DisableProtection".into()],
+        allowed_operations: vec!["ReverseReplicate", "DisableProtection"].into(),
         provider: Some("InMageAzureV2".into()),
         last_successful_failover_time: Some(ago(120)),
         agent_last_heartbeat: Some(ago(5)),

@@ -81,7 +81,7 @@ pub(super) const ROWS: &[Row] = &[
         |_, o| {
             it(o).active_location = Some("Primary".into());
             it(o).protection_state = Some("Protected".into());
-            it(o).allowed_operations = vec!["PlannedFailover".into()];
+            it(o).allowed_operations = vec!["PlannedFailover"].into();
         },
         "failed-over",
         Fail,
@@ -92,7 +92,7 @@ pub(super) const ROWS: &[Row] = &[
             it(o).active_location = Some("Recovery".into());
             it(o).provider = Some("InMage".into());
             it(o).protection_state = Some("Protected".into());
-            it(o).allowed_operations.clear();
+            it(o).allowed_operations = Default::default();
         },
         "failed-over",
         Pass,

@@ -13,7 +13,7 @@ fn approved(d: &mut Desired, o: &mut Observed, point: RecoveryPointType) {
     let item = it(o);
     item.provider = Some("InMage".into());
     item.protection_state = Some("Protected".into());
-    item.allowed_operations = vec!["UnplannedFailover".into(), "DisableProtection".into()];
+    item.allowed_operations = vec!["UnplannedFailover", "DisableProtection"].into();
     item.replication_health = Some("Normal".into());
     item.policy_id = Some("p2".into());
     item.rpo_seconds = Some(120);
@@ -92,7 +92,7 @@ pub(super) const ROWS: &[Row] = &[
         "failback approved while the failback runs",
         |d, o| {
             approved(d, o, RecoveryPointType::LatestTime);
-            it(o).allowed_operations = vec!["Commit".into()];
+            it(o).allowed_operations = vec!["Commit"].into();
         },
         "fb-recovery-point",
         Unknown,

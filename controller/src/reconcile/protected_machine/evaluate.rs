@@ -135,7 +135,7 @@ pub fn desired(pm: &ProtectedMachine, lookup: &Lookup, obs: &Observation) -> Des
         recorded_master_target_datastores: pm
             .status
             .as_ref()
-            .map(|s| s.recorded_master_target_datastores.clone())
+            .map(|s| s.recorded_master_target_datastores.iter().map(|d| d.to_string()).collect::<Vec<_>>())
             .filter(|d| !d.is_empty()),
         network: policy.spec.network.connectivity.map(|c| match c {
             Connectivity::SiteToSiteVpn => NetworkKind::SiteToSiteVpn,

@@ -147,7 +147,11 @@ async fn azure_vm(pm: &ProtectedMachine, conn: &Connection, item: &ProtectedItem
 
 async fn job_facts(conn: &Connection, job: &JobStatus, now: Timestamp) -> Result<Option<JobFacts>, Error> {
     if job.name == REJECTED_JOB {
-        let error = JobErrorFacts { code: job.error_code.clone(), message: job.error.clone(), ..Default::default() };
+        let error = JobErrorFacts {
+            code: job.error_code.as_deref().map(Into::into),
+            message: job.error.as_deref().map(Into::into),
+            ..Default::default()
+        };
         return Ok(Some(JobFacts {
             name: job.name.clone(),
             state: Some("Failed".into()),

@@ -1,7 +1,7 @@
 //! Status step of the way home (pure): `status.job` is the current step's job, `status.failback` the approval
 //! carried out, the step, the group's plan and what was confirmed (on-premises VM running, Azure VM removed).
 
-use super::status::{REJECTED_JOB, REJECTED_STATE, RecordedChecks, preflight_condition};
+use super::status::{REJECTED_JOB, REJECTED_STATE, RecordedChecks, error_texts, first_error, preflight_condition, progress};
 use crate::conditions;
 use crate::crd::{FailbackStatus, FailbackStep, JobStatus, Phase, ProtectedMachine, ProtectedMachineStatus, SharedText};
 use crate::lifecycle::failback::{Acted, Decision, OnPremisesVm};
@@ -25,15 +25,6 @@ pub struct Inputs<'a> {
     pub plan: Option<String>,
     pub on_premises_vm: &'a OnPremisesVm,
     pub now: Timestamp,
-}
-
-fn progress(job: &JobFacts) -> Option<String> {
-    let (done, total) = job.progress();
-    (total > 0).then(|| format!("{done}/{total}"))
-}
-
-fn first_error(job: &JobFacts) -> (Option<String>, Option<String>) {
-    job.errors.first().map(|e| (e.code.clone(), e.message.clone())).unwrap_or_default()
 }
 
 /// The step's job to record, and its step.
@@ -65,7 +56,7 @@ fn job(input: &Inputs<'_>) -> Option<(JobStatus, FailbackStep)> {
         }
         Acted::Rejected { step, error } => {
             let mut s = new(*step, REJECTED_JOB.into(), Some(REJECTED_STATE.into()), Some(Time(input.now)), false);
-            (s.error_code, s.error) = (error.code.clone(), error.message.clone());
+            (s.error_code, s.error) = error_texts(error);
             return Some((s, *step));
         }
         Acted::Done | Acted::Moved => {}

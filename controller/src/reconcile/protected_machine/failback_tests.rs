@@ -34,7 +34,7 @@ fn make_reprotected(item: &mut reprotect_facts::ProtectedItemFacts, now: jiff::T
     item.protection_state = Some("Protected".into());
     item.target_vm_id = None;
     item.active_location = Some("Primary".into());
-    item.allowed_operations = vec!["UnplannedFailover".into(), "DisableProtection".into()];
+    item.allowed_operations = vec!["UnplannedFailover", "DisableProtection"].into();
     item.policy_id = Some("p2".into());
     item.rpo_seconds = Some(120);
     item.retention_window_start = Some(now - SignedDuration::from_hours(12));

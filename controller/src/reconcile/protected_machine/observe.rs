@@ -248,7 +248,11 @@ async fn job_facts(
 ) -> Result<Option<JobFacts>, Error> {
     if job.name == status::REJECTED_JOB {
         // ASR refused the POST: there is no job to read; what it said is the failure to classify.
-        let error = JobErrorFacts { code: job.error_code.clone(), message: job.error.clone(), ..Default::default() };
+        let error = JobErrorFacts {
+            code: job.error_code.as_deref().map(Into::into),
+            message: job.error.as_deref().map(Into::into),
+            ..Default::default()
+        };
         return Ok(Some(JobFacts {
             name: job.name.clone(),
             state: Some("Failed".into()),

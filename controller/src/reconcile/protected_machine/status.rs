@@ -109,7 +109,7 @@ fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
         }
         Acted::Rejected(e) => {
             let mut status = submitted(REJECTED_JOB.into(), Some(REJECTED_STATE.into()), Some(Time(input.now)), false);
-            (status.error_code, status.error) = (e.code.clone(), e.message.clone());
+            (status.error_code, status.error) = error_texts(e);
             return Some(status);
         }
         Acted::Done | Acted::AlreadyProtected => {}
@@ -137,13 +137,21 @@ fn job(input: &StatusInputs<'_>) -> Option<JobStatus> {
 pub const REJECTED_JOB: &str = "reprotect-rejected";
 pub const REJECTED_STATE: &str = "Rejected";
 
-fn first_error(job: &reprotect_facts::JobFacts) -> (Option<String>, Option<String>) {
-    job.errors.first().map(|e| (e.code.clone(), e.message.clone())).unwrap_or_default()
+/// The code and message of a job's first error (of a failed job) as `status.job` records them.
+pub(super) fn first_error(job: &reprotect_facts::JobFacts) -> (Option<SharedText>, Option<SharedText>) {
+    job.errors.first().map(error_texts).unwrap_or_default()
 }
 
-fn progress(job: &reprotect_facts::JobFacts) -> Option<String> {
+/// An ASR error's code and message as `status.job` records them: interned, as the machines whose jobs failed alike
+/// repeat them.
+pub(super) fn error_texts(e: &reprotect_facts::JobErrorFacts) -> (Option<SharedText>, Option<SharedText>) {
+    (e.code.as_deref().map(Into::into), e.message.as_deref().map(Into::into))
+}
+
+/// `3/5`: the same few texts for all machines, interned like the job's state.
+pub(super) fn progress(job: &reprotect_facts::JobFacts) -> Option<SharedText> {
     let (done, total) = job.progress();
-    (total > 0).then(|| format!("{done}/{total}"))
+    (total > 0).then(|| format!("{done}/{total}").into())
 }
 
 /// The full new status (server-side apply replaces what this manager owns).
@@ -160,7 +168,7 @@ pub fn build(input: StatusInputs<'_>) -> ProtectedMachineStatus {
     };
     let started = matches!(input.acted, Acted::Submitted { .. } | Acted::Adopted(_));
     let recorded = match (started, input.master_target_datastores.clone()) {
-        (true, Some(datastores)) => datastores,
+        (true, Some(datastores)) => datastores.into(),
         _ => old.recorded_master_target_datastores.clone(),
     };
     let requeue = jiff::SignedDuration::try_from(input.decision.requeue_after).unwrap_or_default();

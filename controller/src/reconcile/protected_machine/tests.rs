@@ -146,7 +146,11 @@ async fn a_blocked_machine_is_reprotected_once_its_cause_is_fixed_and_then_repor
     assert_eq!(w.sr.posts(), 1);
     assert!(acted.notes.iter().any(|n| n.reason == "ReprotectStarted"), "{:?}", acted.notes);
     assert_eq!(w.status().job.as_ref().map(|j| j.name.as_str()), Some("job-1"));
-    assert_eq!(w.status().recorded_master_target_datastores, vec!["datastore-1".to_string()], "Storage vMotion baseline recorded");
+    assert_eq!(
+        *w.status().recorded_master_target_datastores,
+        [reprotect_facts::SharedText::from("datastore-1")],
+        "Storage vMotion baseline recorded"
+    );
 
     assert_eq!(w.submitted.recorded(), 1, "the submission is remembered until the stored status names its job");
 
@@ -464,7 +468,7 @@ async fn a_job_from_an_earlier_disaster_is_history_on_the_next_failover() {
         let item = &mut v.items[0];
         item.provider = Some("InMageAzureV2".into());
         item.protection_state = Some("UnplannedFailoverCommitted".into());
-        item.allowed_operations = vec!["ReverseReplicate".into()];
+        item.allowed_operations = vec!["ReverseReplicate"].into();
         item.last_successful_failover_time = Some(failover);
         item.agent_last_heartbeat = Some(failover + SignedDuration::from_mins(5));
     });
