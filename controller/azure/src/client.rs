@@ -291,8 +291,6 @@ fn to_body<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, SiteRecoveryError> {
     serde_json::to_vec(v).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))
 }
 
-impl ArmClient {}
-
 /// `.../replicationFabrics/{fabric}/replicationProtectionContainers/{container}/...` → container.
 pub(crate) fn container_of(id: &str, fabric: &str) -> Option<String> {
     let segs: Vec<&str> = id.split('/').collect();
