@@ -288,7 +288,7 @@ impl Metrics {
     pub fn set_machine_phases<'a>(&self, scope: Option<&str>, machines: impl IntoIterator<Item = &'a ProtectedMachine>) {
         let mut counts: BTreeMap<(String, String), BTreeMap<Phase, i64>> = BTreeMap::new();
         for m in machines {
-            let key = (m.metadata.namespace.clone().unwrap_or_default(), m.spec.policy_ref.clone());
+            let key = (m.metadata.namespace.clone().unwrap_or_default(), m.spec.policy_ref.to_string());
             let phase = m.status.as_ref().map(|s| s.phase).unwrap_or_default();
             *counts.entry(key).or_default().entry(phase).or_default() += 1;
         }

@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 use reprotect_facts::*;
 use serde_json::{Value, json};
 
-use crate::{client::container_of, mapping::*, models::*};
+use crate::{
+    client::{VaultKey, container_of, target_key},
+    mapping::*,
+    models::*,
+};
 
 fn specs_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/specs/asr"))
@@ -331,4 +335,14 @@ fn two_items_and_two_jobs_of_a_vault_hold_their_repeated_texts_once() {
     let (j, k) = (job("job-1"), job("job-2"));
     assert!(same(&j.scenario_name, &k.scenario_name) && same(&j.state, &k.state));
     assert_eq!(j.progress(), (1, 3), "a job keeps how many of its tasks succeeded, of how many, not the tasks");
+}
+
+#[test]
+fn a_write_is_stamped_under_its_vault_and_target_whatever_the_casing_or_form_of_the_target() {
+    let vault: VaultKey = ("sub".into(), "rg".into(), "vault-dr-01".into());
+    let other: VaultKey = ("sub".into(), "rg".into(), "vault-dr-02".into());
+    let id = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/vault-dr-01/replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems/VM-0001";
+    assert_eq!(target_key(&vault, "vm-0001"), target_key(&vault, id));
+    assert_ne!(target_key(&vault, "vm-0001"), target_key(&vault, "vm-0002"));
+    assert_ne!(target_key(&vault, "vm-0001"), target_key(&other, "vm-0001"));
 }

@@ -68,6 +68,12 @@ impl PartialEq<&str> for SharedText {
     }
 }
 
+impl PartialEq<String> for SharedText {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
 impl fmt::Display for SharedText {
     // Through `str`'s own Display, so width and alignment (`{:<6}`) apply as they do to a `String`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

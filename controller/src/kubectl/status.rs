@@ -88,7 +88,7 @@ pub fn render(
             let what = if findings.is_empty() { reason.clone() } else { findings.join(", ") };
             blocked.push(format!("  {}: {what}: {message}", m.name_any()));
         }
-        let group = m.spec.replication_group.clone().unwrap_or_default();
+        let group = m.spec.replication_group.as_deref().unwrap_or_default().to_string();
         if !group.is_empty() {
             groups.entry((m.namespace().unwrap_or_default(), group.clone())).or_default().push(format!("{} {}", m.name_any(), st.phase));
         }

@@ -200,7 +200,7 @@ where
 
 /// The master target a machine uses: its own override, else the policy default.
 pub fn master_target_name(pm: &ProtectedMachine, policy: &ReprotectPolicy) -> Option<String> {
-    pm.spec.master_target_ref.clone().or_else(|| policy.spec.defaults.master_target_ref.clone())
+    pm.spec.master_target_ref.as_deref().map(str::to_string).or_else(|| policy.spec.defaults.master_target_ref.clone())
 }
 
 /// The policy of a machine, looked up in the stores (for watch mappers).

@@ -168,7 +168,7 @@ pub fn group_summaries(machines: &[Arc<ProtectedMachine>]) -> Vec<GroupSummary> 
     let mut groups: BTreeMap<String, GroupSummary> = BTreeMap::new();
     for m in machines {
         let Some(name) = &m.spec.replication_group else { continue };
-        let g = groups.entry(name.clone()).or_insert_with(|| GroupSummary { name: name.clone(), ..Default::default() });
+        let g = groups.entry(name.to_string()).or_insert_with(|| GroupSummary { name: name.to_string(), ..Default::default() });
         g.members += 1;
         match m.status.as_ref().map(|s| s.phase) {
             Some(Phase::Protected) => g.protected += 1,

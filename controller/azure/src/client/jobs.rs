@@ -7,7 +7,7 @@ use reprotect_facts::*;
 use reqwest::Method;
 use url::Url;
 
-use super::{ArmClient, vault_key};
+use super::{ArmClient, target_key, vault_key};
 use crate::{
     accepted::{JobSource, job_from_headers},
     budget::Kind,
@@ -48,8 +48,8 @@ impl ArmClient {
         let vkey = vault_key(vault);
         let reply = self.http.send(op, Method::POST, url, body.as_deref(), &self.lane(vault, Kind::Write), Resend::NotAfterSent).await;
         // Whatever the answer (a lost one included), Azure may have acted: lists read before now are stale.
-        self.writes.record(vkey.clone());
-        self.target_writes.record((vkey, arm_name(target).to_ascii_lowercase()));
+        self.target_writes.record(target_key(&vkey, target));
+        self.writes.record(vkey);
         let reply = reply?;
         let retry_after_seconds = reply.header("retry-after").and_then(parse_retry_after);
         // Azure answers 202 with `Location` and/or `Azure-AsyncOperation` (its own example has only
@@ -104,7 +104,7 @@ impl ArmClient {
     /// one this client wrote to after the list was fetched.
     pub(super) async fn jobs_for(&self, vault: &VaultRef, target_object_id: &str) -> Result<Vec<JobFacts>, SiteRecoveryError> {
         let vkey = vault_key(vault);
-        let written = self.target_writes.last(&(vkey.clone(), arm_name(target_object_id).to_ascii_lowercase()));
+        let written = self.target_writes.last(&target_key(&vkey, target_object_id));
         // A list of many pages is reused for as many TTLs as it took pages: a vault of 1,000 jobs in ten pages
         // re-read every 10 s would take 40% of the subscription's read budget during a burst of reprotects.
         let pages = self.job_list_pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&vkey).copied();

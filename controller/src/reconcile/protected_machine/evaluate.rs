@@ -115,14 +115,20 @@ pub fn desired(pm: &ProtectedMachine, lookup: &Lookup, obs: &Observation) -> Des
             ),
             allow_enable_disk_uuid: mt.spec.remediation.enable_disk_uuid,
         },
-        process_server: pm.spec.process_server.clone().or_else(|| defaults.process_server.clone()).unwrap_or_default(),
+        process_server: pm
+            .spec
+            .process_server
+            .as_deref()
+            .map(str::to_string)
+            .or_else(|| defaults.process_server.clone())
+            .unwrap_or_default(),
         process_server_location: policy.spec.network.process_server_location.map(|l| match l {
             ProcessServerLocation::Azure => preflight::ProcessServerLocation::Azure,
             ProcessServerLocation::OnPremises => preflight::ProcessServerLocation::OnPremises,
         }),
         datastore: datastore(pm, policy),
         on_premises: obs.on_premises.clone().map(OnPremisesTarget::ExistingVm).unwrap_or(OnPremisesTarget::AlternateLocation),
-        replication_group: pm.spec.replication_group.clone(),
+        replication_group: pm.spec.replication_group.as_deref().map(str::to_string),
         group_members,
         allow_partial_group: policy.spec.allow_partial_groups,
         agent_registration_window: parse_window(&policy.spec.agent_registration_window),
@@ -151,8 +157,9 @@ fn datastore(pm: &ProtectedMachine, policy: &ReprotectPolicy) -> Option<String> 
     pm.spec
         .alternate_location
         .as_ref()
-        .and_then(|a| a.datastore.clone())
-        .or_else(|| pm.spec.datastore.clone())
+        .and_then(|a| a.datastore.as_deref())
+        .or(pm.spec.datastore.as_deref())
+        .map(str::to_string)
         .or_else(|| policy.spec.defaults.datastore.clone())
 }
 
