@@ -1,31 +1,35 @@
 //! `ArmClient`: the `SiteRecovery` trait over Azure Resource Manager.
+//!
+//! Here: the client's state, its cache keys and the trait's methods. Building it (`setup`), GETs and paging
+//! (`paging`), the item list and its container (`item_list`) and the job side (`jobs`) live in the submodules.
 
+mod item_list;
 mod jobs;
+mod paging;
 #[cfg(test)]
 mod paging_tests;
+mod setup;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use reprotect_facts::*;
 use reqwest::Method;
-use serde::de::DeserializeOwned;
-use url::Url;
 
+// The crate's tests name it by its old path.
+#[cfg(test)]
+pub(crate) use self::item_list::container_of;
 use crate::{
     accepted::RecentJobs,
-    auth::TokenSource,
-    budget::{Budgets, Kind, Lane},
+    budget::{Budgets, Kind},
     cache::{TtlCache, WriteStamps},
     cloud::CloudConfig,
-    config::ArmClientConfig,
     failback,
-    http::{Http, RequestStats, Resend},
-    mapping,
-    models::{self, ArmList},
+    http::{Http, Resend},
+    mapping, models,
 };
 
 /// (subscription, resource group, vault, fabric), lowercased.
@@ -98,221 +102,8 @@ fn vault_key(v: &VaultRef) -> VaultKey {
     (s, g, n)
 }
 
-impl ArmClient {
-    pub fn new(config: ArmClientConfig) -> Result<Self, SiteRecoveryError> {
-        let budgets = Arc::new(Budgets::new(config.limits));
-        Self::with_budgets(config, budgets)
-    }
-
-    /// A client drawing on request budgets shared with other clients.
-    pub fn with_budgets(config: ArmClientConfig, budgets: Arc<Budgets>) -> Result<Self, SiteRecoveryError> {
-        let client = crate::pool::http_client(&config)?;
-        Self::with_shared(config, budgets, client)
-    }
-
-    /// A client drawing on request budgets and sending through an HTTP client (its connection pool) shared with
-    /// other clients of the same TLS settings ([`http_client`](crate::pool::http_client)).
-    pub fn with_shared(config: ArmClientConfig, budgets: Arc<Budgets>, client: reqwest::Client) -> Result<Self, SiteRecoveryError> {
-        let tokens = TokenSource::new(&config.auth, &config.cloud, client.clone(), config.token_retries, config.token_backoff)?;
-        let (ttl, keep) = (config.fabric_cache_ttl, config.settled_max_age);
-        // A stamp matters while a value fetched before it may still be cached: the longest keep, twice over for
-        // the fetch's own duration (a value's age counts from its fetch's start, the cache's from its end).
-        let stamp_horizon = keep.max(config.settled_items_max_age).max(config.jobs_cache_ttl).saturating_mul(2);
-        Ok(Self {
-            http: Http {
-                client,
-                max_body: config.max_response_bytes,
-                tokens,
-                retry: config.retry,
-                stats: Arc::default(),
-                observer: config.observer,
-            },
-            cloud: config.cloud,
-            budgets,
-            identity: config.auth.identity(),
-            fabrics: TtlCache::keeping(ttl, keep),
-            items: TtlCache::keeping(ttl, keep.max(config.settled_items_max_age)),
-            policies: TtlCache::keeping(ttl, keep),
-            vcenters: TtlCache::keeping(ttl, keep),
-            // Kept as long as the other lists: a list of many pages is reused for a TTL per page (`jobs_for`).
-            jobs: TtlCache::keeping(config.jobs_cache_ttl, keep),
-            writes: WriteStamps::forgetting_after(stamp_horizon),
-            target_writes: WriteStamps::forgetting_after(stamp_horizon),
-            write_refresh_min_age: config.write_refresh_min_age,
-            item_lists: Mutex::default(),
-            job_list_pages: Mutex::default(),
-            containers: Mutex::default(),
-            recent_jobs: RecentJobs::new(config.job_visibility_grace),
-        })
-    }
-
-    /// Requests sent, by (operation, HTTP status); status 0 = no response.
-    pub fn stats(&self) -> BTreeMap<(String, u16), u64> {
-        self.http.stats.snapshot()
-    }
-
-    /// All HTTP attempts made by this client (retries included).
-    pub fn total_requests(&self) -> u64 {
-        self.http.stats.total()
-    }
-
-    pub fn request_stats(&self) -> Arc<RequestStats> {
-        self.http.stats.clone()
-    }
-
-    /// Drop the cached fabric so the next `get_fabric` reads it again.
-    pub async fn invalidate_fabric(&self, vault: &VaultRef) {
-        self.fabrics.invalidate(&key(vault)).await;
-    }
-
-    fn lane(&self, vault: &VaultRef, kind: Kind) -> Arc<Lane> {
-        self.budgets.lane(&vault.subscription_id, &self.identity, kind)
-    }
-
-    fn vault_url(&self, v: &VaultRef, tail: &[&str]) -> Url {
-        let mut u = self.cloud.arm_endpoint.clone();
-        u.set_query(None);
-        if let Ok(mut segs) = u.path_segments_mut() {
-            segs.pop_if_empty();
-            segs.extend(["subscriptions", &v.subscription_id, "resourceGroups", &v.resource_group]);
-            segs.extend(["providers", "Microsoft.RecoveryServices", "vaults", &v.vault_name]);
-            segs.extend(tail);
-        }
-        u.query_pairs_mut().append_pair("api-version", &self.cloud.api_version);
-        u
-    }
-
-    async fn get<T: DeserializeOwned>(&self, op: &str, vault: &VaultRef, url: &Url) -> Result<T, SiteRecoveryError> {
-        self.http.send(op, Method::GET, url, None, &self.lane(vault, Kind::Read), Resend::Idempotent).await?.json(op)
-    }
-
-    /// GET a list and follow `nextLink` (only on the ARM endpoint's origin: the bearer token goes nowhere else).
-    async fn get_all<T: DeserializeOwned>(
-        &self,
-        op: &str,
-        vault: &VaultRef,
-        first: Url,
-        stop: impl FnMut(&[T]) -> bool,
-    ) -> Result<Vec<T>, SiteRecoveryError> {
-        self.get_pages(op, vault, first, stop, |item| item).await.map(|(items, _)| items)
-    }
-
-    /// [`ArmClient::get_all`], each item mapped as its page arrives (a long list never holds more than one page of
-    /// models), also saying how many pages (GETs) the list took.
-    async fn get_pages<T: DeserializeOwned, U>(
-        &self,
-        op: &str,
-        vault: &VaultRef,
-        first: Url,
-        mut stop: impl FnMut(&[T]) -> bool,
-        map: impl Fn(T) -> U,
-    ) -> Result<(Vec<U>, u32), SiteRecoveryError> {
-        let mut out = Vec::new();
-        let mut next = Some(first);
-        let mut pages = 0;
-        while let Some(url) = next.take() {
-            let page: ArmList<T> = self.get(op, vault, &url).await?;
-            let items = page.value.unwrap_or_default();
-            let done = stop(&items);
-            out.extend(items.into_iter().map(&map));
-            pages += 1;
-            if done || pages >= 10_000 {
-                break;
-            }
-            if let Some(link) = page.next_link.filter(|l| !l.is_empty()) {
-                let link = url
-                    .join(&link)
-                    .map_err(|e| SiteRecoveryError::Decode { operation: op.into(), message: format!("bad nextLink: {e}") })?;
-                if link.origin() != self.cloud.arm_endpoint.origin() {
-                    return Err(SiteRecoveryError::Decode {
-                        operation: op.into(),
-                        message: format!("nextLink leaves the ARM endpoint: {}", link.origin().ascii_serialization()),
-                    });
-                }
-                if link == url {
-                    break;
-                }
-                next = Some(link);
-            }
-        }
-        // Grown page by page, up to twice the places it needs; an item list is cached for minutes (a 1,000-item
-        // vault: 1,600 places of 544 bytes, issue 13).
-        out.shrink_to_fit();
-        Ok((out, pages))
-    }
-
-    /// The vault's item list, from the cache when it is at most `max_age` old and no write of this client made it
-    /// stale (after a write: once per `write_refresh_min_age` per page it took).
-    async fn items_within(&self, vault: &VaultRef, max_age: Duration) -> Result<Arc<Vec<ProtectedItemFacts>>, SiteRecoveryError> {
-        let container = self.container(vault).await?;
-        let written = self.writes.last(&vault_key(vault));
-        let list = (key(vault), container.to_ascii_lowercase());
-        let pages = self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&list).map(|l| l.pages);
-        let min_age = self.write_refresh_min_age.saturating_mul(pages.unwrap_or(1).max(1));
-        self.items
-            .get_within(list.clone(), max_age, written, min_age, || async {
-                let url = self.vault_url(
-                    vault,
-                    &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
-                );
-                let started = Instant::now();
-                let (items, pages) = self
-                    .get_pages("list_protected_items", vault, url, |_: &[models::ProtectedItem]| false, mapping::protected_item_facts)
-                    .await?;
-                self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(list.clone(), Listing { pages, started });
-                Ok(Arc::new(items))
-            })
-            .await
-    }
-
-    /// The protection container: given, or found through the vault's protected items (the spec
-    /// extract has no route listing a fabric's containers).
-    async fn container(&self, v: &VaultRef) -> Result<String, SiteRecoveryError> {
-        if let Some(c) = v.container_name.as_deref().filter(|c| !c.is_empty()) {
-            return Ok(c.to_string());
-        }
-        if let Some(c) = self.containers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key(v)) {
-            return Ok(c.clone());
-        }
-        let find = |items: &[models::ProtectedItem]| items.iter().find_map(|i| container_of(i.id.as_deref()?, &v.fabric_name));
-        let url = self.vault_url(v, &["replicationProtectedItems"]);
-        let items = self.get_all("discover_container", v, url, |page| find(page).is_some()).await?;
-        let found = find(&items).ok_or_else(|| {
-            SiteRecoveryError::Invalid(format!(
-                "protection container of fabric {} not found: set containerName (ASR offers no documented way to list a fabric's containers here and the vault has no protected item on that fabric)",
-                v.fabric_name
-            ))
-        })?;
-        self.containers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key(v), found.clone());
-        Ok(found)
-    }
-
-    async fn item_url(&self, v: &VaultRef, item: &str, action: Option<&str>) -> Result<Url, SiteRecoveryError> {
-        if item.is_empty() {
-            return Err(SiteRecoveryError::Invalid("protected item name is empty".into()));
-        }
-        let container = self.container(v).await?;
-        let mut tail =
-            vec!["replicationFabrics", &v.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems", item];
-        tail.extend(action);
-        Ok(self.vault_url(v, &tail))
-    }
-}
-
 fn to_body<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, SiteRecoveryError> {
     serde_json::to_vec(v).map_err(|e| SiteRecoveryError::Invalid(e.to_string()))
-}
-
-/// `.../replicationFabrics/{fabric}/replicationProtectionContainers/{container}/...` → container.
-pub(crate) fn container_of(id: &str, fabric: &str) -> Option<String> {
-    let segs: Vec<&str> = id.split('/').collect();
-    let f = segs
-        .windows(2)
-        .position(|w| matches!(w, [a, b] if a.eq_ignore_ascii_case("replicationFabrics") && b.eq_ignore_ascii_case(fabric)))?;
-    match segs.get(f + 2..)? {
-        [kind, container, ..] if kind.eq_ignore_ascii_case("replicationProtectionContainers") => Some(container.to_string()),
-        _ => None,
-    }
 }
 
 #[async_trait::async_trait]
