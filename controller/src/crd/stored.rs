@@ -57,3 +57,28 @@ impl ShrinkToFit for ReprotectPolicy {
         status.groups.shrink_to_fit();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{JobStatus, ProtectedMachineSpec, ProtectedMachineStatus};
+    use std::mem::size_of;
+
+    /// The reflector store holds every machine inline (in an `Arc`) for as long as the controller runs: at 10,000
+    /// machines each byte here is ~10 KB of heap (issue 13). A field that grows a stored machine should be a choice.
+    #[test]
+    fn a_stored_machine_stays_within_the_inline_size_the_scale_bench_was_measured_with() {
+        let sizes = [
+            ("ProtectedMachine", size_of::<ProtectedMachine>(), 896),
+            ("ProtectedMachineSpec", size_of::<ProtectedMachineSpec>(), 176),
+            ("ProtectedMachineStatus", size_of::<ProtectedMachineStatus>(), 360),
+            ("JobStatus", size_of::<JobStatus>(), 104),
+        ];
+        let over: Vec<String> = sizes
+            .iter()
+            .filter(|(_, size, budget)| size > budget)
+            .map(|(name, size, budget)| format!("{name} is {size} bytes inline, over its budget of {budget}"))
+            .collect();
+        assert!(over.is_empty(), "{over:#?}");
+    }
+}

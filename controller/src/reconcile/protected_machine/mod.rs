@@ -10,11 +10,15 @@ pub mod failback_act;
 pub mod failback_status;
 #[cfg(test)]
 mod failback_tests;
+#[cfg(test)]
+mod gate_tests;
 pub mod lookup;
 pub mod notes;
 pub mod observe;
 pub mod preview;
 pub mod status;
+#[cfg(test)]
+mod test_world;
 #[cfg(test)]
 mod tests;
 
