@@ -1,6 +1,6 @@
 //! Pure condition bookkeeping: merge desired conditions into the recorded ones, keeping `lastTransitionTime`.
 
-use crate::crd::StatusCondition;
+use crate::crd::{ConditionShape, StatusCondition};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 /// A condition as a reconciler wants it; time and generation are filled in by [`merge`].
@@ -73,14 +73,14 @@ pub fn merge(
                 .find(|c| c.type_ == d.type_ && c.status == status)
                 .map(|c| c.last_transition_time.clone())
                 .unwrap_or(Time(now));
-            StatusCondition {
+            let shape = ConditionShape {
                 type_: d.type_.into(),
                 status: status.into(),
                 reason: sanitize_reason(&d.reason).into(),
                 message: truncate(&d.message, 32 * 1024).into(),
                 observed_generation: generation,
-                last_transition_time,
-            }
+            };
+            StatusCondition::new(shape, last_transition_time)
         })
         .collect()
 }

@@ -14,7 +14,7 @@ pub use machine::*;
 pub use master_target::*;
 pub use policy::*;
 pub use reprotect_facts::SharedText;
-pub use status_condition::StatusCondition;
+pub use status_condition::{ConditionShape, StatusCondition};
 pub use stored::{ShrinkToFit, queue_ref, without_version};
 
 use kube::CustomResourceExt;
