@@ -13,10 +13,11 @@ use std::{
 };
 
 use kube::runtime::{reflector::ObjectRef, watcher::Event};
-use reprotect_facts::{ProtectedItemFacts, SharedText, hash_ignoring_case};
+use reprotect_facts::{ProtectedItemFacts, hash_ignoring_case};
 use smallvec::SmallVec;
 
 use crate::crd::ProtectedMachine;
+use crate::machine_key::MachineKey;
 
 /// A claim: the hash of a tag and a lower-case item id, item name or friendly name (equal texts, whatever their case,
 /// give equal claims; a collision only adds a machine the caller then rules out).
@@ -33,31 +34,6 @@ struct Index {
     claims_of: HashMap<Arc<MachineKey>, [Option<Claim>; 2]>,
     /// During a relist: the machines it listed so far (the others are gone once it is done).
     relisted: Option<HashSet<Arc<MachineKey>>>,
-}
-
-/// A machine as the index names it: its namespace (one interned copy for all its machines) and name. An
-/// `ObjectRef` is 96 bytes and two strings of its own (issue 13: the index is kept for every machine).
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct MachineKey {
-    namespace: Option<SharedText>,
-    name: Box<str>,
-}
-
-impl MachineKey {
-    fn of(pm: &ProtectedMachine) -> Self {
-        MachineKey {
-            namespace: pm.metadata.namespace.as_deref().map(SharedText::from),
-            name: pm.metadata.name.as_deref().unwrap_or_default().into(),
-        }
-    }
-
-    fn object_ref(&self) -> ObjectRef<ProtectedMachine> {
-        let r = ObjectRef::new(&self.name);
-        match &self.namespace {
-            Some(ns) => r.within(ns),
-            None => r,
-        }
-    }
 }
 
 fn claim(tag: u8, text: &str) -> Claim {

@@ -108,6 +108,9 @@ pub struct Context {
     pub scopes: AllScopes,
     /// The Secrets and CA ConfigMaps policies name, shared by the passes of this controller set.
     pub objects: crate::connections::ObjectCache,
+    /// The machines' own queue of wakes and timed rechecks, when their controller takes machines from it
+    /// (`run`); without one a pass asks kube-runtime to requeue it.
+    pub machine_wakes: Option<crate::machine_wakes::MachineWakes>,
     /// Consecutive transient failures per object, for backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -130,8 +133,15 @@ impl Context {
             leader: crate::leader::LeaderGuard::unconditional(),
             submitted: Arc::default(),
             scopes: AllScopes::of(&stores),
+            machine_wakes: None,
             failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same context, its machine passes rechecked through `wakes`.
+    pub fn with_machine_wakes(mut self, wakes: crate::machine_wakes::MachineWakes) -> Self {
+        self.machine_wakes = Some(wakes);
+        self
     }
 
     /// The same context, for the controller set of one namespace (`None`: all namespaces).

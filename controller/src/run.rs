@@ -7,9 +7,10 @@ use crate::context::{Context, Settings, Shared, Stores};
 use crate::crd::{MasterTarget, ProtectedMachine, ReprotectPolicy, queue_ref};
 use crate::http::{self, Readiness};
 use crate::leader::LeaderGuard;
+use crate::machine_wakes::MachineWakes;
 use crate::metrics::Metrics;
 use crate::reconcile::{self, error_policy, master_target_name};
-use crate::store_feed::{STORE_CATCH_UP, controller_for, until_stored};
+use crate::store_feed::{STORE_CATCH_UP, controller_for, machine_controller, until_stored};
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use kube::runtime::controller::Config as ControllerConfig;
 use kube::runtime::{Predicate, WatchStreamExt, predicates, watcher};
@@ -181,9 +182,14 @@ pub async fn run_controllers_guarded(
     let wc = watcher::Config::default().any_semantic();
     let config = ControllerConfig::default().concurrency(concurrency);
     let claims = ClaimIndex::default();
-    let claims_followed = claims.clone();
-    let machines = controller_for(api::<ProtectedMachine>(&client, &namespace), wc.clone(), move |e| claims_followed.apply(e))
-        .with_config(config.clone());
+    let wakes = MachineWakes::for_concurrency(concurrency);
+    let (claims_followed, wakes_followed) = (claims.clone(), wakes.clone());
+    let follow = move |e: &watcher::Event<ProtectedMachine>| {
+        claims_followed.apply(e);
+        wakes_followed.follow(e);
+    };
+    let (machines, machine_feed) = machine_controller(api::<ProtectedMachine>(&client, &namespace), wc.clone(), follow, wakes.clone());
+    let machines = machines.with_config(config.clone());
     let masters = controller_for(api::<MasterTarget>(&client, &namespace), wc.clone(), |_| ()).with_config(config.clone());
     let policies = controller_for(api::<ReprotectPolicy>(&client, &namespace), wc.clone(), |_| ()).with_config(config);
     let stores = Stores { policies: policies.store(), master_targets: masters.store(), machines: machines.store(), claims };
@@ -191,9 +197,12 @@ pub async fn run_controllers_guarded(
         Context::new(client.clone(), connector, metrics, stores.clone(), settings)
             .with_scope(namespace.clone())
             .with_leader(leader)
-            .with_shared(&shared),
+            .with_shared(&shared)
+            .with_machine_wakes(wakes.clone()),
     );
 
+    // Every wake of a machine goes through `wakes` (see `machine_wakes`: kube-runtime's scheduler would keep each
+    // one of a fan-out to thousands of machines in three tables that never shrink).
     // A change to a policy or master target re-evaluates every machine that uses it, so fixing a
     // cause unblocks machines without a restart.
     let (by_policy, by_master) = (stores.clone(), stores.clone());
@@ -212,29 +221,28 @@ pub async fn run_controllers_guarded(
         .touched_objects()
         .predicate_filter(predicates::generation, Default::default())
         .and_then(move |mt| until_stored(master_target_store.clone(), mt, STORE_CATCH_UP).map(Ok));
-    let machines = machines
-        .watches_stream(policy_specs, move |p| {
-            let (ns, name) = (p.namespace(), p.name_any());
-            by_policy
-                .machines
-                .state()
-                .into_iter()
-                .filter(move |m| m.namespace() == ns && m.spec.policy_ref == name)
-                .map(|m| queue_ref(m.as_ref()))
-                .collect::<Vec<_>>()
-        })
-        .watches_stream(master_target_specs, move |mt| {
-            let (ns, name) = (mt.namespace(), mt.name_any());
-            let stores = by_master.clone();
-            stores
-                .machines
-                .state()
-                .into_iter()
-                .filter(|m| m.namespace() == ns)
-                .filter(|m| reconcile::find_policy_in(&stores, m).and_then(|p| master_target_name(m, &p)).as_deref() == Some(name.as_str()))
-                .map(|m| queue_ref(m.as_ref()))
-                .collect::<Vec<_>>()
-        });
+    let policy_wakes = wake_each(&wakes, policy_specs, move |p: ReprotectPolicy| {
+        let (ns, name) = (p.namespace(), p.name_any());
+        by_policy
+            .machines
+            .state()
+            .into_iter()
+            .filter(move |m| m.namespace() == ns && m.spec.policy_ref == name)
+            .map(|m| queue_ref(m.as_ref()))
+            .collect::<Vec<_>>()
+    });
+    let master_target_wakes = wake_each(&wakes, master_target_specs, move |mt: MasterTarget| {
+        let (ns, name) = (mt.namespace(), mt.name_any());
+        let stores = by_master.clone();
+        stores
+            .machines
+            .state()
+            .into_iter()
+            .filter(|m| m.namespace() == ns)
+            .filter(|m| reconcile::find_policy_in(&stores, m).and_then(|p| master_target_name(m, &p)).as_deref() == Some(name.as_str()))
+            .map(|m| queue_ref(m.as_ref()))
+            .collect::<Vec<_>>()
+    });
     // Group members are gated on each other's status; status changes do not trigger reconciles
     // (see `controller_for`), so a member that becomes ready (or starts its reprotect) wakes its
     // waiting peers directly and the group goes together instead of on the next timed recheck.
@@ -243,7 +251,7 @@ pub async fn run_controllers_guarded(
         .touched_objects()
         .try_filter(|m| std::future::ready(m.spec.replication_group.is_some()))
         .predicate_filter(reconcile::protected_machine::group_readiness, Default::default());
-    let machines = machines.watches_stream(group_readiness, move |m| {
+    let group_wakes = wake_each(&wakes, group_readiness, move |m: ProtectedMachine| {
         let (ns, name, group) = (m.namespace(), m.name_any(), m.spec.replication_group.clone());
         by_group
             .machines
@@ -254,9 +262,23 @@ pub async fn run_controllers_guarded(
             .collect::<Vec<_>>()
     });
     // Azure's side: changed items wake their machines, so settled machines can reuse the vault's list.
-    let machines = match ctx.settings.vault_watch_interval {
-        interval if interval.is_zero() => machines,
-        interval => machines.reconcile_on(reconcile::vault_watch::wakes(ctx.clone(), interval)),
+    let vault_wakes = {
+        let wakes = wakes.clone();
+        let interval = ctx.settings.vault_watch_interval;
+        let changed = (!interval.is_zero()).then(|| reconcile::vault_watch::wakes(ctx.clone(), interval));
+        async move {
+            match changed {
+                Some(changed) => {
+                    changed
+                        .for_each(|m| {
+                            wakes.wake(&m);
+                            std::future::ready(())
+                        })
+                        .await
+                }
+                None => std::future::pending().await,
+            }
+        }
     };
     let readiness_stores = stores.clone();
     let mark_ready = async move {
@@ -266,11 +288,32 @@ pub async fn run_controllers_guarded(
     };
     tokio::join!(
         mark_ready,
+        machine_feed,
+        policy_wakes,
+        master_target_wakes,
+        group_wakes,
+        vault_wakes,
         machines.run(reconcile::protected_machine::reconcile, error_policy, ctx.clone()).for_each(log_result),
         masters.run(reconcile::master_target::reconcile, error_policy, ctx.clone()).for_each(log_result),
         policies.run(reconcile::policy::reconcile, error_policy, ctx.clone()).for_each(log_result),
     );
     Ok(())
+}
+
+/// Wake the machines `map` names for each object `objects` yields (a watch's errors are retried by its backoff).
+fn wake_each<T>(
+    wakes: &MachineWakes,
+    objects: impl futures::Stream<Item = Result<T, watcher::Error>> + Send + 'static,
+    map: impl Fn(T) -> Vec<kube::runtime::reflector::ObjectRef<ProtectedMachine>> + Send + 'static,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let wakes = wakes.clone();
+    objects.for_each(move |object| {
+        match object {
+            Ok(object) => map(object).iter().for_each(|m| wakes.wake(m)),
+            Err(e) => tracing::debug!(error = %e, "watch of what wakes machines"),
+        }
+        std::future::ready(())
+    })
 }
 
 async fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>) {

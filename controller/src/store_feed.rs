@@ -1,8 +1,9 @@
 //! From a kind's watch to its controller: each event slimmed and applied to the kind's store, and the objects whose
 //! spec or annotations changed since the stored version queued by name and namespace.
 
-use crate::crd::{ShrinkToFit, without_version};
-use futures::TryStreamExt;
+use crate::crd::{ProtectedMachine, ShrinkToFit, queue_ref, without_version};
+use crate::machine_wakes::MachineWakes;
+use futures::{StreamExt, TryStreamExt};
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -19,6 +20,30 @@ where
     let (reader, writer) = reflector::store();
     let trigger = trigger_from(watcher(api, wc).default_backoff(), writer, follow);
     Controller::for_stream(trigger, reader)
+}
+
+/// The machines' controller, which takes them from `wakes` (see [`crate::machine_wakes`]), and the future that
+/// feeds its store from the watch, as [`controller_for`] does, and wakes the machines that [`wakes_the_controller`].
+/// The future must run beside the controller (it is what fills the store the controller waits for).
+pub fn machine_controller(
+    api: Api<ProtectedMachine>,
+    wc: watcher::Config,
+    follow: impl Fn(&watcher::Event<ProtectedMachine>) + Send + 'static,
+    wakes: MachineWakes,
+) -> (Controller<ProtectedMachine>, impl std::future::Future<Output = ()> + Send + 'static) {
+    let (reader, writer) = reflector::store();
+    let woken = wakes.clone();
+    let feed = trigger_from(watcher(api, wc).default_backoff(), writer, follow).for_each(move |machine| {
+        match machine {
+            Ok(machine) => woken.wake(&queue_ref(&machine)),
+            // The watcher retries with its backoff; the error is the watch's, not a machine's.
+            Err(e) => tracing::debug!(error = %e, "machine watch"),
+        }
+        std::future::ready(())
+    });
+    // kube-runtime's own trigger is never used: every machine comes through `wakes`.
+    let trigger = futures::stream::pending::<Result<ProtectedMachine, watcher::Error>>();
+    (Controller::for_stream(trigger, reader).reconcile_on(wakes.stream()), feed)
 }
 
 /// What `controller_for` feeds its controller from a watch: every event slimmed and stored (and shown to

@@ -50,6 +50,9 @@ impl Reconciled for ProtectedMachine {
 /// Entry point called by the kube-runtime Controller.
 #[tracing::instrument(skip_all, fields(object = %ObjectRef::from_obj(pm.as_ref())))]
 pub async fn reconcile(pm: Arc<ProtectedMachine>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if let Some(wakes) = &ctx.machine_wakes {
+        wakes.started(&pm);
+    }
     reconcile_with(pm, ctx, |pm, ctx| async move { reconcile_inner(&pm, &ctx).await }).await
 }
 
@@ -209,7 +212,13 @@ async fn apply(ctx: &Context, pm: &ProtectedMachine, outcome: Outcome) -> Result
     if let Some(seconds) = outcome.agent_waited {
         ctx.metrics.agent_waited(seconds);
     }
-    Ok(Action::requeue(outcome.requeue_after))
+    Ok(match &ctx.machine_wakes {
+        Some(wakes) => {
+            wakes.recheck_after(pm, outcome.requeue_after);
+            Action::await_change()
+        }
+        None => Action::requeue(outcome.requeue_after),
+    })
 }
 
 /// Drop this process's record of a submission once the stored machine's status names the job (the record only
