@@ -12,7 +12,9 @@ pub(super) fn protected(input: &Input<'_>, item: &ProtectedItemFacts) -> Decisio
     let mut d = decision(
         Phase::Protected,
         reasons::PROTECTED,
-        format!("{} is replicating from Azure to on-premises", item.display_name()),
+        // Not naming the item: the same message for every protected machine is one interned condition shape for
+        // all of them (issue 13); the machine's status names its item (`protectedItemId`).
+        "Replicating from Azure to on-premises",
         input.watchdog_interval,
     );
     let mut risks = input.watchdog.master_target_risks.clone();
