@@ -44,9 +44,15 @@ pub const HANDED_FOR: Duration = Duration::from_secs(60);
 pub struct MachineWakes(Arc<Mutex<Queue>>);
 
 struct Queue {
-    /// Due machines, first woken first.
-    due: VecDeque<Arc<MachineKey>>,
-    /// The machines in `due`.
+    /// Machines woken by a change, first woken first.
+    woken: VecDeque<Arc<MachineKey>>,
+    /// Machines whose recheck fell due, first due first.
+    rechecks: VecDeque<Arc<MachineKey>>,
+    /// Whether the next machine handed is a recheck when both lists have one: they take turns, so a burst of wakes
+    /// (10,000 machines applied at once, each pass waiting its turn for ARM's write budget) never holds back the
+    /// follow-up of a submitted job, nor the reverse.
+    recheck_next: bool,
+    /// The machines in `woken` and `rechecks`.
     queued: HashSet<Arc<MachineKey>>,
     /// Handed to the controller, reconcile not started yet: since when.
     handed: HashMap<Arc<MachineKey>, Instant>,
@@ -80,7 +86,9 @@ impl MachineWakes {
     /// A queue that hands at most `limit` machines to the controller before their reconciles start.
     pub fn handing_at_once(limit: usize) -> Self {
         MachineWakes(Arc::new(Mutex::new(Queue {
-            due: VecDeque::new(),
+            woken: VecDeque::new(),
+            rechecks: VecDeque::new(),
+            recheck_next: false,
             queued: HashSet::new(),
             handed: HashMap::new(),
             timers: DelayQueue::new(),
@@ -103,7 +111,7 @@ impl MachineWakes {
         let key = MachineKey::of_ref(machine);
         if !queue.waiting(&key) {
             let key = queue.shared(key);
-            queue.push_due(key);
+            queue.push_due(key, Due::Woken);
         }
     }
 
@@ -151,7 +159,7 @@ impl MachineWakes {
     /// How many machines are due, handed and timed (tests, metrics).
     pub fn counts(&self) -> (usize, usize, usize) {
         let queue = self.queue();
-        (queue.due.len(), queue.handed.len(), queue.timed.len())
+        (queue.woken.len() + queue.rechecks.len(), queue.handed.len(), queue.timed.len())
     }
 }
 
@@ -168,10 +176,21 @@ impl Queue {
         self.queued.contains(key) || self.handed.contains_key(key)
     }
 
-    fn push_due(&mut self, key: Arc<MachineKey>) {
+    fn push_due(&mut self, key: Arc<MachineKey>, why: Due) {
         self.queued.insert(key.clone());
-        self.due.push_back(key);
+        match why {
+            Due::Woken => self.woken.push_back(key),
+            Due::Recheck => self.rechecks.push_back(key),
+        }
         self.wake_controller();
+    }
+
+    /// The next due machine, rechecks and wakes taking turns.
+    fn pop_due(&mut self) -> Option<Arc<MachineKey>> {
+        let recheck = if self.recheck_next { !self.rechecks.is_empty() } else { self.woken.is_empty() };
+        let key = if recheck { self.rechecks.pop_front() } else { self.woken.pop_front() }?;
+        self.recheck_next = !recheck;
+        Some(key)
     }
 
     fn wake_controller(&mut self) {
@@ -186,7 +205,7 @@ impl Queue {
             let key = expired.into_inner();
             self.timed.remove(&key);
             if !self.waiting(&key) {
-                self.push_due(key);
+                self.push_due(key, Due::Recheck);
             }
         }
         if self.handed.len() >= self.limit {
@@ -194,7 +213,7 @@ impl Queue {
             self.handed.retain(|_, since| now.duration_since(*since) < HANDED_FOR);
         }
         if self.handed.len() < self.limit
-            && let Some(key) = self.due.pop_front()
+            && let Some(key) = self.pop_due()
         {
             self.queued.remove(&key);
             let next = key.object_ref();
@@ -203,7 +222,7 @@ impl Queue {
             return Poll::Ready(next);
         }
         self.waker = Some(cx.waker().clone());
-        if self.handed.len() >= self.limit && !self.due.is_empty() {
+        if self.handed.len() >= self.limit && !self.queued.is_empty() {
             // Look again when the oldest handed machine's place lapses, should its reconcile never start.
             let lapse = self.handed.values().min().copied().unwrap_or_else(Instant::now) + HANDED_FOR;
             let sleep = self.lapse.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(lapse)));
@@ -218,11 +237,19 @@ impl Queue {
     /// Give back the places a burst of wakes took once it has drained (a `VecDeque` and a `HashSet` keep their
     /// capacity otherwise).
     fn shrink_after_a_burst(&mut self) {
-        if self.due.is_empty() && self.due.capacity() > 4 * self.limit {
-            self.due.shrink_to_fit();
+        if self.queued.is_empty() && self.woken.capacity() + self.rechecks.capacity() > 8 * self.limit {
+            self.woken.shrink_to_fit();
+            self.rechecks.shrink_to_fit();
             self.queued.shrink_to_fit();
         }
     }
+}
+
+/// Why a machine is due.
+#[derive(Clone, Copy)]
+enum Due {
+    Woken,
+    Recheck,
 }
 
 #[cfg(test)]

@@ -123,3 +123,21 @@ fn the_queue_hands_at_least_four_machines_per_reconcile_slot() {
     assert_eq!(limit(100), 400);
     assert_eq!(limit(0), usize::MAX, "no concurrency limit, no handing limit");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_recheck_that_falls_due_during_a_burst_of_wakes_is_handed_next_not_after_the_burst() {
+    let wakes = MachineWakes::handing_at_once(1);
+    let mut stream = Box::pin(wakes.stream());
+    for i in 0..1_000 {
+        wakes.wake(&named(&format!("vm-{i:04}")));
+    }
+    assert_eq!(take_ready(&mut stream), ["vm-0000"]);
+    wakes.recheck_after(&machine("submitted"), Duration::from_secs(30));
+    wakes.started(&machine("vm-0000"));
+    assert_eq!(take_ready(&mut stream), ["vm-0001"]);
+    tokio::time::advance(Duration::from_secs(31)).await;
+    wakes.started(&machine("vm-0001"));
+    assert_eq!(take_ready(&mut stream), ["submitted"], "the recheck takes its turn before 998 wakes");
+    wakes.started(&machine("submitted"));
+    assert_eq!(take_ready(&mut stream), ["vm-0002"], "and the wakes theirs after it");
+}

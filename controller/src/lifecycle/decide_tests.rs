@@ -360,3 +360,13 @@ fn a_submitted_reprotect_is_looked_at_when_azures_retry_after_says_within_five_s
     let job = JobRef { job_name: "j".into(), retry_after_seconds: Some(10) };
     assert_eq!(after_act(planned, &Acted::Submitted { job, at: t(61) }).requeue_after, std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn every_protected_machine_says_the_same_so_ten_thousand_share_one_ready_condition() {
+    let other =
+        ProtectedItemFacts { id: "/Subscriptions/s/replicationProtectedItems/db-07".into(), name: "db-07".into(), ..protected_item() };
+    let (a, b) = (protected_item(), other);
+    let (da, db) = (decide(&input(Some(&a), t(0))), decide(&input(Some(&b), t(0))));
+    assert_eq!((da.phase, db.phase), (Phase::Protected, Phase::Protected));
+    assert_eq!(da.conditions, db.conditions, "no condition names its item");
+}
