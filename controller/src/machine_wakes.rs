@@ -156,7 +156,7 @@ impl MachineWakes {
         futures::stream::poll_fn(move |cx| wakes.queue().poll_hand(cx).map(Some))
     }
 
-    /// How many machines are due, handed and timed (tests, metrics).
+    /// How many machines are due, handed and timed (for tests and debugging).
     pub fn counts(&self) -> (usize, usize, usize) {
         let queue = self.queue();
         (queue.woken.len() + queue.rechecks.len(), queue.handed.len(), queue.timed.len())
