@@ -96,6 +96,13 @@ impl Reply {
     pub fn json<T: serde::de::DeserializeOwned>(&self, operation: &str) -> Result<T, SiteRecoveryError> {
         serde_json::from_slice(&self.body).map_err(|e| SiteRecoveryError::Decode { operation: operation.into(), message: e.to_string() })
     }
+    /// The body read through `seed` (e.g. [`crate::mapped_page::PageSeed`]), as [`Reply::json`] reads a type.
+    pub fn json_seed<'a, S: serde::de::DeserializeSeed<'a>>(&'a self, operation: &str, seed: S) -> Result<S::Value, SiteRecoveryError> {
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        seed.deserialize(&mut de)
+            .and_then(|value| de.end().map(|()| value))
+            .map_err(|e| SiteRecoveryError::Decode { operation: operation.into(), message: e.to_string() })
+    }
 }
 
 /// Why a response body could not be taken.

@@ -25,6 +25,7 @@ pub mod compute;
 pub mod config;
 pub mod failback;
 pub mod http;
+mod mapped_page;
 pub mod mapping;
 pub mod models;
 pub mod pool;

@@ -32,20 +32,6 @@ macro_rules! model {
     };
 }
 
-/// `{ value: [...], nextLink }`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct ArmList<T> {
-    pub value: Option<Vec<T>>,
-    pub next_link: Option<String>,
-}
-
-impl<T> Default for ArmList<T> {
-    fn default() -> Self {
-        Self { value: None, next_link: None }
-    }
-}
-
 /// An ARM proxy resource with typed `properties`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, rename_all = "camelCase")]

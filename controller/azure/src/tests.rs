@@ -32,21 +32,24 @@ fn parse_example(op: &str, body: Value) -> Result<usize, String> {
     fn one<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
         serde_json::from_value(v).map_err(|e| e.to_string())
     }
+    /// A list page read as the client reads it (`get_pages`: each element mapped while parsed).
+    fn page<T: serde::de::DeserializeOwned, U>(v: Value, map: fn(T) -> U) -> Result<usize, String> {
+        use serde::de::DeserializeSeed;
+        crate::mapped_page::PageSeed::new(&map).deserialize(v).map(|page| page.value.len()).map_err(|e| e.to_string())
+    }
     let (kind, list) = op.split_once('_').ok_or("operation id")?;
     let is_list = list.starts_with("List");
     Ok(match (kind, is_list) {
         ("ReplicationFabrics", false) => usize::from(!fabric_facts(one(body)?).name.is_empty()),
-        ("ReplicationFabrics", true) => one::<ArmList<Fabric>>(body)?.value.unwrap_or_default().into_iter().map(fabric_facts).count(),
+        ("ReplicationFabrics", true) => page::<Fabric, _>(body, fabric_facts)?,
         ("ReplicationProtectedItems", false) => usize::from(!protected_item_facts(one(body)?).name.is_empty()),
-        ("ReplicationProtectedItems", true) => {
-            one::<ArmList<ProtectedItem>>(body)?.value.unwrap_or_default().into_iter().map(protected_item_facts).count()
-        }
+        ("ReplicationProtectedItems", true) => page::<ProtectedItem, _>(body, protected_item_facts)?,
         ("ReplicationJobs", false) => usize::from(!job_facts(one(body)?).name.is_empty()),
-        ("ReplicationJobs", true) => one::<ArmList<Job>>(body)?.value.unwrap_or_default().into_iter().map(job_facts).count(),
+        ("ReplicationJobs", true) => page::<Job, _>(body, job_facts)?,
         ("ReplicationPolicies", false) => usize::from(!policy_facts(one(body)?).name.is_empty()),
-        ("ReplicationPolicies", true) => one::<ArmList<Policy>>(body)?.value.unwrap_or_default().into_iter().map(policy_facts).count(),
+        ("ReplicationPolicies", true) => page::<Policy, _>(body, policy_facts)?,
         ("ReplicationvCenters", false) => usize::from(!vcenter_facts(one(body)?).name.is_empty()),
-        ("ReplicationvCenters", true) => one::<ArmList<VCenter>>(body)?.value.unwrap_or_default().into_iter().map(vcenter_facts).count(),
+        ("ReplicationvCenters", true) => page::<VCenter, _>(body, vcenter_facts)?,
         // Not read by the client: the generic resource shape must still parse.
         _ => usize::from(one::<Resource<Value>>(body)?.id.is_some()),
     })

@@ -31,9 +31,7 @@ impl ArmClient {
                     &["replicationFabrics", &vault.fabric_name, "replicationProtectionContainers", &container, "replicationProtectedItems"],
                 );
                 let started = Instant::now();
-                let (items, pages) = self
-                    .get_pages("list_protected_items", vault, url, |_: &[models::ProtectedItem]| false, mapping::protected_item_facts)
-                    .await?;
+                let (items, pages) = self.get_pages("list_protected_items", vault, url, |_| false, mapping::protected_item_facts).await?;
                 self.item_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(list.clone(), Listing { pages, started });
                 Ok(Arc::new(items))
             })

@@ -113,7 +113,7 @@ impl ArmClient {
             .jobs
             .get_within(vkey.clone(), max_age, written, std::time::Duration::ZERO, || async {
                 let url = self.vault_url(vault, &["replicationJobs"]);
-                let (jobs, pages) = self.get_pages("list_jobs", vault, url, |_: &[models::Job]| false, mapping::job_facts).await?;
+                let (jobs, pages) = self.get_pages("list_jobs", vault, url, |_| false, mapping::job_facts).await?;
                 self.job_list_pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(vkey, pages);
                 Ok::<_, SiteRecoveryError>(Arc::new(jobs))
             })
@@ -130,7 +130,7 @@ impl ArmClient {
         let mut url = self.vault_url(vault, &["replicationJobs"]);
         let query = format!("{}&{}", url.query().unwrap_or_default(), start_time_filter(since));
         url.set_query(Some(&query));
-        self.get_pages("list_jobs", vault, url, |_: &[models::Job]| false, mapping::job_facts).await.map(|(jobs, _)| jobs)
+        self.get_pages("list_jobs", vault, url, |_| false, mapping::job_facts).await.map(|(jobs, _)| jobs)
     }
 
     /// The job of an accepted reProtect named only by `Azure-AsyncOperation`. Recorded traffic uses

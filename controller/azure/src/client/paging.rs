@@ -11,7 +11,7 @@ use super::ArmClient;
 use crate::{
     budget::{Kind, Lane},
     http::Resend,
-    models::ArmList,
+    mapped_page::PageSeed,
 };
 
 impl ArmClient {
@@ -54,17 +54,19 @@ impl ArmClient {
         op: &str,
         vault: &VaultRef,
         first: Url,
-        mut stop: impl FnMut(&[T]) -> bool,
+        mut stop: impl FnMut(&[U]) -> bool,
         map: impl Fn(T) -> U,
     ) -> Result<(Vec<U>, u32), SiteRecoveryError> {
         let mut out = Vec::new();
         let mut next = Some(first);
         let mut pages = 0;
         while let Some(url) = next.take() {
-            let page: ArmList<T> = self.get(op, vault, &url).await?;
-            let items = page.value.unwrap_or_default();
-            let done = stop(&items);
-            out.extend(items.into_iter().map(&map));
+            // Each element mapped as it is parsed (see `mapped_page`): the page's models never exist all at once.
+            let reply = self.http.send(op, Method::GET, &url, None, &self.lane(vault, Kind::Read), Resend::Idempotent).await?;
+            let page = reply.json_seed(op, PageSeed::new(&map))?;
+            drop(reply);
+            let done = stop(&page.value);
+            out.extend(page.value);
             pages += 1;
             if done || pages >= 10_000 {
                 break;

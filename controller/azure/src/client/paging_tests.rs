@@ -23,7 +23,7 @@ async fn a_list_of_many_pages_is_kept_without_spare_capacity() {
     let server = serve_json(Duration::ZERO, paged(5)).await;
     let client = ArmClient::new(ArmClientConfig::new(sim_cloud(&server), AzureAuth::StaticToken("t".into()))).unwrap();
     let url = client.vault_url(&vault(), &["replicationProtectedItems"]);
-    let (items, pages) = client.get_pages("list", &vault(), url, |_: &[serde_json::Value]| false, |v| v).await.unwrap();
+    let (items, pages) = client.get_pages("list", &vault(), url, |_| false, |v: serde_json::Value| v).await.unwrap();
     assert_eq!((items.len(), pages), (15, 5));
     assert_eq!(items[14]["id"], "item-5-2");
     // Grown page by page, the vector held 16 places for 15 items; a cached vault list keeps it for minutes.
