@@ -131,7 +131,7 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         os_name: Some(if linux { "RHEL 8" } else { "Windows Server 2019" }.into()),
         discovery_type: Some(if n.is_multiple_of(53) { "PhysicalServer" } else { "vCenter" }.into()),
         vm_id: Some(format!("vm-guid-{n}")),
-        multi_vm_group_name: n.is_multiple_of(10).then(|| format!("rg-{}", n / 10 % 100)),
+        multi_vm_group_name: n.is_multiple_of(10).then(|| format!("rg-{}", n / 10 % 100).into()),
         ..ProtectedItemFacts::default()
     };
     let desired = Desired {
@@ -148,7 +148,7 @@ fn machine(n: usize, now: Timestamp) -> (Desired, Observed) {
         process_server_location: Some(if n.is_multiple_of(6) { ProcessServerLocation::OnPremises } else { ProcessServerLocation::Azure }),
         datastore: Some(format!("ds-{}", n % ds_count)),
         on_premises: if existing { OnPremisesTarget::ExistingVm(selector.clone()) } else { OnPremisesTarget::AlternateLocation },
-        replication_group: item.multi_vm_group_name.clone(),
+        replication_group: item.multi_vm_group_name.as_deref().map(str::to_string),
         group_members: Vec::new(),
         vcenter_server: "vcenter.contoso.local".into(),
         recorded_master_target_datastores: (n % 3 == 1).then(|| vec!["datastore-0".into()]),
