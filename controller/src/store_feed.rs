@@ -32,18 +32,35 @@ pub fn machine_controller(
     wakes: MachineWakes,
 ) -> (Controller<ProtectedMachine>, impl std::future::Future<Output = ()> + Send + 'static) {
     let (reader, writer) = reflector::store();
-    let woken = wakes.clone();
-    let feed = trigger_from(watcher(api, wc).default_backoff(), writer, follow).for_each(move |machine| {
+    let feed = machine_feed(watcher(api, wc).default_backoff(), writer, follow, wakes.clone());
+    // kube-runtime's own trigger is never used: every machine comes through `wakes`.
+    let trigger = futures::stream::pending::<Result<ProtectedMachine, watcher::Error>>();
+    (Controller::for_stream(trigger, reader).reconcile_on(wakes.stream()), feed)
+}
+
+/// The machines' watch events, without their resource versions (see [`forget_version`]), into their store, and the
+/// machines that [`wakes_the_controller`] into `wakes`.
+pub(crate) fn machine_feed(
+    events: impl futures::Stream<Item = Result<watcher::Event<ProtectedMachine>, watcher::Error>> + Send,
+    writer: reflector::store::Writer<ProtectedMachine>,
+    follow: impl Fn(&watcher::Event<ProtectedMachine>) + Send + 'static,
+    wakes: MachineWakes,
+) -> impl std::future::Future<Output = ()> + Send {
+    trigger_from(events.modify(forget_version), writer, follow).for_each(move |machine| {
         match machine {
-            Ok(machine) => woken.wake(&queue_ref(&machine)),
+            Ok(machine) => wakes.wake(&queue_ref(&machine)),
             // The watcher retries with its backoff; the error is the watch's, not a machine's.
             Err(e) => tracing::debug!(error = %e, "machine watch"),
         }
         std::future::ready(())
-    });
-    // kube-runtime's own trigger is never used: every machine comes through `wakes`.
-    let trigger = futures::stream::pending::<Result<ProtectedMachine, watcher::Error>>();
-    (Controller::for_stream(trigger, reader).reconcile_on(wakes.stream()), feed)
+    })
+}
+
+/// A stored machine needs no resource version: nothing reads it (the policies' and master targets' stores keep
+/// theirs, for [`until_stored`]), and kube's store copies it once more into the machine's key: two texts per
+/// machine, ~1 MB at 10,000 (issue 13). Dropped after the watcher, which resumes from the versions it saw.
+fn forget_version(pm: &mut ProtectedMachine) {
+    pm.metadata.resource_version = None;
 }
 
 /// What `controller_for` feeds its controller from a watch: every event slimmed and stored (and shown to

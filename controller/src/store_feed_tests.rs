@@ -173,3 +173,18 @@ async fn a_relist_that_finds_the_object_unchanged_wakes_nothing_and_a_deletion_o
     assert_eq!(woken, ["first", "back after the relist"], "gone from the store, so new again");
     assert_eq!(stored.as_deref(), Some("7"));
 }
+
+#[tokio::test]
+async fn the_machines_store_keeps_no_resource_version_and_still_wakes_each_new_machine_once() {
+    let (reader, writer) = reflector::store::<ProtectedMachine>();
+    let wakes = MachineWakes::for_concurrency(1);
+    let events = [watcher::Event::Apply(machine("41", 1)), watcher::Event::Apply(with_status(machine("42", 1), "status only"))];
+
+    machine_feed(futures::stream::iter(events.map(Ok)), writer, |_| (), wakes.clone()).await;
+
+    let stored = reader.get(&queue_ref(&machine("0", 1))).expect("the machine is stored");
+    assert_eq!(stored.meta().resource_version, None);
+    assert_eq!(stored.meta().uid, machine("0", 1).meta().uid, "the uid stays: events and the recreate check need it");
+    assert_eq!(stored.status.as_ref().and_then(|s| s.checks_passed.as_deref()), Some("status only"));
+    assert_eq!(wakes.counts().0, 1, "one wake for the new machine, none for its status write: {:?}", wakes.counts());
+}
