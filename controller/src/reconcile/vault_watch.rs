@@ -56,6 +56,13 @@ fn item_key(name: &str) -> ItemKey {
     hash_ignoring_case(b'n', name.bytes())
 }
 
+/// A job's name as the feed remembers it: the hash of its lower-case ARM name (see [`ItemKey`]).
+pub type JobKey = u64;
+
+fn job_key(name: &str) -> JobKey {
+    hash_ignoring_case(b'j', name.bytes())
+}
+
 /// The items whose fingerprint differs from the previous read (new items too), and the new fingerprints.
 /// Without a previous read nothing has changed: the machines' own first passes read the list themselves.
 pub fn changed_items(
@@ -117,8 +124,9 @@ pub struct VaultWatchState {
     items: Option<HashMap<ItemKey, u64>>,
     /// When the items were last listed.
     listed_at: Option<Timestamp>,
-    /// Jobs the feed saw, by lower-case name.
-    jobs: HashMap<Box<str>, SeenJob>,
+    /// Jobs the feed saw, by the hash of their lower-case name (as items, [`ItemKey`]: ten vaults' jobs of a mass
+    /// reprotect are 10,000 names, ~0.7 MB kept as texts; issue 13).
+    jobs: HashMap<JobKey, SeenJob>,
     /// The latest start among them (Azure's clock) and when the feed first saw it (ours): the feed's anchor.
     newest: Option<(Timestamp, Timestamp)>,
     /// When the feed was last read (ours).
@@ -147,7 +155,7 @@ pub fn note_jobs(state: &mut VaultWatchState, jobs: &[JobFacts], since: Timestam
     let mut moved = false;
     for j in jobs {
         let seen = SeenJob { state: j.state.clone(), start: j.start_time, finished: j.is_finished() };
-        let name: Box<str> = j.name.to_ascii_lowercase().into();
+        let name = job_key(&j.name);
         let same_state =
             |before: &SeenJob| before.state.as_deref().unwrap_or_default().eq_ignore_ascii_case(seen.state.as_deref().unwrap_or_default());
         moved |= state.jobs.get(&name).is_none_or(|before| !same_state(before));
