@@ -25,10 +25,10 @@ LABEL org.opencontainers.image.title="reprotect-controller" \
       org.opencontainers.image.description="Kubernetes controller for Azure Site Recovery reprotect (Azure to on-premises VMware)" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=builder --chown=65532:65532 /out/reprotect-controller /reprotect-controller
-# glibc's allocator: two arenas, large buffers mmapped and returned when freed, no fast bins or per-thread caches
+# glibc's allocator: one arena, large buffers mmapped and returned when freed, no fast bins or per-thread caches
 # (controller/src/allocator.rs says why;
 # the scale bench measures the controller with the same value, a unit test keeps the two equal).
-ENV GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072:glibc.malloc.mxfast=0:glibc.malloc.tcache_count=0
+ENV GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072:glibc.malloc.mxfast=0:glibc.malloc.tcache_count=0
 # distroless "nonroot" is uid/gid 65532; numeric so runAsNonRoot can verify it.
 USER 65532:65532
 EXPOSE 8080

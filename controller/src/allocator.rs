@@ -1,8 +1,9 @@
 //! How the shipped image tunes glibc's allocator for a controller that holds thousands of objects.
 
 /// glibc reads these at exec, before `main` (the image sets them with `ENV`; the scale bench sets them for the
-/// controller it measures). Two arenas instead of eight per core: a tokio runtime's threads otherwise each
-/// grow their own arena and keep its freed memory. A fixed mmap threshold of 128 KiB: large transient buffers (ARM
+/// controller it measures). One arena instead of eight per core: a tokio runtime's threads otherwise each grow
+/// their own arena and keep its freed memory (two arenas until session 27; one measured 1.2 MiB less heap at
+/// 10,000 machines, at the peak and after the hold, for ~12% more CPU). A fixed mmap threshold of 128 KiB: large transient buffers (ARM
 /// list pages, watch pages, the vectors of a 1,000-item vault) go to `mmap` and return to the system when freed,
 /// where glibc's default raises the threshold after the first such free and then keeps them in the heap. Trimming at
 /// 128 KiB returns the top of the heap sooner. At 1,000 machines the heap at its peak fell from 33.2 to 26.4 MiB
@@ -11,7 +12,7 @@
 /// texts and lists of objects replaced by newer versions do not pin the heap in fragments; at 1,000 machines the
 /// heap at its peak fell from 16.7 to 15.6 MiB, for more CPU per allocation, which the ARM budget, not the CPU,
 /// bounds. Set `GLIBC_TUNABLES` to override.
-pub const GLIBC_TUNABLES: &str = "glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072:glibc.malloc.mxfast=0:glibc.malloc.tcache_count=0";
+pub const GLIBC_TUNABLES: &str = "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072:glibc.malloc.mxfast=0:glibc.malloc.tcache_count=0";
 
 #[cfg(test)]
 mod tests {
