@@ -132,7 +132,6 @@ model!(ProtectedItemProperties {
     replication_health: String,
     health_errors: Vec<HealthError>,
     policy_id: String,
-    policy_friendly_name: String,
     last_successful_failover_time: String,
     current_scenario: CurrentScenario,
     provider_specific_details: ProviderDetails,
@@ -146,8 +145,6 @@ model!(
     ProviderDetails {
     instance_type: String,
     last_heartbeat: String,
-    agent_version: String,
-    agent_details: AgentDetails,
     os_type: String,
     os_details: OsDiskDetails,
     os_name: String,
@@ -163,15 +160,12 @@ model!(
     /// `InMage`: `Azure` or `OnPrem`.
     active_site_type: String,
     vm_protection_state: String,
-    protection_stage: String,
     #[serde(deserialize_with = "lenient_i64")]
     rpo_in_seconds: i64,
-    last_rpo_calculated_time: String,
     retention_window_start: String,
     retention_window_end: String,
 });
 
-model!(AgentDetails { agent_version: String });
 model!(OsDiskDetails { os_type: String });
 
 model!(JobProperties {
