@@ -10,7 +10,7 @@ use url::Url;
 use super::ArmClient;
 use crate::{
     budget::{Kind, Lane},
-    http::Resend,
+    http::{Reply, Resend},
     mapped_page::PageSeed,
 };
 
@@ -33,7 +33,12 @@ impl ArmClient {
     }
 
     pub(super) async fn get<T: DeserializeOwned>(&self, op: &str, vault: &VaultRef, url: &Url) -> Result<T, SiteRecoveryError> {
-        self.http.send(op, Method::GET, url, None, &self.lane(vault, Kind::Read), Resend::Idempotent).await?.json(op)
+        self.get_reply(op, vault, url).await?.json(op)
+    }
+
+    /// A read on the vault's read lane, resent when it is safe to.
+    async fn get_reply(&self, op: &str, vault: &VaultRef, url: &Url) -> Result<Reply, SiteRecoveryError> {
+        self.http.send(op, Method::GET, url, None, &self.lane(vault, Kind::Read), Resend::Idempotent).await
     }
 
     /// GET a list and follow `nextLink` (only on the ARM endpoint's origin: the bearer token goes nowhere else).
@@ -62,7 +67,7 @@ impl ArmClient {
         let mut pages = 0;
         while let Some(url) = next.take() {
             // Each element mapped as it is parsed (see `mapped_page`): the page's models never exist all at once.
-            let reply = self.http.send(op, Method::GET, &url, None, &self.lane(vault, Kind::Read), Resend::Idempotent).await?;
+            let reply = self.get_reply(op, vault, &url).await?;
             let page = reply.json_seed(op, PageSeed::new(&map))?;
             drop(reply);
             let done = stop(&page.value);
