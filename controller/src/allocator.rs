@@ -3,8 +3,8 @@
 /// glibc reads these at exec, before `main` (the image sets them with `ENV`; the scale bench sets them for the
 /// controller it measures). One arena instead of eight per core: a tokio runtime's threads otherwise each grow
 /// their own arena and keep its freed memory (two arenas until session 27; one measured 1.2 MiB less heap at
-/// 10,000 machines, at the peak and after the hold, for ~12% more CPU). A fixed mmap threshold of 128 KiB: large transient buffers (ARM
-/// list pages, watch pages, the vectors of a 1,000-item vault) go to `mmap` and return to the system when freed,
+/// 10,000 machines, at the peak and after the hold, for ~12% more CPU). A fixed mmap threshold of 128 KiB: large
+/// transient buffers (ARM list pages, watch pages, the vectors of a 1,000-item vault) go to `mmap` and return to the system when freed,
 /// where glibc's default raises the threshold after the first such free and then keeps them in the heap. Trimming at
 /// 128 KiB returns the top of the heap sooner. At 1,000 machines the heap at its peak fell from 33.2 to 26.4 MiB
 /// (issue 13; README, benchmark section). No fast bins and no per-thread caches (`mxfast=0`, `tcache_count=0`): a
