@@ -15,7 +15,7 @@ CONTAINER_ENGINE ?= $(shell command -v docker >/dev/null 2>&1 && echo docker || 
 # counted in the process's peak RSS (issue 13). The Dockerfile has the same default.
 RELEASE_RUSTFLAGS ?= -C link-arg=-Wl,-z,pack-relative-relocs
 
-.PHONY: help prereqs demo test crds chart-crds lint bench bench-scale tools build image
+.PHONY: help prereqs demo test crds chart-crds lint bench bench-scale hot-symbols tools build image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -57,8 +57,12 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 bench: ## Run the benchmarks (preflight, ASR simulator throughput, vCenter observation, scale)
 	$(CARGO) bench --workspace
 
+hot-symbols: ## Regenerate controller/hot-symbols.txt (the release link's code order) from a scale run under callgrind; needs valgrind
+	RELEASE_RUSTFLAGS="$(RELEASE_RUSTFLAGS)" CARGO="$(CARGO)" bash tests/hot-symbols.sh
+
 bench-scale: ## Scale bench (release controller and bench, the simulator in the bench's process): runs 10x100, 10x100/10, 10x1000 and a steady state; ARGS="10x100 10x300 ..."
 	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) build --release -p reprotect-controller --bin reprotect-controller -p reprotect-e2e --bin scale
+	bash tests/hot-symbols.sh --check "$${REPROTECT_CONTROLLER_BIN:-$${CARGO_TARGET_DIR:-target}/release/reprotect-controller}"
 	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" \
 	  REPROTECT_CONTROLLER_BIN="$${REPROTECT_CONTROLLER_BIN:-$${CARGO_TARGET_DIR:-target}/release/reprotect-controller}" \
 	  "$${CARGO_TARGET_DIR:-target}/release/scale" $(ARGS)
