@@ -62,7 +62,7 @@ hot-symbols: ## Regenerate controller/hot-symbols.txt (the release link's code o
 
 bench-scale: ## Scale bench (release controller and bench, the simulator in the bench's process): runs 10x100, 10x100/10, 10x1000 and a steady state; ARGS="10x100 10x300 ..."
 	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) build --release -p reprotect-controller --bin reprotect-controller -p reprotect-e2e --bin scale
-	bash tests/hot-symbols.sh --check "$${REPROTECT_CONTROLLER_BIN:-$${CARGO_TARGET_DIR:-target}/release/reprotect-controller}"
-	REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" \
-	  REPROTECT_CONTROLLER_BIN="$${REPROTECT_CONTROLLER_BIN:-$${CARGO_TARGET_DIR:-target}/release/reprotect-controller}" \
+	controller="$${REPROTECT_CONTROLLER_BIN:-$${CARGO_TARGET_DIR:-target}/release/reprotect-controller}"; \
+	  bash tests/hot-symbols.sh --check "$$controller" && \
+	  REPROTECT_TOOLS_BIN="$$(bash tests/tools/build.sh | tail -n1)" REPROTECT_CONTROLLER_BIN="$$controller" \
 	  "$${CARGO_TARGET_DIR:-target}/release/scale" $(ARGS)

@@ -1,7 +1,7 @@
 //! Release links of the controller binary place the functions it runs first in `.text` (issue 13: resident text).
 //!
 //! `hot-symbols.txt` lists every function of the binary that a scale run executed (valgrind's callgrind on the
-//! release controller; `tests/tools/hot-symbols.sh` regenerates it). LLD, rustc's default linker on
+//! release controller; `tests/hot-symbols.sh`, `make hot-symbols`, regenerates it). LLD, rustc's default linker on
 //! x86_64-unknown-linux-gnu, puts them at the start of `.text` in that order (`--symbol-ordering-file`). Scattered,
 //! those ~4.7 MB of code keep most of the 21 MB of `.text` resident, because the kernel maps the 64 KiB around
 //! each page fault (README, benchmark section, session 28). Names the binary does not contain (after a change of
